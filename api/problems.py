@@ -1,0 +1,126 @@
+"""Every error leaves as `application/problem+json` (RFC 9457), mapped here only.
+
+`detail` always says, in plain words, what was wrong; a 500 says nothing of
+internals and carries the request id that the log line also carries.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from http import HTTPStatus
+
+import msgspec
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
+
+from domain import errors
+
+log = logging.getLogger("muster.api")
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(msgspec.Struct, frozen=True):
+    field: str
+    message: str
+
+
+class Problem(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+    """RFC 9457 problem details, plus Muster's extension members."""
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    request_id: str | None = None
+    errors: list[FieldError] | None = None
+    active_event_id: uuid.UUID | None = None
+
+
+_DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
+    errors.Forbidden: (403, "forbidden"),
+    errors.EventClosed: (409, "event-closed"),
+    errors.Conflict: (409, "conflict"),
+    errors.Invalid: (400, "invalid"),
+    errors.IdempotencyMismatch: (422, "idempotency-key-reused"),
+    errors.NotFound: (404, "not-found"),
+}
+
+
+def problem_response(request: Request, status: int, detail: str, slug: str, **extra) -> Response:
+    return Response(
+        Problem(
+            type=f"urn:muster:problem:{slug}",
+            title=HTTPStatus(status).phrase,
+            status=status,
+            detail=detail,
+            request_id=request_id(request),
+            **extra,
+        ),
+        status_code=status,
+        media_type=PROBLEM_JSON,
+    )
+
+
+def problem_specs(*statuses: int) -> dict[int, ResponseSpec]:
+    """OpenAPI entries for the problems a route may answer with."""
+    return {
+        s: ResponseSpec(Problem, description=HTTPStatus(s).phrase, media_type=PROBLEM_JSON,
+                        generate_examples=False)
+        for s in statuses
+    }
+
+
+def request_id(request: Request) -> str | None:
+    return request.scope.get("state", {}).get("request_id")
+
+
+def on_validation_error(request: Request, exc: ValidationException) -> Response:
+    """Bad JSON, unknown or wrongly typed fields: 400 naming each field."""
+    field_errors = [_field_error(e) for e in exc.extra or [] if isinstance(e, dict)]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in field_errors) or str(exc.detail)
+    return problem_response(request, 400, detail, "validation", errors=field_errors or None)
+
+
+def _field_error(raw: dict) -> FieldError:
+    message = str(raw.get("message", "invalid value"))
+    text, _, where = message.partition(" - at `$")
+    field = raw.get("key") or where.strip("`.") or "body"
+    return FieldError(field=str(field), message=text)
+
+
+def on_http_error(request: Request, exc: HTTPException) -> Response:
+    """401, 403, 404, 405 and the like raised by the framework or by us."""
+    headers = getattr(exc, "headers", None) or {}
+    response = problem_response(request, exc.status_code, str(exc.detail), "http")
+    response.headers.update(headers)
+    return response
+
+
+def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
+    status, slug = next(v for k, v in _DOMAIN_STATUS.items() if isinstance(exc, k))
+    extra: dict = {}
+    if isinstance(exc, errors.Invalid) and exc.field:
+        extra["errors"] = [FieldError(field=exc.field, message=str(exc))]
+    if isinstance(exc, errors.Conflict) and exc.active_event_id:
+        extra["active_event_id"] = exc.active_event_id
+    return problem_response(request, status, str(exc), slug, **extra)
+
+
+def on_unexpected_error(request: Request, exc: Exception) -> Response:
+    """A bug: log it with the request id, answer a generic 500."""
+    log.exception("unhandled error on %s %s [request %s]", request.method, request.url.path,
+                  request_id(request))
+    return problem_response(
+        request, 500, "Something went wrong on our side; it has been logged.", "internal"
+    )
+
+
+EXCEPTION_HANDLERS = {
+    ValidationException: on_validation_error,
+    HTTPException: on_http_error,
+    errors.DomainError: on_domain_error,
+    Exception: on_unexpected_error,
+}

@@ -1,0 +1,75 @@
+"""Schools and rooms the caller belongs to."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+import msgspec
+from litestar import Router, get
+
+from api.auth import Caller
+from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.problems import problem_specs
+from db import schools as db
+from domain.errors import NotFound
+from domain.roles import Role
+from domain.schools import Room, School
+
+
+class SchoolOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    district_id: uuid.UUID
+    timezone: str
+    state: str
+    school_year_start: str  # "MM-DD", the first day of the school year
+    role: Role  # the caller's role here
+
+
+class SchoolPage(msgspec.Struct, frozen=True):
+    items: list[SchoolOut]
+    next_cursor: str | None
+
+
+class RoomPage(msgspec.Struct, frozen=True):
+    items: list[Room]
+    next_cursor: str | None
+
+
+def _out(school: School, caller: Caller) -> SchoolOut:
+    start = f"{school.school_year_start_month:02d}-{school.school_year_start_day:02d}"
+    return SchoolOut(id=school.id, name=school.name, district_id=school.district_id,
+                     timezone=school.timezone, state=school.state, school_year_start=start,
+                     role=caller.role_at(school.id))
+
+
+@get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
+async def list_schools(conn: asyncpg.Connection, caller: Caller, limit: Limit = 50,
+                       cursor: Cursor = None) -> SchoolPage:
+    rows = await db.list_schools(conn, caller.roles, decode_cursor(cursor), limit + 1)
+    items, next_cursor = paginate(rows, limit, lambda s: (s.name, s.id))
+    return SchoolPage([_out(s, caller) for s in items], next_cursor)
+
+
+@get("/{school_id:uuid}", summary="One school", responses=problem_specs(400, 401, 404))
+async def get_school(conn: asyncpg.Connection, caller: Caller, school_id: uuid.UUID) -> SchoolOut:
+    caller.role_at(school_id)
+    school = await db.get_school(conn, school_id)
+    if school is None:
+        raise NotFound(f"no school {school_id}")
+    return _out(school, caller)
+
+
+@get("/{school_id:uuid}/rooms", summary="A school's rooms, by code",
+     responses=problem_specs(400, 401, 404))
+async def list_rooms(conn: asyncpg.Connection, caller: Caller, school_id: uuid.UUID,
+                     limit: Limit = 50, cursor: Cursor = None) -> RoomPage:
+    caller.role_at(school_id)
+    rows = await db.list_rooms(conn, school_id, decode_cursor(cursor), limit + 1)
+    items, next_cursor = paginate(rows, limit, lambda r: (r.code, r.id))
+    return RoomPage(items, next_cursor)
+
+
+router = Router("/schools", route_handlers=[list_schools, get_school, list_rooms],
+                tags=["schools"])

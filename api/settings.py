@@ -1,0 +1,109 @@
+"""Settings read once from the environment (`MUSTER_*`) into a typed Struct.
+
+A bad value stops the program with one line naming the variable, never a
+traceback: an operator at 3 a.m. should see what to fix.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import msgspec
+import platformdirs
+
+PREFIX = "MUSTER_"
+# Read by the test suite, not by the service; tolerated so it is no "unknown variable".
+_TEST_ONLY = {"MUSTER_TEST_DATABASE_URL"}
+
+Port = Annotated[int, msgspec.Meta(ge=1, le=65535)]
+Url = Annotated[str, msgspec.Meta(pattern=r"^https?://[^\s/]+")]
+Dsn = Annotated[str, msgspec.Meta(pattern=r"^postgres(ql)?://")]
+Secret = Annotated[str, msgspec.Meta(min_length=32)]
+
+
+class SettingsError(Exception):
+    """A configuration value is wrong; the message names the variable."""
+
+
+class LogLevel(StrEnum):
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+
+
+class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Everything Muster reads from its environment; field `x` is `MUSTER_X`."""
+
+    database_url: Dsn | None = None
+    data_dir: str = platformdirs.user_data_dir("muster")
+    host: str = "127.0.0.1"
+    port: Port = 8000
+    public_url: Url | None = None
+    jwt_secret: Secret | None = None
+    access_token_ttl: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 3600
+    db_pool_size: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
+    log_level: LogLevel = LogLevel.INFO
+    fcm_credentials: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+
+    @property
+    def base_url(self) -> str:
+        """Where phones and Twilio reach us: MUSTER_PUBLIC_URL or http://HOST:PORT."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def data_path(self) -> Path:
+        return Path(self.data_dir).expanduser()
+
+
+def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+    """Parse `MUSTER_*` variables (plus explicit overrides, e.g. CLI flags)."""
+    environ = os.environ if environ is None else environ
+    raw: dict[str, object] = {}
+    for name, value in environ.items():
+        if not name.startswith(PREFIX) or name in _TEST_ONLY or value == "":
+            continue
+        raw[name.removeprefix(PREFIX).lower()] = value
+    raw.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return msgspec.convert(raw, Settings, strict=False)
+    except msgspec.ValidationError as exc:
+        raise SettingsError(_explain(str(exc))) from None
+
+
+def _explain(message: str) -> str:
+    """Turn msgspec's `... - at `$.port`` into `MUSTER_PORT: ...`."""
+    text, _, where = message.partition(" - at `$.")
+    if where:
+        return f"{PREFIX}{where.rstrip('`').upper()}: {text}"
+    if text.startswith("Object contains unknown field `"):
+        field = text.removeprefix("Object contains unknown field `").rstrip("`")
+        return f"{PREFIX}{field.upper()}: unknown variable (check its spelling)"
+    return text
+
+
+def jwt_secret(settings: Settings) -> str:
+    """The token-signing secret: MUSTER_JWT_SECRET, or one generated once in the data dir.
+
+    Replicas behind a load balancer must share MUSTER_JWT_SECRET.
+    """
+    if settings.jwt_secret:
+        return settings.jwt_secret
+    path = settings.data_path / "jwt-secret"
+    settings.data_path.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(fd, "w") as f:
+        f.write(secrets.token_urlsafe(48))
+    return path.read_text().strip()

@@ -1,0 +1,187 @@
+"""The demo district that `muster demo` seeds: two schools, every role, real-looking rooms.
+
+Ids are derived from natural keys (uuid5), and every insert ignores rows that
+exist, so seeding twice changes nothing and reports the same ids. Phones come
+from the fictional 555-01xx range.
+"""
+
+from __future__ import annotations
+
+import uuid
+from itertools import cycle, islice
+
+import asyncpg
+import msgspec
+
+from domain.roles import Role
+
+_NS = uuid.UUID("6f1c2a44-1d2b-4a51-9a3e-5d0c8e7b9a10")
+
+FIRST = ["Maria", "James", "Aisha", "Daniel", "Priya", "Robert", "Keisha", "Luis", "Emily",
+         "Marcus", "Hannah", "Tomás", "Grace", "Andre", "Sofia", "Kevin", "Olivia", "Jamal",
+         "Chloe", "Ethan", "Fatima", "Brian", "Leah", "Carlos", "Megan", "Derek", "Yuki",
+         "Nathan", "Rosa", "Tyler", "Amara", "Paul", "Jasmine", "Victor", "Erin", "Samuel"]
+LAST = ["Gonzalez", "Smith", "Nguyen", "Johnson", "Patel", "Williams", "Brown", "Garcia",
+        "Miller", "Davis", "Rodriguez", "Wilson", "Martinez", "Anderson", "Taylor", "Thomas",
+        "Hernandez", "Moore", "Jackson", "Lee", "Perez", "Thompson", "White", "Harris",
+        "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott"]
+
+
+class DemoRoom(msgspec.Struct, frozen=True):
+    code: str
+    name: str
+    building: str | None
+    floor: int | None
+    capacity: int | None
+
+
+class DemoPerson(msgspec.Struct, frozen=True):
+    name: str
+    phone: str
+    role: Role
+
+
+class DemoSchool(msgspec.Struct, frozen=True):
+    key: str
+    name: str
+    timezone: str
+    rooms: list[DemoRoom]
+    staff: list[DemoPerson]
+
+
+class SeededUser(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    name: str
+    role: Role
+    phone: str
+
+
+class SeededRoom(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    code: str
+    name: str
+
+
+class SeededSchool(msgspec.Struct, frozen=True):
+    id: uuid.UUID
+    name: str
+    rooms: list[SeededRoom]
+    users: list[SeededUser]
+
+
+class SeededDistrict(msgspec.Struct, frozen=True):
+    district_id: uuid.UUID
+    schools: list[SeededSchool]
+    district_admin: SeededUser
+
+
+def _id(*key: str) -> uuid.UUID:
+    return uuid.uuid5(_NS, "/".join(key))
+
+
+def _classrooms(building: str, floor: int, count: int, label: str) -> list[DemoRoom]:
+    return [DemoRoom(f"{building}-{floor}{n:02d}", f"{label} {building}-{floor}{n:02d}",
+                     f"Building {building}", floor, 32) for n in range(1, count + 1)]
+
+
+def _specials(names: list[str], building: str) -> list[DemoRoom]:
+    return [DemoRoom(name, name, building, 1, None) for name in names]
+
+
+def _portables(count: int) -> list[DemoRoom]:
+    return [DemoRoom(f"Portable {n}", f"Portable {n}", "Portables", 1, 28)
+            for n in range(1, count + 1)]
+
+
+def _staff(area_code: str, roles: list[tuple[Role, int]], offset: int) -> list[DemoPerson]:
+    people: list[DemoPerson] = []
+    names = islice(cycle(FIRST), offset, None)
+    for role, count in roles:
+        for _ in range(count):
+            n = len(people)
+            name = f"{next(names)} {LAST[(n * 7 + offset) % len(LAST)]}"
+            people.append(DemoPerson(name, f"+1{area_code}55501{n:02d}", role))
+    return people
+
+
+def demo_schools() -> list[DemoSchool]:
+    """Riverbend High (60 rooms, 70 staff) and Cedar Elementary (40 rooms, 35 staff)."""
+    high_rooms = (
+        _classrooms("A", 1, 12, "Classroom") + _classrooms("A", 2, 12, "Classroom")
+        + _classrooms("B", 1, 10, "Science Lab") + _classrooms("B", 2, 10, "Classroom")
+        + _classrooms("C", 1, 4, "Art Studio")
+        + _specials(["Gym", "Cafeteria", "Library", "Auditorium", "Band Room", "Main Office",
+                     "Nurse's Office", "Field House"], "Main Building")
+        + _portables(4)
+    )
+    elementary_rooms = (
+        [DemoRoom(f"K-{n}", f"Kindergarten {n}", "Main Building", 1, 22) for n in range(1, 5)]
+        + _classrooms("E", 1, 14, "Classroom") + _classrooms("E", 2, 12, "Classroom")
+        + _specials(["Gym", "Cafeteria", "Library", "Music Room", "Art Room", "Main Office",
+                     "Nurse's Office", "Playground"], "Main Building")
+        + _portables(2)
+    )
+    high_staff = _staff("512", [(Role.PRINCIPAL, 3), (Role.SRO, 2), (Role.TEACHER, 52),
+                                (Role.STAFF, 13)], offset=0)
+    elementary_staff = _staff("737", [(Role.PRINCIPAL, 2), (Role.SRO, 1), (Role.TEACHER, 24),
+                                      (Role.STAFF, 8)], offset=11)
+    return [
+        DemoSchool("riverbend-high", "Riverbend High School", "America/Chicago",
+                   high_rooms, high_staff),
+        DemoSchool("cedar-elementary", "Cedar Elementary School", "America/Chicago",
+                   elementary_rooms, elementary_staff),
+    ]
+
+
+DISTRICT_ADMIN = DemoPerson("Dana Whitfield", "+15125550199", Role.DISTRICT_ADMIN)
+
+
+async def seed_demo(conn: asyncpg.Connection) -> SeededDistrict:
+    """Insert whatever of the demo district is missing; return its ids."""
+    district_id = _id("district")
+    async with conn.transaction():
+        await conn.execute(
+            "insert into districts (id, name, state) values ($1, $2, 'TX') on conflict do nothing",
+            district_id, "Riverbend Independent School District")
+        schools = [await _seed_school(conn, district_id, s) for s in demo_schools()]
+        admin = (await _seed_people(conn, district_id, None, [DISTRICT_ADMIN]))[0]
+    return SeededDistrict(district_id, schools, admin)
+
+
+async def _seed_school(conn: asyncpg.Connection, district_id: uuid.UUID,
+                       school: DemoSchool) -> SeededSchool:
+    school_id = _id("school", school.key)
+    await conn.execute(
+        """insert into schools (id, district_id, name, timezone, state,
+                                school_year_start_month, school_year_start_day)
+           values ($1, $2, $3, $4, 'TX', 8, 12) on conflict do nothing""",
+        school_id, district_id, school.name, school.timezone)
+    await conn.executemany(
+        """insert into rooms (id, school_id, code, name, building, floor, capacity)
+           values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing""",
+        [(_id("room", school.key, r.code), school_id, r.code, r.name, r.building, r.floor,
+          r.capacity) for r in school.rooms])
+    rows = await conn.fetch(
+        "select id, code, name from rooms where school_id = $1 and code = any($2::text[])",
+        school_id, [r.code for r in school.rooms])
+    by_code = {r["code"]: SeededRoom(r["id"], r["code"], r["name"]) for r in rows}
+    users = await _seed_people(conn, district_id, school_id, school.staff)
+    return SeededSchool(school_id, school.name, [by_code[r.code] for r in school.rooms], users)
+
+
+async def _seed_people(conn: asyncpg.Connection, district_id: uuid.UUID,
+                       school_id: uuid.UUID | None,
+                       people: list[DemoPerson]) -> list[SeededUser]:
+    await conn.executemany(
+        "insert into users (id, name, phone) values ($1, $2, $3) on conflict do nothing",
+        [(_id("user", p.phone), p.name, p.phone) for p in people])
+    rows = await conn.fetch("select id, name, phone from users where phone = any($1::text[])",
+                            [p.phone for p in people])
+    by_phone = {r["phone"]: r for r in rows}
+    await conn.executemany(
+        """insert into memberships (id, user_id, district_id, school_id, role)
+           values ($1, $2, $3, $4, $5) on conflict do nothing""",
+        [(_id("membership", p.phone, str(school_id)), by_phone[p.phone]["id"], district_id,
+          school_id, p.role) for p in people])
+    return [SeededUser(by_phone[p.phone]["id"], by_phone[p.phone]["name"], p.role, p.phone)
+            for p in people]

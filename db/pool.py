@@ -1,0 +1,54 @@
+"""Connections: the asyncpg pool and making sure the database exists."""
+
+from __future__ import annotations
+
+import contextlib
+
+import asyncpg
+import msgspec
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    """jsonb columns travel as msgspec-encoded bytes <-> Python values."""
+    await conn.set_type_codec(
+        "jsonb",
+        schema="pg_catalog",
+        encoder=lambda v: b"\x01" + msgspec.json.encode(v),
+        decoder=lambda b: msgspec.json.decode(b[1:]),
+        format="binary",
+    )
+
+
+async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
+    """The request pool; every connection speaks jsonb as Python values."""
+    return await asyncpg.create_pool(
+        dsn, min_size=1, max_size=max_size, init=_init_connection, command_timeout=30
+    )
+
+
+async def connect(dsn: str) -> asyncpg.Connection:
+    """One dedicated connection (CLI commands, migrations, LISTEN)."""
+    conn = await asyncpg.connect(dsn)
+    await _init_connection(conn)
+    return conn
+
+
+async def ensure_database(server_dsn: str, name: str) -> str:
+    """Create database `name` on the server if missing; return its DSN."""
+    conn = await asyncpg.connect(server_dsn)
+    try:
+        exists = await conn.fetchval("select 1 from pg_database where datname = $1", name)
+        if not exists:
+            # another muster process may create it at the same moment
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
+                await conn.execute(f'create database "{name}"')
+    finally:
+        await conn.close()
+    return database_dsn(server_dsn, name)
+
+
+def database_dsn(server_dsn: str, database: str) -> str:
+    """The DSN of another database on the same server, keeping host and query."""
+    base, _, query = server_dsn.partition("?")
+    base = base.rsplit("/", 1)[0]
+    return f"{base}/{database}" + (f"?{query}" if query else "")

@@ -1,0 +1,48 @@
+"""Queries about people: callers, phones, memberships."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from domain.roles import Role, strongest
+
+
+class CallerRecord(msgspec.Struct, frozen=True):
+    name: str
+    phone: str
+    roles: dict[uuid.UUID, Role]
+
+
+# load_caller -- the user and the schools their live memberships reach;
+# a district_admin membership reaches every school of its district.
+_LOAD_CALLER = """
+select u.name, u.phone, s.id as school_id, m.role
+from users u
+left join memberships m
+       on m.user_id = u.id and (m.expires_at is null or m.expires_at > $2)
+left join schools s
+       on s.id = m.school_id or (m.school_id is null and s.district_id = m.district_id)
+where u.id = $1
+"""
+
+
+async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
+                      now: datetime) -> CallerRecord | None:
+    rows = await conn.fetch(_LOAD_CALLER, user_id, now)
+    if not rows:
+        return None
+    reached: dict[uuid.UUID, list[Role]] = defaultdict(list)
+    for row in rows:
+        if row["school_id"] is not None:
+            reached[row["school_id"]].append(Role(row["role"]))
+    roles = {school: strongest(held) for school, held in reached.items()}
+    return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"], roles=roles)
+
+
+async def find_user_id_by_phone(conn: asyncpg.Connection, phone: str) -> uuid.UUID | None:
+    return await conn.fetchval("select id from users where phone = $1", phone)

@@ -1,0 +1,28 @@
+"""Schools and their rooms, as the rest of the domain sees them."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+
+class School(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    district_id: uuid.UUID
+    name: str
+    timezone: str
+    state: str
+    school_year_start_month: int
+    school_year_start_day: int
+
+
+class Room(msgspec.Struct, frozen=True, kw_only=True):
+    """A place that is accounted for: a classroom, the gym, a portable."""
+
+    id: uuid.UUID
+    code: str
+    name: str
+    building: str | None = None
+    floor: int | None = None
+    capacity: int | None = None
