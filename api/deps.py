@@ -8,9 +8,14 @@ from datetime import datetime
 import asyncpg
 from litestar import Request
 from litestar.datastructures import State
-from litestar.di import Provide
+from litestar.di import NamedDependency, Provide
 
 from api.auth import Caller
+
+# What handlers ask for, by parameter name: `conn: Conn, caller: CallerOf, now: Now`.
+Conn = NamedDependency[asyncpg.Connection]
+CallerOf = NamedDependency[Caller]
+Now = NamedDependency[datetime]
 
 
 async def _provide_conn(state: State) -> AsyncGenerator[asyncpg.Connection, None]:

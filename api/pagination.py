@@ -9,16 +9,16 @@ from collections.abc import Callable, Sequence
 from typing import Annotated, TypeVar
 
 import msgspec
-from litestar.params import Parameter
+from litestar.params import QueryParameter
 
 from domain.errors import Invalid
 
 T = TypeVar("T")
 Key = tuple[str, uuid.UUID]
 
-Limit = Annotated[int, Parameter(ge=1, le=500, description="Page size (default 50).")]
+Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
 Cursor = Annotated[
-    str | None, Parameter(max_length=400, description="`next_cursor` of the previous page.")
+    str | None, QueryParameter(max_length=400, description="`next_cursor` of the previous page.")
 ]
 
 

@@ -12,7 +12,7 @@ from http import HTTPStatus
 
 import msgspec
 from litestar import Request, Response
-from litestar.exceptions import HTTPException, ValidationException
+from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
 from domain import errors
@@ -77,25 +77,37 @@ def request_id(request: Request) -> str | None:
     return request.scope.get("state", {}).get("request_id")
 
 
-def on_validation_error(request: Request, exc: ValidationException) -> Response:
+def on_validation_error(request: Request, exc: HTTPException) -> Response:
     """Bad JSON, unknown or wrongly typed fields: 400 naming each field."""
     field_errors = [_field_error(e) for e in exc.extra or [] if isinstance(e, dict)]
-    detail = "; ".join(f"{e.field}: {e.message}" for e in field_errors) or str(exc.detail)
-    return problem_response(request, 400, detail, "validation", errors=field_errors or None)
+    if not field_errors:  # the body as a whole: not JSON, or not the expected shape
+        field_errors = [FieldError(field="body", message=str(exc.detail))]
+    detail = "; ".join(f"{e.field}: {e.message}" for e in field_errors)
+    return problem_response(request, 400, detail, "validation", errors=field_errors)
 
 
 def _field_error(raw: dict) -> FieldError:
+    """Litestar reports body errors under key `data` (the whole body); name the real field."""
     message = str(raw.get("message", "invalid value"))
     text, _, where = message.partition(" - at `$")
-    field = raw.get("key") or where.strip("`.") or "body"
-    return FieldError(field=str(field), message=text)
+    unknown = text.removeprefix("Object contains unknown field `")
+    if unknown != text:
+        return FieldError(field=unknown.rstrip("`"), message="unknown field")
+    field = raw.get("key") or where.strip("`.")
+    return FieldError(field="body" if field in ("", "data") else str(field), message=text)
 
 
 def on_http_error(request: Request, exc: HTTPException) -> Response:
-    """401, 403, 404, 405 and the like raised by the framework or by us."""
-    headers = getattr(exc, "headers", None) or {}
-    response = problem_response(request, exc.status_code, str(exc.detail), "http")
-    response.headers.update(headers)
+    """401, 403, 404, 405 and the like raised by the framework."""
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = f"no such path: {request.url.path}"
+    elif exc.status_code == 405:
+        detail = f"{request.method} is not allowed on {request.url.path}"
+    response = problem_response(request, exc.status_code, detail, "http")
+    response.headers.update(exc.headers or {})
+    if exc.status_code == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
     return response
 
 
@@ -119,7 +131,8 @@ def on_unexpected_error(request: Request, exc: Exception) -> Response:
 
 
 EXCEPTION_HANDLERS = {
-    ValidationException: on_validation_error,
+    # every framework 400 (unparseable JSON included), not only ValidationException
+    400: on_validation_error,
     HTTPException: on_http_error,
     errors.DomainError: on_domain_error,
     Exception: on_unexpected_error,

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-import asyncpg
 import msgspec
 from litestar import Router, get
+from litestar.params import FromPath
 
 from api.auth import Caller
+from api.deps import CallerOf, Conn
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from db import schools as db
@@ -45,7 +46,7 @@ def _out(school: School, caller: Caller) -> SchoolOut:
 
 
 @get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
-async def list_schools(conn: asyncpg.Connection, caller: Caller, limit: Limit = 50,
+async def list_schools(conn: Conn, caller: CallerOf, limit: Limit = 50,
                        cursor: Cursor = None) -> SchoolPage:
     rows = await db.list_schools(conn, caller.roles, decode_cursor(cursor), limit + 1)
     items, next_cursor = paginate(rows, limit, lambda s: (s.name, s.id))
@@ -53,7 +54,7 @@ async def list_schools(conn: asyncpg.Connection, caller: Caller, limit: Limit = 
 
 
 @get("/{school_id:uuid}", summary="One school", responses=problem_specs(400, 401, 404))
-async def get_school(conn: asyncpg.Connection, caller: Caller, school_id: uuid.UUID) -> SchoolOut:
+async def get_school(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID]) -> SchoolOut:
     caller.role_at(school_id)
     school = await db.get_school(conn, school_id)
     if school is None:
@@ -63,7 +64,7 @@ async def get_school(conn: asyncpg.Connection, caller: Caller, school_id: uuid.U
 
 @get("/{school_id:uuid}/rooms", summary="A school's rooms, by code",
      responses=problem_specs(400, 401, 404))
-async def list_rooms(conn: asyncpg.Connection, caller: Caller, school_id: uuid.UUID,
+async def list_rooms(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
                      limit: Limit = 50, cursor: Cursor = None) -> RoomPage:
     caller.role_at(school_id)
     rows = await db.list_rooms(conn, school_id, decode_cursor(cursor), limit + 1)

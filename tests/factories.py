@@ -1,0 +1,49 @@
+"""Small builders of rows for tests, straight into the database."""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+_phones = itertools.count()
+
+
+async def district(db: asyncpg.Connection, name: str = "Test ISD") -> uuid.UUID:
+    district_id = uuid.uuid4()
+    await db.execute("insert into districts (id, name, state) values ($1, $2, 'TX')",
+                     district_id, name)
+    return district_id
+
+
+async def school(db: asyncpg.Connection, district_id: uuid.UUID,
+                 name: str = "Test High") -> uuid.UUID:
+    school_id = uuid.uuid4()
+    await db.execute(
+        """insert into schools (id, district_id, name, timezone, state)
+           values ($1, $2, $3, 'America/Chicago', 'TX')""", school_id, district_id, name)
+    return school_id
+
+
+async def rooms(db: asyncpg.Connection, school_id: uuid.UUID, count: int) -> list[uuid.UUID]:
+    ids = [uuid.uuid4() for _ in range(count)]
+    await db.executemany(
+        "insert into rooms (id, school_id, code, name) values ($1, $2, $3, $4)",
+        [(rid, school_id, f"R-{n:03d}", f"Room {n}") for n, rid in enumerate(ids, 1)])
+    return ids
+
+
+async def person(db: asyncpg.Connection, district_id: uuid.UUID, school_id: uuid.UUID | None,
+                 role: str, *, expires_at: datetime | None = None) -> uuid.UUID:
+    """A user with one membership (school_id None for a district admin)."""
+    user_id = uuid.uuid4()
+    n = next(_phones)
+    await db.execute("insert into users (id, name, phone) values ($1, $2, $3)",
+                     user_id, f"{role.title()} {n}", f"+1{200 + n // 100}55501{n % 100:02d}")
+    await db.execute(
+        """insert into memberships (id, user_id, district_id, school_id, role, expires_at)
+           values ($1, $2, $3, $4, $5, $6)""",
+        uuid.uuid4(), user_id, district_id, school_id, role, expires_at)
+    return user_id
