@@ -1,0 +1,155 @@
+"""Room reports ("green card / red card") and the accountability they add up to.
+
+Phones queue reports while offline and replay them late and in any order, so a room's
+current report is chosen by when the phone observed it, never by when it arrived; and
+the choice is a total order, so every server and every replay agrees on the winner.
+"""
+
+import uuid
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import msgspec
+
+from domain.errors import EventClosed, Invalid
+from domain.events import Event
+from domain.srp import EventStatus
+
+Count = Annotated[int, msgspec.Meta(ge=0)]
+
+# A phone clock this far ahead of ours is wrong, not early: trust our clock instead.
+MAX_CLOCK_SKEW = timedelta(minutes=2)
+
+
+class CheckInStatus(StrEnum):
+    """Green card (everyone here is safe) or red card (this room needs help)."""
+
+    OK = "ok"
+    NEEDS_HELP = "needs_help"
+
+
+class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+    """One room's report during one event, as stored; `client_id` makes replays harmless."""
+
+    id: uuid.UUID
+    event_id: uuid.UUID
+    room_id: uuid.UUID
+    client_id: uuid.UUID
+    status: CheckInStatus
+    students_present: Count
+    students_missing: Count = 0
+    students_extra: Count = 0
+    injured: Count = 0
+    location: str | None = None
+    note: str | None = None
+    observed_at: datetime
+    received_at: datetime
+    clock_skew_flagged: bool = False
+    reported_by: uuid.UUID
+
+
+def observed_time(observed_at: datetime | None, received_at: datetime) -> tuple[datetime, bool]:
+    """When the report was observed, and whether the phone's clock was flagged as wrong.
+
+    No phone time means the report is as fresh as its arrival. A time more than
+    MAX_CLOCK_SKEW ahead of arrival would win over every later report of the room, so it
+    is clamped to the arrival time and flagged for the record.
+    """
+    if observed_at is None:
+        return received_at, False
+    if observed_at.utcoffset() is None:
+        raise Invalid("observed_at must carry a UTC offset, e.g. 2026-11-29T08:00:00Z",
+                      field="observed_at")
+    if observed_at - received_at > MAX_CLOCK_SKEW:
+        return received_at, True
+    return observed_at, False
+
+
+def accept_late_checkin(event: Event, observed_at: datetime) -> None:
+    """Take a report for an ended event only if it was observed strictly before the end:
+    one observed at the very instant of the all-clear cannot be shown to belong to it."""
+    if event.status is EventStatus.ACTIVE:
+        return
+    if event.ended_at is not None and observed_at < event.ended_at:
+        return
+    ended = event.ended_at.isoformat() if event.ended_at else "an unknown time"
+    raise EventClosed(
+        f"event {event.id} ended with {event.status} at {ended}; a report observed at "
+        f"{observed_at.isoformat()} is too late for it"
+    )
+
+
+def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
+    return checkin.observed_at, checkin.received_at, checkin.client_id
+
+
+def supersedes(new: CheckIn, current: CheckIn) -> bool:
+    """Whether `new` replaces `current` as its room's report: the newest observation wins,
+    then the latest arrival, then the larger client_id, so that arrival order never
+    matters. A replay of the same report never supersedes itself."""
+    return _order(new) > _order(current)
+
+
+def latest_of(current: CheckIn | None, new: CheckIn) -> CheckIn:
+    """The room's report after `new` arrives: one arrival of the incremental merge."""
+    return new if current is None or supersedes(new, current) else current
+
+
+def latest_per_room(checkins: Iterable[CheckIn]) -> dict[uuid.UUID, CheckIn]:
+    """Each room's current report, whatever order the reports arrived in."""
+    latest: dict[uuid.UUID, CheckIn] = {}
+    for checkin in checkins:
+        latest[checkin.room_id] = latest_of(latest.get(checkin.room_id), checkin)
+    return latest
+
+
+class StudentCounts(msgspec.Struct, frozen=True, kw_only=True):
+    """Students across the reported rooms, from each room's current report."""
+
+    present: int
+    missing: int
+    extra: int
+    injured: int
+
+
+class RoomState(msgspec.Struct, frozen=True, kw_only=True):
+    """A room and its current report; `checkin` is None until the room reports."""
+
+    room_id: uuid.UUID
+    checkin: CheckIn | None
+
+
+class Accountability(msgspec.Struct, frozen=True, kw_only=True):
+    """The school filling in, room by room, in the order the rooms were given."""
+
+    rooms_total: int
+    rooms_reported: int
+    rooms_ok: int
+    rooms_needs_help: int
+    unreported_room_ids: tuple[uuid.UUID, ...]
+    students: StudentCounts
+    rooms: tuple[RoomState, ...]
+
+
+def account(room_ids: Sequence[uuid.UUID], latest: Mapping[uuid.UUID, CheckIn]) -> Accountability:
+    """Add up the school's rooms. A report for a room not in `room_ids` (a room deleted
+    since) is left out, so that totals always describe the rooms the school has now; a
+    room listed twice counts once."""
+    rooms = tuple(RoomState(room_id=r, checkin=latest.get(r)) for r in dict.fromkeys(room_ids))
+    reports = [room.checkin for room in rooms if room.checkin is not None]
+    return Accountability(
+        rooms_total=len(rooms),
+        rooms_reported=len(reports),
+        rooms_ok=sum(c.status == CheckInStatus.OK for c in reports),
+        rooms_needs_help=sum(c.status == CheckInStatus.NEEDS_HELP for c in reports),
+        unreported_room_ids=tuple(room.room_id for room in rooms if room.checkin is None),
+        students=StudentCounts(
+            present=sum(c.students_present for c in reports),
+            missing=sum(c.students_missing for c in reports),
+            extra=sum(c.students_extra for c in reports),
+            injured=sum(c.injured for c in reports),
+        ),
+        rooms=rooms,
+    )

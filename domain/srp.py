@@ -1,0 +1,174 @@
+"""The Standard Response Protocol: its five actions, their words, and an event's statuses.
+
+Everything here is a table, so that adding a hazard or a status is one line, and the
+rules a notification must obey (a drill always says DRILL first, a real alert never
+does) live in one place.
+"""
+
+import re
+from enum import StrEnum
+
+from domain.errors import Invalid
+
+
+class Action(StrEnum):
+    """The five SRP actions, in rising order of disruption (except shelter, which is apart)."""
+
+    HOLD = "hold"
+    SECURE = "secure"
+    LOCKDOWN = "lockdown"
+    EVACUATE = "evacuate"
+    SHELTER = "shelter"
+
+
+class Hazard(StrEnum):
+    """What a shelter protects from; it picks the default safety strategy."""
+
+    TORNADO = "tornado"
+    HAZMAT = "hazmat"
+    EARTHQUAKE = "earthquake"
+    OTHER = "other"
+
+
+class EventStatus(StrEnum):
+    """Where an event is in its life; every status but `active` is final."""
+
+    ACTIVE = "active"
+    ALL_CLEAR = "all_clear"
+    CANCELLED = "cancelled"
+    SUPERSEDED = "superseded"
+
+
+_TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
+    EventStatus.ACTIVE: frozenset(
+        {EventStatus.ALL_CLEAR, EventStatus.CANCELLED, EventStatus.SUPERSEDED}
+    ),
+    EventStatus.ALL_CLEAR: frozenset(),
+    EventStatus.CANCELLED: frozenset(),
+    EventStatus.SUPERSEDED: frozenset(),
+}
+
+
+def transition_allowed(from_: EventStatus, to: EventStatus) -> bool:
+    """Whether an event in `from_` may move to `to`; an ended event never moves again."""
+    return to in _TRANSITIONS[from_]
+
+
+# The details each action takes, and whether it cannot do without them.
+_DETAILS: dict[Action, dict[str, bool]] = {
+    Action.HOLD: {},
+    Action.SECURE: {},
+    Action.LOCKDOWN: {},
+    Action.EVACUATE: {"location": True},
+    Action.SHELTER: {"hazard": True, "strategy": False},
+}
+_WHY: dict[str, str] = {
+    "location": "where to go",
+    "hazard": "what to shelter from (tornado, hazmat, earthquake or other)",
+}
+
+
+def check_details(
+    action: Action,
+    *,
+    location: str | None = None,
+    hazard: Hazard | None = None,
+    strategy: str | None = None,
+) -> None:
+    """Refuse an evacuation without a place, a shelter without a hazard, and any detail an
+    action does not use (a stray location on a lockdown is a sign of a client mistake)."""
+    given = {
+        name
+        for name, value in {"location": location, "hazard": hazard, "strategy": strategy}.items()
+        if value is not None and str(value).strip()  # a blank text counts as not given
+    }
+    stray = sorted(given - _DETAILS[action].keys())
+    if stray:
+        raise Invalid(f"{action} does not take a {stray[0]}", field=stray[0])
+    missing = sorted({name for name, needed in _DETAILS[action].items() if needed} - given)
+    if missing:
+        raise Invalid(f"{action} needs a {missing[0]}: {_WHY[missing[0]]}", field=missing[0])
+
+
+_DIRECTIVES: dict[Action, str] = {
+    Action.HOLD: "In your room or area. Clear the halls.",
+    Action.SECURE: "Get inside. Lock outside doors.",
+    Action.LOCKDOWN: "Locks, lights, out of sight.",
+}
+# SRP's shelter names its hazard, then the safety strategy; "other" has no name to give.
+_SHELTER_DIRECTIVES: dict[Hazard, str] = {
+    Hazard.TORNADO: "Tornado. Go to the shelter area. Drop and cover.",
+    Hazard.HAZMAT: "Hazardous materials. Seal the room.",
+    Hazard.EARTHQUAKE: "Earthquake. Drop, cover and hold on.",
+    Hazard.OTHER: "Shelter in place.",
+}
+
+
+def _sentence(text: str) -> str:
+    """A user's phrase as a sentence (capital, full stop), to read well after ours."""
+    text = text.strip()
+    text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "!", "?")) else f"{text}."
+
+
+def default_directive(
+    action: Action,
+    location: str | None = None,
+    hazard: Hazard | None = None,
+    strategy: str | None = None,
+) -> str:
+    """The SRP's words for an action; an evacuation names its place, a shelter its hazard
+    and the hazard's strategy, followed by the school's own strategy if one is given."""
+    if action is Action.EVACUATE:
+        place = (location or "").strip().rstrip(".")
+        return f"Go to {place}." if place else "Go to the announced location."
+    if action is Action.SHELTER:
+        words = _SHELTER_DIRECTIVES[hazard or Hazard.OTHER]
+        return f"{words} {_sentence(strategy)}" if strategy and strategy.strip() else words
+    return _DIRECTIVES[action]
+
+
+DRILL_PREFIX = "DRILL — "
+_STARTS_WITH_DRILL = re.compile(r"^\W*drill\b", re.IGNORECASE)
+_NOT_A_DRILL = re.compile(r"\bnot\s+a\s+drill\b", re.IGNORECASE)
+
+
+def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
+    """A real alert that opens with DRILL, or a drill that says it is not one, could make
+    someone treat a real threat as practice (or the other way round)."""
+    for field, text in texts.items():
+        if not text:
+            continue
+        if not drill and _STARTS_WITH_DRILL.search(text):
+            raise Invalid(f"a real event's {field} must not start with DRILL", field=field)
+        if drill and _NOT_A_DRILL.search(text):
+            raise Invalid(f"a drill's {field} must not say it is not a drill", field=field)
+
+
+def alert_text(action: Action, drill: bool, directive: str, message: str | None = None) -> str:
+    """The words of an action's alert, e.g. "DRILL — LOCKDOWN: Locks, lights, out of sight.";
+    the `drill` flag alone decides the DRILL prefix, whatever the user typed."""
+    _refuse_mixed_signals(drill, {"directive": directive, "message": message})
+    body = f"{action.upper()}: {directive.strip()}"
+    if message and message.strip():
+        body = f"{body} {message.strip()}"
+    return f"{DRILL_PREFIX}{body}" if drill else body
+
+
+_ENDINGS: dict[EventStatus, str] = {
+    EventStatus.ALL_CLEAR: "ALL CLEAR",
+    EventStatus.CANCELLED: "CANCELLED",
+    EventStatus.SUPERSEDED: "ENDED",
+}
+
+
+def ending_text(drill: bool, status: EventStatus, note: str | None = None) -> str:
+    """The words that tell everyone an event is over, labelled DRILL like its alerts.
+
+    The note is not screened for DRILL: the text opens with ALL CLEAR or CANCELLED, which
+    asks nobody to act, and refusing "Drill button pressed by mistake" as the reason for
+    cancelling a real false alarm would only slow the cancellation down."""
+    if status not in _ENDINGS:
+        raise ValueError(f"{status} does not end an event")
+    body = f"{_ENDINGS[status]}: {note.strip()}" if note and note.strip() else _ENDINGS[status]
+    return f"{DRILL_PREFIX}{body}" if drill else body

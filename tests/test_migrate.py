@@ -1,0 +1,82 @@
+"""Migrations: applied once, in order, safely from concurrent starts."""
+
+from __future__ import annotations
+
+import asyncio
+
+import asyncpg
+import pytest
+
+from db.migrate import Migration, MigrationError, migrate, pending
+from db.pool import connect, database_dsn
+
+STEPS = [
+    Migration("0001_first", "create table m_one (id int primary key)"),
+    Migration("0002_second", "insert into m_one values (1)"),
+]
+
+
+@pytest.fixture
+async def scratch_url(server_dsn):
+    """An empty database, dropped afterwards."""
+    admin = await asyncpg.connect(server_dsn)
+    await admin.execute("drop database if exists muster_migrate_test with (force)")
+    await admin.execute("create database muster_migrate_test")
+    yield database_dsn(server_dsn, "muster_migrate_test")
+    await admin.execute("drop database muster_migrate_test with (force)")
+    await admin.close()
+
+
+async def test_applies_in_order_then_nothing(scratch_url):
+    """The first run applies every file in order; the second applies none."""
+    conn = await connect(scratch_url)
+    try:
+        assert await pending(conn, STEPS) == ["0001_first", "0002_second"]
+        assert await migrate(conn, STEPS) == ["0001_first", "0002_second"]
+        assert await migrate(conn, STEPS) == []
+        assert await pending(conn, STEPS) == []
+        assert await conn.fetchval("select count(*) from m_one") == 1
+    finally:
+        await conn.close()
+
+
+async def test_concurrent_starts_apply_each_migration_once(scratch_url):
+    """Four processes migrating at once apply each file exactly once."""
+    conns = [await connect(scratch_url) for _ in range(4)]
+    try:
+        results = await asyncio.gather(*(migrate(c, STEPS) for c in conns))
+        assert sorted(v for applied in results for v in applied) == ["0001_first", "0002_second"]
+        assert await conns[0].fetchval("select count(*) from m_one") == 1
+    finally:
+        for c in conns:
+            await c.close()
+
+
+async def test_a_failing_migration_leaves_nothing_half_done(scratch_url):
+    """A file that fails is rolled back and not recorded; earlier ones stay."""
+    broken = [*STEPS, Migration("0003_broken", "insert into m_one values (2); select 1/0")]
+    conn = await connect(scratch_url)
+    try:
+        with pytest.raises(asyncpg.DivisionByZeroError):
+            await migrate(conn, broken)
+        assert await pending(conn, broken) == ["0003_broken"]
+        assert await conn.fetchval("select count(*) from m_one") == 1
+    finally:
+        await conn.close()
+
+
+async def test_an_edited_applied_migration_is_refused(scratch_url):
+    """Changing a file after it was applied is an error, not a silent skip."""
+    conn = await connect(scratch_url)
+    try:
+        await migrate(conn, STEPS)
+        edited = [STEPS[0], Migration("0002_second", "insert into m_one values (42)")]
+        with pytest.raises(MigrationError, match="0002_second"):
+            await migrate(conn, edited)
+    finally:
+        await conn.close()
+
+
+async def test_the_real_migrations_are_numbered_and_current(db):
+    """The shipped files are all applied to the test database."""
+    assert await pending(db) == []
