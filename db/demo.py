@@ -107,8 +107,8 @@ def _staff(area_code: str, roles: list[tuple[Role, int]], offset: int) -> list[D
 def demo_schools() -> list[DemoSchool]:
     """Riverbend High (60 rooms, 70 staff) and Cedar Elementary (40 rooms, 35 staff)."""
     high_rooms = (
-        _classrooms("A", 1, 12, "Classroom") + _classrooms("A", 2, 12, "Classroom")
-        + _classrooms("B", 1, 10, "Science Lab") + _classrooms("B", 2, 10, "Classroom")
+        _classrooms("A", 1, 12, "Classroom") + _classrooms("A", 2, 8, "Classroom")
+        + _classrooms("B", 1, 14, "Science Lab") + _classrooms("B", 2, 10, "Classroom")
         + _classrooms("C", 1, 4, "Art Studio")
         + _specials(["Gym", "Cafeteria", "Library", "Auditorium", "Band Room", "Main Office",
                      "Nurse's Office", "Field House"], "Main Building")

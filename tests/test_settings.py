@@ -1,0 +1,61 @@
+"""Settings: read once from MUSTER_* variables; a bad value is one clear line."""
+
+from __future__ import annotations
+
+import pytest
+
+from api.settings import Settings, SettingsError, jwt_secret, load_settings
+
+
+def test_defaults_without_environment():
+    """With no variables, Muster listens on 127.0.0.1:8000 over the embedded database."""
+    s = load_settings({})
+    assert (s.host, s.port, s.database_url) == ("127.0.0.1", 8000, None)
+    assert s.base_url == "http://127.0.0.1:8000"
+
+
+def test_values_are_parsed_from_strings():
+    """Numbers and URLs arrive as strings and are typed once."""
+    s = load_settings({"MUSTER_PORT": "9000", "MUSTER_PUBLIC_URL": "https://muster.example/",
+                       "MUSTER_DATABASE_URL": "postgresql://u@db/muster", "PATH": "/bin"})
+    assert s.port == 9000 and s.base_url == "https://muster.example"
+
+
+def test_overrides_win_over_the_environment():
+    """CLI flags (overrides) beat variables; None means 'not given'."""
+    s = load_settings({"MUSTER_PORT": "9000"}, port=9100, host=None)
+    assert (s.port, s.host) == (9100, "127.0.0.1")
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"MUSTER_PORT": "eighty"}, "MUSTER_PORT: Expected `int`, got `str`"),
+    ({"MUSTER_PORT": "0"}, "MUSTER_PORT: Expected `int` >= 1"),
+    ({"MUSTER_DATABASE_URL": "mysql://x"}, "MUSTER_DATABASE_URL: Expected `str` matching"),
+    ({"MUSTER_LOG_LEVEL": "loud"}, "MUSTER_LOG_LEVEL: Invalid enum value 'loud'"),
+    ({"MUSTER_JWT_SECRET": "short"}, "MUSTER_JWT_SECRET: Expected `str` of length >= 32"),
+    ({"MUSTER_DATABSE_URL": "postgresql://x"}, "MUSTER_DATABSE_URL: unknown variable"),
+])
+def test_bad_values_name_the_variable(env, message):
+    """Each bad value is reported as one line that starts with the variable's name."""
+    with pytest.raises(SettingsError) as err:
+        load_settings(env)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_test_only_variable_is_tolerated():
+    """MUSTER_TEST_DATABASE_URL belongs to the test suite and is not an error."""
+    assert load_settings({"MUSTER_TEST_DATABASE_URL": "postgresql://x"}).database_url is None
+
+
+def test_generated_secret_is_kept_in_the_data_dir(tmp_path):
+    """Without MUSTER_JWT_SECRET a secret is generated once and reused."""
+    s = Settings(data_dir=str(tmp_path / "data"))
+    first = jwt_secret(s)
+    assert len(first) >= 32 and jwt_secret(s) == first
+    assert (tmp_path / "data" / "jwt-secret").stat().st_mode & 0o077 == 0
+
+
+def test_configured_secret_wins(tmp_path):
+    """MUSTER_JWT_SECRET is used as given and nothing is written."""
+    s = Settings(data_dir=str(tmp_path), jwt_secret="s" * 40)
+    assert jwt_secret(s) == "s" * 40 and not (tmp_path / "jwt-secret").exists()
