@@ -29,12 +29,13 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     phone: str
     roles: dict[uuid.UUID, Role]
 
-    def role_at(self, school_id: uuid.UUID) -> Role:
-        """The caller's role at a school; NotFound (not 403) when they have none,
-        so that another district's school ids reveal nothing."""
+    def role_at(self, school_id: uuid.UUID, *, missing: str | None = None) -> Role:
+        """The caller's role at a school; NotFound (not 403) when they have none, so
+        that another district's ids reveal nothing. `missing` words the 404 for the
+        thing asked for (e.g. "no event <id>"), which must not name the school."""
         role = self.roles.get(school_id)
         if role is None:
-            raise NotFound(f"no school {school_id}")
+            raise NotFound(missing or f"no school {school_id}")
         return role
 
 

@@ -14,6 +14,7 @@ from litestar.params import QueryParameter
 from domain.errors import Invalid
 
 T = TypeVar("T")
+K = TypeVar("K")
 Key = tuple[str, uuid.UUID]
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
@@ -22,22 +23,23 @@ Cursor = Annotated[
 ]
 
 
-def decode_cursor(cursor: str | None) -> Key | None:
+def decode_cursor(cursor: str | None, key: type[K] = Key) -> K | None:  # type: ignore[assignment]
     """The keyset a cursor stands for; 400 for anything we did not hand out."""
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
-        return msgspec.json.decode(raw, type=tuple[str, uuid.UUID])
+        return msgspec.json.decode(raw, type=key)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise Invalid("cursor is not one this API handed out", field="cursor") from None
 
 
-def _encode_cursor(key: Key) -> str:
+def _encode_cursor(key: tuple) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).rstrip(b"=").decode()
 
 
-def paginate(rows: Sequence[T], limit: int, key: Callable[[T], Key]) -> tuple[list[T], str | None]:
+def paginate(rows: Sequence[T], limit: int,
+             key: Callable[[T], tuple]) -> tuple[list[T], str | None]:
     """Split `limit + 1` fetched rows into a page and the cursor of the next one."""
     items = list(rows[:limit])
     more = len(rows) > limit

@@ -1,0 +1,80 @@
+"""Room check-ins: one room, one report; the newest observation wins."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Response, Router, get, post
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import FromPath, JSONBody
+
+from api.accountability import AccountabilityOut, accountability_of
+from api.deps import CallerOf, Conn, Now
+from api.problems import problem_specs
+from db import checkins as db
+from db import events as db_events
+from db import timeline
+from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
+from domain.policy import Permission
+
+Count = Annotated[int, msgspec.Meta(ge=0, le=10000)]
+
+
+class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """A room's report. `client_id` is minted by the phone once per report, so a retry
+    of the same report is recognised; `observed_at` is the phone's clock."""
+
+    client_id: uuid.UUID
+    room_id: uuid.UUID
+    status: CheckInStatus
+    students_present: Count
+    students_missing: Count = 0
+    students_extra: Count = 0
+    injured: Count = 0
+    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
+    note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
+    observed_at: datetime | None = None
+
+
+@post("/{event_id:uuid}/checkins", summary="Check in a room (201 new, 200 replayed client_id)",
+      responses={200: ResponseSpec(CheckIn, description="The same client_id was stored "
+                                   "before: nothing changed; the stored check-in",
+                                   generate_examples=False),
+                 **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
+async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+                   data: JSONBody[CheckInIn]) -> Response[CheckIn]:
+    async with conn.transaction():
+        ctx = await db_events.load_event(conn, event_id)
+        role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+        ctx.policy.require(role, Permission.CHECK_IN)
+        replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
+        if replayed is not None:
+            return Response(replayed, status_code=200)
+        observed, flagged = observed_time(data.observed_at, now)
+        accept_late_checkin(ctx.event, observed)
+        fields = msgspec.structs.asdict(data) | {"observed_at": observed}
+        checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
+                          clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
+        if await db.insert_checkin(conn, checkin, ctx.event.school_id) is None:
+            # the same report raced in on another connection and won
+            return Response(await db.checkin_by_client_id(conn, event_id, data.client_id),
+                            status_code=200)
+        await db.record_room_report(conn, checkin)
+        await timeline.append(conn, event_id, now, "checkin", caller.user_id,
+                              msgspec.json.encode(checkin))
+    return Response(checkin, status_code=201)
+
+
+@get("/{event_id:uuid}/accountability", summary="Rooms reported, needing help, unreported",
+     responses=problem_specs(400, 401, 403, 404))
+async def accountability(conn: Conn, caller: CallerOf,
+                         event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
+    ctx = await db_events.load_event(conn, event_id)
+    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+    return await accountability_of(conn, ctx, role)
+
+
+router = Router("/events", route_handlers=[check_in, accountability], tags=["check-ins"])

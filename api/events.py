@@ -1,0 +1,169 @@
+"""Events: start (idempotently), escalate, all-clear, cancel, acknowledge, list, read."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from litestar import Request, Response, Router, get, post
+from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
+
+from api.accountability import AccountabilityOut, accountability_of
+from api.deps import CallerOf, Conn, Now
+from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.problems import problem_specs
+from db import events as db
+from db import idempotency
+from domain import events as rules
+from domain.events import Event
+from domain.idempotency import Replay, fingerprint, replay_decision
+from domain.srp import Action, EventStatus, Hazard
+
+Text200 = Annotated[str, msgspec.Meta(max_length=200)]
+Text1000 = Annotated[str, msgspec.Meta(max_length=1000)]
+IdempotencyKey = Annotated[
+    str | None,
+    HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200,
+                    description="Retries with the same key and body get the first answer."),
+]
+
+
+class ActionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """An SRP action and its words; evacuate needs `location`, shelter needs `hazard`."""
+
+    action: Action
+    message: Text1000 | None = None
+    directive: Text1000 | None = None
+    location: Text200 | None = None
+    hazard: Hazard | None = None
+    strategy: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+
+
+class EventIn(ActionIn, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    drill: bool
+
+
+class AllClearIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    message: Text1000 | None = None
+
+
+class CancelIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+
+
+class EventDetail(Event, frozen=True, kw_only=True):
+    accountability: AccountabilityOut
+
+
+class EventPage(msgspec.Struct, frozen=True):
+    items: list[Event]
+    next_cursor: str | None
+
+
+@post("/schools/{school_id:uuid}/events", summary="Start an event (real or drill)",
+      responses=problem_specs(400, 401, 403, 404, 409, 422))
+async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
+                      school_id: FromPath[uuid.UUID], data: JSONBody[EventIn],
+                      idempotency_key: IdempotencyKey = None) -> Response[Event]:
+    """A real event supersedes an active drill; anything else while one is active is 409."""
+    role = caller.role_at(school_id)
+    print_ = fingerprint(await request.body())
+    async with conn.transaction():
+        if idempotency_key:
+            stored = await idempotency.claim(conn, caller.user_id, idempotency_key)
+            if replay_decision(stored and stored.fingerprint, print_) is Replay.REPLAY:
+                return Response(stored.body, status_code=stored.status)
+        started = rules.start_event(
+            await db.load_active_event(conn, school_id),
+            msgspec.convert(msgspec.structs.asdict(data), rules.EventRequest),
+            event_id=uuid.uuid4(), school_id=school_id, actor_id=caller.user_id, role=role,
+            policy=await db.load_school_policy(conn, school_id), now=now)
+        if started.superseded:
+            await db.record(conn, started.superseded, "status", caller.user_id, now)
+        await db.record(conn, started.event, "started", caller.user_id, now, new=True)
+        if idempotency_key:
+            await idempotency.store(conn, caller.user_id, idempotency_key, print_, 201,
+                                    msgspec.json.encode(started.event))
+    return Response(started.event, status_code=201)
+
+
+@get("/schools/{school_id:uuid}/events", summary="A school's events, newest first",
+     responses=problem_specs(400, 401, 404))
+async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
+                      status: FromQuery[EventStatus | None] = None,
+                      drill: FromQuery[bool | None] = None,
+                      since: FromQuery[datetime | None] = None,
+                      until: FromQuery[datetime | None] = None,
+                      limit: Limit = 50, cursor: Cursor = None) -> EventPage:
+    caller.role_at(school_id)
+    where = db.EventFilter(status=status, drill=drill, since=since, until=until)
+    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    rows = await db.list_events(conn, school_id, where, after, limit + 1)
+    items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
+    return EventPage(items, next_cursor)
+
+
+async def _load(conn: Conn, caller: CallerOf, event_id: uuid.UUID, *, lock: bool = False):
+    """The event (locked for a change) and the caller's role at its school."""
+    ctx = await db.load_event(conn, event_id, lock=lock)
+    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+    return ctx, role
+
+
+@get("/events/{event_id:uuid}", summary="An event and its accountability",
+     responses=problem_specs(400, 401, 403, 404))
+async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]) -> EventDetail:
+    ctx, role = await _load(conn, caller, event_id)
+    accountability = await accountability_of(conn, ctx, role)
+    return EventDetail(**msgspec.structs.asdict(ctx.event), accountability=accountability)
+
+
+@post("/events/{event_id:uuid}/actions", status_code=200, summary="Change the event's action",
+      responses=problem_specs(400, 401, 403, 404, 409))
+async def change_action(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+                        data: JSONBody[ActionIn]) -> Event:
+    async with conn.transaction():
+        ctx, role = await _load(conn, caller, event_id, lock=True)
+        request = msgspec.convert(msgspec.structs.asdict(data), rules.ActionRequest)
+        changed = rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
+                                      policy=ctx.policy, now=now)
+        await db.record(conn, changed.event, "action", caller.user_id, now)
+    return changed.event
+
+
+@post("/events/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",
+      responses=problem_specs(400, 401, 403, 404, 409))
+async def all_clear(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+                    data: JSONBody[AllClearIn]) -> Event:
+    async with conn.transaction():
+        ctx, role = await _load(conn, caller, event_id, lock=True)
+        ended = rules.all_clear(ctx.event, actor_id=caller.user_id, role=role,
+                                policy=ctx.policy, now=now, message=data.message)
+        await db.record(conn, ended, "status", caller.user_id, now)
+    return ended
+
+
+@post("/events/{event_id:uuid}/cancel", status_code=200, summary="Cancel a false alarm",
+      responses=problem_specs(400, 401, 403, 404, 409))
+async def cancel(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+                 data: JSONBody[CancelIn]) -> Event:
+    async with conn.transaction():
+        ctx, role = await _load(conn, caller, event_id, lock=True)
+        ended = rules.cancel(ctx.event, data.reason, actor_id=caller.user_id, role=role,
+                             policy=ctx.policy, now=now)
+        await db.record(conn, ended, "status", caller.user_id, now)
+    return ended
+
+
+@post("/events/{event_id:uuid}/ack", status_code=204, summary="I received the alert",
+      responses=problem_specs(400, 401, 404))
+async def acknowledge(conn: Conn, caller: CallerOf, now: Now,
+                      event_id: FromPath[uuid.UUID]) -> None:
+    ctx, _ = await _load(conn, caller, event_id)
+    await db.record_ack(conn, ctx.event.id, caller.user_id, now)
+
+
+router = Router("/", route_handlers=[start_event, list_events, get_event, change_action,
+                                     all_clear, cancel, acknowledge], tags=["events"])

@@ -1,0 +1,145 @@
+"""Queries about events: load (with the school's policy), insert, update, list."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from db import timeline
+from domain.errors import Conflict, NotFound
+from domain.events import Event
+from domain.policy import Policy
+from domain.srp import EventStatus
+
+_COLUMNS = """id, school_id, action, drill, status, message, directive, location, hazard,
+    strategy, started_at, started_by, ended_at, ended_by, end_reason"""
+
+
+class EventContext(msgspec.Struct, frozen=True):
+    """An event with the policy of its school, as one request needs them."""
+
+    event: Event
+    policy: Policy
+
+
+def _event(row: asyncpg.Record) -> Event:
+    return msgspec.convert(dict(row), Event)
+
+
+# load_event -- one event and its school's policy overrides; `for update` locks it
+_LOAD_EVENT = f"""
+select {", ".join("e." + c.strip() for c in _COLUMNS.split(","))}, s.policy
+from events e join schools s on s.id = e.school_id
+where e.id = $1
+"""
+
+
+async def load_event(conn: asyncpg.Connection, event_id: uuid.UUID, *,
+                     lock: bool = False) -> EventContext:
+    """The event and its school's policy; NotFound when there is no such event."""
+    row = await conn.fetchrow(_LOAD_EVENT + (" for update of e" if lock else ""), event_id)
+    if row is None:
+        raise NotFound(f"no event {event_id}")
+    fields = dict(row)
+    policy = Policy.from_overrides(fields.pop("policy"))
+    return EventContext(msgspec.convert(fields, Event), policy)
+
+
+async def load_school_policy(conn: asyncpg.Connection, school_id: uuid.UUID) -> Policy:
+    overrides = await conn.fetchval("select policy from schools where id = $1", school_id)
+    if overrides is None:
+        raise NotFound(f"no school {school_id}")
+    return Policy.from_overrides(overrides)
+
+
+# load_active_event -- the school's active event, locked against a concurrent start
+_LOAD_ACTIVE = f"select {_COLUMNS} from events where school_id = $1 and status = 'active' " \
+               "for update"
+
+
+async def load_active_event(conn: asyncpg.Connection, school_id: uuid.UUID) -> Event | None:
+    row = await conn.fetchrow(_LOAD_ACTIVE, school_id)
+    return _event(row) if row else None
+
+
+_INSERT = f"""
+insert into events ({_COLUMNS})
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+"""
+
+
+async def insert_event(conn: asyncpg.Connection, event: Event) -> None:
+    """Store a new event; a concurrent start that won the race becomes a Conflict."""
+    try:
+        await conn.execute(_INSERT, *_values(event))
+    except asyncpg.UniqueViolationError as exc:
+        if exc.constraint_name != "events_one_active_per_school":
+            raise
+        active = await conn.fetchval(
+            "select id from events where school_id = $1 and status = 'active'", event.school_id)
+        raise Conflict("another event was started at this school a moment ago",
+                       active_event_id=active) from None
+
+
+def _values(event: Event) -> tuple:
+    return tuple(getattr(event, c.strip()) for c in _COLUMNS.split(","))
+
+
+_UPDATE = """
+update events set action = $2, status = $3, message = $4, directive = $5, location = $6,
+    hazard = $7, strategy = $8, ended_at = $9, ended_by = $10, end_reason = $11
+where id = $1
+"""
+
+
+async def update_event(conn: asyncpg.Connection, event: Event) -> None:
+    """Store an event's new action or end (the row is locked by load_event)."""
+    await conn.execute(_UPDATE, event.id, event.action, event.status, event.message,
+                       event.directive, event.location, event.hazard, event.strategy,
+                       event.ended_at, event.ended_by, event.end_reason)
+
+
+class EventFilter(msgspec.Struct, frozen=True, kw_only=True):
+    status: EventStatus | None = None
+    drill: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+# list_events -- a school's events, newest first, after the keyset (started_at, id)
+_LIST = f"""
+select {_COLUMNS} from events
+where school_id = $1
+  and ($2::text is null or status = $2)
+  and ($3::boolean is null or drill = $3)
+  and ($4::timestamptz is null or started_at >= $4)
+  and ($5::timestamptz is null or started_at < $5)
+  and ($6::timestamptz is null or (started_at, id) < ($6, $7::uuid))
+order by started_at desc, id desc
+limit $8
+"""
+
+
+async def list_events(conn: asyncpg.Connection, school_id: uuid.UUID, where: EventFilter,
+                      after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Event]:
+    started, last_id = after or (None, None)
+    rows = await conn.fetch(_LIST, school_id, where.status, where.drill, where.since,
+                            where.until, started, last_id, limit)
+    return [_event(r) for r in rows]
+
+
+async def record_ack(conn: asyncpg.Connection, event_id: uuid.UUID, user_id: uuid.UUID,
+                     at: datetime) -> None:
+    """'I received the alert'; the first acknowledgement counts, repeats change nothing."""
+    await conn.execute("insert into acknowledgements (event_id, user_id, at) values ($1, $2, $3) "
+                       "on conflict do nothing", event_id, user_id, at)
+
+
+async def record(conn: asyncpg.Connection, event: Event, kind: str, actor_id: uuid.UUID,
+                 at: datetime, *, new: bool = False) -> None:
+    """Store an event's new state and its timeline entry (kind: started, action, status)."""
+    await (insert_event if new else update_event)(conn, event)
+    await timeline.append(conn, event.id, at, kind, actor_id, msgspec.json.encode(event))

@@ -1,0 +1,80 @@
+"""An event's timeline: the audit trail and the live stream, numbered per event.
+
+`append` bumps `events.last_seq` under the event's row lock, so sequence order
+is commit order: a stream resumed after seq N can never miss an entry below N.
+It also NOTIFYs `CHANNEL` in the same transaction; listeners in every process
+hear it at commit, in commit order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+CHANNEL = "muster_timeline"
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; bigger entries go
+# without their detail and listeners read it from the table.
+_MAX_PAYLOAD = 7900
+
+
+class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One line of an event's history; `detail` is the JSON the matching endpoint returns."""
+
+    event_id: uuid.UUID
+    seq: int
+    at: datetime
+    kind: str
+    actor_id: uuid.UUID | None
+    detail: msgspec.Raw
+    # False when a notification left the detail out (too big); read it with entries_after
+    complete: bool = True
+
+
+_ENCODER = msgspec.json.Encoder()
+
+# append -- next seq under the event row lock, the entry, and its notification
+_APPEND = """
+with next as (
+    update events set last_seq = last_seq + 1 where id = $1 returning last_seq
+)
+insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
+select $1, next.last_seq, $2, $3, $4, $5::text::jsonb from next
+returning seq
+"""
+
+
+async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, kind: str,
+                 actor_id: uuid.UUID | None, detail: bytes) -> TimelineEntry:
+    """Add an entry (inside the caller's transaction) and announce it at commit."""
+    seq = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
+    entry = TimelineEntry(event_id=event_id, seq=seq, at=at, kind=kind, actor_id=actor_id,
+                          detail=msgspec.Raw(detail))
+    payload = _ENCODER.encode(entry)
+    if len(payload) > _MAX_PAYLOAD:
+        payload = _ENCODER.encode(
+            msgspec.structs.replace(entry, detail=msgspec.Raw(b"null"), complete=False))
+    await conn.execute("select pg_notify($1, $2)", CHANNEL, payload.decode())
+    return entry
+
+
+def decode_notification(payload: str) -> TimelineEntry:
+    return msgspec.json.decode(payload, type=TimelineEntry)
+
+
+# entries_after -- an event's entries after a seq, in order (replay and catch-up)
+_ENTRIES_AFTER = """
+select event_id, seq, at, kind, actor_id, detail::text as detail
+from event_timeline where event_id = $1 and seq > $2
+order by seq limit $3
+"""
+
+
+async def entries_after(conn: asyncpg.Connection, event_id: uuid.UUID, after_seq: int,
+                        limit: int = 500) -> list[TimelineEntry]:
+    rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)
+    return [TimelineEntry(event_id=r["event_id"], seq=r["seq"], at=r["at"], kind=r["kind"],
+                          actor_id=r["actor_id"], detail=msgspec.Raw(r["detail"].encode()))
+            for r in rows]

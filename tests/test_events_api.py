@@ -1,0 +1,166 @@
+"""Events over HTTP: start, supersede, conflict, escalate, end, idempotent retries."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from tests import factories
+from tests.conftest import bearer
+
+
+@pytest.fixture
+async def school(db):
+    """One school with rooms and a person in every role, plus another district's SRO."""
+    d = await factories.district(db)
+    s = await factories.school(db, d)
+    other_d = await factories.district(db, "Other ISD")
+    other_s = await factories.school(db, other_d, "Other High")
+    people = {role: await factories.person(db, d, s, role)
+              for role in ("teacher", "staff", "sro", "principal")}
+    people["district_admin"] = await factories.person(db, d, None, "district_admin")
+    people["outsider"] = await factories.person(db, other_d, other_s, "sro")
+    return {"id": s, "rooms": await factories.rooms(db, s, 3), **people}
+
+
+async def start(client, school, who="sro", **body):
+    body = {"action": "lockdown", "drill": False} | body
+    return await client.post(f"/v1/schools/{school['id']}/events", json=body,
+                             headers=bearer(school[who]))
+
+
+async def test_anyone_may_start_a_real_lockdown(client, school, clock):
+    """A teacher starts a real lockdown; the event carries the SRP directive."""
+    r = await start(client, school, "teacher")
+    assert r.status_code == 201, r.text
+    event = r.json()
+    assert event | {"id": None} == {
+        "id": None, "school_id": str(school["id"]), "action": "lockdown", "drill": False,
+        "status": "active", "message": None, "directive": "Locks, lights, out of sight.",
+        "location": None, "hazard": None, "strategy": None,
+        "started_at": "2026-11-29T08:00:00Z", "started_by": str(school["teacher"]),
+        "ended_at": None, "ended_by": None, "end_reason": None}
+
+
+async def test_teacher_may_not_start_a_drill(client, school, db):
+    """Drills are for safety leads; the refusal stores nothing."""
+    r = await start(client, school, "teacher", drill=True)
+    assert r.status_code == 403
+    assert "teacher may not start a drill" in r.json()["detail"]
+    assert await db.fetchval("select count(*) from events") == 0
+
+
+async def test_a_second_event_while_one_is_active_is_409(client, school):
+    """Starting another real event returns 409 naming the active one."""
+    first = (await start(client, school)).json()
+    r = await start(client, school, action="hold")
+    assert r.status_code == 409
+    assert r.json()["active_event_id"] == first["id"]
+
+
+async def test_a_real_event_supersedes_an_active_drill(client, school, clock):
+    """A real lockdown during a drill ends the drill as superseded."""
+    drill = (await start(client, school, "principal", drill=True, action="evacuate",
+                         location="Football field")).json()
+    clock.advance(minutes=3)
+    real = await start(client, school, "teacher")
+    assert real.status_code == 201
+    ended = (await client.get(f"/v1/events/{drill['id']}", headers=bearer(school["sro"]))).json()
+    assert ended["status"] == "superseded" and ended["ended_at"] == "2026-11-29T08:03:00Z"
+
+
+async def test_escalate_then_all_clear(client, school, clock):
+    """Hold -> lockdown -> all-clear, each step on the timeline with its actor."""
+    event = (await start(client, school, action="hold")).json()
+    clock.advance(minutes=1)
+    r = await client.post(f"/v1/events/{event['id']}/actions", json={"action": "lockdown"},
+                          headers=bearer(school["principal"]))
+    assert r.status_code == 200 and r.json()["action"] == "lockdown"
+    clock.advance(minutes=20)
+    r = await client.post(f"/v1/events/{event['id']}/all-clear", json={"message": "Police on site"},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["ended_by"]) == ("all_clear", str(school["sro"]))
+    again = await client.post(f"/v1/events/{event['id']}/all-clear", json={},
+                              headers=bearer(school["sro"]))
+    assert again.status_code == 409
+
+
+async def test_cancel_needs_a_reason_and_a_safety_lead(client, school):
+    """A false alarm is cancelled with a reason by an SRO, not by a teacher."""
+    event = (await start(client, school, "teacher")).json()
+    url = f"/v1/events/{event['id']}/cancel"
+    assert (await client.post(url, json={"reason": "pocket dial"},
+                              headers=bearer(school["teacher"]))).status_code == 403
+    assert (await client.post(url, json={"reason": ""},
+                              headers=bearer(school["sro"]))).status_code == 400
+    r = await client.post(url, json={"reason": "pocket dial"}, headers=bearer(school["sro"]))
+    assert r.status_code == 200
+    assert (r.json()["status"], r.json()["end_reason"]) == ("cancelled", "pocket dial")
+
+
+async def test_idempotency_key_replays_the_first_answer(client, school, db):
+    """The same key and body return the first event; nothing is started twice."""
+    headers = bearer(school["sro"]) | {"Idempotency-Key": "k-1"}
+    url = f"/v1/schools/{school['id']}/events"
+    first = await client.post(url, json={"action": "lockdown", "drill": False}, headers=headers)
+    again = await client.post(url, content=b'{"drill": false,  "action": "lockdown"}',
+                              headers=headers | {"content-type": "application/json"})
+    assert first.status_code == again.status_code == 201
+    assert again.json() == first.json()
+    assert await db.fetchval("select count(*) from events") == 1
+
+
+async def test_idempotency_key_with_another_body_is_422(client, school, db):
+    """Reusing a key for a different request is refused, and nothing changes."""
+    headers = bearer(school["sro"]) | {"Idempotency-Key": "k-2"}
+    url = f"/v1/schools/{school['id']}/events"
+    await client.post(url, json={"action": "lockdown", "drill": False}, headers=headers)
+    r = await client.post(url, json={"action": "hold", "drill": False}, headers=headers)
+    assert r.status_code == 422
+    assert await db.fetchval("select action from events") == "lockdown"
+
+
+async def test_another_tenants_event_is_404(client, school):
+    """An SRO of another district cannot see or end this school's event."""
+    event = (await start(client, school)).json()
+    for method, path, body in [("get", "", None), ("post", "/all-clear", {}),
+                               ("get", "/accountability", None), ("post", "/ack", None)]:
+        r = await client.request(method.upper(), f"/v1/events/{event['id']}{path}", json=body,
+                                 headers=bearer(school["outsider"]))
+        assert r.status_code == 404, path
+        assert str(school["id"]) not in r.text
+
+
+async def test_list_events_filters_and_pages(client, school, clock):
+    """Events list newest first, filter by drill and status, and page with a cursor."""
+    for n in range(3):
+        e = (await start(client, school, drill=n % 2 == 0)).json()
+        clock.advance(minutes=5)
+        await client.post(f"/v1/events/{e['id']}/all-clear", json={},
+                          headers=bearer(school["sro"]))
+    url, headers = f"/v1/schools/{school['id']}/events", bearer(school["principal"])
+    r = await client.get(url, params={"drill": "true"}, headers=headers)
+    assert [e["drill"] for e in r.json()["items"]] == [True, True]
+    page1 = (await client.get(url, params={"limit": 2}, headers=headers)).json()
+    page2 = (await client.get(url, params={"limit": 2, "cursor": page1["next_cursor"]},
+                              headers=headers)).json()
+    starts = [e["started_at"] for e in page1["items"] + page2["items"]]
+    assert starts == sorted(starts, reverse=True) and len(set(starts)) == 3
+    assert page2["next_cursor"] is None
+
+
+async def test_acknowledge_is_recorded_once(client, school, db):
+    """Acknowledging twice records the first time only."""
+    event = (await start(client, school)).json()
+    for _ in range(2):
+        r = await client.post(f"/v1/events/{event['id']}/ack", headers=bearer(school["teacher"]))
+        assert r.status_code == 204
+    assert await db.fetchval("select count(*) from acknowledgements") == 1
+
+
+async def test_unknown_event_is_404(client, school):
+    """An event id that does not exist is a 404 problem."""
+    r = await client.get(f"/v1/events/{uuid.uuid4()}", headers=bearer(school["sro"]))
+    assert r.status_code == 404
