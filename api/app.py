@@ -18,7 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import checkins, events, health, schools
+from api import checkins, events, health, schools, timeline
 from api.auth import jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
@@ -68,7 +68,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             await pool.close()
 
     auth = jwt_auth(secret)
-    v1 = Router("/v1", route_handlers=[schools.router, events.router, checkins.router],
+    v1 = Router("/v1", route_handlers=[schools.router, events.router, checkins.router,
+                                       timeline.router],
                 security=[auth.security_requirement])
     return Litestar(
         route_handlers=[health.health, health.ready, v1],

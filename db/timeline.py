@@ -31,6 +31,7 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     detail: msgspec.Raw
     # False when a notification left the detail out (too big); read it with entries_after
     complete: bool = True
+    actor_name: str | None = None  # filled by entries_after, not sent in notifications
 
 
 _ENCODER = msgspec.json.Encoder()
@@ -64,17 +65,21 @@ def decode_notification(payload: str) -> TimelineEntry:
     return msgspec.json.decode(payload, type=TimelineEntry)
 
 
-# entries_after -- an event's entries after a seq, in order (replay and catch-up)
+# entries_after -- an event's entries after a seq, in order, with the actor's name
 _ENTRIES_AFTER = """
-select event_id, seq, at, kind, actor_id, detail::text as detail
-from event_timeline where event_id = $1 and seq > $2
-order by seq limit $3
+select t.event_id, t.seq, t.at, t.kind, t.actor_id, u.name as actor_name,
+       t.detail::text as detail
+from event_timeline t left join users u on u.id = t.actor_id
+where t.event_id = $1 and t.seq > $2
+order by t.seq limit $3
 """
 
 
 async def entries_after(conn: asyncpg.Connection, event_id: uuid.UUID, after_seq: int,
                         limit: int = 500) -> list[TimelineEntry]:
+    """For a stream's replay and catch-up, and for the audit timeline."""
     rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)
     return [TimelineEntry(event_id=r["event_id"], seq=r["seq"], at=r["at"], kind=r["kind"],
-                          actor_id=r["actor_id"], detail=msgspec.Raw(r["detail"].encode()))
+                          actor_id=r["actor_id"], actor_name=r["actor_name"],
+                          detail=msgspec.Raw(r["detail"].encode()))
             for r in rows]

@@ -164,3 +164,27 @@ async def test_unknown_event_is_404(client, school):
     """An event id that does not exist is a 404 problem."""
     r = await client.get(f"/v1/events/{uuid.uuid4()}", headers=bearer(school["sro"]))
     assert r.status_code == 404
+
+
+async def test_timeline_lists_every_step_with_its_actor(client, school, clock):
+    """Start, escalation, a check-in and the all-clear appear in order, with who did it."""
+    event = (await start(client, school, action="hold")).json()
+    url = f"/v1/events/{event['id']}"
+    await client.post(f"{url}/actions", json={"action": "lockdown"}, headers=bearer(school["sro"]))
+    await client.post(f"{url}/checkins", headers=bearer(school["teacher"]), json={
+        "client_id": str(uuid.uuid4()), "room_id": str(school["rooms"][0]), "status": "ok",
+        "students_present": 12})
+    clock.advance(minutes=9)
+    await client.post(f"{url}/all-clear", json={}, headers=bearer(school["principal"]))
+    page = (await client.get(f"{url}/timeline", params={"limit": 3},
+                             headers=bearer(school["teacher"]))).json()
+    rest = (await client.get(f"{url}/timeline", params={"cursor": page["next_cursor"]},
+                             headers=bearer(school["teacher"]))).json()
+    items = page["items"] + rest["items"]
+    assert [(i["seq"], i["kind"]) for i in items] == [
+        (1, "started"), (2, "action"), (3, "checkin"), (4, "status")]
+    assert [i["actor"]["id"] for i in items] == [
+        str(school[w]) for w in ("sro", "sro", "teacher", "principal")]
+    assert items[1]["detail"]["action"] == "lockdown"
+    assert items[2]["detail"]["students_present"] == 12
+    assert items[3]["detail"]["status"] == "all_clear" and items[3]["at"] == "2026-11-29T08:09:00Z"
