@@ -18,12 +18,13 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import checkins, events, health, schools, timeline
+from api import checkins, events, health, schools, stream, timeline
 from api.auth import jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
 from db import migrate
+from db.feed import TimelineFeed
 from db.pool import create_pool
 
 Clock = Callable[[], datetime]
@@ -59,17 +60,20 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
         pool = await create_pool(database_url, max_size=settings.db_pool_size)
+        feed = TimelineFeed(database_url)
         try:
             async with pool.acquire() as conn:
                 await migrate.migrate(conn)
-            app.state.pool = pool
+            await feed.start()
+            app.state.pool, app.state.feed = pool, feed
             yield
         finally:
+            await feed.stop()
             await pool.close()
 
     auth = jwt_auth(secret)
     v1 = Router("/v1", route_handlers=[schools.router, events.router, checkins.router,
-                                       timeline.router],
+                                       timeline.router, stream.router],
                 security=[auth.security_requirement])
     return Litestar(
         route_handlers=[health.health, health.ready, v1],

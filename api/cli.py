@@ -82,8 +82,9 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     if demo:
         _seed_and_report(settings, as_json=False)
     app = create_app(settings, database_url=url, secret=jwt_secret(settings))
+    # Open SSE streams never end by themselves: give them a few seconds, then close.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                log_config=None, proxy_headers=True)
+                log_config=None, proxy_headers=True, timeout_graceful_shutdown=3)
 
 
 @cli.command("migrate")

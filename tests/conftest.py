@@ -104,6 +104,17 @@ async def db(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
 
 
 @pytest.fixture
+async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
+    """The URL of an empty database of its own, for `muster` processes; dropped after."""
+    name = f"muster_proc_{uuid.uuid4().hex[:8]}"
+    admin = await asyncpg.connect(server_dsn)
+    await admin.execute(f'create database "{name}"')
+    yield database_dsn(server_dsn, name)
+    await admin.execute(f'drop database "{name}" with (force)')
+    await admin.close()
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
