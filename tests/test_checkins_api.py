@@ -122,3 +122,28 @@ async def test_another_schools_room_is_refused_and_nothing_stored(client, lockdo
         assert r.status_code == 400
         assert r.json()["errors"][0]["field"] == "room_id"
     assert await db.fetchval("select count(*) from checkins") == 0
+
+
+@pytest.mark.parametrize("order", [(0, 1, 2, 3), (3, 2, 1, 0), (2, 0, 3, 1), (1, 3, 0, 2)])
+async def test_merge_by_observation_then_arrival_in_any_order(client, lockdown, clock, order):
+    """The database merge agrees with the domain: the newest observation wins whatever the
+    arrival order; only a tie in observation time falls back to the later arrival."""
+    a, b, _ = lockdown["rooms"]
+    reports = [
+        report(a, status="needs_help", injured=2, observed_at="2026-11-29T08:03:00Z"),
+        report(a, status="ok", students_present=30, observed_at="2026-11-29T08:01:00Z"),
+        report(b, status="ok", students_present=11, observed_at="2026-11-29T08:02:00Z"),
+        report(b, status="needs_help", students_missing=3, observed_at="2026-11-29T08:02:00Z"),
+    ]
+    clock.advance(minutes=5)
+    for n in order:
+        clock.advance(seconds=1)
+        assert (await post(client, lockdown, reports[n])).status_code == 201
+    acc = (await client.get(f"/v1/events/{lockdown['event']}/accountability",
+                            headers=bearer(lockdown["sro"]))).json()
+    # room b's two reports tie on observed_at: the later arrival wins, as the domain says
+    b_last = max(order.index(2), order.index(3))
+    b_winner = reports[order[b_last]]
+    assert acc["rooms"][0]["status"] == "needs_help" and acc["rooms"][0]["injured"] == 2
+    assert acc["rooms"][1]["status"] == b_winner["status"]
+    assert acc["students"]["present"] == 24 + b_winner["students_present"]

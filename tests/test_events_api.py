@@ -188,3 +188,11 @@ async def test_timeline_lists_every_step_with_its_actor(client, school, clock):
     assert items[1]["detail"]["action"] == "lockdown"
     assert items[2]["detail"]["students_present"] == 12
     assert items[3]["detail"]["status"] == "all_clear" and items[3]["at"] == "2026-11-29T08:09:00Z"
+
+
+async def test_a_school_can_let_only_safety_leads_start_real_events(client, school, db):
+    """The role policy is per-school data: with an override, a teacher's real lockdown is 403."""
+    await db.execute("""update schools set policy = '{"start_real_event": ["sro", "principal",
+                        "district_admin"]}' where id = $1""", school["id"])
+    assert (await start(client, school, "teacher")).status_code == 403
+    assert (await start(client, school, "sro")).status_code == 201
