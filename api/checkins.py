@@ -16,9 +16,9 @@ from api.deps import CallerOf, Conn, Now
 from api.problems import problem_specs
 from db import checkins as db
 from db import events as db_events
-from db import timeline
 from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
 from domain.policy import Permission
+from domain.srp import EventStatus
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=10000)]
 
@@ -46,25 +46,22 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                  **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
 async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
-    async with conn.transaction():
-        ctx = await db_events.load_event(conn, event_id)
-        role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
-        ctx.policy.require(role, Permission.CHECK_IN)
+    ctx = await db_events.load_event(conn, event_id)
+    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+    ctx.policy.require(role, Permission.CHECK_IN)
+    if ctx.event.status is not EventStatus.ACTIVE:
+        # a phone retrying a report it sent during the event gets it back, not a 409
         replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
         if replayed is not None:
             return Response(replayed, status_code=200)
-        observed, flagged = observed_time(data.observed_at, now)
-        accept_late_checkin(ctx.event, observed)
-        fields = msgspec.structs.asdict(data) | {"observed_at": observed}
-        checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
-                          clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
-        if await db.insert_checkin(conn, checkin, ctx.event.school_id) is None:
-            # the same report raced in on another connection and won
-            return Response(await db.checkin_by_client_id(conn, event_id, data.client_id),
-                            status_code=200)
-        await db.record_room_report(conn, checkin)
-        await timeline.append(conn, event_id, now, "checkin", caller.user_id,
-                              msgspec.json.encode(checkin))
+    observed, flagged = observed_time(data.observed_at, now)
+    accept_late_checkin(ctx.event, observed)
+    fields = msgspec.structs.asdict(data) | {"observed_at": observed}
+    checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
+                      clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
+    if await db.store_checkin(conn, checkin, ctx.event.school_id) is None:
+        stored = await db.checkin_by_client_id(conn, event_id, data.client_id)
+        return Response(stored, status_code=200)
     return Response(checkin, status_code=201)
 
 

@@ -8,7 +8,8 @@ import uuid
 import asyncpg
 import msgspec
 
-from domain.checkins import CheckIn, latest_of
+from db import timeline
+from domain.checkins import CheckIn
 from domain.errors import Invalid
 from domain.schools import Room
 
@@ -16,30 +17,59 @@ _COLUMNS = """id, event_id, room_id, client_id, status, students_present, studen
     students_extra, injured, location, note, observed_at, received_at, clock_skew_flagged,
     reported_by"""
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
+_ENCODER = msgspec.json.Encoder()
 
 
 def _checkin(row: asyncpg.Record) -> CheckIn:
     return msgspec.convert({n: row[n] for n in _NAMES}, CheckIn)
 
 
-# insert_checkin -- store a report unless its client_id was seen in this event
-_INSERT = f"""
-insert into checkins ({_COLUMNS}, school_id)
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-on conflict on constraint checkins_event_client_key do nothing
-returning id
+# store_checkin -- one statement, so one implicit transaction and no client round trip
+# while the event's row is locked for the next timeline seq (the hot spot of a storm):
+# the report (unless its client_id was seen), its room's current report if it is newer
+# (the domain's `supersedes` order), the timeline entry and its notification.
+_STORE = f"""
+with new as (
+    insert into checkins ({_COLUMNS}, school_id)
+    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    on conflict on constraint checkins_event_client_key do nothing
+    returning id, event_id, room_id, observed_at, received_at, client_id
+), current_report as (
+    insert into room_reports (event_id, room_id, checkin_id, observed_at, received_at, client_id)
+    select event_id, room_id, id, observed_at, received_at, client_id from new
+    on conflict (event_id, room_id) do update
+        set checkin_id = excluded.checkin_id, observed_at = excluded.observed_at,
+            received_at = excluded.received_at, client_id = excluded.client_id
+        where (excluded.observed_at, excluded.received_at, excluded.client_id)
+            > (room_reports.observed_at, room_reports.received_at, room_reports.client_id)
+), next as (
+    update events set last_seq = last_seq + 1
+    where id = $2 and exists (select 1 from new) returning last_seq
+), entry as (
+    insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
+    select $2, last_seq, $13, 'checkin', $15, $17::text::jsonb from next
+    returning seq
+)
+select seq, pg_notify('{timeline.CHANNEL}', json_build_object(
+    'event_id', $2::uuid, 'seq', seq, 'at', $18::text::json, 'kind', 'checkin',
+    'actor_id', $15::uuid, 'detail', $19::text::json, 'complete', $20::boolean)::text)
+from entry
 """
 
 
-async def insert_checkin(conn: asyncpg.Connection, checkin: CheckIn,
-                         school_id: uuid.UUID) -> CheckIn | None:
-    """Store a new report; None if this client_id was already stored (a replay)."""
+async def store_checkin(conn: asyncpg.Connection, checkin: CheckIn,
+                        school_id: uuid.UUID) -> int | None:
+    """Store a new report and announce it; its timeline seq, or None for a replayed
+    client_id (nothing is changed then)."""
+    detail = _ENCODER.encode(checkin)
+    notified, complete = timeline.notifiable(detail)
     try:
-        stored = await conn.fetchval(_INSERT, *(getattr(checkin, n) for n in _NAMES), school_id)
+        return await conn.fetchval(
+            _STORE, *(getattr(checkin, n) for n in _NAMES), school_id, detail.decode(),
+            _ENCODER.encode(checkin.received_at).decode(), notified.decode(), complete)
     except asyncpg.ForeignKeyViolationError:
         raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
                       field="room_id") from None
-    return checkin if stored else None
 
 
 async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
@@ -48,32 +78,6 @@ async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
     row = await conn.fetchrow(f"select {_COLUMNS} from checkins "
                               "where event_id = $1 and client_id = $2", event_id, client_id)
     return _checkin(row) if row else None
-
-
-# current_report -- a room's current report, locked while a newer one is weighed
-_CURRENT = f"""
-select {", ".join("c." + n for n in _NAMES)}
-from room_reports rr join checkins c on c.id = rr.checkin_id
-where rr.event_id = $1 and rr.room_id = $2
-for update of rr
-"""
-
-
-async def record_room_report(conn: asyncpg.Connection, checkin: CheckIn) -> bool:
-    """Make `checkin` its room's current report if the domain says it is newer."""
-    first = await conn.fetchval(
-        "insert into room_reports (event_id, room_id, checkin_id) values ($1, $2, $3) "
-        "on conflict do nothing returning checkin_id",
-        checkin.event_id, checkin.room_id, checkin.id)
-    if first:
-        return True
-    current = _checkin(await conn.fetchrow(_CURRENT, checkin.event_id, checkin.room_id))
-    if latest_of(current, checkin) is current:
-        return False
-    await conn.execute("update room_reports set checkin_id = $3 "
-                       "where event_id = $1 and room_id = $2",
-                       checkin.event_id, checkin.room_id, checkin.id)
-    return True
 
 
 # rooms_with_reports -- every room of the school, with its current report if any

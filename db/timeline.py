@@ -15,9 +15,9 @@ import asyncpg
 import msgspec
 
 CHANNEL = "muster_timeline"
-# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; bigger entries go
-# without their detail and listeners read it from the table.
-_MAX_PAYLOAD = 7900
+# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the rest of an entry
+# takes < 300, so a bigger detail goes without and listeners read it from the table.
+_MAX_DETAIL = 7600
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -51,14 +51,19 @@ async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, ki
                  actor_id: uuid.UUID | None, detail: bytes) -> TimelineEntry:
     """Add an entry (inside the caller's transaction) and announce it at commit."""
     seq = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
+    notified, complete = notifiable(detail)
     entry = TimelineEntry(event_id=event_id, seq=seq, at=at, kind=kind, actor_id=actor_id,
-                          detail=msgspec.Raw(detail))
-    payload = _ENCODER.encode(entry)
-    if len(payload) > _MAX_PAYLOAD:
-        payload = _ENCODER.encode(
-            msgspec.structs.replace(entry, detail=msgspec.Raw(b"null"), complete=False))
-    await conn.execute("select pg_notify($1, $2)", CHANNEL, payload.decode())
+                          detail=msgspec.Raw(notified), complete=complete)
+    await conn.execute("select pg_notify($1, $2)", CHANNEL, _ENCODER.encode(entry).decode())
     return entry
+
+
+def notifiable(detail: bytes) -> tuple[bytes, bool]:
+    """The detail to put in a notification, and whether it is complete: a detail too
+    big for NOTIFY is left out, and listeners read it from the table."""
+    if len(detail) > _MAX_DETAIL:
+        return b"null", False
+    return detail, True
 
 
 def decode_notification(payload: str) -> TimelineEntry:

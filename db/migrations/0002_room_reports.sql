@@ -1,9 +1,13 @@
--- Each room's current report per event, kept in the check-in's transaction so
--- that accountability reads one row per room instead of every report.
--- Which report is current is decided in domain/checkins.py (latest_of).
+-- Each room's current report per event, kept by the check-in's own statement so
+-- that accountability reads one row per room instead of every report. The order
+-- key (observed_at, received_at, client_id) is domain/checkins.py's `supersedes`
+-- rule, copied here so that the upsert can apply it atomically.
 create table room_reports (
-    event_id    uuid not null references events (id),
-    room_id     uuid not null references rooms (id),
-    checkin_id  uuid not null references checkins (id),
+    event_id     uuid not null references events (id),
+    room_id      uuid not null references rooms (id),
+    checkin_id   uuid not null references checkins (id),
+    observed_at  timestamptz not null,
+    received_at  timestamptz not null,
+    client_id    uuid not null,
     primary key (event_id, room_id)
 );
