@@ -19,7 +19,7 @@ from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import checkins, events, health, schools, stream, timeline
-from api.auth import jwt_auth
+from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
@@ -81,7 +81,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],
         lifespan=[database],
-        state=State({"settings": settings, "clock": clock}),
+        state=State({"settings": settings, "clock": clock, "callers": CallerCache()}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "

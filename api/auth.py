@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
+import asyncpg
 import msgspec
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
@@ -46,6 +47,29 @@ def issue_access_token(user_id: uuid.UUID, secret: str, now: datetime, ttl_s: in
     return token.encode(secret, "HS256")
 
 
+class CallerCache:
+    """Callers loaded in the last `ttl` seconds, so that a phone's burst of requests
+    (a storm of check-ins) costs one membership query, not one each. A removed
+    membership therefore still works for at most `ttl` seconds."""
+
+    def __init__(self, ttl: timedelta = timedelta(seconds=2), max_size: int = 10_000) -> None:
+        self._ttl, self._max_size = ttl, max_size
+        self._entries: dict[uuid.UUID, tuple[datetime, Caller | None]] = {}
+
+    async def get(self, user_id: uuid.UUID, pool: asyncpg.Pool, now: datetime) -> Caller | None:
+        cached = self._entries.get(user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        async with pool.acquire() as conn:
+            found = await users.load_caller(conn, user_id, now)
+        caller = found and Caller(user_id=user_id, name=found.name, phone=found.phone,
+                                  roles=found.roles)
+        if len(self._entries) >= self._max_size:
+            self._entries.clear()  # crude but bounded; a refill costs one query per caller
+        self._entries[user_id] = (now + self._ttl, caller)
+        return caller
+
+
 async def _retrieve_caller(token: Token, connection: ASGIConnection) -> Caller | None:
     """Load the caller named by a valid token; None (401) if they no longer exist."""
     if token.extras.get("typ") != "access":
@@ -55,11 +79,7 @@ async def _retrieve_caller(token: Token, connection: ASGIConnection) -> Caller |
     except ValueError:
         return None
     state = connection.app.state
-    async with state.pool.acquire() as conn:
-        found = await users.load_caller(conn, user_id, state.clock())
-    if found is None:
-        return None
-    return Caller(user_id=user_id, name=found.name, phone=found.phone, roles=found.roles)
+    return await state.callers.get(user_id, state.pool, state.clock())
 
 
 def jwt_auth(secret: str) -> JWTAuth[Caller]:

