@@ -11,11 +11,11 @@ from litestar import Response, Router, get, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
 from api.problems import problem_specs
 from db import checkins as db
-from db import events as db_events
 from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
 from domain.policy import Permission
 from domain.srp import EventStatus
@@ -46,8 +46,7 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                  **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
 async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
-    ctx = await db_events.load_event(conn, event_id)
-    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+    ctx, role = await load_event_as(conn, caller, event_id)
     ctx.policy.require(role, Permission.CHECK_IN)
     if ctx.event.status is not EventStatus.ACTIVE:
         # a phone retrying a report it sent during the event gets it back, not a 409
@@ -69,9 +68,7 @@ async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uu
      responses=problem_specs(400, 401, 403, 404))
 async def accountability(conn: Conn, caller: CallerOf,
                          event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
-    ctx = await db_events.load_event(conn, event_id)
-    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
-    return await accountability_of(conn, ctx, role)
+    return await accountability_of(conn, *await load_event_as(conn, caller, event_id))
 
 
 router = Router("/events", route_handlers=[check_in, accountability], tags=["check-ins"])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 
@@ -10,15 +11,18 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
+from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from db import events as db
 from db import idempotency
+from db.events import EventContext
 from domain import events as rules
 from domain.events import Event
 from domain.idempotency import Replay, fingerprint, replay_decision
+from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard
 
 Text200 = Annotated[str, msgspec.Meta(max_length=200)]
@@ -105,17 +109,20 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
     return EventPage(items, next_cursor)
 
 
-async def _load(conn: Conn, caller: CallerOf, event_id: uuid.UUID, *, lock: bool = False):
-    """The event (locked for a change) and the caller's role at its school."""
-    ctx = await db.load_event(conn, event_id, lock=lock)
-    role = caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
-    return ctx, role
+async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UUID, kind: str,
+                  decide: Callable[[EventContext, Role], Event]) -> Event:
+    """Lock the event, let the domain decide its new state, store it on the timeline."""
+    async with conn.transaction():
+        ctx, role = await load_event_as(conn, caller, event_id, lock=True)
+        event = decide(ctx, role)
+        await db.record(conn, event, kind, caller.user_id, now)
+    return event
 
 
 @get("/events/{event_id:uuid}", summary="An event and its accountability",
      responses=problem_specs(400, 401, 403, 404))
 async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]) -> EventDetail:
-    ctx, role = await _load(conn, caller, event_id)
+    ctx, role = await load_event_as(conn, caller, event_id)
     accountability = await accountability_of(conn, ctx, role)
     return EventDetail(**msgspec.structs.asdict(ctx.event), accountability=accountability)
 
@@ -124,44 +131,37 @@ async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID])
       responses=problem_specs(400, 401, 403, 404, 409))
 async def change_action(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                         data: JSONBody[ActionIn]) -> Event:
-    async with conn.transaction():
-        ctx, role = await _load(conn, caller, event_id, lock=True)
-        request = msgspec.convert(msgspec.structs.asdict(data), rules.ActionRequest)
-        changed = rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
-                                      policy=ctx.policy, now=now)
-        await db.record(conn, changed.event, "action", caller.user_id, now)
-    return changed.event
+    request = msgspec.convert(msgspec.structs.asdict(data), rules.ActionRequest)
+
+    def decide(ctx: EventContext, role: Role) -> Event:
+        return rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
+                                   policy=ctx.policy, now=now).event
+
+    return await _change(conn, caller, now, event_id, "action", decide)
 
 
 @post("/events/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def all_clear(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                     data: JSONBody[AllClearIn]) -> Event:
-    async with conn.transaction():
-        ctx, role = await _load(conn, caller, event_id, lock=True)
-        ended = rules.all_clear(ctx.event, actor_id=caller.user_id, role=role,
-                                policy=ctx.policy, now=now, message=data.message)
-        await db.record(conn, ended, "status", caller.user_id, now)
-    return ended
+    return await _change(conn, caller, now, event_id, "status", lambda ctx, role: rules.all_clear(
+        ctx.event, actor_id=caller.user_id, role=role, policy=ctx.policy, now=now,
+        message=data.message))
 
 
 @post("/events/{event_id:uuid}/cancel", status_code=200, summary="Cancel a false alarm",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def cancel(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                  data: JSONBody[CancelIn]) -> Event:
-    async with conn.transaction():
-        ctx, role = await _load(conn, caller, event_id, lock=True)
-        ended = rules.cancel(ctx.event, data.reason, actor_id=caller.user_id, role=role,
-                             policy=ctx.policy, now=now)
-        await db.record(conn, ended, "status", caller.user_id, now)
-    return ended
+    return await _change(conn, caller, now, event_id, "status", lambda ctx, role: rules.cancel(
+        ctx.event, data.reason, actor_id=caller.user_id, role=role, policy=ctx.policy, now=now))
 
 
 @post("/events/{event_id:uuid}/ack", status_code=204, summary="I received the alert",
       responses=problem_specs(400, 401, 404))
 async def acknowledge(conn: Conn, caller: CallerOf, now: Now,
                       event_id: FromPath[uuid.UUID]) -> None:
-    ctx, _ = await _load(conn, caller, event_id)
+    ctx, _ = await load_event_as(conn, caller, event_id)
     await db.record_ack(conn, ctx.event.id, caller.user_id, now)
 
 

@@ -21,9 +21,9 @@ from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
 
+from api.access import load_event_as
 from api.deps import CallerOf
 from api.problems import problem_specs
-from db import events as db_events
 from db import timeline
 from db.feed import Resync, TimelineFeed
 from db.timeline import TimelineEntry
@@ -42,8 +42,7 @@ LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0,
 async def stream(state: State, caller: CallerOf, event_id: FromPath[uuid.UUID],
                  last_event_id: LastEventId = None) -> ServerSentEvent:
     async with state.pool.acquire() as conn:
-        ctx = await db_events.load_event(conn, event_id)
-    caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+        await load_event_as(conn, caller, event_id)
     return ServerSentEvent(_messages(state.feed, state.pool, event_id, last_event_id or 0))
 
 

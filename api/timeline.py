@@ -9,10 +9,10 @@ import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 
+from api.access import load_event_as
 from api.deps import CallerOf, Conn
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
-from db import events as db_events
 from db import timeline as db
 
 
@@ -47,8 +47,7 @@ def _item(entry: db.TimelineEntry) -> TimelineItem:
      responses=problem_specs(400, 401, 404))
 async def timeline(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID],
                    limit: Limit = 50, cursor: Cursor = None) -> TimelinePage:
-    ctx = await db_events.load_event(conn, event_id)
-    caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
+    await load_event_as(conn, caller, event_id)
     (after,) = decode_cursor(cursor, tuple[int]) or (0,)
     rows = await db.entries_after(conn, event_id, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.seq,))

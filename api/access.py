@@ -1,0 +1,20 @@
+"""What a caller may reach: an event is visible only to members of its school."""
+
+from __future__ import annotations
+
+import uuid
+
+import asyncpg
+
+from api.auth import Caller
+from db import events as db
+from db.events import EventContext
+from domain.roles import Role
+
+
+async def load_event_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID, *,
+                        lock: bool = False) -> tuple[EventContext, Role]:
+    """The event (locked for a change) and the caller's role at its school; another
+    school's event is a 404 that names only the event."""
+    ctx = await db.load_event(conn, event_id, lock=lock)
+    return ctx, caller.role_at(ctx.event.school_id, missing=f"no event {event_id}")
