@@ -9,14 +9,9 @@ import msgspec
 
 from api.auth import issue_access_token
 from db.demo import SeededDistrict, SeededRoom, SeededUser
-from domain.roles import Role
 
 
-class DemoUser(msgspec.Struct, frozen=True):
-    id: uuid.UUID
-    name: str
-    role: Role
-    phone: str
+class DemoUser(SeededUser, frozen=True):
     access_token: str
 
 
