@@ -23,6 +23,7 @@ from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
+from api.strict import decode_strictly
 from db import migrate
 from db.feed import TimelineFeed
 from db.pool import create_pool
@@ -80,6 +81,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],
+        before_request=decode_strictly,
         lifespan=[database],
         state=State({"settings": settings, "clock": clock, "callers": CallerCache()}),
         openapi_config=OpenAPIConfig(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated
 
 import msgspec
@@ -15,6 +14,7 @@ from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
 from api.problems import problem_specs
+from api.text import Instant, Text200, Text1000
 from db import checkins as db
 from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
 from domain.policy import Permission
@@ -34,9 +34,9 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
     students_missing: Count = 0
     students_extra: Count = 0
     injured: Count = 0
-    location: Annotated[str, msgspec.Meta(max_length=200)] | None = None
-    note: Annotated[str, msgspec.Meta(max_length=1000)] | None = None
-    observed_at: datetime | None = None
+    location: Text200 | None = None
+    note: Text1000 | None = None
+    observed_at: Instant | None = None
 
 
 @post("/{event_id:uuid}/checkins", summary="Check in a room (201 new, 200 replayed client_id)",
@@ -53,7 +53,7 @@ async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uu
         replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
         if replayed is not None:
             return Response(replayed, status_code=200)
-    observed, flagged = observed_time(data.observed_at, now)
+    observed, flagged = observed_time(data.observed_at, now, ctx.event.started_at)
     accept_late_checkin(ctx.event, observed)
     fields = msgspec.structs.asdict(data) | {"observed_at": observed}
     checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,

@@ -16,6 +16,7 @@ from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
+from api.text import Reason, Text200, Text500, Text1000, checked_instant
 from db import events as db
 from db import idempotency
 from db.events import EventContext
@@ -25,8 +26,6 @@ from domain.idempotency import Replay, fingerprint, replay_decision
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard
 
-Text200 = Annotated[str, msgspec.Meta(max_length=200)]
-Text1000 = Annotated[str, msgspec.Meta(max_length=1000)]
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200,
@@ -42,7 +41,7 @@ class ActionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     directive: Text1000 | None = None
     location: Text200 | None = None
     hazard: Hazard | None = None
-    strategy: Annotated[str, msgspec.Meta(max_length=500)] | None = None
+    strategy: Text500 | None = None
 
 
 class EventIn(ActionIn, frozen=True, kw_only=True, forbid_unknown_fields=True):
@@ -54,7 +53,7 @@ class AllClearIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
 
 
 class CancelIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
-    reason: Annotated[str, msgspec.Meta(min_length=1, max_length=1000)]
+    reason: Reason
 
 
 class EventDetail(Event, frozen=True, kw_only=True):
@@ -102,8 +101,10 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
                       until: FromQuery[datetime | None] = None,
                       limit: Limit = 50, cursor: Cursor = None) -> EventPage:
     caller.role_at(school_id)
-    where = db.EventFilter(status=status, drill=drill, since=since, until=until)
+    where = db.EventFilter(status=status, drill=drill, since=checked_instant(since, "since"),
+                           until=checked_instant(until, "until"))
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
+    checked_instant(after and after[0], "cursor")
     rows = await db.list_events(conn, school_id, where, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
     return EventPage(items, next_cursor)

@@ -87,13 +87,16 @@ def on_validation_error(request: Request, exc: HTTPException) -> Response:
 
 
 def _field_error(raw: dict) -> FieldError:
-    """Litestar reports body errors under key `data` (the whole body); name the real field."""
+    """Name the field a msgspec error is about (Litestar reports the body as `data`)."""
     message = str(raw.get("message", "invalid value"))
     text, _, where = message.partition(" - at `$")
-    unknown = text.removeprefix("Object contains unknown field `")
-    if unknown != text:
-        return FieldError(field=unknown.rstrip("`"), message="unknown field")
-    field = raw.get("key") or where.strip("`.")
+    path = where.rstrip("`").lstrip(".")
+    for prefix, says in (("Object contains unknown field `", "unknown field"),
+                         ("Object missing required field `", "required")):
+        if text.startswith(prefix):
+            name = text.removeprefix(prefix).rstrip("`")
+            return FieldError(field=f"{path}.{name}" if path else name, message=says)
+    field = path or raw.get("key") or ""
     return FieldError(field="body" if field in ("", "data") else str(field), message=text)
 
 
@@ -114,11 +117,14 @@ def on_http_error(request: Request, exc: HTTPException) -> Response:
 def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
     status, slug = next(v for k, v in _DOMAIN_STATUS.items() if isinstance(exc, k))
     extra: dict = {}
+    detail = str(exc)
     if isinstance(exc, errors.Invalid) and exc.field:
-        extra["errors"] = [FieldError(field=exc.field, message=str(exc))]
+        extra["errors"] = [FieldError(field=exc.field, message=detail)]
+        if not detail.startswith(exc.field):
+            detail = f"{exc.field}: {detail}"
     if isinstance(exc, errors.Conflict) and exc.active_event_id:
         extra["active_event_id"] = exc.active_event_id
-    return problem_response(request, status, str(exc), slug, **extra)
+    return problem_response(request, status, detail, slug, **extra)
 
 
 def on_unexpected_error(request: Request, exc: Exception) -> Response:

@@ -50,19 +50,22 @@ class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
     reported_by: uuid.UUID
 
 
-def observed_time(observed_at: datetime | None, received_at: datetime) -> tuple[datetime, bool]:
+def observed_time(observed_at: datetime | None, received_at: datetime,
+                  started_at: datetime) -> tuple[datetime, bool]:
     """When the report was observed, and whether the phone's clock was flagged as wrong.
 
     No phone time means the report is as fresh as its arrival. A time more than
-    MAX_CLOCK_SKEW ahead of arrival would win over every later report of the room, so it
-    is clamped to the arrival time and flagged for the record.
+    MAX_CLOCK_SKEW ahead of arrival would win over every later report of the room, and
+    one more than MAX_CLOCK_SKEW before the event started cannot belong to it (a clock
+    reset to 1970 would also slip past the all-clear): both are clamped to the arrival
+    time and flagged for the record.
     """
     if observed_at is None:
         return received_at, False
     if observed_at.utcoffset() is None:
         raise Invalid("observed_at must carry a UTC offset, e.g. 2026-11-29T08:00:00Z",
                       field="observed_at")
-    if observed_at - received_at > MAX_CLOCK_SKEW:
+    if observed_at - received_at > MAX_CLOCK_SKEW or started_at - observed_at > MAX_CLOCK_SKEW:
         return received_at, True
     return observed_at, False
 

@@ -91,6 +91,16 @@ async def test_future_phone_clock_is_clamped_and_flagged(client, lockdown):
         "2026-11-29T08:00:00Z", True)
 
 
+@pytest.mark.parametrize("observed_at", ["0001-01-01T00:00:00+01:00", "1970-01-01T00:00:05Z"])
+async def test_phone_clock_far_in_the_past_is_clamped_and_flagged(client, lockdown, observed_at):
+    """A report 'observed' long before the event began (a reset clock) is stored at its
+    arrival time and flagged, so it can neither be lost nor slip past the all-clear."""
+    r = await post(client, lockdown, report(lockdown["rooms"][0], observed_at=observed_at))
+    assert r.status_code == 201
+    assert (r.json()["observed_at"], r.json()["clock_skew_flagged"]) == (
+        "2026-11-29T08:00:00Z", True)
+
+
 async def test_late_report_is_kept_only_if_observed_before_the_all_clear(client, lockdown, clock):
     """After the all-clear, a queued report observed during the event is stored; a new one
     observed after the end is 409."""

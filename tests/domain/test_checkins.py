@@ -61,31 +61,44 @@ def event(status: EventStatus = EventStatus.ACTIVE, ended_at: datetime | None = 
 
 def test_no_phone_time_means_the_arrival_time() -> None:
     """A report without observed_at is as fresh as its arrival, and not flagged."""
-    assert observed_time(None, minutes(5)) == (minutes(5), False)
+    assert observed_time(None, minutes(5), T0) == (minutes(5), False)
 
 
 @pytest.mark.parametrize("offset", [timedelta(hours=-3), timedelta(0), MAX_CLOCK_SKEW])
 def test_phone_time_within_the_skew_is_kept(offset: timedelta) -> None:
     """A queued report from the past, or a clock up to two minutes fast, is believed."""
-    assert observed_time(minutes(5) + offset, minutes(5)) == (minutes(5) + offset, False)
+    started = minutes(5) - timedelta(hours=4)
+    assert observed_time(minutes(5) + offset, minutes(5), started) == (minutes(5) + offset, False)
 
 
 @pytest.mark.parametrize("offset", [MAX_CLOCK_SKEW + timedelta(seconds=1), timedelta(days=1)])
 def test_phone_time_too_far_ahead_is_clamped_and_flagged(offset: timedelta) -> None:
     """A phone clock running fast would win forever, so arrival time is used and flagged."""
-    assert observed_time(minutes(5) + offset, minutes(5)) == (minutes(5), True)
+    assert observed_time(minutes(5) + offset, minutes(5), T0) == (minutes(5), True)
+
+
+@pytest.mark.parametrize(("observed", "kept"), [
+    (T0 - MAX_CLOCK_SKEW, True),
+    (T0 - MAX_CLOCK_SKEW - timedelta(seconds=1), False),
+    (datetime(1970, 1, 1, 0, 0, 5, tzinfo=UTC), False),
+])
+def test_phone_time_before_the_event_began(observed: datetime, kept: bool) -> None:
+    """A report observed well before the event started cannot belong to it: clamped and
+    flagged; a slow clock within the skew is believed."""
+    expected = (observed, False) if kept else (minutes(5), True)
+    assert observed_time(observed, minutes(5), T0) == expected
 
 
 def test_phone_time_in_another_zone_is_compared_as_an_instant() -> None:
     """08:03-05:00 is hours after 08:00Z, so it is far in the future and clamped."""
     eastern = datetime(2026, 11, 29, 8, 3, tzinfo=timezone(timedelta(hours=-5)))
-    assert observed_time(eastern, T0) == (T0, True)
+    assert observed_time(eastern, T0, T0) == (T0, True)
 
 
 def test_phone_time_without_offset_is_refused() -> None:
     """A time without a UTC offset is ambiguous, and refused naming observed_at."""
     with pytest.raises(Invalid) as error:
-        observed_time(datetime(2026, 11, 29, 8, 0), T0)
+        observed_time(datetime(2026, 11, 29, 8, 0), T0, T0)
     assert error.value.field == "observed_at"
 
 

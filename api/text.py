@@ -1,0 +1,37 @@
+"""Types at the edge for what people type and the times phones send."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+
+from domain.errors import Invalid
+
+# PostgreSQL text cannot hold NUL; refuse it here, naming the field, not with a 500.
+_NO_NUL = r"^[^\x00]*$"
+
+Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
+Text500 = Annotated[str, msgspec.Meta(max_length=500, pattern=_NO_NUL)]
+Text1000 = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
+Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_NO_NUL)]
+
+# RFC 3339 requires an offset; a time without one is ambiguous across time zones.
+# (Enforced in bodies by the strict decode; queries go through checked_instant.)
+Instant = Annotated[datetime, msgspec.Meta(tz=True)]
+
+_EARLIEST, _LATEST = 1900, 2200
+
+
+def checked_instant(value: datetime | None, field: str) -> datetime | None:
+    """A time from a query or cursor, with an offset and within years 1900..2200 (what
+    Muster can store); anything else is a 400 naming the field."""
+    if value is None:
+        return None
+    if value.utcoffset() is None:
+        raise Invalid(f"{value.isoformat()} has no UTC offset, e.g. add Z", field=field)
+    if not _EARLIEST <= value.year <= _LATEST:
+        raise Invalid(f"{value.isoformat()} is out of range ({_EARLIEST}..{_LATEST})",
+                      field=field)
+    return value
