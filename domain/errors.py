@@ -4,7 +4,7 @@
     ├── Forbidden            the caller's role may not do this here         (403)
     ├── Conflict             the school's current state forbids it          (409)
     │   └── EventClosed      the event has already ended                    (409)
-    ├── Invalid              a bad request the types could not catch        (422)
+    ├── Invalid              a bad request the types could not catch        (400)
     ├── IdempotencyMismatch  an Idempotency-Key reused with another body    (422)
     └── NotFound             no such thing, or another tenant's             (404)
 """
