@@ -47,7 +47,7 @@ with new as (
     where id = $2 and exists (select 1 from new) returning last_seq
 ), entry as (
     insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-    select $2, last_seq, $13, 'checkin', $15, $17::text::jsonb from next
+    select $2, last_seq, $13, 'checkin', $15, $17::text::json from next
     returning seq
 )
 select seq, pg_notify('{timeline.CHANNEL}', json_build_object(

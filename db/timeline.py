@@ -42,7 +42,7 @@ with next as (
     update events set last_seq = last_seq + 1 where id = $1 returning last_seq
 )
 insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-select $1, next.last_seq, $2, $3, $4, $5::text::jsonb from next
+select $1, next.last_seq, $2, $3, $4, $5::text::json from next
 returning seq
 """
 

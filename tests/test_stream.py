@@ -83,6 +83,7 @@ def test_checkin_posted_to_one_process_arrives_on_a_stream_of_the_other(two_serv
                       headers=auth | {"Last-Event-ID": "1"}) as resumed:
         replayed = _read_events(resumed.iter_lines(), 2)
     assert [(e["event"], e["id"]) for e in replayed] == [("checkin", "2"), ("action", "3")]
+    assert replayed[0]["data"] == checkin["data"]  # from the table, byte for byte as live
     assert msgspec.json.decode(replayed[1]["data"])["location"] == "Football field"
 
 

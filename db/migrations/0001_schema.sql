@@ -111,7 +111,7 @@ create table event_timeline (
     at        timestamptz not null,
     kind      text not null check (kind in ('started', 'action', 'status', 'checkin', 'delivery', 'ack')),
     actor_id  uuid references users (id),
-    detail    jsonb not null default '{}'::jsonb,
+    detail    json not null default '{}'::json,  -- json, not jsonb: replayed byte for byte
     primary key (event_id, seq)
 );
 
