@@ -135,9 +135,9 @@ create table checkins (
     reported_by         uuid not null references users (id),
     foreign key (event_id, school_id) references events (id, school_id),
     foreign key (room_id, school_id) references rooms (id, school_id),
-    constraint checkins_event_client_key unique (event_id, client_id)
+    constraint checkins_event_client_key unique (event_id, client_id),
+    unique (id, event_id, room_id)
 );
-create index checkins_event_room on checkins (event_id, room_id, observed_at desc, received_at desc);
 
 -- One row per recipient x channel of one notification (start, action change,
 -- all-clear, cancel). Filled in the transaction that changed the event.
