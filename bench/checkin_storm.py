@@ -322,6 +322,19 @@ class World:
                 log = (self.dir / f"{name}.log").read_text(errors="replace").splitlines()
                 self.killed.append((name, "\n".join(f"  | {line}" for line in log[-8:])))
 
+    def down_and_report(self, started: float) -> None:
+        """Stop everything and say so, or say what is still running."""
+        left = self.down()
+        print()
+        for name, log_tail in self.killed:
+            print(f"note: {name} did not exit within 10 s of SIGTERM and was killed; "
+                  f"the end of its log:\n{log_tail}")
+        if left:
+            print("cleanup: STILL RUNNING: " + "; ".join(left) + f" (data dir {self.dir})")
+        else:
+            print(f"cleanup: servers and PostgreSQL stopped, {self.dir} removed "
+                  f"({time.monotonic() - started:.0f} s in all)")
+
     def down(self) -> list[str]:
         """Stop everything we started; what is still running (should be nothing)."""
         self.stop_servers()
@@ -605,16 +618,7 @@ def main() -> int:
         if args.profile:
             print_profile(args.profile, activity)
     finally:
-        left = world.down()
-        print()
-        for name, log_tail in world.killed:
-            print(f"note: {name} did not exit within 10 s of SIGTERM and was killed; "
-                  f"the end of its log:\n{log_tail}")
-        if left:
-            print("cleanup: STILL RUNNING: " + "; ".join(left) + f" (data dir {world.dir})")
-        else:
-            print(f"cleanup: servers and PostgreSQL stopped, {world.dir} removed "
-                  f"({time.monotonic() - started:.0f} s in all)")
+        world.down_and_report(started)
     return 0
 
 

@@ -349,16 +349,7 @@ def main() -> int:
         for r, (fast, exact) in zip((one, two), verdicts, strict=True):
             print(f"  {verdict(fast and exact)}  {r.name.split(':')[0]}")
     finally:
-        left = world.down()
-        print()
-        for name, log_tail in world.killed:
-            print(f"note: {name} did not exit within 10 s of SIGTERM and was killed; "
-                  f"the end of its log:\n{log_tail}")
-        if left:
-            print("cleanup: STILL RUNNING: " + "; ".join(left) + f" (data dir {world.dir})")
-        else:
-            print(f"cleanup: servers and PostgreSQL stopped, {world.dir} removed "
-                  f"({time.monotonic() - started:.0f} s in all)")
+        world.down_and_report(started)
     return 0
 
 
