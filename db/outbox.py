@@ -1,0 +1,92 @@
+"""The notification outbox: rows written with the event change, claimed by dispatchers.
+
+A row is claimed under a lease (`FOR UPDATE SKIP LOCKED`, so several dispatchers
+share the work without taking the same row); a dispatcher that dies leaves its
+rows to be claimed again when the lease runs out. Hence a message can be sent
+twice (a crash between the provider's answer and the commit of its outcome),
+never lost: for an emergency alert, a duplicate is the safe side.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime, timedelta
+
+import asyncpg
+import msgspec
+
+CHANNEL = "muster_outbox"
+
+
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to one person on one channel, as a dispatcher claims it."""
+
+    id: int
+    event_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: str
+    kind: str
+    body: str
+    critical: bool
+    data: dict[str, str]
+    attempts: int
+    phone: str
+    push_tokens: list[str]
+
+
+# skip_acknowledged -- due drill reminders of people who acknowledged the alert
+_SKIP_ACKNOWLEDGED = """
+update notification_outbox o set state = 'skipped', updated_at = $1
+where o.state = 'queued' and o.unless_acknowledged and o.not_before <= $1
+  and exists (select 1 from acknowledgements a
+              where a.event_id = o.event_id and a.user_id = o.user_id)
+"""
+
+# claim -- due rows, most urgent first, leased to this dispatcher
+_CLAIM = """
+with due as (
+    select id from notification_outbox
+    where (state = 'queued' and not_before <= $1) or (state = 'sending' and lease_until < $1)
+    order by priority desc, id
+    for update skip locked
+    limit $2
+)
+update notification_outbox o
+set state = 'sending', lease_until = $1 + $3::interval, attempts = o.attempts + 1,
+    updated_at = $1
+from due, users u
+where o.id = due.id and u.id = o.user_id
+returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.data,
+          o.attempts, u.phone,
+          array(select d.push_token from devices d
+                where d.user_id = o.user_id and d.disabled_at is null
+                order by d.last_seen_at desc) as push_tokens
+"""
+
+
+async def claim(conn: asyncpg.Connection, now: datetime, limit: int,
+                lease: timedelta) -> list[OutboxMessage]:
+    await conn.execute(_SKIP_ACKNOWLEDGED, now)
+    rows = await conn.fetch(_CLAIM, now, limit, lease)
+    return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
+
+
+async def record_outcome(conn: asyncpg.Connection, message_id: int, at: datetime, *,
+                         outcome: str, provider_id: str | None = None,
+                         error_code: str | None = None, retry_at: datetime | None = None) -> None:
+    """The provider's answer: sent, failed for good, or to retry at `retry_at`.
+    Only a row still leased ('sending') changes, so an outcome is recorded once."""
+    state = "queued" if retry_at else outcome
+    async with conn.transaction():
+        updated = await conn.fetchval(
+            """update notification_outbox
+               set state = $2, provider_id = coalesce($3, provider_id), error_code = $4,
+                   not_before = coalesce($5, not_before), lease_until = null,
+                   sent_at = case when $2 = 'sent' then $6 else sent_at end, updated_at = $6
+               where id = $1 and state = 'sending' returning id""",
+            message_id, state, provider_id, error_code, retry_at, at)
+        if updated:
+            await conn.execute(
+                "insert into deliveries (outbox_id, at, outcome, error_code) "
+                "values ($1, $2, $3, $4)",
+                message_id, at, "retry" if retry_at else outcome, error_code)

@@ -1,0 +1,93 @@
+"""The dispatcher: claims due outbox rows, sends them, records each outcome.
+
+It wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written) and polls
+every `poll_s` as a safety net (a lost notification, a drill reminder coming
+due, a lease running out). Several dispatchers on one database share the work
+through `FOR UPDATE SKIP LOCKED`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+import asyncpg
+
+from db import outbox
+from notifications.senders import Sender, SendResult
+
+log = logging.getLogger("muster.notifications")
+
+RETRY_BACKOFF = timedelta(seconds=5)
+
+
+class Dispatcher:
+    def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
+                 clock: Callable[[], datetime], *, batch: int = 100,
+                 lease: timedelta = timedelta(seconds=30), poll_s: float = 2.0) -> None:
+        self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
+        self._batch, self._lease, self._poll_s = batch, lease, poll_s
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._listener: asyncpg.Connection | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.wait([self._task])
+            self._task = None
+        if self._listener is not None:
+            with contextlib.suppress(Exception):
+                await self._listener.close(timeout=2)
+            self._listener = None
+
+    async def run_once(self) -> int:
+        """Claim and send one batch; the number of messages handled."""
+        async with self._pool.acquire() as conn:
+            claimed = await outbox.claim(conn, self._clock(), self._batch, self._lease)
+        results = await asyncio.gather(*(self._send(m) for m in claimed))
+        async with self._pool.acquire() as conn:
+            for message, result in zip(claimed, results, strict=True):
+                await self._record(conn, message, result)
+        return len(claimed)
+
+    async def _send(self, message: outbox.OutboxMessage) -> SendResult:
+        try:
+            return await self._senders[message.channel].send(message)
+        except Exception:  # a bug or an unexpected provider error: retry, do not lose it
+            log.exception("sending outbox message %s failed", message.id)
+            return SendResult(outcome="retry", error_code="exception")
+
+    async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
+                      result: SendResult) -> None:
+        now = self._clock()
+        retry_at = now + RETRY_BACKOFF * message.attempts if result.outcome == "retry" else None
+        await outbox.record_outcome(conn, message.id, now, outcome=result.outcome,
+                                    provider_id=result.provider_id,
+                                    error_code=result.error_code, retry_at=retry_at)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self._ensure_listening()
+                while await self.run_once() == self._batch:
+                    pass  # a full batch: there may be more
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # keep dispatching whatever happens; the poll retries
+                log.exception("outbox dispatcher pass failed")
+            self._wake.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+
+    async def _ensure_listening(self) -> None:
+        if self._listener is not None and not self._listener.is_closed():
+            return
+        self._listener = await asyncpg.connect(self._dsn)
+        await self._listener.add_listener(outbox.CHANNEL, lambda *_: self._wake.set())

@@ -1,0 +1,43 @@
+"""The port every channel adapter implements, and the console adapter.
+
+The console adapter is what `muster serve` uses without provider credentials:
+one readable log line per message, recorded like any other send, so the whole
+flow (outbox, dispatch, outcomes, timeline) works offline.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Literal, Protocol
+
+import msgspec
+
+from db.outbox import OutboxMessage
+
+log = logging.getLogger("muster.notifications")
+
+
+class SendResult(msgspec.Struct, frozen=True, kw_only=True):
+    """What a provider said: sent (with its id), failed for good, or try again."""
+
+    outcome: Literal["sent", "failed", "retry"]
+    provider_id: str | None = None
+    error_code: str | None = None
+
+
+class Sender(Protocol):
+    async def send(self, message: OutboxMessage) -> SendResult: ...
+
+
+class ConsoleSender:
+    """Writes each message to the log instead of sending it."""
+
+    def __init__(self, channel: str) -> None:
+        self.channel = channel
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        if self.channel == "push" and not message.push_tokens:
+            return SendResult(outcome="failed", error_code="no-device")
+        to = f"{len(message.push_tokens)} device(s)" if self.channel == "push" else message.phone
+        log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body)
+        return SendResult(outcome="sent", provider_id=f"console-{message.id}")
