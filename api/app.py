@@ -6,6 +6,7 @@ settings in, and the clock is an argument so that tests control time.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
@@ -27,6 +28,8 @@ from api.strict import decode_strictly
 from db import migrate
 from db.feed import TimelineFeed
 from db.pool import create_pool
+from notifications.dispatcher import Dispatcher
+from notifications.senders import senders_for
 
 Clock = Callable[[], datetime]
 API_VERSION = "1.0.0"
@@ -55,8 +58,9 @@ class RequestId(ASGIMiddleware):
 
 
 def create_app(settings: Settings, *, database_url: str, secret: str,
-               clock: Clock = utc_now) -> Litestar:
-    """The Muster API; it connects and migrates when it starts serving."""
+               clock: Clock = utc_now, dispatch: bool = True) -> Litestar:
+    """The Muster API; it connects and migrates when it starts serving, and (with
+    `dispatch`) sends queued notifications from this process."""
 
     @asynccontextmanager
     async def database(app: Litestar) -> AsyncGenerator[None, None]:
@@ -67,7 +71,13 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 await migrate.migrate(conn)
             await feed.start()
             app.state.pool, app.state.feed = pool, feed
-            yield
+            async with contextlib.AsyncExitStack() as background:
+                if dispatch:
+                    senders = senders_for(has_fcm=bool(settings.fcm_credentials),
+                                          has_twilio=bool(settings.twilio_account_sid))
+                    await background.enter_async_context(
+                        Dispatcher(pool, database_url, senders, clock))
+                yield
         finally:
             await feed.stop()
             await pool.close()

@@ -38,7 +38,7 @@ def _database_url(settings: Settings) -> str:
 
 def _with_connection(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
     """Run `work(conn)` on a migrated database."""
-    from db.migrate import migrate
+    from db.migrate import MigrationError, migrate
     from db.pool import connect
 
     url = _database_url(settings)
@@ -51,7 +51,10 @@ def _with_connection(settings: Settings, work: Callable[..., Awaitable[T]]) -> T
         finally:
             await conn.close()
 
-    return asyncio.run(run())
+    try:
+        return asyncio.run(run())
+    except MigrationError as exc:
+        raise click.ClickException(f"database: {exc}") from None
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -81,6 +84,8 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     url = _database_url(settings)
     if demo:
         _seed_and_report(settings, as_json=False)
+    else:
+        _with_connection(settings, _nothing)  # migrate now: a problem is one line, not a trace
     app = create_app(settings, database_url=url, secret=jwt_secret(settings))
     # Open SSE streams never end by themselves: give them a few seconds, then close.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
@@ -151,8 +156,35 @@ def openapi(check: bool, output: Path) -> None:
 
 @cli.command()
 def worker() -> None:
-    """Run the notification dispatcher on its own (for scale-out)."""
-    raise click.ClickException("the standalone dispatcher is not built yet (issue 4)")
+    """Send queued notifications without serving the API (run several to scale out)."""
+    settings = _settings()
+    _configure_logging(settings)
+    _with_connection(settings, _nothing)  # migrate now: a problem is one line, not a trace
+    asyncio.run(_dispatch_until_stopped(settings, _database_url(settings)))
+
+
+async def _nothing(conn: object) -> None:
+    """For `_with_connection` when only its migration is wanted."""
+
+
+async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
+    from api.app import utc_now
+    from db.pool import create_pool
+    from notifications.dispatcher import Dispatcher
+    from notifications.senders import senders_for
+
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    pool = await create_pool(url, max_size=settings.db_pool_size)
+    try:
+        senders = senders_for(has_fcm=bool(settings.fcm_credentials),
+                              has_twilio=bool(settings.twilio_account_sid))
+        async with Dispatcher(pool, url, senders, utc_now):
+            logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
+            await stop.wait()
+    finally:
+        await pool.close()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -13,6 +13,7 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
+from api.alerting import queue_alert, queue_ending
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
@@ -21,6 +22,7 @@ from db import events as db
 from db import idempotency
 from db.events import EventContext
 from domain import events as rules
+from domain.alerts import MessageKind
 from domain.events import Event
 from domain.idempotency import Replay, fingerprint, replay_decision
 from domain.roles import Role
@@ -83,9 +85,10 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
             msgspec.convert(msgspec.structs.asdict(data), rules.EventRequest),
             event_id=uuid.uuid4(), school_id=school_id, actor_id=caller.user_id, role=role,
             policy=await db.load_school_policy(conn, school_id), now=now)
-        if started.superseded:
+        if started.superseded:  # its people get the real alert instead of an ending
             await db.record(conn, started.superseded, "status", caller.user_id, now)
         await db.record(conn, started.event, "started", caller.user_id, now, new=True)
+        await queue_alert(conn, started.event, MessageKind.ALERT, now)
         if idempotency_key:
             await idempotency.store(conn, caller.user_id, idempotency_key, print_, 201,
                                     msgspec.json.encode(started.event))
@@ -110,13 +113,19 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
     return EventPage(items, next_cursor)
 
 
-async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UUID, kind: str,
-                  decide: Callable[[EventContext, Role], Event]) -> Event:
-    """Lock the event, let the domain decide its new state, store it on the timeline."""
+async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UUID,
+                  message: MessageKind, decide: Callable[[EventContext, Role], Event]) -> Event:
+    """Lock the event, let the domain decide its new state, store it on the timeline and
+    queue the message it calls for, all in one transaction."""
     async with conn.transaction():
         ctx, role = await load_event_as(conn, caller, event_id, lock=True)
         event = decide(ctx, role)
-        await db.record(conn, event, kind, caller.user_id, now)
+        if message is MessageKind.ACTION:
+            await db.record(conn, event, "action", caller.user_id, now)
+            await queue_alert(conn, event, message, now)
+        else:
+            await db.record(conn, event, "status", caller.user_id, now)
+            await queue_ending(conn, event, message)
     return event
 
 
@@ -138,24 +147,29 @@ async def change_action(conn: Conn, caller: CallerOf, now: Now, event_id: FromPa
         return rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
                                    policy=ctx.policy, now=now).event
 
-    return await _change(conn, caller, now, event_id, "action", decide)
+    return await _change(conn, caller, now, event_id, MessageKind.ACTION, decide)
 
 
 @post("/events/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def all_clear(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                     data: JSONBody[AllClearIn]) -> Event:
-    return await _change(conn, caller, now, event_id, "status", lambda ctx, role: rules.all_clear(
-        ctx.event, actor_id=caller.user_id, role=role, policy=ctx.policy, now=now,
-        message=data.message))
+    def decide(ctx: EventContext, role: Role) -> Event:
+        return rules.all_clear(ctx.event, actor_id=caller.user_id, role=role,
+                               policy=ctx.policy, now=now, message=data.message)
+
+    return await _change(conn, caller, now, event_id, MessageKind.ALL_CLEAR, decide)
 
 
 @post("/events/{event_id:uuid}/cancel", status_code=200, summary="Cancel a false alarm",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def cancel(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                  data: JSONBody[CancelIn]) -> Event:
-    return await _change(conn, caller, now, event_id, "status", lambda ctx, role: rules.cancel(
-        ctx.event, data.reason, actor_id=caller.user_id, role=role, policy=ctx.policy, now=now))
+    def decide(ctx: EventContext, role: Role) -> Event:
+        return rules.cancel(ctx.event, data.reason, actor_id=caller.user_id, role=role,
+                            policy=ctx.policy, now=now)
+
+    return await _change(conn, caller, now, event_id, MessageKind.CANCELLED, decide)
 
 
 @post("/events/{event_id:uuid}/ack", status_code=204, summary="I received the alert",

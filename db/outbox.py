@@ -15,6 +15,8 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
+from domain.alerts import PlannedMessage, Recipient
+
 CHANNEL = "muster_outbox"
 
 
@@ -90,3 +92,50 @@ async def record_outcome(conn: asyncpg.Connection, message_id: int, at: datetime
                 "insert into deliveries (outbox_id, at, outcome, error_code) "
                 "values ($1, $2, $3, $4)",
                 message_id, at, "retry" if retry_at else outcome, error_code)
+
+
+# recipients -- live members of the school and the admins of its district
+_RECIPIENTS = """
+select u.id as user_id, u.name, u.phone, m.role,
+       (select count(*) from devices d
+        where d.user_id = u.id and d.disabled_at is null)::int as push_devices
+from memberships m join users u on u.id = m.user_id
+where (m.expires_at is null or m.expires_at > $2)
+  and (m.school_id = $1 or (m.school_id is null and m.district_id =
+                            (select district_id from schools where id = $1)))
+"""
+
+
+async def recipients(conn: asyncpg.Connection, school_id: uuid.UUID,
+                     now: datetime) -> list[Recipient]:
+    """Everyone the school's alerts may reach (district admins included; the plan
+    decides whether they get it)."""
+    rows = await conn.fetch(_RECIPIENTS, school_id, now)
+    return [msgspec.convert(dict(r), Recipient) for r in rows]
+
+
+# notified -- who was (or is about to be) alerted about the event, on which channel
+_NOTIFIED = """
+select distinct user_id, channel from notification_outbox
+where event_id = $1 and kind in ('alert', 'action', 'reminder')
+  and state in ('queued', 'sending', 'sent', 'delivered')
+"""
+
+
+async def notified(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+    return [(r["user_id"], r["channel"]) for r in await conn.fetch(_NOTIFIED, event_id)]
+
+
+async def enqueue(conn: asyncpg.Connection, event_id: uuid.UUID,
+                  messages: list[PlannedMessage]) -> None:
+    """Write the messages (inside the caller's transaction) and wake the dispatchers at
+    commit."""
+    if not messages:
+        return
+    await conn.executemany(
+        """insert into notification_outbox (event_id, user_id, channel, kind, priority, body,
+                                            critical, data, not_before, unless_acknowledged)
+           values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+        [(event_id, m.user_id, m.channel, m.kind, m.priority, m.body, m.critical, m.data,
+          m.not_before, m.unless_acknowledged) for m in messages])
+    await conn.execute("select pg_notify($1, '')", CHANNEL)

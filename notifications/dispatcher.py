@@ -34,8 +34,13 @@ class Dispatcher:
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
 
-    async def start(self) -> None:
+    async def __aenter__(self) -> Dispatcher:
+        """Dispatch in the background until the block ends."""
         self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
 
     async def stop(self) -> None:
         if self._task is not None:
@@ -91,3 +96,4 @@ class Dispatcher:
             return
         self._listener = await asyncpg.connect(self._dsn)
         await self._listener.add_listener(outbox.CHANNEL, lambda *_: self._wake.set())
+

@@ -127,8 +127,10 @@ def settings(tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(db: asyncpg.Connection, database_url: str, settings: Settings,
                  clock: Clock) -> AsyncIterator[AsyncTestClient]:
-    """The app, served in-process, on empty tables."""
-    app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock)
+    """The app, served in-process, on empty tables; its outbox is left for the tests
+    (the dispatcher is tested on its own, and in `muster serve` processes)."""
+    app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
+                     dispatch=False)
     async with AsyncTestClient(app) as client:
         yield client
 

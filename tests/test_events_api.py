@@ -196,3 +196,48 @@ async def test_a_school_can_let_only_safety_leads_start_real_events(client, scho
                         "district_admin"]}' where id = $1""", school["id"])
     assert (await start(client, school, "teacher")).status_code == 403
     assert (await start(client, school, "sro")).status_code == 201
+
+
+async def _outbox(db) -> list[tuple]:
+    return [tuple(r) for r in await db.fetch(
+        """select o.user_id, o.channel, o.kind, o.critical, o.unless_acknowledged,
+                  left(o.body, 8) from notification_outbox o order by o.priority desc, o.id""")]
+
+
+async def test_a_real_lockdown_queues_push_and_sms_for_everyone(client, school, db):
+    """Starting a real event queues, in the same transaction, an SMS to every member and to
+    the district admin (and push to those with a device), leads first."""
+    await db.execute("insert into devices (id, user_id, platform, push_token) "
+                     "values ($1, $2, 'ios', 'tok-1')", uuid.uuid4(), school["teacher"])
+    await start(client, school, "teacher")
+    queued = await _outbox(db)
+    people = {school[w] for w in ("teacher", "staff", "sro", "principal", "district_admin")}
+    assert {u for u, channel, *_ in queued if channel == "sms"} == people
+    assert [(u, c, crit) for u, c, _, crit, *_ in queued if c == "push"] == [
+        (school["teacher"], "push", True)]
+    assert {body for *_, body in queued} == {"LOCKDOWN"}
+    leads = {school["sro"], school["principal"], school["district_admin"]}
+    assert {u for u, *_ in queued[:3]} == leads
+
+
+async def test_a_drill_queues_no_district_admin_and_endings_go_to_the_notified(client, school,
+                                                                              db, clock):
+    """A drill alerts the school only, labelled DRILL; its all-clear goes to exactly
+    those it alerted."""
+    event = (await start(client, school, "principal", drill=True)).json()
+    alerted = {(u, c) for u, c, kind, *_ in await _outbox(db) if kind == "alert"}
+    assert school["district_admin"] not in {u for u, _ in alerted}
+    assert {body for *_, body in await _outbox(db)} == {"DRILL - "}
+    clock.advance(minutes=4)
+    await client.post(f"/v1/events/{event['id']}/all-clear", json={},
+                      headers=bearer(school["sro"]))
+    endings = {(u, c) for u, c, kind, *_ in await _outbox(db) if kind == "all_clear"}
+    assert endings == alerted
+
+
+async def test_a_refused_start_queues_nothing(client, school, db):
+    """A 409 leaves the outbox as it was."""
+    await start(client, school)
+    before = await db.fetchval("select count(*) from notification_outbox")
+    assert (await start(client, school, action="hold")).status_code == 409
+    assert await db.fetchval("select count(*) from notification_outbox") == before

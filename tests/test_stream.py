@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -28,7 +29,7 @@ def two_servers(fresh_database, tmp_path):
         bases = [f"http://127.0.0.1:{port}" for port in ports]
         for base, proc in zip(bases, procs, strict=True):
             wait_ready(base, proc)
-        yield demo, bases
+        yield demo, bases, tmp_path
     finally:
         for proc in procs:
             stop(proc)
@@ -54,7 +55,7 @@ def _read_events(lines: Iterator[str], count: int) -> list[dict]:
 def test_checkin_posted_to_one_process_arrives_on_a_stream_of_the_other(two_servers):
     """A check-in posted to server A reaches a dashboard streaming from server B,
     and a dashboard resuming with Last-Event-ID gets exactly what came after."""
-    demo, (a, b) = two_servers
+    demo, (a, b), _ = two_servers
     school = demo.schools[0]
     sro = next(u for u in school.users if u.role == "sro")
     teacher = next(u for u in school.users if u.role == "teacher")
@@ -89,7 +90,7 @@ def test_checkin_posted_to_one_process_arrives_on_a_stream_of_the_other(two_serv
 
 def test_stream_of_another_tenants_event_is_404(two_servers):
     """A district admin of another district cannot open the stream."""
-    demo, (a, _) = two_servers
+    demo, (a, _), _ = two_servers
     school = demo.schools[0]
     sro = next(u for u in school.users if u.role == "sro")
     event = httpx.post(f"{a}/v1/schools/{school.id}/events",
@@ -100,3 +101,23 @@ def test_stream_of_another_tenants_event_is_404(two_servers):
                   headers={"Authorization": f"Bearer {other_school_teacher.access_token}"})
     assert r.status_code == 404
     assert r.headers["content-type"] == "application/problem+json"
+
+
+def test_a_lockdown_is_sent_by_the_servers_dispatchers(two_servers):
+    """Without provider credentials, the servers' dispatchers send the lockdown to the
+    console: one SMS line per staff member of the school, once across both servers."""
+    demo, (a, _), logs = two_servers
+    school = demo.schools[1]
+    sro = next(u for u in school.users if u.role == "sro")
+    r = httpx.post(f"{a}/v1/schools/{school.id}/events", json={"action": "lockdown",
+                   "drill": False}, headers={"Authorization": f"Bearer {sro.access_token}"})
+    assert r.status_code == 201
+    expected = len(school.users) + 1  # and the district admin
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        lines = [line for log in logs.glob("serve-*.log") for line in log.read_text().splitlines()
+                 if "SMS to" in line and "LOCKDOWN: Locks, lights, out of sight." in line]
+        if len(lines) >= expected:
+            break
+        time.sleep(0.1)
+    assert len(lines) == expected

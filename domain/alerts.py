@@ -1,0 +1,201 @@
+"""Who is alerted about an event, on which channel, in what order and with what words.
+
+The plan is data; `notifications/` queues it, sends it and tracks acknowledgements.
+Real events go out on push and SMS in parallel (one channel alone proved unreliable in
+the field); drills go by push, with SMS for those without a working device and, after an
+acknowledgement window, for those who have not acknowledged. A recipient with neither a
+device nor a phone gets nothing: the readiness report lists them, to be fixed before the
+day. Voice is the next channel: the outbox already admits 'voice'; adding it is a member
+of `Channel` and entries in `_ROUTES`, nothing else here.
+"""
+
+import unicodedata
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+import msgspec
+from msgspec.structs import replace
+
+from domain import srp
+from domain.events import Event
+from domain.roles import Role, strongest
+from domain.srp import EventStatus
+
+
+class Channel(StrEnum):
+    """How a message reaches a person."""
+
+    PUSH = "push"
+    SMS = "sms"
+
+
+class MessageKind(StrEnum):
+    """Why a message is sent; `reminder` is a drill's SMS to those who have not acknowledged."""
+
+    ALERT = "alert"
+    ACTION = "action"
+    ALL_CLEAR = "all_clear"
+    CANCELLED = "cancelled"
+    REMINDER = "reminder"
+
+
+class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+    """A person to alert and how they can be reached; `phone` is E.164, `push_devices`
+    counts their devices whose push token still works."""
+
+    user_id: uuid.UUID
+    role: Role
+    phone: str | None
+    push_devices: int
+    name: str
+
+
+class PlannedMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to one person on one channel: an outbox row, not yet a delivery. It may
+    go from `not_before`, but not if `unless_acknowledged` and the person has acknowledged
+    the event by then. `priority` is 0..9, higher first; `critical` asks for the iOS critical
+    sound and Android high priority; `data` is the push payload (strings, for the app's deep
+    link), empty for SMS."""
+
+    user_id: uuid.UUID
+    channel: Channel
+    kind: MessageKind
+    priority: int
+    body: str
+    critical: bool
+    data: dict[str, str]
+    not_before: datetime
+    unless_acknowledged: bool = False
+
+
+def recipients_for(
+    event: Event, members: Sequence[Recipient], district_admins: Sequence[Recipient]
+) -> list[Recipient]:
+    """Everyone to alert: the school's members (the caller includes today's substitutes),
+    and the district admins for real events only, so that a district's drills do not
+    train its admins to ignore alerts. A person listed twice is alerted once, under the
+    stronger role. (Law enforcement contacts, once modelled, join here, real events only.)"""
+    merged: dict[uuid.UUID, Recipient] = {}
+    for person in [*members, *(() if event.drill else district_admins)]:
+        seen = merged.setdefault(person.user_id, person)
+        merged[person.user_id] = replace(seen, role=strongest((seen.role, person.role)))
+    return list(merged.values())
+
+
+# The channels that reach a recipient, by (drill, has a working push device); a deferred
+# SMS waits out the acknowledgement window. SMS needs a phone; without one it is dropped.
+_ROUTES: dict[tuple[bool, bool], tuple[tuple[Channel, bool], ...]] = {
+    (False, True): ((Channel.PUSH, False), (Channel.SMS, False)),
+    (False, False): ((Channel.SMS, False),),
+    (True, True): ((Channel.PUSH, False), (Channel.SMS, True)),
+    (True, False): ((Channel.SMS, False),),
+}
+
+# Real before drill; within an event the safety leads first, so those who respond know
+# soonest. A reminder goes behind every first alert of its kind of event.
+_LEADS = frozenset({Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+# (drill, safety lead) -> priority
+_PRIORITY = {(False, True): 9, (False, False): 8, (True, True): 5, (True, False): 4}
+_REMINDER_DROP = 2
+
+_CALLS_TO_ACT = frozenset({MessageKind.ALERT, MessageKind.ACTION})
+# An ending's kind: the status the event must have, and the words its note opens with.
+_ENDINGS: dict[MessageKind, tuple[EventStatus, str | None]] = {
+    MessageKind.ALL_CLEAR: (EventStatus.ALL_CLEAR, None),
+    MessageKind.CANCELLED: (EventStatus.CANCELLED, "False alarm."),
+}
+
+
+def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
+    return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
+
+
+def plan_alert(
+    event: Event, kind: MessageKind, recipients: Sequence[Recipient], *,
+    now: datetime, ack_window: timedelta = timedelta(seconds=60),
+) -> list[PlannedMessage]:
+    """The messages for an event's start (`alert`) or an action change (`action`), in
+    sending order: highest priority first, the drill reminders last."""
+    if kind not in _CALLS_TO_ACT:
+        raise ValueError(f"plan_alert plans an alert or an action change, not {kind}")
+    body = srp.alert_text(event.action, event.drill, event.directive, event.message)
+    plan = []
+    for person in recipients:
+        for channel, deferred in _ROUTES[(event.drill, person.push_devices > 0)]:
+            if channel is Channel.SMS and person.phone is None:
+                continue
+            sent_as = MessageKind.REMINDER if deferred else kind
+            plan.append(_message(
+                event, person.user_id, channel, sent_as,
+                _priority(event.drill, person.role in _LEADS, sent_as), body,
+                now + ack_window if deferred else now, unless_acknowledged=deferred,
+            ))
+    plan.sort(key=lambda m: (-m.priority, m.not_before))
+    return plan
+
+
+def plan_ending(
+    event: Event, kind: MessageKind, notified: Sequence[tuple[uuid.UUID, Channel]]
+) -> list[PlannedMessage]:
+    """The all-clear or cancellation of an ended event, to each (person, channel) that was
+    notified (pass only what was sent or is queued: a skipped reminder notified nobody).
+    Channels may come as the outbox's plain strings.
+
+    The outbox rows carry no role and an ending asks nobody to act, so everyone gets the
+    same priority and no critical sound, which in a lockdown could give a room away."""
+    status, opening = _ENDINGS.get(kind, (None, None))
+    if status is not event.status or event.ended_at is None:
+        raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
+    note = " ".join(words for words in (opening, event.end_reason) if words)
+    body = srp.ending_text(event.drill, event.status, note)
+    priority = _priority(event.drill, False, kind)
+    pairs = dict.fromkeys((user_id, Channel(channel)) for user_id, channel in notified)
+    return [_message(event, user_id, channel, kind, priority, body, event.ended_at)
+            for user_id, channel in pairs]  # de-duplicated, in the order given
+
+
+def _message(
+    event: Event, user_id: uuid.UUID, channel: Channel, kind: MessageKind, priority: int,
+    body: str, when: datetime, *, unless_acknowledged: bool = False,
+) -> PlannedMessage:
+    """One message, with the body, sound and payload its channel calls for."""
+    push = channel is Channel.PUSH
+    data = {"event_id": str(event.id), "school_id": str(event.school_id),
+            "action": event.action.value, "drill": "true" if event.drill else "false",
+            "kind": kind.value}
+    return PlannedMessage(
+        user_id=user_id, channel=channel, kind=kind, priority=priority,
+        body=body if push else _sms_text(body),
+        critical=push and not event.drill and kind in _CALLS_TO_ACT,
+        data=data if push else {}, not_before=when, unless_acknowledged=unless_acknowledged,
+    )
+
+
+SMS_LIMIT = 320
+# GSM 03.38: the basic set, then the extension set (two septets each, still GSM-7).
+_GSM7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
+    "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+    "\f^{}\\[~]|€"
+)
+_TYPOGRAPHY = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
+                             "`": "'"})
+
+
+def _gsm7_char(char: str) -> str:
+    """A character as GSM-7 has it, or without its accent (í -> i); one with no GSM-7 form
+    (Chinese, emoji) is kept: words in a longer UCS-2 SMS beat question marks."""
+    if char in _GSM7:
+        return char
+    base = "".join(c for c in unicodedata.normalize("NFKD", char) if not unicodedata.combining(c))
+    return base if base and all(c in _GSM7 for c in base) else char
+
+
+def _sms_text(text: str) -> str:
+    """Text for SMS: one character outside GSM-7 (our own em dash included) makes the whole
+    message UCS-2, 70 characters a segment instead of 160; and at most SMS_LIMIT characters,
+    cut at the end, where the words matter least (the app shows them all)."""
+    text = "".join(_gsm7_char(c) for c in text.translate(_TYPOGRAPHY))
+    return text if len(text) <= SMS_LIMIT else f"{text[: SMS_LIMIT - 3].rstrip()}..."
