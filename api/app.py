@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import checkins, events, health, schools, stream, timeline
+from api import checkins, deliveries, events, health, schools, stream, timeline
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
 
     auth = jwt_auth(secret)
     v1 = Router("/v1", route_handlers=[schools.router, events.router, checkins.router,
-                                       timeline.router, stream.router],
+                                       timeline.router, stream.router, deliveries.router],
                 security=[auth.security_requirement])
     return Litestar(
         route_handlers=[health.health, health.ready, v1],

@@ -141,3 +141,31 @@ async def test_console_sender_logs_and_records(db, pool, database_url, clock, lo
                for r in caplog.records)
     states = dict(await db.fetch("select channel, state from notification_outbox"))
     assert states == {"sms": "sent", "push": "failed"}
+
+
+async def test_deliveries_report_counts_rows_and_acknowledgements(client, db, pool, database_url,
+                                                                  clock, lockdown):
+    """After dispatch, the deliveries endpoint counts per channel and lists each message
+    with its state and the recipient's acknowledgement; teachers may not read it."""
+    from tests.conftest import bearer
+
+    teacher, sro, staff = lockdown["people"]
+    for user in (teacher, sro, staff):
+        await enqueue(db, lockdown, user)
+    await enqueue(db, lockdown, teacher, channel="push")
+    await dispatcher(pool, database_url, clock, Recorder()).run_once()
+    await enqueue(db, lockdown, staff)  # queued, not yet sent
+    await db.execute("insert into acknowledgements (event_id, user_id, at) values ($1, $2, $3)",
+                     lockdown["event"], sro, T0)
+    url = f"/v1/events/{lockdown['event']}/deliveries"
+    body = (await client.get(url, params={"limit": 3}, headers=bearer(sro))).json()
+    assert body["channels"] == {
+        "sms": {"queued": 1, "sent": 3, "delivered": 0, "failed": 0, "acknowledged": 1},
+        "push": {"queued": 0, "sent": 1, "delivered": 0, "failed": 0, "acknowledged": 0}}
+    rest = (await client.get(url, params={"cursor": body["next_cursor"]},
+                             headers=bearer(sro))).json()
+    rows = body["items"] + rest["items"]
+    assert [(r["channel"], r["state"]) for r in rows] == [
+        ("sms", "sent"), ("sms", "sent"), ("sms", "sent"), ("push", "sent"), ("sms", "queued")]
+    assert [r["acknowledged_at"] is not None for r in rows] == [False, True, False, False, False]
+    assert (await client.get(url, headers=bearer(teacher))).status_code == 403

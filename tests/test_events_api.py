@@ -126,7 +126,8 @@ async def test_another_tenants_event_is_404(client, school):
     """An SRO of another district cannot see or end this school's event."""
     event = (await start(client, school)).json()
     for method, path, body in [("get", "", None), ("post", "/all-clear", {}),
-                               ("get", "/accountability", None), ("post", "/ack", None)]:
+                               ("get", "/accountability", None), ("post", "/ack", None),
+                               ("get", "/deliveries", None), ("get", "/timeline", None)]:
         r = await client.request(method.upper(), f"/v1/events/{event['id']}{path}", json=body,
                                  headers=bearer(school["outsider"]))
         assert r.status_code == 404, path
