@@ -9,11 +9,15 @@ from litestar import Router, get
 from litestar.params import FromPath
 
 from api.auth import Caller
-from api.deps import CallerOf, Conn
+from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
+from db import events as events_db
+from db import outbox
 from db import schools as db
 from domain.errors import NotFound
+from domain.policy import Permission
+from domain.readiness import Unreachable, unreachable
 from domain.roles import Role
 from domain.schools import Room, School
 
@@ -72,5 +76,22 @@ async def list_rooms(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID
     return RoomPage(items, next_cursor)
 
 
-router = Router("/schools", route_handlers=[list_schools, get_school, list_rooms],
+class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+    """Members an alert would not fully reach today, and why."""
+
+    members_total: int
+    unreachable: list[Unreachable]
+
+
+@get("/{school_id:uuid}/readiness", summary="Staff an alert would not reach, and why",
+     responses=problem_specs(400, 401, 403, 404))
+async def readiness(conn: Conn, caller: CallerOf, now: Now,
+                    school_id: FromPath[uuid.UUID]) -> Readiness:
+    role = caller.role_at(school_id)
+    (await events_db.load_school_policy(conn, school_id)).require(role, Permission.READ_REPORTS)
+    members = await outbox.member_reach(conn, school_id, now)
+    return Readiness(members_total=len(members), unreachable=unreachable(members))
+
+
+router = Router("/schools", route_handlers=[list_schools, get_school, list_rooms, readiness],
                 tags=["schools"])

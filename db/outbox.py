@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from domain.alerts import PlannedMessage, Recipient
+from domain.readiness import MemberReach
 
 CHANNEL = "muster_outbox"
 
@@ -201,3 +202,27 @@ async def delivery_rows(conn: asyncpg.Connection, event_id: uuid.UUID, after_id:
                         limit: int) -> list[DeliveryRow]:
     rows = await conn.fetch(_ROWS, event_id, after_id, limit)
     return [DeliveryRow(**dict(r)) for r in rows]
+
+
+# member_reach -- each live member of a school: devices, and whether the last SMS failed
+_MEMBER_REACH = """
+select u.id as user_id, u.name, m.role, u.phone,
+       count(d.id) filter (where d.disabled_at is null)::int as working_devices,
+       count(d.id) filter (where d.disabled_at is not null)::int as disabled_devices,
+       coalesce((select o.state = 'failed' from notification_outbox o
+                 where o.user_id = u.id and o.channel = 'sms'
+                   and o.state in ('sent', 'delivered', 'failed')
+                 order by o.updated_at desc limit 1), false) as last_sms_failed
+from memberships m
+join users u on u.id = m.user_id
+left join devices d on d.user_id = u.id
+where m.school_id = $1 and (m.expires_at is null or m.expires_at > $2)
+group by u.id, u.name, m.role, u.phone
+order by u.name
+"""
+
+
+async def member_reach(conn: asyncpg.Connection, school_id: uuid.UUID,
+                       now: datetime) -> list[MemberReach]:
+    rows = await conn.fetch(_MEMBER_REACH, school_id, now)
+    return [msgspec.convert(dict(r), MemberReach) for r in rows]

@@ -157,3 +157,38 @@ async def test_expired_token_is_401(client, two_districts):
     stale = jwt.encode(claims, SECRET, algorithm="HS256")
     r = await client.get("/v1/schools", headers={"Authorization": f"Bearer {stale}"})
     assert r.status_code == 401
+
+
+async def test_readiness_lists_who_an_alert_would_miss(client, db, two_districts):
+    """A principal sees members without a device, with a disabled one, or whose last SMS
+    failed; a teacher may not read it; another district's school is 404."""
+    d = await db.fetchval("select district_id from schools where id = $1", two_districts["high"])
+    high = two_districts["high"]
+    principal = await factories.person(db, d, high, "principal")
+    ready = await factories.person(db, d, high, "sro")
+    await db.executemany("insert into devices (id, user_id, platform, push_token, disabled_at) "
+                         "values ($1, $2, 'ios', $3, $4)",
+                         [(uuid.uuid4(), ready, "t-ok", None),
+                          (uuid.uuid4(), principal, "t-ok-2", None),
+                          (uuid.uuid4(), principal, "t-dead", T0)])
+    event = uuid.uuid4()
+    await db.execute("insert into events (id, school_id, action, drill, status, directive, "
+                     "started_at, started_by) values ($1, $2, 'hold', true, 'active', 'x', $3, $4)",
+                     event, high, T0, principal)
+    for state, at in (("failed", T0), ("sent", T0 - timedelta(days=1))):
+        await db.execute("insert into notification_outbox (event_id, user_id, channel, kind, "
+                         "body, state, updated_at) values ($1, $2, 'sms', 'alert', 'x', $3, $4)",
+                         event, two_districts["teacher"], state, at)
+    r = await client.get(f"/v1/schools/{high}/readiness", headers=bearer(principal))
+    assert r.status_code == 200
+    body = r.json()
+    problems = {u["user_id"]: u["problems"] for u in body["unreachable"]}
+    assert body["members_total"] == 3
+    assert problems == {str(two_districts["teacher"]): ["no_device", "sms_undeliverable"],
+                        str(principal): ["device_disabled"]}
+    teacher = await client.get(f"/v1/schools/{high}/readiness",
+                               headers=bearer(two_districts["teacher"]))
+    assert teacher.status_code == 403
+    other = await client.get(f"/v1/schools/{two_districts['other']}/readiness",
+                             headers=bearer(principal))
+    assert other.status_code == 404

@@ -1,0 +1,59 @@
+"""Readiness before the day: who in a school an alert would not reach, and why.
+
+Uvalde's lesson: alerts that do not arrive are found out too late. A principal
+fixes this list before a drill, not after.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+
+import msgspec
+
+from domain.roles import Role
+
+
+class Problem(StrEnum):
+    NO_DEVICE = "no_device"  # no phone with the app registered: no push at all
+    DEVICE_DISABLED = "device_disabled"  # FCM rejected a token; the app must re-register
+    SMS_UNDELIVERABLE = "sms_undeliverable"  # the last SMS to this number failed
+
+
+class MemberReach(msgspec.Struct, frozen=True, kw_only=True):
+    """What is known about reaching one member."""
+
+    user_id: uuid.UUID
+    name: str
+    role: Role
+    phone: str
+    working_devices: int
+    disabled_devices: int
+    last_sms_failed: bool
+
+
+class Unreachable(msgspec.Struct, frozen=True, kw_only=True):
+    user_id: uuid.UUID
+    name: str
+    role: Role
+    phone: str
+    problems: list[Problem]
+
+
+def problems_of(member: MemberReach) -> list[Problem]:
+    """Every reason an alert might miss this person (empty: fully reachable)."""
+    found = []
+    if member.working_devices == 0:
+        found.append(Problem.NO_DEVICE)
+    if member.disabled_devices:
+        found.append(Problem.DEVICE_DISABLED)
+    if member.last_sms_failed:
+        found.append(Problem.SMS_UNDELIVERABLE)
+    return found
+
+
+def unreachable(members: list[MemberReach]) -> list[Unreachable]:
+    """The members with at least one problem, in the order given."""
+    return [Unreachable(user_id=m.user_id, name=m.name, role=m.role, phone=m.phone,
+                        problems=found)
+            for m in members if (found := problems_of(m))]

@@ -1,0 +1,34 @@
+"""Readiness: each reason an alert could miss someone is found, and only those."""
+
+import uuid
+
+import pytest
+
+from domain.readiness import MemberReach, Problem, problems_of, unreachable
+from domain.roles import Role
+
+
+def member(**fields) -> MemberReach:
+    return MemberReach(**{"user_id": uuid.uuid4(), "name": "A", "role": Role.TEACHER,
+                          "phone": "+15125550100", "working_devices": 1,
+                          "disabled_devices": 0, "last_sms_failed": False} | fields)
+
+
+@pytest.mark.parametrize(("fields", "expected"), [
+    ({}, []),
+    ({"working_devices": 0}, [Problem.NO_DEVICE]),
+    ({"disabled_devices": 1}, [Problem.DEVICE_DISABLED]),
+    ({"working_devices": 0, "disabled_devices": 2},
+     [Problem.NO_DEVICE, Problem.DEVICE_DISABLED]),
+    ({"last_sms_failed": True}, [Problem.SMS_UNDELIVERABLE]),
+])
+def test_problems_of(fields, expected):
+    """Each fact maps to its problem; a fully reachable member has none."""
+    assert problems_of(member(**fields)) == expected
+
+
+def test_unreachable_keeps_order_and_drops_the_reachable():
+    """Only members with a problem are listed, in the order given."""
+    ok, no_app, bad_sms = member(), member(working_devices=0), member(last_sms_failed=True)
+    assert [u.user_id for u in unreachable([no_app, ok, bad_sms])] == [
+        no_app.user_id, bad_sms.user_id]
