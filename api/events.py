@@ -74,11 +74,11 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
                       idempotency_key: IdempotencyKey = None) -> Response[Event]:
     """A real event supersedes an active drill; anything else while one is active is 409."""
     role = caller.role_at(school_id)
-    print_ = fingerprint(await request.body())
+    body_print = fingerprint(await request.body())
     async with conn.transaction():
         if idempotency_key:
             stored = await idempotency.claim(conn, caller.user_id, idempotency_key)
-            if replay_decision(stored and stored.fingerprint, print_) is Replay.REPLAY:
+            if replay_decision(stored and stored.fingerprint, body_print) is Replay.REPLAY:
                 return Response(stored.body, status_code=stored.status)
         started = rules.start_event(
             await db.load_active_event(conn, school_id),
@@ -90,7 +90,7 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
         await db.record(conn, started.event, "started", caller.user_id, now, new=True)
         await queue_alert(conn, started.event, MessageKind.ALERT, now)
         if idempotency_key:
-            await idempotency.store(conn, caller.user_id, idempotency_key, print_, 201,
+            await idempotency.store(conn, caller.user_id, idempotency_key, body_print, 201,
                                     msgspec.json.encode(started.event))
     return Response(started.event, status_code=201)
 
