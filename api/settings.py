@@ -16,6 +16,8 @@ from typing import Annotated
 import msgspec
 import platformdirs
 
+from notifications.providers import Providers
+
 PREFIX = "MUSTER_"
 # Read by the test suite, not by the service; tolerated so it is no "unknown variable".
 _TEST_ONLY = {"MUSTER_TEST_DATABASE_URL"}
@@ -54,6 +56,15 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     twilio_auth_token: str | None = None
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
+    sms_rate: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 10.0  # SMS handed off per second
+
+    def __post_init__(self) -> None:
+        if self.twilio_account_sid and not self.twilio_auth_token:
+            raise ValueError("MUSTER_TWILIO_AUTH_TOKEN is required with MUSTER_TWILIO_ACCOUNT_SID")
+        senders = [self.twilio_from, self.twilio_messaging_service_sid]
+        if self.twilio_account_sid and sum(map(bool, senders)) != 1:
+            raise ValueError("set one of MUSTER_TWILIO_FROM or "
+                             "MUSTER_TWILIO_MESSAGING_SERVICE_SID with MUSTER_TWILIO_ACCOUNT_SID")
 
     @property
     def base_url(self) -> str:
@@ -63,6 +74,16 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    def providers(self) -> Providers:
+        """What the notification senders need to know."""
+        from api.webhooks import TWILIO_STATUS_PATH
+
+        return Providers(
+            fcm_credentials=self.fcm_credentials, twilio_account_sid=self.twilio_account_sid,
+            twilio_auth_token=self.twilio_auth_token, twilio_from=self.twilio_from,
+            twilio_messaging_service_sid=self.twilio_messaging_service_sid,
+            sms_status_url=self.base_url + TWILIO_STATUS_PATH, sms_rate_per_s=self.sms_rate)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -226,3 +226,23 @@ async def member_reach(conn: asyncpg.Connection, school_id: uuid.UUID,
                        now: datetime) -> list[MemberReach]:
     rows = await conn.fetch(_MEMBER_REACH, school_id, now)
     return [msgspec.convert(dict(r), MemberReach) for r in rows]
+
+
+async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: str,
+                         error_code: str | None, at: datetime) -> bool:
+    """A provider's delivery receipt (delivered, undelivered, failed) for a sent message;
+    False when no message has that provider id. A repeated receipt changes nothing."""
+    async with conn.transaction():
+        message_id = await conn.fetchval(
+            """update notification_outbox set state = $2, error_code = $3, updated_at = $4
+               where provider_id = $1 and state in ('sent', 'delivered')
+                 and state is distinct from $2
+               returning id""",
+            provider_id, "delivered" if outcome == "delivered" else "failed", error_code, at)
+        if message_id is None:
+            return await conn.fetchval(
+                "select exists (select 1 from notification_outbox where provider_id = $1)",
+                provider_id)
+        await conn.execute("insert into deliveries (outbox_id, at, outcome, error_code) "
+                           "values ($1, $2, $3, $4)", message_id, at, outcome, error_code)
+    return True

@@ -42,12 +42,3 @@ class ConsoleSender:
         log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body)
         return SendResult(outcome="sent", provider_id=f"console-{message.id}")
 
-
-def senders_for(has_fcm: bool, has_twilio: bool) -> dict[str, Sender]:
-    """One sender per channel. The FCM and Twilio adapters are not built yet, so
-    configured credentials are reported and messages still go to the console."""
-    for given, name in ((has_fcm, "FCM"), (has_twilio, "Twilio")):
-        if given:
-            log.warning("%s credentials are set, but the %s adapter is not built yet: "
-                        "those messages go to the console", name, name)
-    return {"push": ConsoleSender("push"), "sms": ConsoleSender("sms")}

@@ -1,0 +1,45 @@
+"""The senders a dispatcher uses: a provider's adapter where it is configured, the
+console otherwise (so the whole flow works offline)."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+import msgspec
+
+from notifications.senders import ConsoleSender, Sender
+from notifications.twilio_sms import TwilioSmsSender
+
+log = logging.getLogger("muster.notifications")
+
+
+class Providers(msgspec.Struct, frozen=True, kw_only=True):
+    """Provider settings, as the operator configured them (see README)."""
+
+    fcm_credentials: str | None = None
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = None
+    twilio_from: str | None = None
+    twilio_messaging_service_sid: str | None = None
+    sms_status_url: str | None = None  # where Twilio posts delivery receipts
+    sms_rate_per_s: float = 10.0
+
+
+@contextlib.asynccontextmanager
+async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]:
+    """One sender per channel, open for the duration of the block."""
+    async with contextlib.AsyncExitStack() as stack:
+        sms: Sender = ConsoleSender("sms")
+        if providers.twilio_account_sid and providers.twilio_auth_token:
+            sms = await stack.enter_async_context(TwilioSmsSender(
+                providers.twilio_account_sid, providers.twilio_auth_token,
+                from_number=providers.twilio_from,
+                messaging_service_sid=providers.twilio_messaging_service_sid,
+                status_callback_url=providers.sms_status_url,
+                rate_per_s=providers.sms_rate_per_s))
+        if providers.fcm_credentials:
+            log.warning("MUSTER_FCM_CREDENTIALS is set, but the FCM adapter is not wired in "
+                        "yet: push messages go to the console")
+        yield {"push": ConsoleSender("push"), "sms": sms}

@@ -1,0 +1,1 @@
+"""In-process fakes of the providers' HTTP APIs, for tests through the real SDKs."""
