@@ -59,6 +59,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     sms_rate: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 10.0  # SMS handed off per second
 
     def __post_init__(self) -> None:
+        if self.fcm_credentials and not Path(self.fcm_credentials).expanduser().is_file():
+            raise ValueError(f"MUSTER_FCM_CREDENTIALS: no such file {self.fcm_credentials}")
         if self.twilio_account_sid and not self.twilio_auth_token:
             raise ValueError("MUSTER_TWILIO_AUTH_TOKEN is required with MUSTER_TWILIO_ACCOUNT_SID")
         senders = [self.twilio_from, self.twilio_messaging_service_sid]

@@ -246,3 +246,12 @@ async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: st
         await conn.execute("insert into deliveries (outbox_id, at, outcome, error_code) "
                            "values ($1, $2, $3, $4)", message_id, at, outcome, error_code)
     return True
+
+
+async def disable_devices(conn: asyncpg.Connection, push_tokens: tuple[str, ...], reason: str,
+                          at: datetime) -> None:
+    """Devices whose tokens the push provider called dead (the app was uninstalled or
+    re-registered): no more pushes to them, and readiness shows it."""
+    await conn.execute("update devices set disabled_at = $2, disabled_reason = $3 "
+                       "where push_token = any($1::text[]) and disabled_at is null",
+                       list(push_tokens), at, reason)

@@ -76,6 +76,8 @@ class Dispatcher:
         await outbox.record_outcome(conn, message.id, now, outcome=result.outcome,
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
+        if result.dead_tokens:
+            await outbox.disable_devices(conn, result.dead_tokens, "push token rejected", now)
 
     async def _run(self) -> None:
         while True:

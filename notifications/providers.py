@@ -4,15 +4,13 @@ console otherwise (so the whole flow works offline)."""
 from __future__ import annotations
 
 import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 import msgspec
 
+from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
-
-log = logging.getLogger("muster.notifications")
 
 
 class Providers(msgspec.Struct, frozen=True, kw_only=True):
@@ -39,7 +37,8 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
                 messaging_service_sid=providers.twilio_messaging_service_sid,
                 status_callback_url=providers.sms_status_url,
                 rate_per_s=providers.sms_rate_per_s))
+        push: Sender = ConsoleSender("push")
         if providers.fcm_credentials:
-            log.warning("MUSTER_FCM_CREDENTIALS is set, but the FCM adapter is not wired in "
-                        "yet: push messages go to the console")
-        yield {"push": ConsoleSender("push"), "sms": sms}
+            push = FcmSender(providers.fcm_credentials)
+            stack.push_async_callback(push.aclose)
+        yield {"push": push, "sms": sms}

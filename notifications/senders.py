@@ -23,6 +23,7 @@ class SendResult(msgspec.Struct, frozen=True, kw_only=True):
     outcome: Literal["sent", "failed", "retry"]
     provider_id: str | None = None
     error_code: str | None = None
+    dead_tokens: tuple[str, ...] = ()  # push tokens the provider called dead: disable them
 
 
 class Sender(Protocol):

@@ -169,3 +169,28 @@ async def test_deliveries_report_counts_rows_and_acknowledgements(client, db, po
         ("sms", "sent"), ("sms", "sent"), ("sms", "sent"), ("push", "sent"), ("sms", "queued")]
     assert [r["acknowledged_at"] is not None for r in rows] == [False, True, False, False, False]
     assert (await client.get(url, headers=bearer(teacher))).status_code == 403
+
+
+async def test_dead_push_token_disables_the_device(db, pool, database_url, clock, lockdown):
+    """Through the real firebase-admin SDK and a fake FCM: a push reaches the working
+    device, and the device whose token FCM calls unregistered is disabled."""
+    from notifications.fcm import FcmSender
+    from tests.fakes.fcm import FakeFcm
+
+    teacher = lockdown["people"][0]
+    await db.executemany("insert into devices (id, user_id, platform, push_token, last_seen_at) "
+                         "values ($1, $2, 'android', $3, $4)",
+                         [(uuid.uuid4(), teacher, "tok-live", T0),
+                          (uuid.uuid4(), teacher, "tok-gone", T0 - timedelta(days=90))])
+    await enqueue(db, lockdown, teacher, channel="push")
+    with FakeFcm() as fake:
+        fake.unregistered.add("tok-gone")
+        push = FcmSender(fake.service_account(), fcm_url=fake.fcm_url)
+        try:
+            senders = {"push": push, "sms": ConsoleSender("sms")}
+            assert await Dispatcher(pool, database_url, senders, clock).run_once() == 1
+        finally:
+            await push.aclose()
+    assert await db.fetchval("select state from notification_outbox") == "sent"
+    disabled = dict(await db.fetch("select push_token, disabled_reason from devices"))
+    assert disabled == {"tok-live": None, "tok-gone": "push token rejected"}
