@@ -63,7 +63,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     `dispatch`) sends queued notifications from this process."""
 
     @asynccontextmanager
-    async def database(app: Litestar) -> AsyncGenerator[None, None]:
+    async def running(app: Litestar) -> AsyncGenerator[None, None]:
+        """While serving: the pool (after migrating), the live feed, the dispatcher."""
         pool = await create_pool(database_url, max_size=settings.db_pool_size)
         feed = TimelineFeed(database_url)
         try:
@@ -92,7 +93,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],
         before_request=decode_strictly,
-        lifespan=[database],
+        lifespan=[running],
         state=State({"settings": settings, "clock": clock, "callers": CallerCache()}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
