@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 import asyncpg
 import msgspec
 
+from db import timeline
 from domain.alerts import PlannedMessage, Recipient
 from domain.readiness import MemberReach
 
@@ -255,3 +256,33 @@ async def disable_devices(conn: asyncpg.Connection, push_tokens: tuple[str, ...]
     await conn.execute("update devices set disabled_at = $2, disabled_reason = $3 "
                        "where push_token = any($1::text[]) and disabled_at is null",
                        list(push_tokens), at, reason)
+
+
+# handoff -- an event's alert messages: due but not handed to a provider, and handled
+_HANDOFF = """
+select count(*) filter (where state in ('queued', 'sending') and not_before <= $2) as pending,
+       count(*) filter (where state in ('sent', 'delivered')) as sent,
+       count(*) filter (where state = 'failed') as failed
+from notification_outbox
+where event_id = $1 and kind <> 'reminder'
+"""
+
+_LAST_HANDOFF = """
+select (detail ->> 'sent')::int + (detail ->> 'failed')::int from event_timeline
+where event_id = $1 and kind = 'delivery' order by seq desc limit 1
+"""
+
+
+async def record_handoff(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime) -> bool:
+    """Put "every message handed to a provider" on the event's timeline (and stream) once
+    per wave of messages (the alert, each action change, the ending)."""
+    async with conn.transaction():
+        await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
+                           f"handoff:{event_id}")
+        counts = await conn.fetchrow(_HANDOFF, event_id, at)
+        last = await conn.fetchval(_LAST_HANDOFF, event_id) or 0
+        if counts["pending"] or counts["sent"] + counts["failed"] <= last:
+            return False
+        detail = {"milestone": "handed_off", "sent": counts["sent"], "failed": counts["failed"]}
+        await timeline.append(conn, event_id, at, "delivery", None, msgspec.json.encode(detail))
+    return True

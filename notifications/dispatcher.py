@@ -60,6 +60,8 @@ class Dispatcher:
         async with self._pool.acquire() as conn:
             for message, result in zip(claimed, results, strict=True):
                 await self._record(conn, message, result)
+            for event_id in dict.fromkeys(m.event_id for m in claimed):
+                await outbox.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
     async def _send(self, message: outbox.OutboxMessage) -> SendResult:

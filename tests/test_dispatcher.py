@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from datetime import timedelta
 
+import msgspec
 import pytest
 
 from db.outbox import OutboxMessage
@@ -194,3 +195,29 @@ async def test_dead_push_token_disables_the_device(db, pool, database_url, clock
     assert await db.fetchval("select state from notification_outbox") == "sent"
     disabled = dict(await db.fetch("select push_token, disabled_reason from devices"))
     assert disabled == {"tok-live": None, "tok-gone": "push token rejected"}
+
+
+async def test_hand_off_milestone_is_on_the_timeline_once_per_wave(db, pool, database_url, clock,
+                                                                   lockdown):
+    """When every due message of the event has been handed to a provider, one 'delivery'
+    entry says so; nothing more until a new wave (here an action change) is handed off."""
+    teacher, sro, staff = lockdown["people"]
+    for user in (teacher, sro, staff):
+        await enqueue(db, lockdown, user)
+    later = await enqueue(db, lockdown, teacher, not_before=T0 + timedelta(minutes=1))
+    await db.execute("update notification_outbox set kind = 'reminder' where id = $1", later)
+    run = dispatcher(pool, database_url, clock, Recorder(), batch=2)
+    assert await run.run_once() == 2
+    assert await db.fetchval("select count(*) from event_timeline") == 0  # one still due
+    await run.run_once()
+    await run.run_once()
+
+    async def milestones() -> list:
+        rows = await db.fetch("select detail::text as d from event_timeline "
+                              "where kind = 'delivery' order by seq")
+        return [msgspec.json.decode(r["d"]) for r in rows]
+
+    assert await milestones() == [{"milestone": "handed_off", "sent": 3, "failed": 0}]
+    await enqueue(db, lockdown, staff)  # the action change's wave
+    await run.run_once()
+    assert [m["sent"] for m in await milestones()] == [3, 4]

@@ -52,9 +52,18 @@ def _read_events(lines: Iterator[str], count: int) -> list[dict]:
     raise AssertionError(f"stream ended after {events}")
 
 
+def _read_until(lines: Iterator[str], kind: str) -> list[dict]:
+    """Messages up to and including the first of `kind` (delivery milestones from the
+    servers' dispatchers interleave with what the test does)."""
+    seen: list[dict] = []
+    while not seen or seen[-1]["event"] != kind:
+        seen += _read_events(lines, 1)
+    return seen
+
+
 def test_checkin_posted_to_one_process_arrives_on_a_stream_of_the_other(two_servers):
-    """A check-in posted to server A reaches a dashboard streaming from server B,
-    and a dashboard resuming with Last-Event-ID gets exactly what came after."""
+    """A check-in posted to server A reaches a dashboard streaming from server B, with
+    gap-free ids, and a dashboard resuming with Last-Event-ID gets exactly what came after."""
     demo, (a, b), _ = two_servers
     school = demo.schools[0]
     sro = next(u for u in school.users if u.role == "sro")
@@ -74,18 +83,38 @@ def test_checkin_posted_to_one_process_arrives_on_a_stream_of_the_other(two_serv
                        json={"client_id": client_id, "room_id": str(school.rooms[0].id),
                              "status": "needs_help", "students_present": 21, "injured": 1})
         assert r.status_code == 201
-        [checkin] = _read_events(lines, 1)
-    assert (checkin["event"], checkin["id"]) == ("checkin", "2")
+        live_after_start = _read_until(lines, "checkin")
+    checkin = live_after_start[-1]
     assert msgspec.json.decode(checkin["data"])["client_id"] == client_id
+    assert [int(e["id"]) for e in live_after_start] == list(range(2, 2 + len(live_after_start)))
+    assert {e["event"] for e in live_after_start[:-1]} <= {"delivery"}
 
     httpx.post(f"{a}/v1/events/{event['id']}/actions", headers=auth,
                json={"action": "evacuate", "location": "Football field"})
     with httpx.stream("GET", f"{b}/v1/events/{event['id']}/stream", timeout=10,
                       headers=auth | {"Last-Event-ID": "1"}) as resumed:
-        replayed = _read_events(resumed.iter_lines(), 2)
-    assert [(e["event"], e["id"]) for e in replayed] == [("checkin", "2"), ("action", "3")]
-    assert replayed[0]["data"] == checkin["data"]  # from the table, byte for byte as live
-    assert msgspec.json.decode(replayed[1]["data"])["location"] == "Football field"
+        replayed = _read_until(resumed.iter_lines(), "action")
+    assert replayed[:len(live_after_start)] == live_after_start  # byte for byte, from the table
+    assert [int(e["id"]) for e in replayed] == list(range(2, 2 + len(replayed)))
+    assert msgspec.json.decode(replayed[-1]["data"])["location"] == "Football field"
+
+
+def test_hand_off_milestone_reaches_the_stream(two_servers):
+    """Once the servers' dispatchers have handed every alert to a provider (the console
+    here), a `delivery` message with the counts reaches the dashboard."""
+    demo, (a, b), _ = two_servers
+    school = demo.schools[1]
+    sro = next(u for u in school.users if u.role == "sro")
+    auth = {"Authorization": f"Bearer {sro.access_token}"}
+    event = httpx.post(f"{a}/v1/schools/{school.id}/events", headers=auth,
+                       json={"action": "hold", "drill": False}).json()
+    with httpx.stream("GET", f"{b}/v1/events/{event['id']}/stream", headers=auth,
+                      timeout=10) as live:
+        messages = _read_until(live.iter_lines(), "delivery")
+    handed = [msgspec.json.decode(m["data"]) for m in messages if m["event"] == "delivery"]
+    # every member and the district admin get an SMS; nobody has a device: push is skipped
+    assert handed[-1] == {"milestone": "handed_off", "sent": len(school.users) + 1,
+                          "failed": 0}
 
 
 def test_stream_of_another_tenants_event_is_404(two_servers):
