@@ -57,6 +57,9 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     sms_rate: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 10.0  # SMS handed off per second
+    # Provider endpoints, for an emulator, a proxy, or the fakes of tests and benchmarks
+    fcm_url: Url | None = None
+    twilio_api_url: Url | None = None
 
     def __post_init__(self) -> None:
         if self.fcm_credentials and not Path(self.fcm_credentials).expanduser().is_file():
@@ -85,7 +88,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
             fcm_credentials=self.fcm_credentials, twilio_account_sid=self.twilio_account_sid,
             twilio_auth_token=self.twilio_auth_token, twilio_from=self.twilio_from,
             twilio_messaging_service_sid=self.twilio_messaging_service_sid,
-            sms_status_url=self.base_url + TWILIO_STATUS_PATH, sms_rate_per_s=self.sms_rate)
+            sms_status_url=self.base_url + TWILIO_STATUS_PATH, sms_rate_per_s=self.sms_rate,
+            fcm_url=self.fcm_url, twilio_api_url=self.twilio_api_url)
 
 
 def load_settings(environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:

@@ -23,6 +23,8 @@ class Providers(msgspec.Struct, frozen=True, kw_only=True):
     twilio_messaging_service_sid: str | None = None
     sms_status_url: str | None = None  # where Twilio posts delivery receipts
     sms_rate_per_s: float = 10.0
+    fcm_url: str | None = None  # FCM's send URL, e.g. an emulator's (format: FcmSender)
+    twilio_api_url: str | None = None  # Twilio's API base URL
 
 
 @contextlib.asynccontextmanager
@@ -36,9 +38,9 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
                 from_number=providers.twilio_from,
                 messaging_service_sid=providers.twilio_messaging_service_sid,
                 status_callback_url=providers.sms_status_url,
-                rate_per_s=providers.sms_rate_per_s))
+                rate_per_s=providers.sms_rate_per_s, base_url=providers.twilio_api_url))
         push: Sender = ConsoleSender("push")
         if providers.fcm_credentials:
-            push = FcmSender(providers.fcm_credentials)
+            push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
             stack.push_async_callback(push.aclose)
         yield {"push": push, "sms": sms}
