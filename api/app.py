@@ -28,7 +28,7 @@ from api.strict import decode_strictly
 from db import migrate
 from db.feed import TimelineFeed
 from db.pool import create_pool
-from notifications.dispatcher import Dispatcher
+from notifications.dispatcher import LEASE, Dispatcher
 from notifications.providers import open_senders
 
 Clock = Callable[[], datetime]
@@ -74,10 +74,10 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             app.state.pool, app.state.feed = pool, feed
             async with contextlib.AsyncExitStack() as background:
                 if dispatch:
-                    senders = await background.enter_async_context(
-                        open_senders(settings.providers()))
-                    await background.enter_async_context(
-                        Dispatcher(pool, database_url, senders, clock))
+                    providers = settings.providers()
+                    senders = await background.enter_async_context(open_senders(providers))
+                    await background.enter_async_context(Dispatcher(
+                        pool, database_url, senders, clock, batch=providers.batch(LEASE)))
                 yield
         finally:
             await feed.stop()

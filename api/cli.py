@@ -172,7 +172,7 @@ async def _nothing(conn: object) -> None:
 async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     from api.app import utc_now
     from db.pool import create_pool
-    from notifications.dispatcher import Dispatcher
+    from notifications.dispatcher import LEASE, Dispatcher
     from notifications.providers import open_senders
 
     stop = asyncio.Event()
@@ -180,8 +180,9 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
     pool = await create_pool(url, max_size=settings.db_pool_size)
     try:
-        async with (open_senders(settings.providers()) as senders,
-                    Dispatcher(pool, url, senders, utc_now)):
+        providers = settings.providers()
+        async with (open_senders(providers) as senders,
+                    Dispatcher(pool, url, senders, utc_now, batch=providers.batch(LEASE))):
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:

@@ -250,6 +250,17 @@ async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: st
     return True
 
 
+async def bring_reminder_forward(conn: asyncpg.Connection, event_id: uuid.UUID,
+                                 user_id: uuid.UUID, now: datetime) -> None:
+    """Make the person's pending SMS reminder for the event due now."""
+    await conn.execute(
+        """update notification_outbox set not_before = $3, unless_acknowledged = false,
+                                          updated_at = $3
+           where event_id = $1 and user_id = $2 and kind = 'reminder' and state = 'queued'
+             and not_before > $3""", event_id, user_id, now)
+    await conn.execute("select pg_notify($1, '')", CHANNEL)
+
+
 async def disable_devices(conn: asyncpg.Connection, push_tokens: tuple[str, ...], reason: str,
                           at: datetime) -> None:
     """Devices whose tokens the push provider called dead (the app was uninstalled or

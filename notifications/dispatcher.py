@@ -11,25 +11,34 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
 import asyncpg
 
 from db import outbox
+from domain.delivery import falls_back_to_sms, next_attempt
 from notifications.senders import Sender, SendResult
 
 log = logging.getLogger("muster.notifications")
 
-RETRY_BACKOFF = timedelta(seconds=5)
+LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
+# At most this many sends in flight per channel (an FCM call carries a person's devices).
+IN_FLIGHT = 32
 
 
 class Dispatcher:
+    """`batch` is how many messages one pass claims: keep it within what the slowest
+    sender hands off in a lease (see notifications.providers.Providers.batch)."""
+
     def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime], *, batch: int = 100,
-                 lease: timedelta = timedelta(seconds=30), poll_s: float = 2.0) -> None:
+                 lease: timedelta = LEASE, poll_s: float = 2.0,
+                 jitter: Callable[[], float] = random.random) -> None:
         self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
-        self._batch, self._lease, self._poll_s = batch, lease, poll_s
+        self._batch, self._lease, self._poll_s, self._jitter = batch, lease, poll_s, jitter
+        self._in_flight = {channel: asyncio.Semaphore(IN_FLIGHT) for channel in senders}
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._listener: asyncpg.Connection | None = None
@@ -66,7 +75,8 @@ class Dispatcher:
 
     async def _send(self, message: outbox.OutboxMessage) -> SendResult:
         try:
-            return await self._senders[message.channel].send(message)
+            async with self._in_flight[message.channel]:
+                return await self._senders[message.channel].send(message)
         except Exception:  # a bug or an unexpected provider error: retry, do not lose it
             log.exception("sending outbox message %s failed", message.id)
             return SendResult(outcome="retry", error_code="exception")
@@ -74,10 +84,15 @@ class Dispatcher:
     async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
                       result: SendResult) -> None:
         now = self._clock()
-        retry_at = now + RETRY_BACKOFF * message.attempts if result.outcome == "retry" else None
-        await outbox.record_outcome(conn, message.id, now, outcome=result.outcome,
+        outcome, retry_at = result.outcome, None
+        if outcome == "retry":
+            retry_at = next_attempt(message.attempts, now, self._jitter())
+            outcome = "retry" if retry_at else "failed"  # gave up: it shows as failed
+        await outbox.record_outcome(conn, message.id, now, outcome=outcome,
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
+        if falls_back_to_sms(message.channel, message.kind, outcome):
+            await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
         if result.dead_tokens:
             await outbox.disable_devices(conn, result.dead_tokens, "push token rejected", now)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import msgspec
 
@@ -25,6 +26,11 @@ class Providers(msgspec.Struct, frozen=True, kw_only=True):
     sms_rate_per_s: float = 10.0
     fcm_url: str | None = None  # FCM's send URL, e.g. an emulator's (format: FcmSender)
     twilio_api_url: str | None = None  # Twilio's API base URL
+
+    def batch(self, lease: timedelta, most: int = 100) -> int:
+        """Messages a dispatcher may claim at once: no more than SMS can be handed off in
+        half a lease, or waiting SMS would outlive their lease and be sent twice."""
+        return max(1, min(most, int(self.sms_rate_per_s * lease.total_seconds() / 2)))
 
 
 @contextlib.asynccontextmanager

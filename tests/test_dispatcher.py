@@ -54,7 +54,9 @@ async def enqueue(db, lockdown, user, *, channel="sms", priority=5, not_before=T
 
 
 def dispatcher(pool, database_url, clock, sender, **kw) -> Dispatcher:
-    return Dispatcher(pool, database_url, {"sms": sender, "push": sender}, clock, **kw)
+    """A dispatcher whose retries wait exactly the backoff (middle jitter)."""
+    return Dispatcher(pool, database_url, {"sms": sender, "push": sender}, clock,
+                      jitter=lambda: 0.5, **kw)
 
 
 async def test_most_urgent_first_and_each_outcome_recorded_once(db, pool, database_url, clock,
@@ -221,3 +223,63 @@ async def test_hand_off_milestone_is_on_the_timeline_once_per_wave(db, pool, dat
     await enqueue(db, lockdown, staff)  # the action change's wave
     await run.run_once()
     assert [m["sent"] for m in await milestones()] == [3, 4]
+
+
+async def test_a_message_that_keeps_failing_is_given_up_as_failed(db, pool, database_url, clock,
+                                                                  lockdown):
+    """After the last allowed attempt a transient failure is final: failed, not retried."""
+    from domain.delivery import MAX_ATTEMPTS
+
+    row = await enqueue(db, lockdown, lockdown["people"][0])
+    await db.execute("update notification_outbox set attempts = $2 where id = $1",
+                     row, MAX_ATTEMPTS - 1)
+    await dispatcher(pool, database_url, clock, Recorder(answer="retry")).run_once()
+    assert await db.fetchval("select state from notification_outbox") == "failed"
+
+
+async def test_a_failed_push_alert_brings_the_sms_reminder_forward(db, pool, database_url,
+                                                                    clock, lockdown):
+    """A drill push that cannot be delivered makes the person's SMS reminder due at once."""
+    teacher = lockdown["people"][0]
+    await enqueue(db, lockdown, teacher, channel="push")
+    reminder = await db.fetchval(
+        """insert into notification_outbox (event_id, user_id, channel, kind, body, not_before,
+                                            unless_acknowledged)
+           values ($1, $2, 'sms', 'reminder', 'DRILL - HOLD', $3, true) returning id""",
+        lockdown["event"], teacher, T0 + timedelta(seconds=60))
+    senders = {"push": ConsoleSender("push"), "sms": Recorder()}  # no device: push fails
+    run = Dispatcher(pool, database_url, senders, clock)
+    assert await run.run_once() == 1
+    assert await run.run_once() == 1  # the reminder, without waiting 60 s
+    assert [m.id for m in senders["sms"].sent] == [reminder]
+
+
+async def test_a_dispatcher_that_dies_mid_send_loses_nothing(db, pool, database_url, clock,
+                                                             lockdown):
+    """A dispatcher killed while its provider call hangs leaves the message leased; after
+    the lease another dispatcher sends it, and its outcome is recorded exactly once."""
+    await enqueue(db, lockdown, lockdown["people"][0])
+    stuck = asyncio.create_task(
+        dispatcher(pool, database_url, clock, Recorder(delay=3600)).run_once())
+    for _ in range(100):
+        if await db.fetchval("select state from notification_outbox") == "sending":
+            break
+        await asyncio.sleep(0.01)
+    stuck.cancel()
+    await asyncio.wait([stuck])
+    assert await db.fetchval("select state from notification_outbox") == "sending"
+    sender = Recorder()
+    assert await dispatcher(pool, database_url, clock, sender).run_once() == 0  # still leased
+    clock.advance(seconds=31)
+    assert await dispatcher(pool, database_url, clock, sender).run_once() == 1
+    assert await db.fetchval("select state from notification_outbox") == "sent"
+    assert await db.fetchval("select count(*) from deliveries") == 1
+
+
+@pytest.mark.parametrize(("rate", "batch"), [(10, 100), (1, 15), (0.01, 1)])
+def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
+    """At 1 SMS/s a dispatcher claims 15 messages per 30 s lease, never more than 100."""
+    from notifications.dispatcher import LEASE
+    from notifications.providers import Providers
+
+    assert Providers(sms_rate_per_s=rate).batch(LEASE) == batch

@@ -1,0 +1,41 @@
+"""Retry timing and channel fallback after a provider's answer."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from domain.delivery import MAX_ATTEMPTS, falls_back_to_sms, next_attempt
+
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(("attempts", "seconds"), [(1, 5), (2, 10), (3, 20), (7, 300)])
+def test_backoff_doubles_up_to_five_minutes(attempts, seconds):
+    """With middle jitter the wait is 5 s, 10 s, 20 s ... and never more than 5 min."""
+    assert next_attempt(attempts, T0, 0.5) == T0 + timedelta(seconds=seconds)
+
+
+@pytest.mark.parametrize(("jitter", "seconds"), [(0.0, 5), (0.999, 14.99)])
+def test_jitter_spreads_between_half_and_one_and_a_half(jitter, seconds):
+    """Jitter moves the retry between half and one and a half times the backoff."""
+    wait = (next_attempt(2, T0, jitter) - T0).total_seconds()
+    assert wait == pytest.approx(seconds)
+
+
+def test_gives_up_after_the_last_attempt():
+    """After MAX_ATTEMPTS transient failures there is no next attempt."""
+    assert next_attempt(MAX_ATTEMPTS - 1, T0, 0.5) is not None
+    assert next_attempt(MAX_ATTEMPTS, T0, 0.5) is None
+
+
+@pytest.mark.parametrize(("channel", "kind", "outcome", "expected"), [
+    ("push", "alert", "failed", True),
+    ("push", "action", "failed", True),
+    ("push", "alert", "sent", False),
+    ("push", "alert", "retry", False),
+    ("push", "all_clear", "failed", False),
+    ("sms", "alert", "failed", False),
+])
+def test_only_a_failed_push_alert_falls_back(channel, kind, outcome, expected):
+    """Only an alert or action change that push could not deliver brings SMS forward."""
+    assert falls_back_to_sms(channel, kind, outcome) is expected
