@@ -46,6 +46,15 @@ where o.state = 'queued' and o.unless_acknowledged and o.not_before <= $1
               where a.event_id = o.event_id and a.user_id = o.user_id)
 """
 
+# skip_ended -- alerts not yet sent for an event that has ended: a stale LOCKDOWN
+# arriving after (or instead of) its all-clear would only mislead
+_SKIP_ENDED = """
+update notification_outbox o set state = 'skipped', updated_at = $1
+from events e
+where e.id = o.event_id and e.status <> 'active'
+  and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder')
+"""
+
 # claim -- due rows, most urgent first, leased to this dispatcher
 _CLAIM = """
 with due as (
@@ -71,6 +80,7 @@ returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.
 async def claim(conn: asyncpg.Connection, now: datetime, limit: int,
                 lease: timedelta) -> list[OutboxMessage]:
     await conn.execute(_SKIP_ACKNOWLEDGED, now)
+    await conn.execute(_SKIP_ENDED, now)
     rows = await conn.fetch(_CLAIM, now, limit, lease)
     return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
 

@@ -283,3 +283,23 @@ def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
     from notifications.providers import Providers
 
     assert Providers(sms_rate_per_s=rate).batch(LEASE) == batch
+
+
+async def test_alerts_of_an_ended_event_are_not_sent_late(db, pool, database_url, clock,
+                                                           lockdown):
+    """When a backlog outlives its event, the unsent LOCKDOWN alerts are skipped and only
+    the all-clear goes out."""
+    teacher, sro, _ = lockdown["people"]
+    await enqueue(db, lockdown, teacher)
+    await db.execute("update events set status = 'all_clear', ended_at = $2, ended_by = $3 "
+                     "where id = $1", lockdown["event"], T0, sro)
+    ending = await db.fetchval(
+        """insert into notification_outbox (event_id, user_id, channel, kind, body)
+           values ($1, $2, 'sms', 'all_clear', 'ALL CLEAR') returning id""",
+        lockdown["event"], teacher)
+    await db.execute("update notification_outbox set not_before = $1", T0)
+    sender = Recorder()
+    await dispatcher(pool, database_url, clock, sender).run_once()
+    assert [m.id for m in sender.sent] == [ending]
+    assert await db.fetchval("select count(*) from notification_outbox where state = 'skipped'") \
+        == 1
