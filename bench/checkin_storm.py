@@ -298,8 +298,10 @@ class World:
             raise RuntimeError(f"muster {' '.join(args)} failed:\n{done.stderr}")
         return done.stdout
 
-    def serve(self, name: str, args: list[str], ready_path: str) -> tuple[str, int]:
-        port = free_port()
+    def serve(self, name: str, args: list[str], ready_path: str,
+              port: int | None = None) -> tuple[str, int]:
+        """Start `args --port PORT` (a free port unless given) and wait for `ready_path`."""
+        port = port or free_port()
         log = self.dir / f"{name}.log"
         proc = start([*args, "--port", str(port)], self.env, log)
         self.procs[name] = proc
@@ -454,8 +456,10 @@ def _frame(raw: str) -> str:
     return f"{name} ({where.split('site-packages/')[-1].replace(str(ROOT) + '/', '')})"
 
 
-def print_profile(stacks: Path, activity: Counter, top: int = 20) -> None:
-    """Where muster serve spent its CPU (self and inclusive), and what PostgreSQL waited on."""
+def print_profile(stacks: Path, activity: Counter, top: int = 20,
+                  own_dirs: tuple[str, ...] = ("api/", "db/", "domain/")) -> None:
+    """Where muster serve spent its CPU (self; inclusive for Muster's own functions, those
+    under `own_dirs`), and what PostgreSQL waited on."""
     own: Counter = Counter()
     inclusive: Counter = Counter()
     total = 0
@@ -470,7 +474,7 @@ def print_profile(stacks: Path, activity: Counter, top: int = 20) -> None:
     print()
     print(f"profile of muster serve during the window: {total} on-CPU samples at 100 Hz")
     ours = Counter({f: n for f, n in inclusive.items() if f.split(" (")[-1].startswith(
-        ("api/", "db/", "domain/"))})
+        own_dirs)})
     for title, counts in (("self", own), ("inclusive, Muster's own functions", ours)):
         print(f"  top {top} by {title}:")
         for f, n in counts.most_common(top):

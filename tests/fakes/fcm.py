@@ -30,12 +30,14 @@ import threading
 import time
 import urllib.parse
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from google.auth import jwt
+
+from tests.fakes import Server
 
 _FCM_ERROR = "type.googleapis.com/google.firebase.fcm.v1.FcmError"
 _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
@@ -55,6 +57,7 @@ class FcmSend:
     validate_only: bool
     answered: int  # the HTTP status the fake answered with
     answer: dict[str, Any]  # and the body: {"name": "projects/p/messages/..."} or an error
+    received_at: float = 0.0  # time.monotonic() when it was recorded, just before the answer
 
     @property
     def token(self) -> str | None:
@@ -121,8 +124,7 @@ class FakeFcm:
                 "client_id": "1", "token_uri": self.token_uri}
 
     def __enter__(self) -> FakeFcm:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._server.daemon_threads = True
+        self._server = Server(("127.0.0.1", 0), _handler_for(self))
         self.base_url = f"http://127.0.0.1:{self._server.server_address[1]}"
         self._thread = threading.Thread(target=self._server.serve_forever, args=(0.05,),
                                         name="fake-fcm", daemon=True)
@@ -178,9 +180,10 @@ class FakeFcm:
             status, answer = 400, _invalid_token()
         else:
             status, answer = 200, {"name": f"projects/{project}/messages/0:{next(self._ids)}"}
+        at = time.monotonic()
         with self._lock:
             self.sends.append(FcmSend(project, access_token, message,
-                                      bool(body.get("validate_only")), status, answer))
+                                      bool(body.get("validate_only")), status, answer, at))
         return status, answer
 
 

@@ -14,6 +14,7 @@ request. Knobs: `latency_s`, `fail(number, code)` for a number, `busy_rate` of 4
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import random
 import re
@@ -22,11 +23,13 @@ import time
 import uuid
 from dataclasses import dataclass
 from email.utils import formatdate
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from urllib.parse import parse_qsl
 
 import httpx
 from twilio.request_validator import RequestValidator
+
+from tests.fakes import Server
 
 _MESSAGES = re.compile(r"^/2010-04-01/Accounts/(AC[0-9a-f]{32})/Messages\.json$")
 _ERROR_TEXT = {
@@ -79,7 +82,7 @@ class FakeTwilio:
         self._errors: dict[str, tuple[int, int]] = {}
         self._rng = random.Random(seed)
         self._lock = threading.Lock()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: Server | None = None
         self._thread: threading.Thread | None = None
 
     @property
@@ -92,8 +95,7 @@ class FakeTwilio:
         self._errors[number] = (status, code)
 
     def start(self) -> FakeTwilio:
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(self))
-        self._server.daemon_threads = True
+        self._server = Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
@@ -197,7 +199,8 @@ def _handler(fake: FakeTwilio) -> type[BaseHTTPRequestHandler]:
                              else "application/json")
             self.send_header("Content-Length", str(len(raw)))
             self.end_headers()
-            self.wfile.write(raw)
+            with contextlib.suppress(ConnectionError):  # a client that gave up waiting
+                self.wfile.write(raw)
 
         def log_message(self, format: str, *args: object) -> None:
             pass  # quiet tests
