@@ -77,7 +77,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                     providers = settings.providers()
                     senders = await background.enter_async_context(open_senders(providers))
                     await background.enter_async_context(Dispatcher(
-                        pool, database_url, senders, clock, batch=providers.batch(LEASE)))
+                        pool, database_url, senders, clock,
+                        batch=providers.batches(LEASE)))
                 yield
         finally:
             await feed.stop()

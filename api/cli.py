@@ -182,7 +182,8 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     try:
         providers = settings.providers()
         async with (open_senders(providers) as senders,
-                    Dispatcher(pool, url, senders, utc_now, batch=providers.batch(LEASE))):
+                    Dispatcher(pool, url, senders, utc_now,
+                               batch=providers.batches(LEASE))):
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:

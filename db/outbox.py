@@ -59,7 +59,8 @@ where e.id = o.event_id and e.status <> 'active'
 _CLAIM = """
 with due as (
     select id from notification_outbox
-    where (state = 'queued' and not_before <= $1) or (state = 'sending' and lease_until < $1)
+    where ((state = 'queued' and not_before <= $1) or (state = 'sending' and lease_until < $1))
+      and ($4::text is null or channel = $4)
     order by priority desc, id
     for update skip locked
     limit $2
@@ -77,11 +78,12 @@ returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.
 """
 
 
-async def claim(conn: asyncpg.Connection, now: datetime, limit: int,
-                lease: timedelta) -> list[OutboxMessage]:
+async def claim(conn: asyncpg.Connection, now: datetime, limit: int, lease: timedelta,
+                channel: str | None = None) -> list[OutboxMessage]:
+    """Lease up to `limit` due messages (of one channel, if given)."""
     await conn.execute(_SKIP_ACKNOWLEDGED, now)
     await conn.execute(_SKIP_ENDED, now)
-    rows = await conn.fetch(_CLAIM, now, limit, lease)
+    rows = await conn.fetch(_CLAIM, now, limit, lease, channel)
     return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
 
 

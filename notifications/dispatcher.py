@@ -1,6 +1,7 @@
 """The dispatcher: claims due outbox rows, sends them, records each outcome.
 
-It wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written) and polls
+One lane per channel, so that push never waits behind the SMS rate limit. Each
+lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written) and polls
 every `poll_s` as a safety net (a lost notification, a drill reminder coming
 due, a lease running out). Several dispatchers on one database share the work
 through `FOR UPDATE SKIP LOCKED`.
@@ -24,47 +25,53 @@ from notifications.senders import Sender, SendResult
 log = logging.getLogger("muster.notifications")
 
 LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
-# At most this many sends in flight per channel (an FCM call carries a person's devices).
-IN_FLIGHT = 32
+# Sends in flight per channel (an FCM call carries one person's devices): push is
+# bounded by the provider's latency, SMS by its rate limit anyway.
+IN_FLIGHT = {"push": 100, "sms": 32}
 
 
 class Dispatcher:
-    """`batch` is how many messages one pass claims: keep it within what the slowest
-    sender hands off in a lease (see notifications.providers.Providers.batch)."""
+    """`batch` is how many messages one pass of a lane claims (per channel, or one for
+    all): keep SMS within what it hands off in a lease (Providers.batches)."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
-                 clock: Callable[[], datetime], *, batch: int = 100,
+                 clock: Callable[[], datetime], *, batch: int | Mapping[str, int] = 100,
                  lease: timedelta = LEASE, poll_s: float = 2.0,
                  jitter: Callable[[], float] = random.random) -> None:
         self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
-        self._batch, self._lease, self._poll_s, self._jitter = batch, lease, poll_s, jitter
-        self._in_flight = {channel: asyncio.Semaphore(IN_FLIGHT) for channel in senders}
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
+        self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
+        self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
+        self._wakes = {channel: asyncio.Event() for channel in senders}
+        self._tasks: list[asyncio.Task[None]] = []
         self._listener: asyncpg.Connection | None = None
+        self._listening = asyncio.Lock()
 
     async def __aenter__(self) -> Dispatcher:
-        """Dispatch in the background until the block ends."""
-        self._task = asyncio.create_task(self._run(), name="outbox-dispatcher")
+        """Dispatch in the background, one lane per channel, until the block ends."""
+        self._tasks = [asyncio.create_task(self._lane(ch), name=f"outbox-{ch}")
+                       for ch in self._senders]
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
         await self.stop()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.wait([self._task])
-            self._task = None
+        for task in self._tasks:
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks)
+        self._tasks = []
         if self._listener is not None:
             with contextlib.suppress(Exception):
                 await self._listener.close(timeout=2)
             self._listener = None
 
-    async def run_once(self) -> int:
-        """Claim and send one batch; the number of messages handled."""
+    async def run_once(self, channel: str | None = None) -> int:
+        """Claim and send one batch (of one channel, if given); how many were handled."""
+        limit = self._batch[channel] if channel else max(self._batch.values())
         async with self._pool.acquire() as conn:
-            claimed = await outbox.claim(conn, self._clock(), self._batch, self._lease)
+            claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
         results = await asyncio.gather(*(self._send(m) for m in claimed))
         async with self._pool.acquire() as conn:
             for message, result in zip(claimed, results, strict=True):
@@ -96,23 +103,29 @@ class Dispatcher:
         if result.dead_tokens:
             await outbox.disable_devices(conn, result.dead_tokens, "push token rejected", now)
 
-    async def _run(self) -> None:
+    async def _lane(self, channel: str) -> None:
+        wake = self._wakes[channel]
         while True:
             try:
                 await self._ensure_listening()
-                while await self.run_once() == self._batch:
+                while await self.run_once(channel) == self._batch[channel]:
                     pass  # a full batch: there may be more
             except asyncio.CancelledError:
                 raise
             except Exception:  # keep dispatching whatever happens; the poll retries
-                log.exception("outbox dispatcher pass failed")
-            self._wake.clear()
+                log.exception("outbox dispatcher pass (%s) failed", channel)
+            wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self._poll_s)
+                await asyncio.wait_for(wake.wait(), self._poll_s)
 
     async def _ensure_listening(self) -> None:
-        if self._listener is not None and not self._listener.is_closed():
-            return
-        self._listener = await asyncpg.connect(self._dsn)
-        await self._listener.add_listener(outbox.CHANNEL, lambda *_: self._wake.set())
+        async with self._listening:  # the lanes share one LISTEN connection
+            if self._listener is not None and not self._listener.is_closed():
+                return
+            self._listener = await asyncpg.connect(self._dsn)
+            await self._listener.add_listener(outbox.CHANNEL, self._wake_all)
+
+    def _wake_all(self, *_: object) -> None:
+        for wake in self._wakes.values():
+            wake.set()
 

@@ -27,10 +27,11 @@ class Providers(msgspec.Struct, frozen=True, kw_only=True):
     fcm_url: str | None = None  # FCM's send URL, e.g. an emulator's (format: FcmSender)
     twilio_api_url: str | None = None  # Twilio's API base URL
 
-    def batch(self, lease: timedelta, most: int = 100) -> int:
-        """Messages a dispatcher may claim at once: no more than SMS can be handed off in
-        half a lease, or waiting SMS would outlive their lease and be sent twice."""
-        return max(1, min(most, int(self.sms_rate_per_s * lease.total_seconds() / 2)))
+    def batches(self, lease: timedelta, most: int = 100) -> dict[str, int]:
+        """Messages a dispatcher's lane may claim at once: for SMS no more than can be
+        handed off in half a lease, or waiting SMS would outlive it and be sent twice."""
+        sms = max(1, min(most, int(self.sms_rate_per_s * lease.total_seconds() / 2)))
+        return {"push": most, "sms": sms}
 
 
 @contextlib.asynccontextmanager

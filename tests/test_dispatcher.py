@@ -282,7 +282,7 @@ def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
     from notifications.dispatcher import LEASE
     from notifications.providers import Providers
 
-    assert Providers(sms_rate_per_s=rate).batch(LEASE) == batch
+    assert Providers(sms_rate_per_s=rate).batches(LEASE) == {"push": 100, "sms": batch}
 
 
 async def test_alerts_of_an_ended_event_are_not_sent_late(db, pool, database_url, clock,
@@ -303,3 +303,30 @@ async def test_alerts_of_an_ended_event_are_not_sent_late(db, pool, database_url
     assert [m.id for m in sender.sent] == [ending]
     assert await db.fetchval("select count(*) from notification_outbox where state = 'skipped'") \
         == 1
+
+
+async def test_push_lane_does_not_wait_for_a_slow_sms_lane(db, pool, database_url, clock,
+                                                           lockdown):
+    """With the SMS provider stuck, the running dispatcher's push lane still sends and
+    records, and goes on to the next push."""
+    teacher, sro, staff = lockdown["people"]
+    await enqueue(db, lockdown, teacher, channel="sms", priority=9)
+    await enqueue(db, lockdown, sro, channel="push", priority=1)
+    push, sms = Recorder(), Recorder(delay=3600)
+
+    async def push_states() -> list[str]:
+        return [r["state"] for r in await db.fetch(
+            "select state from notification_outbox where channel = 'push' order by id")]
+
+    async with Dispatcher(pool, database_url, {"push": push, "sms": sms}, clock, poll_s=0.05):
+        for _ in range(300):
+            if await push_states() == ["sent"]:
+                break
+            await asyncio.sleep(0.01)
+        await enqueue(db, lockdown, staff, channel="push")
+        for _ in range(300):
+            if await push_states() == ["sent", "sent"]:
+                break
+            await asyncio.sleep(0.01)
+    assert await push_states() == ["sent", "sent"]
+    assert sms.sent == []
