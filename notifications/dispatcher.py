@@ -68,17 +68,22 @@ class Dispatcher:
             self._listener = None
 
     async def run_once(self, channel: str | None = None) -> int:
-        """Claim and send one batch (of one channel, if given); how many were handled."""
+        """Claim and send one batch (of one channel, if given); how many were handled.
+        Each outcome is recorded as soon as its send returns, so a rate-limited lane
+        keeps handing off while earlier outcomes are written."""
         limit = self._batch[channel] if channel else max(self._batch.values())
         async with self._pool.acquire() as conn:
             claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
-        results = await asyncio.gather(*(self._send(m) for m in claimed))
+        await asyncio.gather(*(self._send_and_record(m) for m in claimed))
         async with self._pool.acquire() as conn:
-            for message, result in zip(claimed, results, strict=True):
-                await self._record(conn, message, result)
             for event_id in dict.fromkeys(m.event_id for m in claimed):
                 await outbox.record_handoff(conn, event_id, self._clock())
         return len(claimed)
+
+    async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
+        result = await self._send(message)
+        async with self._pool.acquire() as conn:
+            await self._record(conn, message, result)
 
     async def _send(self, message: outbox.OutboxMessage) -> SendResult:
         try:
