@@ -9,6 +9,7 @@ day. Voice is the next channel: the outbox already admits 'voice'; adding it is 
 of `Channel` and entries in `_ROUTES`, nothing else here.
 """
 
+import functools
 import unicodedata
 import uuid
 from collections.abc import Sequence
@@ -193,6 +194,7 @@ def _gsm7_char(char: str) -> str:
     return base if base and all(c in _GSM7 for c in base) else char
 
 
+@functools.lru_cache(maxsize=256)  # a wave's 10,000 SMS share one body: work it out once
 def _sms_text(text: str) -> str:
     """Text for SMS: one character outside GSM-7 (our own em dash included) makes the whole
     message UCS-2, 70 characters a segment instead of 160; and at most SMS_LIMIT characters,
