@@ -456,21 +456,28 @@ def _frame(raw: str) -> str:
     return f"{name} ({where.split('site-packages/')[-1].replace(str(ROOT) + '/', '')})"
 
 
-def print_profile(stacks: Path, activity: Counter, top: int = 20,
-                  own_dirs: tuple[str, ...] = ("api/", "db/", "domain/")) -> None:
-    """Where muster serve spent its CPU (self; inclusive for Muster's own functions, those
-    under `own_dirs`), and what PostgreSQL waited on."""
+def tally_stacks(stacks: Path, label: Callable[[str], str]) -> tuple[Counter, Counter, int]:
+    """py-spy's raw stacks as samples per label: on CPU (self), anywhere on the stack
+    (inclusive), and the total."""
     own: Counter = Counter()
     inclusive: Counter = Counter()
     total = 0
     for line in stacks.read_text().splitlines():
         stack, _, count = line.rpartition(" ")
         n = int(count)
-        frames = [_frame(f) for f in stack.split(";") if f]
+        labels = [label(f) for f in stack.split(";") if f]
         total += n
-        own[frames[-1] if frames else "(native, no Python frame)"] += n
-        for f in set(frames):
-            inclusive[f] += n
+        own[labels[-1] if labels else "(native, no Python frame)"] += n
+        for name in set(labels):
+            inclusive[name] += n
+    return own, inclusive, total
+
+
+def print_profile(stacks: Path, activity: Counter, top: int = 20,
+                  own_dirs: tuple[str, ...] = ("api/", "db/", "domain/")) -> None:
+    """Where muster serve spent its CPU (self; inclusive for Muster's own functions, those
+    under `own_dirs`), and what PostgreSQL waited on."""
+    own, inclusive, total = tally_stacks(stacks, _frame)
     print()
     print(f"profile of muster serve during the window: {total} on-CPU samples at 100 Hz")
     ours = Counter({f: n for f, n in inclusive.items() if f.split(" (")[-1].startswith(

@@ -48,6 +48,7 @@ from checkin_storm import (
     pg_activity_watcher,
     print_profile,
     py_spy_watcher,
+    tally_stacks,
     verdict,
 )
 
@@ -252,17 +253,7 @@ def library(frame: str) -> str:
 
 def print_libraries(stacks: Path, top: int = 15) -> None:
     """CPU samples by library: the frame on CPU (self), anywhere on the stack (inclusive)."""
-    own: Counter = Counter()
-    inclusive: Counter = Counter()
-    total = 0
-    for line in stacks.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        n = int(count)
-        libraries = [library(f) for f in stack.split(";") if f]
-        total += n
-        own[libraries[-1] if libraries else "(native, no Python frame)"] += n
-        for name in set(libraries):
-            inclusive[name] += n
+    own, inclusive, total = tally_stacks(stacks, library)
     print(f"  by library, of {total} samples (self | inclusive):")
     for name, n in own.most_common(top):
         print(f"    {100 * n / total:5.1f}% | {100 * inclusive[name] / total:5.1f}%  {name}")
