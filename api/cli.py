@@ -36,12 +36,10 @@ def _database_url(settings: Settings) -> str:
     return asyncio.run(ensure_database(start_embedded(settings.data_path), "muster"))
 
 
-def _with_connection(settings: Settings, work: Callable[..., Awaitable[T]]) -> T:
-    """Run `work(conn)` on a migrated database."""
+def _with_connection(url: str, work: Callable[..., Awaitable[T]]) -> T:
+    """Run `work(conn)` on a migrated database; a migration problem is one line."""
     from db.migrate import MigrationError, migrate
     from db.pool import connect
-
-    url = _database_url(settings)
 
     async def run() -> T:
         conn = await connect(url)
@@ -85,9 +83,9 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
     _configure_logging(settings)
     url = _database_url(settings)
     if demo:
-        _seed_and_report(settings, as_json=False)
+        _seed_and_report(settings, url, as_json=False)
     else:
-        _with_connection(settings, _nothing)  # migrate now: a problem is one line, not a trace
+        _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     app = create_app(settings, database_url=url, secret=jwt_secret(settings))
     # Open SSE streams never end by themselves: give them a few seconds, then close.
     uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
@@ -100,7 +98,7 @@ def migrate_command() -> None:
     from db.migrate import migrate as apply
 
     settings = _settings()
-    applied = _with_connection(settings, apply)
+    applied = _with_connection(_database_url(settings), apply)
     click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
 
 
@@ -108,14 +106,15 @@ def migrate_command() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print ids and access tokens as JSON.")
 def demo(as_json: bool) -> None:
     """Seed a demo district with two schools (idempotent) and print how to sign in."""
-    _seed_and_report(_settings(), as_json=as_json)
+    settings = _settings()
+    _seed_and_report(settings, _database_url(settings), as_json=as_json)
 
 
-def _seed_and_report(settings: Settings, *, as_json: bool) -> None:
+def _seed_and_report(settings: Settings, url: str, *, as_json: bool) -> None:
     from api.demo_report import demo_report, summary
     from db.demo import seed_demo
 
-    seeded = _with_connection(settings, seed_demo)
+    seeded = _with_connection(url, seed_demo)
     report = demo_report(seeded, jwt_secret(settings), settings.access_token_ttl)
     (settings.data_path / "demo.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
     if as_json:
@@ -132,7 +131,8 @@ def token(phone: str) -> None:
 
     settings = _settings()
     try:
-        click.echo(_with_connection(settings, lambda conn: token_for_phone(conn, settings, phone)))
+        click.echo(_with_connection(_database_url(settings),
+                                    lambda conn: token_for_phone(conn, settings, phone)))
     except LookupError as exc:
         raise click.ClickException(str(exc)) from None
 
@@ -161,8 +161,9 @@ def worker() -> None:
     """Send queued notifications without serving the API (run several to scale out)."""
     settings = _settings()
     _configure_logging(settings)
-    _with_connection(settings, _nothing)  # migrate now: a problem is one line, not a trace
-    asyncio.run(_dispatch_until_stopped(settings, _database_url(settings)))
+    url = _database_url(settings)
+    _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
+    asyncio.run(_dispatch_until_stopped(settings, url))
 
 
 async def _nothing(conn: object) -> None:
