@@ -17,6 +17,7 @@ import msgspec
 
 from db import timeline
 from domain.alerts import PlannedMessage, Recipient
+from domain.delivery import wave_handed_off
 from domain.readiness import MemberReach
 
 CHANNEL = "muster_outbox"
@@ -305,7 +306,7 @@ async def record_handoff(conn: asyncpg.Connection, event_id: uuid.UUID, at: date
                            f"handoff:{event_id}")
         counts = await conn.fetchrow(_HANDOFF, event_id, at)
         last = await conn.fetchval(_LAST_HANDOFF, event_id) or 0
-        if counts["pending"] or counts["sent"] + counts["failed"] <= last:
+        if not wave_handed_off(counts["pending"], counts["sent"] + counts["failed"], last):
             return False
         detail = {"milestone": "handed_off", "sent": counts["sent"], "failed": counts["failed"]}
         await timeline.append(conn, event_id, at, "delivery", None, msgspec.json.encode(detail))

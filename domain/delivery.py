@@ -30,3 +30,10 @@ def falls_back_to_sms(channel: str, kind: str, outcome: str) -> bool:
     the person's pending SMS reminder forward, instead of waiting for the ack window.
     (For real events SMS already went out in parallel; there is nothing to bring.)"""
     return channel == "push" and kind in ("alert", "action") and outcome == "failed"
+
+
+def wave_handed_off(pending: int, handled: int, handled_at_last_milestone: int) -> bool:
+    """Whether to announce that an event's messages have all been handed to a provider:
+    none due is still waiting, and some were handled since the last announcement (a new
+    wave: the alert, an action change, the ending). Reminders due later do not count."""
+    return pending == 0 and handled > handled_at_last_milestone

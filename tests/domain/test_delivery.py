@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.delivery import MAX_ATTEMPTS, falls_back_to_sms, next_attempt
+from domain.delivery import MAX_ATTEMPTS, falls_back_to_sms, next_attempt, wave_handed_off
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
@@ -39,3 +39,15 @@ def test_gives_up_after_the_last_attempt():
 def test_only_a_failed_push_alert_falls_back(channel, kind, outcome, expected):
     """Only an alert or action change that push could not deliver brings SMS forward."""
     assert falls_back_to_sms(channel, kind, outcome) is expected
+
+
+@pytest.mark.parametrize(("pending", "handled", "last", "expected"), [
+    (0, 3, 0, True),
+    (1, 3, 0, False),
+    (0, 3, 3, False),
+    (0, 4, 3, True),
+    (0, 0, 0, False),
+])
+def test_a_wave_is_announced_once_when_nothing_due_is_left(pending, handled, last, expected):
+    """The hand-off milestone comes once per wave, only when nothing due is still pending."""
+    assert wave_handed_off(pending, handled, last) is expected
