@@ -27,6 +27,7 @@ class Permission(StrEnum):
     CHECK_IN = "check_in"
     READ_ACCOUNTABILITY = "read_accountability"
     READ_REPORTS = "read_reports"
+    EDIT_AFTER_ACTION = "edit_after_action"
     MANAGE_STAFF = "manage_staff"
 
 
@@ -43,6 +44,7 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.CHECK_IN: _EVERYONE,
     Permission.READ_ACCOUNTABILITY: _EVERYONE,
     Permission.READ_REPORTS: _SAFETY_LEADS,
+    Permission.EDIT_AFTER_ACTION: _SAFETY_LEADS,
     Permission.MANAGE_STAFF: _SAFETY_LEADS,
 }
 
@@ -55,6 +57,7 @@ _DOING: dict[Permission, str] = {
     Permission.CHECK_IN: "check in a room",
     Permission.READ_ACCOUNTABILITY: "see room accountability",
     Permission.READ_REPORTS: "see drill reports and compliance",
+    Permission.EDIT_AFTER_ACTION: "edit after-action notes",
     Permission.MANAGE_STAFF: "manage staff",
 }
 _WHO: dict[Role, str] = {

@@ -22,6 +22,7 @@ CONTRACT = {
     Permission.CHECK_IN: EVERYONE,
     Permission.READ_ACCOUNTABILITY: EVERYONE,
     Permission.READ_REPORTS: LEADS,
+    Permission.EDIT_AFTER_ACTION: LEADS,
     Permission.MANAGE_STAFF: LEADS,
 }
 
