@@ -29,10 +29,13 @@ class Permission(StrEnum):
     READ_REPORTS = "read_reports"
     EDIT_AFTER_ACTION = "edit_after_action"
     MANAGE_STAFF = "manage_staff"
+    MANAGE_ROOMS = "manage_rooms"
+    READ_ADMIN_AUDIT = "read_admin_audit"
 
 
 _EVERYONE = frozenset(Role)
 _SAFETY_LEADS = frozenset({Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+_ADMINISTRATORS = frozenset({Role.PRINCIPAL, Role.DISTRICT_ADMIN})
 
 # Any member may start a real event: whoever sees the threat must not have to find a boss.
 _DEFAULTS: dict[Permission, frozenset[Role]] = {
@@ -46,6 +49,8 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_REPORTS: _SAFETY_LEADS,
     Permission.EDIT_AFTER_ACTION: _SAFETY_LEADS,
     Permission.MANAGE_STAFF: _SAFETY_LEADS,
+    Permission.MANAGE_ROOMS: _ADMINISTRATORS,
+    Permission.READ_ADMIN_AUDIT: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -59,6 +64,8 @@ _DOING: dict[Permission, str] = {
     Permission.READ_REPORTS: "see drill reports and compliance",
     Permission.EDIT_AFTER_ACTION: "edit after-action notes",
     Permission.MANAGE_STAFF: "manage staff",
+    Permission.MANAGE_ROOMS: "manage rooms",
+    Permission.READ_ADMIN_AUDIT: "see the administrative audit trail",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

@@ -11,6 +11,7 @@ from domain.roles import Role
 
 EVERYONE = set(Role)
 LEADS = {Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN}
+ADMINS = {Role.PRINCIPAL, Role.DISTRICT_ADMIN}
 
 # Written out from API.md "Roles", independently of the module's table.
 CONTRACT = {
@@ -24,6 +25,8 @@ CONTRACT = {
     Permission.READ_REPORTS: LEADS,
     Permission.EDIT_AFTER_ACTION: LEADS,
     Permission.MANAGE_STAFF: LEADS,
+    Permission.MANAGE_ROOMS: ADMINS,
+    Permission.READ_ADMIN_AUDIT: ADMINS,
 }
 
 
