@@ -31,6 +31,7 @@ class Permission(StrEnum):
     MANAGE_STAFF = "manage_staff"
     MANAGE_ROOMS = "manage_rooms"
     READ_ADMIN_AUDIT = "read_admin_audit"
+    SET_SCHOOL_YEAR = "set_school_year"
 
 
 _EVERYONE = frozenset(Role)
@@ -51,6 +52,7 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_STAFF: _SAFETY_LEADS,
     Permission.MANAGE_ROOMS: _ADMINISTRATORS,
     Permission.READ_ADMIN_AUDIT: _ADMINISTRATORS,
+    Permission.SET_SCHOOL_YEAR: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -66,6 +68,7 @@ _DOING: dict[Permission, str] = {
     Permission.MANAGE_STAFF: "manage staff",
     Permission.MANAGE_ROOMS: "manage rooms",
     Permission.READ_ADMIN_AUDIT: "see the administrative audit trail",
+    Permission.SET_SCHOOL_YEAR: "set the school year's dates",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

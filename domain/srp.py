@@ -30,6 +30,17 @@ class Hazard(StrEnum):
     OTHER = "other"
 
 
+class Purpose(StrEnum):
+    """What an evacuation is for, so that drills count toward the right state category
+    (a fire drill, a bus evacuation drill); optional, and only on an evacuation."""
+
+    FIRE = "fire"
+    BUS = "bus"
+    BOMB_THREAT = "bomb_threat"
+    HAZMAT = "hazmat"
+    OTHER = "other"
+
+
 class EventStatus(StrEnum):
     """Where an event is in its life; every status but `active` is final."""
 
@@ -59,7 +70,7 @@ _DETAILS: dict[Action, dict[str, bool]] = {
     Action.HOLD: {},
     Action.SECURE: {},
     Action.LOCKDOWN: {},
-    Action.EVACUATE: {"location": True},
+    Action.EVACUATE: {"location": True, "purpose": False},
     Action.SHELTER: {"hazard": True, "strategy": False},
 }
 _WHY: dict[str, str] = {
@@ -74,12 +85,14 @@ def check_details(
     location: str | None = None,
     hazard: Hazard | None = None,
     strategy: str | None = None,
+    purpose: Purpose | None = None,
 ) -> None:
     """Refuse an evacuation without a place, a shelter without a hazard, and any detail an
     action does not use (a stray location on a lockdown is a sign of a client mistake)."""
+    details = {"location": location, "hazard": hazard, "strategy": strategy, "purpose": purpose}
     given = {
         name
-        for name, value in {"location": location, "hazard": hazard, "strategy": strategy}.items()
+        for name, value in details.items()
         if value is not None and str(value).strip()  # a blank text counts as not given
     }
     stray = sorted(given - _DETAILS[action].keys())

@@ -27,6 +27,7 @@ CONTRACT = {
     Permission.MANAGE_STAFF: LEADS,
     Permission.MANAGE_ROOMS: ADMINS,
     Permission.READ_ADMIN_AUDIT: ADMINS,
+    Permission.SET_SCHOOL_YEAR: ADMINS,
 }
 
 

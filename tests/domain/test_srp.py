@@ -11,6 +11,7 @@ from domain.srp import (
     Action,
     EventStatus,
     Hazard,
+    Purpose,
     alert_text,
     check_details,
     default_directive,
@@ -36,15 +37,16 @@ TAKES = {
     Action.HOLD: set(),
     Action.SECURE: set(),
     Action.LOCKDOWN: set(),
-    Action.EVACUATE: {"location"},
+    Action.EVACUATE: {"location", "purpose"},
     Action.SHELTER: {"hazard", "strategy"},
 }
 NEEDS = {Action.EVACUATE: {"location"}, Action.SHELTER: {"hazard"}}
-VALUES = {"location": "Football field", "hazard": Hazard.TORNADO, "strategy": "Use the gym"}
+VALUES = {"location": "Football field", "hazard": Hazard.TORNADO, "strategy": "Use the gym",
+          "purpose": Purpose.FIRE}
 SUBSETS = [
     set(names)
-    for size in range(4)
-    for names in itertools.combinations(["location", "hazard", "strategy"], size)
+    for size in range(5)
+    for names in itertools.combinations(["location", "hazard", "strategy", "purpose"], size)
 ]
 
 
