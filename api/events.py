@@ -26,7 +26,7 @@ from domain.alerts import MessageKind
 from domain.events import Event
 from domain.idempotency import Replay, fingerprint, replay_decision
 from domain.roles import Role
-from domain.srp import Action, EventStatus, Hazard
+from domain.srp import Action, EventStatus, Hazard, Purpose
 
 IdempotencyKey = Annotated[
     str | None,
@@ -36,13 +36,15 @@ IdempotencyKey = Annotated[
 
 
 class ActionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An SRP action and its words; evacuate needs `location`, shelter needs `hazard`."""
+    """An SRP action and its words; evacuate needs `location`, shelter needs `hazard`;
+    evacuate may say what it is for (`purpose`), which drill compliance counts by."""
 
     action: Action
     message: Text1000 | None = None
     directive: Text1000 | None = None
     location: Text200 | None = None
     hazard: Hazard | None = None
+    purpose: Purpose | None = None
     strategy: Text500 | None = None
 
 

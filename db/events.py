@@ -15,7 +15,7 @@ from domain.policy import Policy
 from domain.srp import EventStatus
 
 _COLUMNS = """id, school_id, action, drill, status, message, directive, location, hazard,
-    strategy, started_at, started_by, ended_at, ended_by, end_reason"""
+    purpose, strategy, started_at, started_by, ended_at, ended_by, end_reason"""
 
 
 class EventContext(msgspec.Struct, frozen=True):
@@ -67,7 +67,7 @@ async def load_active_event(conn: asyncpg.Connection, school_id: uuid.UUID) -> E
 
 _INSERT = f"""
 insert into events ({_COLUMNS})
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 """
 
 
@@ -90,7 +90,7 @@ def _values(event: Event) -> tuple:
 
 _UPDATE = """
 update events set action = $2, status = $3, message = $4, directive = $5, location = $6,
-    hazard = $7, strategy = $8, ended_at = $9, ended_by = $10, end_reason = $11
+    hazard = $7, strategy = $8, ended_at = $9, ended_by = $10, end_reason = $11, purpose = $12
 where id = $1
 """
 
@@ -99,7 +99,7 @@ async def update_event(conn: asyncpg.Connection, event: Event) -> None:
     """Store an event's new action or end (the row is locked by load_event)."""
     await conn.execute(_UPDATE, event.id, event.action, event.status, event.message,
                        event.directive, event.location, event.hazard, event.strategy,
-                       event.ended_at, event.ended_by, event.end_reason)
+                       event.ended_at, event.ended_by, event.end_reason, event.purpose)
 
 
 class EventFilter(msgspec.Struct, frozen=True, kw_only=True):

@@ -15,7 +15,7 @@ from domain import srp
 from domain.errors import Conflict, EventClosed, Invalid
 from domain.policy import Permission, Policy, permission_to_start
 from domain.roles import Role
-from domain.srp import Action, EventStatus, Hazard
+from domain.srp import Action, EventStatus, Hazard, Purpose
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +32,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     directive: str
     location: str | None
     hazard: Hazard | None
+    purpose: Purpose | None = None
     strategy: str | None
     started_at: datetime
     started_by: uuid.UUID
@@ -48,6 +49,7 @@ class ActionRequest(msgspec.Struct, frozen=True, kw_only=True):
     directive: str | None = None
     location: str | None = None
     hazard: Hazard | None = None
+    purpose: Purpose | None = None
     strategy: str | None = None
 
 
@@ -83,14 +85,16 @@ def _text(value: str | None) -> str | None:
 def _instruction(request: ActionRequest, drill: bool) -> dict[str, object]:
     """Validate an action's details and words; return the event fields they set."""
     location, strategy = _text(request.location), _text(request.strategy)
-    srp.check_details(request.action, location=location, hazard=request.hazard, strategy=strategy)
+    srp.check_details(request.action, location=location, hazard=request.hazard, strategy=strategy,
+                      purpose=request.purpose)
     directive = _text(request.directive) or srp.default_directive(
         request.action, location, request.hazard, strategy
     )
     message = _text(request.message)
     srp.alert_text(request.action, drill, directive, message)  # refuses DRILL mix-ups now
     return {"action": request.action, "message": message, "directive": directive,
-            "location": location, "hazard": request.hazard, "strategy": strategy}
+            "location": location, "hazard": request.hazard, "purpose": request.purpose,
+            "strategy": strategy}
 
 
 # What starting an event does while another is active, by (active is a drill, new is a

@@ -38,7 +38,7 @@ async def test_anyone_may_start_a_real_lockdown(client, school, clock):
     assert event | {"id": None} == {
         "id": None, "school_id": str(school["id"]), "action": "lockdown", "drill": False,
         "status": "active", "message": None, "directive": "Locks, lights, out of sight.",
-        "location": None, "hazard": None, "strategy": None,
+        "location": None, "hazard": None, "purpose": None, "strategy": None,
         "started_at": "2026-11-29T08:00:00Z", "started_by": str(school["teacher"]),
         "ended_at": None, "ended_by": None, "end_reason": None}
 
@@ -242,3 +242,38 @@ async def test_a_refused_start_queues_nothing(client, school, db):
     before = await db.fetchval("select count(*) from notification_outbox")
     assert (await start(client, school, action="hold")).status_code == 409
     assert await db.fetchval("select count(*) from notification_outbox") == before
+
+
+async def test_an_evacuation_says_what_it_is_for(client, school, db):
+    """A fire evacuation drill keeps its purpose, on the event and in the database."""
+    r = await start(client, school, "principal", drill=True, action="evacuate",
+                    location="Football field", purpose="fire")
+    assert r.status_code == 201, r.text
+    assert r.json()["purpose"] == "fire"
+    assert await db.fetchval("select purpose from events") == "fire"
+
+
+async def test_a_new_action_states_its_own_purpose(client, school, db):
+    """Escalating to an evacuation may give a purpose; leaving it clears the purpose."""
+    event = (await start(client, school)).json()
+    path, headers = f"/v1/events/{event['id']}/actions", bearer(school["sro"])
+    r = await client.post(path, json={"action": "evacuate", "location": "Gym",
+                                      "purpose": "bomb_threat"}, headers=headers)
+    assert r.status_code == 200 and r.json()["purpose"] == "bomb_threat"
+    r = await client.post(path, json={"action": "shelter", "hazard": "hazmat"}, headers=headers)
+    assert r.status_code == 200 and r.json()["purpose"] is None
+    assert await db.fetchval("select purpose from events") is None
+
+
+@pytest.mark.parametrize(("body", "field"), [
+    ({"action": "lockdown", "purpose": "fire"}, "purpose"),
+    ({"action": "evacuate", "location": "Field", "purpose": "flood"}, "purpose"),
+    ({"action": "evacuate", "location": "Field", "purpose": 1}, "purpose"),
+])
+async def test_a_purpose_only_on_an_evacuation_and_only_a_known_one(client, school, db, body,
+                                                                   field):
+    """A purpose on a lockdown, or one Muster does not know, is a 400 naming it."""
+    r = await start(client, school, **body)
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [field]
+    assert await db.fetchval("select count(*) from events") == 0
