@@ -19,7 +19,8 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import checkins, deliveries, events, health, schools, stream, timeline, webhooks
+from api import (checkins, deliveries, events, health, me, schools, signin, stream, timeline,
+                 webhooks)
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
@@ -64,7 +65,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
 
     @asynccontextmanager
     async def running(app: Litestar) -> AsyncGenerator[None, None]:
-        """While serving: the pool (after migrating), the live feed, the dispatcher."""
+        """While serving: the pool (after migrating), the live feed, the senders, the
+        dispatcher."""
         pool = await create_pool(database_url, max_size=settings.db_pool_size)
         feed = TimelineFeed(database_url)
         try:
@@ -73,9 +75,10 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             await feed.start()
             app.state.pool, app.state.feed = pool, feed
             async with contextlib.AsyncExitStack() as background:
+                providers = settings.providers()
+                senders = await background.enter_async_context(open_senders(providers))
+                app.state.texts = senders["sms"]  # sign-in codes go out from the API itself
                 if dispatch:
-                    providers = settings.providers()
-                    senders = await background.enter_async_context(open_senders(providers))
                     await background.enter_async_context(Dispatcher(
                         pool, database_url, senders, clock,
                         batch=providers.batches(LEASE)))
@@ -85,17 +88,19 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             await pool.close()
 
     auth = jwt_auth(secret)
-    v1 = Router("/v1", route_handlers=[schools.router, events.router, checkins.router,
-                                       timeline.router, stream.router, deliveries.router],
+    v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
+                                       checkins.router, timeline.router, stream.router,
+                                       deliveries.router],
                 security=[auth.security_requirement])
     return Litestar(
-        route_handlers=[health.health, health.ready, v1, webhooks.router],
+        route_handlers=[health.health, health.ready, signin.router, v1, webhooks.router],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],
         before_request=decode_strictly,
         lifespan=[running],
-        state=State({"settings": settings, "clock": clock, "callers": CallerCache()}),
+        state=State({"settings": settings, "clock": clock, "secret": secret,
+                     "callers": CallerCache()}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "

@@ -31,6 +31,7 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     phone: str
     roles: dict[uuid.UUID, Role]
+    session_id: uuid.UUID | None = None  # None for operator tokens (`muster token`)
 
     def role_at(self, school_id: uuid.UUID, *, missing: str | None = None) -> Role:
         """The caller's role at a school; NotFound (not 403) when they have none, so
@@ -63,10 +64,12 @@ class _VerifiedToken(Token):
         return token
 
 
-def issue_access_token(user_id: uuid.UUID, secret: str, now: datetime, ttl_s: int) -> str:
-    """A signed access token for `user_id`, valid `ttl_s` seconds from `now`."""
-    token = Token(sub=str(user_id), iat=now, exp=now + timedelta(seconds=ttl_s),
-                  extras={"typ": "access"})
+def issue_access_token(user_id: uuid.UUID, secret: str, now: datetime, ttl_s: int,
+                       session_id: uuid.UUID | None = None) -> str:
+    """A signed access token for `user_id`, valid `ttl_s` seconds from `now`; one from
+    a phone's sign-in names its session, and stops working when that session ends."""
+    extras = {"typ": "access"} | ({"sid": str(session_id)} if session_id else {})
+    token = Token(sub=str(user_id), iat=now, exp=now + timedelta(seconds=ttl_s), extras=extras)
     return token.encode(secret, "HS256")
 
 
@@ -77,20 +80,30 @@ class CallerCache:
 
     def __init__(self, ttl: timedelta = timedelta(seconds=2), max_size: int = 10_000) -> None:
         self._ttl, self._max_size = ttl, max_size
-        self._entries: dict[uuid.UUID, tuple[datetime, Caller | None]] = {}
+        self._entries: dict[tuple[uuid.UUID, uuid.UUID | None],
+                            tuple[datetime, Caller | None]] = {}
 
-    async def get(self, user_id: uuid.UUID, pool: asyncpg.Pool, now: datetime) -> Caller | None:
-        cached = self._entries.get(user_id)
+    async def get(self, user_id: uuid.UUID, session_id: uuid.UUID | None, pool: asyncpg.Pool,
+                  now: datetime) -> Caller | None:
+        """The caller, or None when the user is gone or the session has ended."""
+        key = (user_id, session_id)
+        cached = self._entries.get(key)
         if cached is not None and cached[0] > now:
             return cached[1]
         async with pool.acquire() as conn:
-            found = await users.load_caller(conn, user_id, now)
+            found = await users.load_caller(conn, user_id, session_id, now)
         caller = found and Caller(user_id=user_id, name=found.name, phone=found.phone,
-                                  roles=found.roles)
+                                  roles=found.roles, session_id=session_id)
         if len(self._entries) >= self._max_size:
             self._entries.clear()  # crude but bounded; a refill costs one query per caller
-        self._entries[user_id] = (now + self._ttl, caller)
+        self._entries[key] = (now + self._ttl, caller)
         return caller
+
+    def forget(self, user_id: uuid.UUID) -> None:
+        """Drop a user's cached entries after a change to them in this process (other
+        processes see it when their entry expires)."""
+        for key in [k for k in self._entries if k[0] == user_id]:
+            del self._entries[key]
 
 
 async def _retrieve_caller(token: Token, connection: ASGIConnection) -> Caller | None:
@@ -99,10 +112,12 @@ async def _retrieve_caller(token: Token, connection: ASGIConnection) -> Caller |
         return None
     try:
         user_id = uuid.UUID(token.sub)
-    except ValueError:
+        sid = token.extras.get("sid")
+        session_id = uuid.UUID(sid) if sid is not None else None
+    except (ValueError, TypeError, AttributeError):
         return None
     state = connection.app.state
-    return await state.callers.get(user_id, state.pool, state.clock())
+    return await state.callers.get(user_id, session_id, state.pool, state.clock())
 
 
 def jwt_auth(secret: str) -> JWTAuth[Caller]:

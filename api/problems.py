@@ -46,6 +46,8 @@ _DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.Invalid: (400, "invalid"),
     errors.IdempotencyMismatch: (422, "idempotency-key-reused"),
     errors.NotFound: (404, "not-found"),
+    errors.SignInRefused: (401, "sign-in-refused"),
+    errors.SlowDown: (429, "too-many-requests"),
 }
 
 
@@ -124,7 +126,10 @@ def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
             detail = f"{exc.field}: {detail}"
     if isinstance(exc, errors.Conflict) and exc.active_event_id:
         extra["active_event_id"] = exc.active_event_id
-    return problem_response(request, status, detail, slug, **extra)
+    response = problem_response(request, status, detail, slug, **extra)
+    if isinstance(exc, errors.SlowDown):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
+    return response
 
 
 def on_unexpected_error(request: Request, exc: Exception) -> Response:

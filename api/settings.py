@@ -48,7 +48,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     port: Port = 8000
     public_url: Url | None = None
     jwt_secret: Secret | None = None
-    access_token_ttl: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 3600
+    access_token_ttl: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 900
+    refresh_token_ttl: Annotated[int, msgspec.Meta(ge=3600, le=366 * 86400)] = 60 * 86400
     db_pool_size: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
     log_level: LogLevel = LogLevel.INFO
     fcm_credentials: str | None = None

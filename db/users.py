@@ -18,8 +18,9 @@ class CallerRecord(msgspec.Struct, frozen=True):
     roles: dict[uuid.UUID, Role]
 
 
-# load_caller -- the user and the schools their live memberships reach;
-# a district_admin membership reaches every school of its district.
+# load_caller -- the user and the schools their live memberships reach (a
+# district_admin membership reaches every school of its district); nothing when
+# the token's session has been signed out.
 _LOAD_CALLER = """
 select u.name, u.phone, s.id as school_id, m.role
 from users u
@@ -28,12 +29,16 @@ left join memberships m
 left join schools s
        on s.id = m.school_id or (m.school_id is null and s.district_id = m.district_id)
 where u.id = $1
+  and ($3::uuid is null
+       or exists (select 1 from sessions x where x.id = $3 and x.user_id = u.id
+                                             and x.ended_at is null))
 """
 
 
 async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
-                      now: datetime) -> CallerRecord | None:
-    rows = await conn.fetch(_LOAD_CALLER, user_id, now)
+                      session_id: uuid.UUID | None, now: datetime) -> CallerRecord | None:
+    """None when there is no such user, or `session_id` names no live session of theirs."""
+    rows = await conn.fetch(_LOAD_CALLER, user_id, now, session_id)
     if not rows:
         return None
     reached: dict[uuid.UUID, list[Role]] = defaultdict(list)

@@ -6,7 +6,9 @@
     │   └── EventClosed      the event has already ended                    (409)
     ├── Invalid              a bad request the types could not catch        (400)
     ├── IdempotencyMismatch  an Idempotency-Key reused with another body    (422)
-    └── NotFound             no such thing, or another tenant's             (404)
+    ├── NotFound             no such thing, or another tenant's             (404)
+    ├── SignInRefused        a wrong or used code, a dead refresh token     (401)
+    └── SlowDown             asked too often; try after `retry_after_s`     (429)
 """
 
 import uuid
@@ -51,3 +53,16 @@ class IdempotencyMismatch(DomainError):
 
 class NotFound(DomainError):
     """No such thing, or not one the caller may know exists (another school's)."""
+
+
+class SignInRefused(DomainError):
+    """The code or refresh token does not sign anyone in; the words never say whether
+    the phone is known."""
+
+
+class SlowDown(DomainError):
+    """Too many requests of this kind lately; `retry_after_s` says when to try again."""
+
+    def __init__(self, message: str, *, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s

@@ -30,6 +30,12 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+class TextSender(Protocol):
+    """The SMS channel's own verb, for texts that are not alerts (sign-in codes)."""
+
+    async def send_text(self, phone: str, body: str) -> SendResult: ...
+
+
 class ConsoleSender:
     """Writes each message to the log instead of sending it."""
 
@@ -42,4 +48,8 @@ class ConsoleSender:
         to = f"{len(message.push_tokens)} device(s)" if self.channel == "push" else message.phone
         log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body)
         return SendResult(outcome="sent", provider_id=f"console-{message.id}")
+
+    async def send_text(self, phone: str, body: str) -> SendResult:
+        log.info("%s to %s: %s", self.channel.upper(), phone, body)
+        return SendResult(outcome="sent")
 

@@ -102,13 +102,17 @@ class TwilioSmsSender:
         self._http = self._client = None
 
     async def send(self, message: OutboxMessage) -> SendResult:
+        return await self.send_text(message.phone, message.body)
+
+    async def send_text(self, phone: str, body: str) -> SendResult:
+        """One SMS, under the same rate limit as alerts (a sign-in code is one too)."""
         if self._client is None:
             raise RuntimeError("TwilioSmsSender.send outside `async with`")
         await self._bucket.acquire()
         try:
             async with asyncio.timeout(self._timeout_s):
                 sms = await self._client.messages.create_async(
-                    to=message.phone, body=message.body, **self._fixed)
+                    to=phone, body=body, **self._fixed)
         except (TwilioRestException, TwilioServiceException) as e:
             return rest_error_result(e.status, e.code)
         except TimeoutError:

@@ -1,0 +1,241 @@
+"""Signing in from a phone: a code by SMS, then tokens; refresh and sign out.
+
+`/v1/auth/*` needs no access token. The answers never tell whether a phone
+belongs to anyone: an unknown phone gets the same 202 (and no SMS), and every
+refusal of a code or refresh token is the same 401.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from typing import Annotated, NamedTuple
+
+import asyncpg
+import msgspec
+from litestar import Request, Response, Router, post
+from litestar.background_tasks import BackgroundTask
+from litestar.datastructures import State
+from litestar.params import JSONBody
+
+from api.auth import issue_access_token
+from api.deps import Conn, Now
+from api.phones import to_e164
+from api.problems import problem_specs
+from db import signin as db
+from db import users
+from domain import signin as rules
+from domain.errors import Invalid, SignInRefused, SlowDown
+from domain.roles import Role
+from notifications.senders import TextSender
+
+log = logging.getLogger("muster.signin")
+
+Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^\x00]*$",
+                                    examples=["+15125550103"])]
+Code = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{6}$", examples=["042817"])]
+RefreshToken = Annotated[str, msgspec.Meta(min_length=1, max_length=200,
+                                           pattern=r"^[A-Za-z0-9_-]+$")]
+
+_REFUSED = "that code is wrong, used or expired; ask for a new one"
+_REFRESH_REFUSED = "this sign-in has ended; sign in again with a code"
+
+
+class CodeRequest(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    phone: Phone
+
+
+class CodeSent(msgspec.Struct, frozen=True):
+    """Said for every well-formed phone, known or not."""
+
+    expires_in: int  # seconds the code is valid
+
+
+class TokenRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    """Either `phone` and `code`, or `refresh_token`."""
+
+    phone: Phone | None = None
+    code: Code | None = None
+    refresh_token: RefreshToken | None = None
+
+
+class Membership(msgspec.Struct, frozen=True):
+    school_id: uuid.UUID
+    role: Role
+
+
+class UserOut(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    phone: str
+    memberships: list[Membership]  # the schools the user reaches today, and the role in each
+
+
+class Tokens(msgspec.Struct, frozen=True, kw_only=True):
+    access_token: str
+    refresh_token: str  # single use: each refresh answers a new one
+    token_type: str = "Bearer"
+    expires_in: int  # seconds the access token is valid
+    user: UserOut
+
+
+class LogoutRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+    refresh_token: RefreshToken
+    everywhere: bool = False  # end every sign-in of this user, not only this device's
+
+
+@post("/otp", status_code=202, summary="Text a sign-in code to a phone",
+      responses=problem_specs(400, 429))
+async def ask_for_code(conn: Conn, now: Now, request: Request,
+                       data: JSONBody[CodeRequest]) -> Response[CodeSent]:
+    """A 6-digit code, valid 5 minutes, goes by SMS to a phone that belongs to a member;
+    any other well-formed phone gets the same answer and nothing is sent. Asking too
+    often for one phone or from one address is 429 with Retry-After."""
+    phone = to_e164(data.phone)
+    address = request.client.host if request.client else ""
+    code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
+    async with conn.transaction():
+        await db.lock_phone(conn, phone)  # two requests at once cannot both pass the limit
+        _check_rate(*await db.recent_code_requests(conn, phone, address, now - _LONGEST),
+                    now=now)
+        user_id = await db.member_id_by_phone(conn, phone, now)
+        digest = rules.code_digest(request.app.state.secret, str(code_id), code)
+        await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL)
+    texting = BackgroundTask(_text_code, request.app.state.texts, phone, code) if user_id else None
+    return Response(CodeSent(expires_in=int(rules.CODE_TTL.total_seconds())), status_code=202,
+                    background=texting)
+
+
+_LONGEST = max(limit.window for limit in (*rules.PER_PHONE, *rules.PER_ADDRESS))
+
+
+def _check_rate(by_phone: list[datetime], by_address: list[datetime], *, now: datetime) -> None:
+    waits = [rules.wait_before_next(by_phone, rules.PER_PHONE, now),
+             rules.wait_before_next(by_address, rules.PER_ADDRESS, now)]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        seconds = rules.retry_after_seconds(wait)
+        raise SlowDown(f"too many sign-in codes asked for; try again in {seconds} s",
+                       retry_after_s=seconds)
+
+
+async def _text_code(texts: TextSender, phone: str, code: str) -> None:
+    """After the answer has gone: a lost code costs a new request, so it is not queued
+    durably (nor stored anywhere readable)."""
+    try:
+        result = await texts.send_text(phone, rules.sign_in_text(code))
+    except Exception:
+        log.exception("sign-in code to %s was not sent", phone)
+        return
+    if result.outcome != "sent":
+        log.warning("sign-in code to %s was not sent: %s", phone, result.error_code)
+
+
+@post("/token", status_code=200, summary="Sign in with a code, or refresh",
+      responses=problem_specs(400, 401))
+async def sign_in(conn: Conn, now: Now, request: Request,
+                  data: JSONBody[TokenRequest]) -> Tokens:
+    """`{phone, code}` opens a session on this device; `{refresh_token}` continues it
+    with a new pair. A refresh token already exchanged and shown again ends the session
+    (someone else holds a copy), except a retry within seconds of the exchange."""
+    state = request.app.state
+    if data.refresh_token is not None:
+        if data.phone is not None or data.code is not None:
+            raise Invalid("give either phone and code, or refresh_token", field="refresh_token")
+        return await _refresh(conn, state, data.refresh_token, now)
+    if data.phone is None or data.code is None:
+        field = "phone" if data.phone is None else "code"
+        raise Invalid("phone and code are required (or refresh_token)", field=field)
+    phone = to_e164(data.phone)
+    user_id = await _check_code(conn, state.secret, phone, data.code, now)
+    session_id = uuid.uuid4()
+    async with conn.transaction():
+        await db.open_session(conn, session_id, user_id, now)
+        return (await _issue(conn, state, user_id, session_id, now)).tokens
+
+
+class _Issued(NamedTuple):
+    tokens: Tokens
+    refresh_token_id: uuid.UUID
+
+
+async def _issue(conn: asyncpg.Connection, state: State, user_id: uuid.UUID,
+                 session_id: uuid.UUID, now: datetime) -> _Issued:
+    """A new access token and refresh token for a session, with who the user is."""
+    settings = state.settings
+    refresh, refresh_id = secrets.token_urlsafe(32), uuid.uuid4()
+    await db.insert_refresh_token(conn, refresh_id, user_id, session_id,
+                                  rules.refresh_token_digest(refresh), now,
+                                  now + timedelta(seconds=settings.refresh_token_ttl))
+    found = await users.load_caller(conn, user_id, session_id, now)
+    if found is None:  # the user was deleted a moment ago
+        raise SignInRefused(_REFRESH_REFUSED)
+    access = issue_access_token(user_id, state.secret, now, settings.access_token_ttl,
+                                session_id)
+    user = UserOut(id=user_id, name=found.name, phone=found.phone,
+                   memberships=memberships(found.roles))
+    return _Issued(Tokens(access_token=access, refresh_token=refresh,
+                          expires_in=settings.access_token_ttl, user=user), refresh_id)
+
+
+def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:
+    return [Membership(school_id, role) for school_id, role in sorted(roles.items())]
+
+
+async def _check_code(conn: asyncpg.Connection, secret: str, phone: str, code: str,
+                      now: datetime) -> uuid.UUID:
+    """The member the code signs in. The try is counted (and committed) before the code
+    is compared, so concurrent guesses share the five tries."""
+    stored = await db.latest_code(conn, phone)
+    if stored is None or not rules.usable(stored, now) or not await db.spend_try(conn, stored.id):
+        raise SignInRefused(_REFUSED)
+    if not rules.code_matches(secret, stored.id, code, stored.digest):
+        raise SignInRefused(_REFUSED)
+    user_id = await db.member_id_by_phone(conn, phone, now)
+    if user_id is None or not await db.consume_code(conn, stored.id, now):
+        raise SignInRefused(_REFUSED)
+    return user_id
+
+
+async def _refresh(conn: asyncpg.Connection, state: State, token: str, now: datetime) -> Tokens:
+    async with conn.transaction():
+        found = await db.find_refresh_token(conn, rules.refresh_token_digest(token))
+        verdict = rules.judge_refresh(found, now) if found else rules.Refresh.REFUSE
+        if verdict is rules.Refresh.REUSE:
+            await db.end_sessions(conn, session_id=found.session_id, user_id=None, now=now,
+                                  reason="reuse")
+        elif verdict is not rules.Refresh.REFUSE:
+            issued = await _issue(conn, state, found.user_id, found.session_id, now)
+            await db.mark_replaced(conn, found.id, issued.refresh_token_id, now)
+            if verdict is rules.Refresh.RETRY:  # the pair the phone never got is void
+                await db.mark_replaced(conn, found.replaced_by, issued.refresh_token_id, now)
+            await db.touch_session(conn, found.session_id, now)
+            return issued.tokens
+    if verdict is rules.Refresh.REUSE:
+        log.warning("refresh token reused; session %s of user %s ended",
+                    found.session_id, found.user_id)
+        state.callers.forget(found.user_id)
+    raise SignInRefused(_REFRESH_REFUSED)
+
+
+@post("/logout", status_code=204, summary="Sign out this device, or everywhere",
+      responses=problem_specs(400))
+async def sign_out(conn: Conn, now: Now, request: Request,
+                   data: JSONBody[LogoutRequest]) -> None:
+    """Ends the session of this refresh token (or, with `everywhere`, all the user's) and
+    removes the phones registered from it, which stop receiving alerts. Answers 204 for
+    any token, valid or not, so it tells nothing about tokens."""
+    async with conn.transaction():
+        found = await db.find_refresh_token(conn, rules.refresh_token_digest(data.refresh_token))
+        live = (rules.Refresh.ROTATE, rules.Refresh.RETRY)
+        if found is None or rules.judge_refresh(found, now) not in live:
+            return  # a reused token is dealt with by the next refresh, as theft
+        await db.end_sessions(conn, session_id=found.session_id,
+                              user_id=found.user_id if data.everywhere else None, now=now,
+                              reason="logout_everywhere" if data.everywhere else "logout")
+    request.app.state.callers.forget(found.user_id)
+
+
+router = Router("/v1/auth", route_handlers=[ask_for_code, sign_in, sign_out], tags=["sign-in"])

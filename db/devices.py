@@ -1,0 +1,61 @@
+"""Queries about a user's phones: the push tokens alerts go to."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+
+class Device(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    platform: str
+    created_at: datetime
+    last_seen_at: datetime
+    disabled_at: datetime | None  # FCM rejected the token; the app should register a new one
+    disabled_reason: str | None
+
+
+_COLUMNS = "id, platform, created_at, last_seen_at, disabled_at, disabled_reason"
+
+# register_device -- a push token belongs to one user: registering it again moves it
+# here (a shared or handed-down phone), re-enables it and marks it seen
+_REGISTER_DEVICE = f"""
+with before as (select user_id from devices where push_token = $4)
+insert into devices (id, user_id, session_id, platform, push_token, created_at, last_seen_at)
+values ($1, $2, $3, $5, $4, $6, $6)
+on conflict (push_token) do update
+   set user_id = excluded.user_id, session_id = excluded.session_id,
+       platform = excluded.platform, last_seen_at = excluded.last_seen_at,
+       disabled_at = null, disabled_reason = null
+returning {_COLUMNS}, (select user_id from before) as previous_owner
+"""
+
+
+async def register_device(conn: asyncpg.Connection, user_id: uuid.UUID,
+                          session_id: uuid.UUID | None, platform: str, push_token: str,
+                          now: datetime) -> tuple[Device, bool]:
+    """The device, and whether it is new to this user (created, or moved from another)."""
+    row = dict(await conn.fetchrow(_REGISTER_DEVICE, uuid.uuid4(), user_id, session_id,
+                                   push_token, platform, now))
+    new_here = row.pop("previous_owner") != user_id
+    return Device(**row), new_here
+
+
+# user_devices -- a user's registered phones, oldest first
+_USER_DEVICES = f"select {_COLUMNS} from devices where user_id = $1 order by created_at, id"
+
+
+async def user_devices(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Device]:
+    return [Device(**dict(r)) for r in await conn.fetch(_USER_DEVICES, user_id)]
+
+
+# delete_device -- only the owner's own device
+_DELETE_DEVICE = "delete from devices where id = $1 and user_id = $2 returning id"
+
+
+async def delete_device(conn: asyncpg.Connection, device_id: uuid.UUID,
+                        user_id: uuid.UUID) -> bool:
+    return await conn.fetchval(_DELETE_DEVICE, device_id, user_id) is not None

@@ -1,0 +1,188 @@
+"""Queries for signing in: one-time codes, sessions and their refresh tokens."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import asyncpg
+
+from domain.signin import MAX_WRONG_TRIES, PresentedToken, StoredCode
+
+# lock_phone -- serialise code requests for one phone until the transaction ends
+_LOCK_PHONE = "select pg_advisory_xact_lock(hashtextextended('muster-otp:' || $1, 0))"
+
+
+async def lock_phone(conn: asyncpg.Connection, phone: str) -> None:
+    await conn.execute(_LOCK_PHONE, phone)
+
+
+# recent_code_requests -- when codes were asked for this phone or from this address
+_RECENT_CODE_REQUESTS = """
+select created_at, phone = $1 as same_phone, client_address = $2 as same_address
+from auth_codes
+where (phone = $1 or client_address = $2) and created_at > $3
+"""
+
+
+async def recent_code_requests(conn: asyncpg.Connection, phone: str, address: str,
+                               since: datetime) -> tuple[list[datetime], list[datetime]]:
+    """The times codes were asked since `since`: for this phone, and from this address."""
+    rows = await conn.fetch(_RECENT_CODE_REQUESTS, phone, address, since)
+    return ([r["created_at"] for r in rows if r["same_phone"]],
+            [r["created_at"] for r in rows if r["same_address"]])
+
+
+# member_id_by_phone -- a user who belongs somewhere today (only they get a code)
+_MEMBER_ID_BY_PHONE = """
+select u.id from users u
+where u.phone = $1
+  and exists (select 1 from memberships m
+              where m.user_id = u.id and (m.expires_at is null or m.expires_at > $2))
+"""
+
+
+async def member_id_by_phone(conn: asyncpg.Connection, phone: str,
+                             now: datetime) -> uuid.UUID | None:
+    return await conn.fetchval(_MEMBER_ID_BY_PHONE, phone, now)
+
+
+# insert_code -- a code asked for (also for unknown phones, so limits treat all alike)
+_INSERT_CODE = """
+insert into auth_codes (id, phone, client_address, code_hash, created_at, expires_at)
+values ($1, $2, $3, $4, $5, $6)
+"""
+
+
+async def insert_code(conn: asyncpg.Connection, code_id: uuid.UUID, phone: str, address: str,
+                      digest: str, now: datetime, expires_at: datetime) -> None:
+    await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at)
+
+
+# latest_code -- the code most recently asked for a phone; only it can be used
+_LATEST_CODE = """
+select id, code_hash, expires_at, attempts, consumed_at is not null as consumed
+from auth_codes where phone = $1 order by created_at desc limit 1
+"""
+
+
+async def latest_code(conn: asyncpg.Connection, phone: str) -> StoredCode | None:
+    row = await conn.fetchrow(_LATEST_CODE, phone)
+    return row and StoredCode(id=str(row["id"]), digest=row["code_hash"],
+                              expires_at=row["expires_at"], attempts=row["attempts"],
+                              consumed=row["consumed"])
+
+
+# spend_try -- count one try, atomically, if any are left
+_SPEND_TRY = f"""
+update auth_codes set attempts = attempts + 1
+where id = $1 and attempts < {MAX_WRONG_TRIES} and consumed_at is null
+returning attempts
+"""
+
+
+async def spend_try(conn: asyncpg.Connection, code_id: str) -> bool:
+    """Whether a try was left (two concurrent guesses cannot both use the last one)."""
+    return await conn.fetchval(_SPEND_TRY, uuid.UUID(code_id)) is not None
+
+
+# consume_code -- use a code once; a concurrent second use finds it consumed
+_CONSUME_CODE = """
+update auth_codes set consumed_at = $2 where id = $1 and consumed_at is null returning id
+"""
+
+
+async def consume_code(conn: asyncpg.Connection, code_id: str, now: datetime) -> bool:
+    return await conn.fetchval(_CONSUME_CODE, uuid.UUID(code_id), now) is not None
+
+
+# open_session -- a new sign-in on one device
+_OPEN_SESSION = """
+insert into sessions (id, user_id, created_at, last_used_at) values ($1, $2, $3, $3)
+"""
+
+
+async def open_session(conn: asyncpg.Connection, session_id: uuid.UUID, user_id: uuid.UUID,
+                       now: datetime) -> None:
+    await conn.execute(_OPEN_SESSION, session_id, user_id, now)
+
+
+# insert_refresh_token -- the session's current refresh token (only its digest)
+_INSERT_REFRESH_TOKEN = """
+insert into refresh_tokens (id, user_id, session_id, token_hash, created_at, expires_at)
+values ($1, $2, $3, $4, $5, $6)
+"""
+
+
+async def insert_refresh_token(conn: asyncpg.Connection, token_id: uuid.UUID,
+                               user_id: uuid.UUID, session_id: uuid.UUID, digest: str,
+                               now: datetime, expires_at: datetime) -> None:
+    await conn.execute(_INSERT_REFRESH_TOKEN, token_id, user_id, session_id, digest, now,
+                       expires_at)
+
+
+class FoundToken(PresentedToken, frozen=True, kw_only=True):
+    id: uuid.UUID
+    user_id: uuid.UUID
+    session_id: uuid.UUID
+    replaced_by: uuid.UUID | None
+
+
+# find_refresh_token -- a presented refresh token and its session, locked for rotation
+_FIND_REFRESH_TOKEN = """
+select t.id, t.user_id, t.session_id, t.expires_at, t.replaced_by,
+       case when t.replaced_by is not null then t.revoked_at end as replaced_at,
+       s.ended_at is not null as session_ended
+from refresh_tokens t join sessions s on s.id = t.session_id
+where t.token_hash = $1
+for update of t, s
+"""
+
+
+async def find_refresh_token(conn: asyncpg.Connection, digest: str) -> FoundToken | None:
+    row = await conn.fetchrow(_FIND_REFRESH_TOKEN, digest)
+    return row and FoundToken(**dict(row))
+
+
+# mark_replaced -- a rotated token points at its successor
+_MARK_REPLACED = """
+update refresh_tokens set replaced_by = $2, revoked_at = coalesce(revoked_at, $3)
+where id = $1
+"""
+
+
+async def mark_replaced(conn: asyncpg.Connection, token_id: uuid.UUID, successor: uuid.UUID,
+                        now: datetime) -> None:
+    await conn.execute(_MARK_REPLACED, token_id, successor, now)
+
+
+# touch_session -- the session was used now; so were the devices it registered
+_TOUCH_SESSION = """
+with touched as (update sessions set last_used_at = $2 where id = $1)
+update devices set last_seen_at = $2 where session_id = $1
+"""
+
+
+async def touch_session(conn: asyncpg.Connection, session_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(_TOUCH_SESSION, session_id, now)
+
+
+# end_sessions -- sign out one session, or all of a user's; their devices stop
+# receiving alerts (a phone signed out may be in someone else's hands)
+_END_SESSIONS = """
+with ended as (
+    update sessions set ended_at = $3, ended_reason = $4
+    where ended_at is null and (id = $1 or ($2::uuid is not null and user_id = $2))
+    returning id
+), gone as (
+    delete from devices where session_id in (select id from ended)
+)
+select id from ended
+"""
+
+
+async def end_sessions(conn: asyncpg.Connection, *, session_id: uuid.UUID | None,
+                       user_id: uuid.UUID | None, now: datetime, reason: str) -> list[uuid.UUID]:
+    """End `session_id`, or every live session of `user_id`; the ids that ended."""
+    rows = await conn.fetch(_END_SESSIONS, session_id, user_id, now, reason)
+    return [r["id"] for r in rows]
