@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
 
 from api.settings import Settings, SettingsError, jwt_secret, load_settings
+
+if TYPE_CHECKING:
+    from litestar import Litestar
 
 T = TypeVar("T")
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -73,11 +77,11 @@ def cli() -> None:
 @click.option("--host", help="Listen address (MUSTER_HOST).")
 @click.option("--port", type=int, help="Listen port (MUSTER_PORT).")
 @click.option("--demo", is_flag=True, help="Seed the demo district first (idempotent).")
-def serve(host: str | None, port: int | None, demo: bool) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="API processes on this host, each with its own dispatcher.")
+def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
     import uvicorn
-
-    from api.app import create_app
 
     settings = _settings(host=host, port=port)
     _configure_logging(settings)
@@ -86,10 +90,30 @@ def serve(host: str | None, port: int | None, demo: bool) -> None:
         _seed_and_report(settings, url, as_json=False)
     else:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
-    app = create_app(settings, database_url=url, secret=jwt_secret(settings))
+    secret = jwt_secret(settings)  # generated (once) before any worker reads it
     # Open SSE streams never end by themselves: give them a few seconds, then close.
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level,
-                log_config=None, proxy_headers=True, timeout_graceful_shutdown=3)
+    serving = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
+               "log_config": None, "proxy_headers": True, "timeout_graceful_shutdown": 3}
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings, database_url=url, secret=secret), **serving)
+        return
+    # Worker processes build their app from the environment: this process's database
+    # (it holds the embedded server, if any) and address (for MUSTER_PUBLIC_URL's default).
+    os.environ.update({"MUSTER_DATABASE_URL": url, "MUSTER_HOST": settings.host,
+                       "MUSTER_PORT": str(settings.port)})
+    uvicorn.run("api.cli:worker_app", factory=True, workers=workers, **serving)
+
+
+def worker_app() -> Litestar:
+    """The app of one process of `muster serve --workers N` (uvicorn imports this)."""
+    from api.app import create_app
+
+    settings = _settings()
+    _configure_logging(settings)
+    return create_app(settings, database_url=settings.database_url or "",
+                      secret=jwt_secret(settings))
 
 
 @cli.command("migrate")

@@ -1,0 +1,121 @@
+"""A small fleet on one database: `muster serve --workers 2` and two `muster worker`,
+all started at once on an empty database, as an operator scaling out would run them."""
+
+from __future__ import annotations
+
+import subprocess
+import threading
+import time
+from collections import Counter
+from pathlib import Path
+
+import asyncpg
+import httpx
+import msgspec
+import pytest
+
+from api.demo_report import DemoReport
+from db.migrate import available
+from tests.processes import MUSTER, ROOT, env, free_port, run, stop, wait_ready
+
+SECRET = "fleet-test-secret-" + "f" * 32
+
+
+def _start(args: list[str], log: Path, variables: dict[str, str]) -> subprocess.Popen:
+    with log.open("a") as out:
+        return subprocess.Popen([MUSTER, *args], env=env(**variables), cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
+
+
+@pytest.fixture
+def fleet(fresh_database, tmp_path):
+    variables = {"MUSTER_DATABASE_URL": fresh_database, "MUSTER_JWT_SECRET": SECRET,
+                 "MUSTER_DATA_DIR": str(tmp_path)}
+    port = free_port()
+    procs = [_start(["serve", "--port", str(port), "--workers", "2"], tmp_path / "serve.log",
+                    variables),
+             *(_start(["worker"], tmp_path / f"worker-{n}.log", variables) for n in (1, 2))]
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, procs[0])
+        demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
+                                   type=DemoReport)
+        yield base, demo, fresh_database, tmp_path
+    finally:
+        for proc in procs:
+            stop(proc)
+
+
+async def test_migrations_are_applied_once_by_a_fleet_starting_together(fleet):
+    _, _, url, _ = fleet
+    conn = await asyncpg.connect(url)
+    try:
+        versions = [r[0] for r in await conn.fetch("select version from schema_migrations")]
+    finally:
+        await conn.close()
+    assert sorted(versions) == [m.version for m in available()]
+
+
+def _sms_lines(logs: Path, text: str) -> list[str]:
+    return [line for log in logs.glob("*.log") for line in log.read_text().splitlines()
+            if "SMS to" in line and text in line]
+
+
+def test_a_lockdown_is_sent_once_by_four_dispatchers(fleet):
+    """Two API processes and two workers all dispatch: every recipient's SMS goes out
+    once, wherever it was claimed."""
+    base, demo, _, logs = fleet
+    school = demo.schools[1]
+    sro = next(u for u in school.users if u.role == "sro")
+    r = httpx.post(f"{base}/v1/schools/{school.id}/events",
+                   json={"action": "lockdown", "drill": False},
+                   headers={"Authorization": f"Bearer {sro.access_token}"})
+    assert r.status_code == 201, r.text
+    expected = {u.phone for u in school.users} | {demo.district_admin.phone}
+    text = "LOCKDOWN: Locks, lights, out of sight."
+    deadline = time.monotonic() + 15
+    while len(_sms_lines(logs, text)) < len(expected) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    time.sleep(1)  # a double send would show up by now
+    sent = Counter(line.split("SMS to ")[1].split()[1].strip("():") for line in
+                   _sms_lines(logs, text))
+    assert set(sent) == expected and set(sent.values()) == {1}, sent
+
+
+def test_every_dashboard_sees_every_checkin_whichever_process_serves_it(fleet):
+    """Four streams and five check-ins, each on its own connection, which either API
+    process may take: each stream gets each check-in once, in order (the processes
+    share them through PostgreSQL)."""
+    base, demo, _, _ = fleet
+    school = demo.schools[0]
+    sro = next(u for u in school.users if u.role == "sro")
+    headers = {"Authorization": f"Bearer {sro.access_token}"}
+    event = httpx.post(f"{base}/v1/schools/{school.id}/events",
+                       json={"action": "hold", "drill": True}, headers=headers).json()
+    received: list[list[str]] = [[] for _ in range(4)]
+
+    def watch(seen: list[str]) -> None:
+        with httpx.Client(timeout=20) as c, \
+                c.stream("GET", f"{base}/v1/events/{event['id']}/stream", headers=headers) as s:
+            for line in s.iter_lines():
+                if line.startswith("data: ") and '"client_id"' in line:
+                    seen.append(msgspec.json.decode(line[6:])["client_id"])
+                    if len(seen) == 5:
+                        return
+
+    watchers = [threading.Thread(target=watch, args=(seen,), daemon=True) for seen in received]
+    for w in watchers:
+        w.start()
+    time.sleep(1)  # the streams are open
+    posted = []
+    for n, room in enumerate(school.rooms[:5]):
+        client_id = f"00000000-0000-4000-8000-{n:012d}"
+        with httpx.Client() as c:  # a new connection each: either process may take it
+            r = c.post(f"{base}/v1/events/{event['id']}/checkins", headers=headers,
+                       json={"client_id": client_id, "room_id": str(room.id), "status": "ok",
+                             "students_present": 20})
+        assert r.status_code == 201, r.text
+        posted.append(client_id)
+    for w in watchers:
+        w.join(timeout=15)
+    assert received == [posted] * 4
