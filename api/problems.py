@@ -15,6 +15,7 @@ from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
+from db.pool import DATABASE_UNAVAILABLE
 from domain import errors
 
 log = logging.getLogger("muster.api")
@@ -132,6 +133,20 @@ def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
     return response
 
 
+def on_database_unavailable(request: Request, exc: Exception) -> Response:
+    """The database is restarting or unreachable: 503 with Retry-After, and the pool's
+    connections are renewed so that the service recovers by itself once it is back.
+    Nothing was stored by the refused request; a phone's retry is safe (check-ins are
+    idempotent by client_id, events by Idempotency-Key)."""
+    log.warning("database unavailable on %s %s [request %s]: %s: %s", request.method,
+                request.url.path, request_id(request), type(exc).__name__, exc)
+    request.app.state.pool.expire_connections()
+    response = problem_response(request, 503, "the database is unavailable for a moment; "
+                                "try again shortly", "database-unavailable")
+    response.headers["Retry-After"] = "2"
+    return response
+
+
 def on_unexpected_error(request: Request, exc: Exception) -> Response:
     """A bug: log it with the request id, answer a generic 500."""
     log.exception("unhandled error on %s %s [request %s]", request.method, request.url.path,
@@ -146,5 +161,6 @@ EXCEPTION_HANDLERS = {
     400: on_validation_error,
     HTTPException: on_http_error,
     errors.DomainError: on_domain_error,
+    **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
     Exception: on_unexpected_error,
 }

@@ -26,6 +26,7 @@ from api.deps import CallerOf
 from api.problems import problem_specs
 from db import timeline
 from db.feed import Resync, TimelineFeed
+from db.pool import while_unavailable
 from db.timeline import TimelineEntry
 
 HEARTBEAT_S = 15.0
@@ -71,10 +72,13 @@ async def _messages(feed: TimelineFeed, pool: asyncpg.Pool, event_id: uuid.UUID,
 
 async def _read_after(pool: asyncpg.Pool, event_id: uuid.UUID,
                       last: int) -> AsyncIterator[TimelineEntry]:
-    """Every stored entry after `last`, in pages, each page on a briefly held connection."""
+    """Every stored entry after `last`, in pages, each page on a briefly held connection.
+    A database that is restarting is waited for a while: the feed calls for a re-read
+    as soon as it is back, when the pool's old connections are still broken."""
     while True:
-        async with pool.acquire() as conn:
-            page = await timeline.entries_after(conn, event_id, last)
+        page = await while_unavailable(
+            pool, lambda conn: timeline.entries_after(conn, event_id, last),  # noqa: B023
+            patience_s=15, what=f"stream of event {event_id}")
         for entry in page:
             yield entry
             last = entry.seq

@@ -2,10 +2,46 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 import asyncpg
 import msgspec
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+# What a refused or lost database connection raises: the server restarting, a failover,
+# a network break. Not a bug; the same request later may well succeed.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    OSError, asyncpg.PostgresConnectionError, asyncpg.CannotConnectNowError,
+    asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
+
+
+async def while_unavailable(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],
+                            *, patience_s: float, what: str) -> T:
+    """`work(conn)` on a pooled connection, tried again while the database is unavailable
+    (with backoff, renewing the pool's connections) for up to `patience_s` seconds.
+    For background work that must not give up at the first refusal; requests answer
+    503 instead and let the caller retry."""
+    deadline = time.monotonic() + patience_s
+    delay = 0.1
+    while True:
+        try:
+            async with pool.acquire() as conn:
+                return await work(conn)
+        except DATABASE_UNAVAILABLE as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            log.warning("%s: database unavailable (%s); retrying", what, type(exc).__name__)
+            pool.expire_connections()
+            await asyncio.sleep(delay)
+            delay = min(2 * delay, 2.0)
 
 
 async def _init_connection(conn: asyncpg.Connection) -> None:
@@ -30,7 +66,7 @@ async def create_pool(dsn: str, max_size: int = 10) -> asyncpg.Pool:
     """The request pool; every connection speaks jsonb as Python values."""
     return await asyncpg.create_pool(
         dsn, min_size=1, max_size=max_size, init=_init_connection, command_timeout=30,
-        reset=_keep_session,
+        reset=_keep_session, timeout=5,  # connecting to a server that is down fails soon
     )
 
 

@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import outbox
+from db.pool import DATABASE_UNAVAILABLE, while_unavailable
 from domain.delivery import falls_back_to_sms, next_attempt
 from notifications.senders import Sender, SendResult
 
@@ -82,8 +83,16 @@ class Dispatcher:
 
     async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
         result = await self._send(message)
-        async with self._pool.acquire() as conn:
-            await self._record(conn, message, result)
+        await self._record_while_leased(message, result)
+
+    async def _record_while_leased(self, message: outbox.OutboxMessage,
+                                   result: SendResult) -> None:
+        """A message handed off whose outcome cannot be written (the database is
+        restarting) would be sent again once its lease ran out: keep trying to write it
+        for most of the lease."""
+        await while_unavailable(self._pool, lambda conn: self._record(conn, message, result),
+                                patience_s=0.8 * self._lease.total_seconds(),
+                                what=f"recording outbox message {message.id}")
 
     async def _send(self, message: outbox.OutboxMessage) -> SendResult:
         try:
@@ -117,6 +126,9 @@ class Dispatcher:
                     pass  # a full batch: there may be more
             except asyncio.CancelledError:
                 raise
+            except DATABASE_UNAVAILABLE as exc:  # it is restarting: the poll retries
+                log.warning("outbox dispatcher pass (%s): database unavailable (%s)",
+                            channel, type(exc).__name__)
             except Exception:  # keep dispatching whatever happens; the poll retries
                 log.exception("outbox dispatcher pass (%s) failed", channel)
             wake.clear()
