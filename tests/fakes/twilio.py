@@ -94,6 +94,11 @@ class FakeTwilio:
         """Answer every message to `number` with Twilio error `code`."""
         self._errors[number] = (status, code)
 
+    def recover(self) -> None:
+        """Answer normally again: no busy spells, no failing numbers."""
+        self.busy_rate = 0.0
+        self._errors.clear()
+
     def start(self) -> FakeTwilio:
         self._server = Server(("127.0.0.1", 0), _handler(self))
         self._thread = threading.Thread(target=self._server.serve_forever,
