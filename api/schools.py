@@ -8,7 +8,6 @@ import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 
-from api.auth import Caller
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
@@ -42,11 +41,12 @@ class RoomPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-def _out(school: School, caller: Caller) -> SchoolOut:
+def school_out(school: School, role: Role) -> SchoolOut:
+    """The school as its members see it; `role` is the caller's there."""
     start = f"{school.school_year_start_month:02d}-{school.school_year_start_day:02d}"
     return SchoolOut(id=school.id, name=school.name, district_id=school.district_id,
                      timezone=school.timezone, state=school.state, school_year_start=start,
-                     role=caller.role_at(school.id))
+                     role=role)
 
 
 @get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
@@ -54,16 +54,16 @@ async def list_schools(conn: Conn, caller: CallerOf, limit: Limit = 50,
                        cursor: Cursor = None) -> SchoolPage:
     rows = await db.list_schools(conn, caller.roles, decode_cursor(cursor), limit + 1)
     items, next_cursor = paginate(rows, limit, lambda s: (s.name, s.id))
-    return SchoolPage([_out(s, caller) for s in items], next_cursor)
+    return SchoolPage([school_out(s, caller.role_at(s.id)) for s in items], next_cursor)
 
 
 @get("/{school_id:uuid}", summary="One school", responses=problem_specs(400, 401, 404))
 async def get_school(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID]) -> SchoolOut:
-    caller.role_at(school_id)
+    role = caller.role_at(school_id)
     school = await db.get_school(conn, school_id)
     if school is None:
         raise NotFound(f"no school {school_id}")
-    return _out(school, caller)
+    return school_out(school, role)
 
 
 @get("/{school_id:uuid}/rooms", summary="A school's rooms, by code",

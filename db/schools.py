@@ -38,9 +38,42 @@ async def list_schools(conn: asyncpg.Connection, ids: Collection[uuid.UUID],
     return [_school(r) for r in rows]
 
 
-async def get_school(conn: asyncpg.Connection, school_id: uuid.UUID) -> School | None:
-    row = await conn.fetchrow(f"select {_SCHOOL_COLUMNS} from schools where id = $1", school_id)
+# get_school -- one school, optionally locked
+_GET_SCHOOL = f"select {_SCHOOL_COLUMNS} from schools where id = $1"
+_GET_SCHOOL_FOR_UPDATE = _GET_SCHOOL + " for no key update"
+
+
+async def get_school(conn: asyncpg.Connection, school_id: uuid.UUID, *,
+                     lock: bool = False) -> School | None:
+    """The school; `lock` holds its row until the transaction ends, so that administrative
+    changes to one school take turns (`no key update`: events and check-ins, which only
+    reference the row, are never held up)."""
+    row = await conn.fetchrow(_GET_SCHOOL_FOR_UPDATE if lock else _GET_SCHOOL, school_id)
     return _school(row) if row else None
+
+
+async def district_state(conn: asyncpg.Connection, district_id: uuid.UUID) -> str | None:
+    return await conn.fetchval("select state from districts where id = $1", district_id)
+
+
+_INSERT_SCHOOL = f"insert into schools ({_SCHOOL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7)"
+_UPDATE_SCHOOL = """
+update schools set name = $3, timezone = $4, state = $5, school_year_start_month = $6,
+    school_year_start_day = $7
+where id = $1 and district_id = $2
+"""
+
+
+def _school_values(school: School) -> tuple:
+    return tuple(getattr(school, c.strip()) for c in _SCHOOL_COLUMNS.split(","))
+
+
+async def insert_school(conn: asyncpg.Connection, school: School) -> None:
+    await conn.execute(_INSERT_SCHOOL, *_school_values(school))
+
+
+async def update_school(conn: asyncpg.Connection, school: School) -> None:
+    await conn.execute(_UPDATE_SCHOOL, *_school_values(school))
 
 
 # list_rooms -- a school's rooms by code, after the keyset (code, id).
@@ -57,3 +90,33 @@ async def list_rooms(conn: asyncpg.Connection, school_id: uuid.UUID,
     code, last_id = after or (None, None)
     rows = await conn.fetch(_LIST_ROOMS, school_id, code, last_id, limit)
     return [_room(r) for r in rows]
+
+
+# rooms_by_code -- the school's rooms with these codes, locked for an upsert
+_ROOMS_BY_CODE = f"""
+select {_ROOM_COLUMNS} from rooms where school_id = $1 and code = any($2::text[]) for update
+"""
+
+
+async def rooms_by_code(conn: asyncpg.Connection, school_id: uuid.UUID,
+                        codes: Collection[str]) -> dict[str, Room]:
+    rows = await conn.fetch(_ROOMS_BY_CODE, school_id, list(codes))
+    return {r["code"]: _room(r) for r in rows}
+
+
+_INSERT_ROOM = f"insert into rooms (school_id, {_ROOM_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7)"
+_UPDATE_ROOM = """
+update rooms set code = $3, name = $4, building = $5, floor = $6, capacity = $7
+where school_id = $1 and id = $2
+"""
+
+
+def _room_values(school_id: uuid.UUID, rooms: Collection[Room]) -> list[tuple]:
+    return [(school_id, r.id, r.code, r.name, r.building, r.floor, r.capacity) for r in rooms]
+
+
+async def save_rooms(conn: asyncpg.Connection, school_id: uuid.UUID, created: Collection[Room],
+                     updated: Collection[Room]) -> None:
+    """Insert new rooms and update known ones (same id, so their check-ins stay theirs)."""
+    await conn.executemany(_INSERT_ROOM, _room_values(school_id, created))
+    await conn.executemany(_UPDATE_ROOM, _room_values(school_id, updated))

@@ -77,3 +77,16 @@ def school_year_start(text: str, field: str = "school_year_start") -> tuple[int,
         raise Invalid(f"{text!r} is not a day of the year as MM-DD, e.g. 08-12",
                       field=field) from None
     return int(month), int(day)
+
+
+def check_school_change(role: Role) -> None:
+    """Schools are the district's to add and describe."""
+    if role is not Role.DISTRICT_ADMIN:
+        raise Forbidden(f"a {role} may not add or change schools; a district admin may")
+
+
+def check_person_change(actor: Actor, target_id: uuid.UUID, current: Role) -> None:
+    """May `actor` change a person's name, phone or email? Their own, or those of people
+    whose role here is no stronger than the actor's."""
+    if target_id != actor.user_id and not _at_most(current, actor.role):
+        raise Forbidden(f"a {actor.role} may not change the details of a {current}")

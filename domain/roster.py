@@ -29,7 +29,7 @@ MAX_ERRORS = 100  # listed in one answer; the count says how many there were
 # error, never a failed insert.
 CODE_MAX, NAME_MAX, BUILDING_MAX, EMAIL_MAX = 40, 200, 100, 254
 FLOORS, CAPACITIES = (-5, 200), (0, 10_000)
-EMAIL = r"^[^@\s]+@[^@\s]+$"
+EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+$"
 
 
 class RowError(msgspec.Struct, frozen=True, kw_only=True):

@@ -11,6 +11,8 @@ from domain.admin import (
     Actor,
     check_expiry,
     check_membership_change,
+    check_person_change,
+    check_school_change,
     school_year_start,
 )
 from domain.errors import Forbidden, Invalid
@@ -96,3 +98,27 @@ def test_school_year_start_must_be_a_day_every_year_has(text):
     with pytest.raises(Invalid) as error:
         school_year_start(text)
     assert error.value.field == "school_year_start"
+
+
+@pytest.mark.parametrize("role", [T, S, SRO, P])
+def test_only_district_admins_add_or_change_schools(role):
+    """A principal runs a school but does not describe it to the district."""
+    with pytest.raises(Forbidden, match=f"a {role} may not add or change schools"):
+        check_school_change(role)
+    check_school_change(DA)
+
+
+@pytest.mark.parametrize(("actor", "current", "allowed"), [
+    (P, T, True), (P, P, True), (P, DA, False), (SRO, P, False), (DA, DA, True)])
+def test_details_of_people_up_to_ones_own_role_may_be_changed(actor, current, allowed):
+    """A principal fixes a teacher's phone, not a district admin's."""
+    if allowed:
+        check_person_change(Actor(user_id=ME, role=actor), SOMEONE, current)
+    else:
+        with pytest.raises(Forbidden, match="may not change the details"):
+            check_person_change(Actor(user_id=ME, role=actor), SOMEONE, current)
+
+
+def test_everyone_may_change_their_own_details():
+    """Even a teacher (if the policy lets them manage staff) fixes their own phone."""
+    check_person_change(Actor(user_id=ME, role=T), ME, T)

@@ -1,0 +1,56 @@
+"""The administrative audit trail: who changed what at which school, and when.
+
+Entries are written inside the transaction that made the change, so a change is never
+without its entry and a refused one leaves none.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+import msgspec
+
+from domain.admin import Actor, AdminChange
+from domain.schools import School
+
+
+class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+    """One administrative change; `actor_id` None: an operator's `muster import`."""
+
+    id: int
+    at: datetime
+    kind: AdminChange
+    actor_id: uuid.UUID | None
+    actor_name: str | None
+    detail: dict[str, Any]
+
+
+# record -- one change, in the caller's transaction
+_RECORD = """
+insert into admin_audit (at, actor_id, district_id, school_id, kind, detail)
+values ($1, $2, $3, $4, $5, $6)
+"""
+
+
+async def record(conn: asyncpg.Connection, school: School, actor: Actor, kind: AdminChange,
+                 detail: dict[str, Any], at: datetime) -> None:
+    await conn.execute(_RECORD, at, actor.user_id, school.district_id, school.id, kind, detail)
+
+
+# list_entries -- a school's entries, newest first, after the keyset id
+_LIST = """
+select a.id, a.at, a.kind, a.actor_id, u.name as actor_name, a.detail
+from admin_audit a left join users u on u.id = a.actor_id
+where a.school_id = $1 and ($2::bigint is null or a.id < $2)
+order by a.id desc
+limit $3
+"""
+
+
+async def list_entries(conn: asyncpg.Connection, school_id: uuid.UUID, before: int | None,
+                       limit: int) -> list[AuditEntry]:
+    rows = await conn.fetch(_LIST, school_id, before, limit)
+    return [msgspec.convert(dict(r), AuditEntry) for r in rows]
