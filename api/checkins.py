@@ -13,6 +13,7 @@ from litestar.params import FromPath, JSONBody
 from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
+from api.drill_record import keep_record
 from api.problems import problem_specs
 from api.text import Instant, Text200, Text1000
 from db import checkins as db
@@ -61,6 +62,8 @@ async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uu
     if await db.store_checkin(conn, checkin, ctx.event.school_id) is None:
         stored = await db.checkin_by_client_id(conn, event_id, data.client_id)
         return Response(stored, status_code=200)
+    if ctx.event.status is not EventStatus.ACTIVE:  # a late offline report changes the record
+        await keep_record(conn, ctx.event, now)
     return Response(checkin, status_code=201)
 
 

@@ -15,6 +15,7 @@ from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.alerting import queue_alert, queue_ending
 from api.deps import CallerOf, Conn, Now
+from api.drill_record import keep_record
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from api.text import Reason, Text200, Text500, Text1000, checked_instant
@@ -94,6 +95,8 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
         if idempotency_key:
             await idempotency.store(conn, caller.user_id, idempotency_key, body_print, 201,
                                     msgspec.json.encode(started.event))
+    if started.superseded:
+        await keep_record(conn, started.superseded, now)
     return Response(started.event, status_code=201)
 
 
@@ -118,7 +121,8 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
 async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UUID,
                   message: MessageKind, decide: Callable[[EventContext, Role], Event]) -> Event:
     """Lock the event, let the domain decide its new state, store it on the timeline and
-    queue the message it calls for, all in one transaction."""
+    queue the message it calls for, all in one transaction; once an ending has committed,
+    keep the event's timing record."""
     async with conn.transaction():
         ctx, role = await load_event_as(conn, caller, event_id, lock=True)
         event = decide(ctx, role)
@@ -128,6 +132,8 @@ async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UU
         else:
             await db.record(conn, event, "status", caller.user_id, now)
             await queue_ending(conn, event, message)
+    if event.status is not EventStatus.ACTIVE:
+        await keep_record(conn, event, now)
     return event
 
 

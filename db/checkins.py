@@ -80,6 +80,12 @@ async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
     return _checkin(row) if row else None
 
 
+async def checkins_of(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[CheckIn]:
+    """Every report of the event, superseded ones included (for its timing record)."""
+    rows = await conn.fetch(f"select {_COLUMNS} from checkins where event_id = $1", event_id)
+    return [_checkin(r) for r in rows]
+
+
 # rooms_with_reports -- every room of the school, with its current report if any
 _ROOMS_WITH_REPORTS = f"""
 select r.id as r_id, r.code as r_code, r.name as r_name, {", ".join("c." + n for n in _NAMES)}

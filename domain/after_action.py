@@ -29,6 +29,7 @@ Detail = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
 Lessons = Annotated[str, msgspec.Meta(max_length=4000, pattern=_NO_NUL)]
 ReportText = Annotated[str, msgspec.Meta(max_length=20000, pattern=_NO_NUL)]
 Headcount = Annotated[int, msgspec.Meta(ge=0, le=100000)]
+Instant = Annotated[datetime, msgspec.Meta(tz=True)]  # with its UTC offset
 
 
 class During(StrEnum):
@@ -71,9 +72,9 @@ class Participants(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
 class AfterAction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """The notes as a whole; an edit states all of them (what it leaves out is cleared)."""
 
-    scheduled_at: datetime | None = None
+    scheduled_at: Instant | None = None
     during: During | None = None
-    participants: Participants = Participants()
+    participants: Participants = msgspec.field(default_factory=Participants)
     observers: Annotated[list[Observer], msgspec.Meta(max_length=20)] = []
     notification_method: Name | None = None  # e.g. "PA announcement and Muster push"
     problems: Annotated[list[ProblemFound], msgspec.Meta(max_length=50)] = []

@@ -10,7 +10,8 @@ import functools
 import tomllib
 from importlib import resources
 
-from domain.compliance import RulePack, parse_pack
+from domain.compliance import RulePack, check_pack, parse_pack
+from domain.errors import Invalid
 
 
 @functools.cache
@@ -34,3 +35,12 @@ def state_pack(state: str) -> RulePack | None:
 def builtin_rule_refs() -> frozenset[str]:
     """Every built-in rule as "pack/rule": what a district pack may replace."""
     return frozenset(f"{p.id}/{r.id}" for p in builtin_packs().values() for r in p.rules)
+
+
+def check_district_pack(pack: RulePack) -> RulePack:
+    """A district's own pack: valid, named apart from the built-in packs, and replacing
+    only built-in rules."""
+    if pack.id in builtin_packs():
+        raise Invalid(f"{pack.id!r} is a built-in pack; give yours another id, e.g. 'district'",
+                      field="id")
+    return check_pack(pack, builtin_rule_refs())

@@ -1,0 +1,90 @@
+"""An event's drill record: its timing record, kept when the event ends, with the
+after-action notes and the names it mentions.
+
+The end of an event never waits on, or fails with, its record: the record is computed
+in a transaction of its own right after the end commits; if that fails, it is logged,
+and the record is computed when it is first read. A late offline check-in (observed
+before the end) computes it again.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import datetime
+
+import asyncpg
+import msgspec
+
+from db import reports as db
+from db import schools
+from domain.after_action import AfterActionRevision
+from domain.errors import NotFound
+from domain.events import Event
+from domain.srp import EventStatus
+from domain.timing import TimingRecord, timing_record
+
+log = logging.getLogger("muster.reports")
+
+
+class SchoolRef(msgspec.Struct, frozen=True, kw_only=True):
+    id: uuid.UUID
+    name: str
+    timezone: str
+
+
+class EventReport(msgspec.Struct, frozen=True, kw_only=True):
+    """The drill record. `partial` is true while the event is active: the timing is then
+    computed on each request, as of `computed_at`, and not stored. `people` names everyone
+    the record refers to by id (who started and ended it, reporters, the last editor)."""
+
+    event: Event
+    school: SchoolRef
+    partial: bool
+    computed_at: datetime
+    timing: TimingRecord
+    after_action: AfterActionRevision | None
+    people: dict[uuid.UUID, str]
+
+
+async def store_record(conn: asyncpg.Connection, event: Event,
+                       now: datetime) -> tuple[TimingRecord, datetime]:
+    """Compute the event's timing record from what is stored now, and keep it."""
+    async with conn.transaction():
+        await db.lock_record(conn, event.id)
+        record = timing_record(event, await db.load_facts(conn, event), now=now)
+        await db.store_record(conn, event.id, record, now)
+    return record, now
+
+
+async def keep_record(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
+    """After an event ended (or a late report arrived for it): store its record. A failure
+    is logged, never raised, because the change that called this has already committed."""
+    try:
+        await store_record(conn, event, now)
+    except Exception:
+        log.exception("could not store the timing record of event %s; it will be computed "
+                      "when it is read", event.id)
+
+
+async def _timing(conn: asyncpg.Connection, event: Event,
+                  now: datetime) -> tuple[TimingRecord, datetime]:
+    if event.status is EventStatus.ACTIVE:
+        return timing_record(event, await db.load_facts(conn, event), now=now), now
+    return await db.load_record(conn, event.id) or await store_record(conn, event, now)
+
+
+async def report_of(conn: asyncpg.Connection, event: Event, now: datetime) -> EventReport:
+    """The event's record: stored if it has ended (computed now if it never was), live and
+    partial while it is active."""
+    school = await schools.get_school(conn, event.school_id)
+    if school is None:
+        raise NotFound(f"no school {event.school_id}")
+    timing, computed_at = await _timing(conn, event, now)
+    after_action = await db.load_after_action(conn, event.id)
+    named = {event.started_by, event.ended_by, after_action and after_action.edited_by,
+             *(r.reported_by for r in timing.rooms)} - {None}
+    return EventReport(
+        event=event, school=SchoolRef(id=school.id, name=school.name, timezone=school.timezone),
+        partial=event.status is EventStatus.ACTIVE, computed_at=computed_at, timing=timing,
+        after_action=after_action, people=await db.names_of(conn, named))
