@@ -72,17 +72,22 @@ async def store_checkin(conn: asyncpg.Connection, checkin: CheckIn,
                       field="room_id") from None
 
 
+# checkin_by_client_id -- the report a phone already sent with this client_id, if any
+_CHECKIN_BY_CLIENT_ID = f"select {_COLUMNS} from checkins where event_id = $1 and client_id = $2"
+
+
 async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
                                client_id: uuid.UUID) -> CheckIn | None:
-    """The report a phone already sent with this client_id, if any."""
-    row = await conn.fetchrow(f"select {_COLUMNS} from checkins "
-                              "where event_id = $1 and client_id = $2", event_id, client_id)
+    row = await conn.fetchrow(_CHECKIN_BY_CLIENT_ID, event_id, client_id)
     return _checkin(row) if row else None
 
 
+# checkins_of -- every report of the event, superseded ones included (timing record)
+_CHECKINS_OF = f"select {_COLUMNS} from checkins where event_id = $1"
+
+
 async def checkins_of(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[CheckIn]:
-    """Every report of the event, superseded ones included (for its timing record)."""
-    rows = await conn.fetch(f"select {_COLUMNS} from checkins where event_id = $1", event_id)
+    rows = await conn.fetch(_CHECKINS_OF, event_id)
     return [_checkin(r) for r in rows]
 
 

@@ -35,12 +35,13 @@ select {", ".join("e." + c.strip() for c in _COLUMNS.split(","))}, s.policy
 from events e join schools s on s.id = e.school_id
 where e.id = $1
 """
+_LOAD_EVENT_FOR_UPDATE = _LOAD_EVENT + " for update of e"
 
 
 async def load_event(conn: asyncpg.Connection, event_id: uuid.UUID, *,
                      lock: bool = False) -> EventContext:
     """The event and its school's policy; NotFound when there is no such event."""
-    row = await conn.fetchrow(_LOAD_EVENT + (" for update of e" if lock else ""), event_id)
+    row = await conn.fetchrow(_LOAD_EVENT_FOR_UPDATE if lock else _LOAD_EVENT, event_id)
     if row is None:
         raise NotFound(f"no event {event_id}")
     fields = dict(row)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
@@ -85,10 +86,18 @@ async def ensure_database(server_dsn: str, name: str) -> str:
         if not exists:
             # another muster process may create it at the same moment
             with contextlib.suppress(asyncpg.DuplicateDatabaseError, asyncpg.UniqueViolationError):
-                await conn.execute(f'create database "{name}"')
+                await conn.execute(f"create database {identifier(name)}")
     finally:
         await conn.close()
     return database_dsn(server_dsn, name)
+
+
+def identifier(name: str) -> str:
+    """A name for SQL that cannot be a parameter (a database's), quoted once checked:
+    only plain lower-case names are accepted, so nothing can be smuggled in."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
+        raise ValueError(f"not a plain SQL name: {name!r}")
+    return f'"{name}"'
 
 
 def database_dsn(server_dsn: str, database: str) -> str:
