@@ -19,8 +19,22 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from api import (checkins, compliance, deliveries, events, health, me, schools, signin, stream,
-                 timeline, webhooks)
+from api import (
+    admin,
+    checkins,
+    compliance,
+    deliveries,
+    events,
+    health,
+    me,
+    rooms,
+    schools,
+    signin,
+    staff,
+    stream,
+    timeline,
+    webhooks,
+)
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
 from api.problems import EXCEPTION_HANDLERS
@@ -90,7 +104,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     auth = jwt_auth(secret)
     v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
                                        checkins.router, timeline.router, stream.router,
-                                       deliveries.router, compliance.router],
+                                       deliveries.router, compliance.router, admin.router,
+                                       rooms.router, staff.router],
                 security=[auth.security_requirement])
     return Litestar(
         route_handlers=[health.health, health.ready, signin.router, v1, webhooks.router],
