@@ -68,6 +68,7 @@ class Tally:
     errors: int = 0
     statuses: Counter = field(default_factory=Counter)
     first_error: str = ""
+    error_samples: dict = field(default_factory=dict)  # the first answer of each error status
     elapsed: float = 0.0
     cpu: dict[str, float] = field(default_factory=dict)  # seconds per process group
 
@@ -78,6 +79,7 @@ class Tally:
         else:
             self.errors += 1
             self.first_error = self.first_error or detail
+            self.error_samples.setdefault(status if status is not None else "exception", detail)
         self.statuses[status if status is not None else "exception"] += 1
 
     def percentile_ms(self, q: float) -> float:
