@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import uuid
 
 import msgspec
 import pytest
@@ -106,3 +107,17 @@ async def test_bad_json_bodies_are_400_naming_the_field(client_with_boom, raw, f
     assert r.headers["content-type"] == PROBLEM
     assert field in {e["field"] for e in r.json()["errors"]}
     assert r.json()["detail"].startswith(f"{field}: ")
+
+
+@pytest.mark.parametrize("signed_in", [False, True])
+async def test_an_oversized_body_is_413_problem(client, db, signed_in):
+    """Bodies over 2 MiB are refused with 413, on public and signed-in routes alike."""
+    headers = {"content-type": "application/json"}
+    path = "/v1/auth/otp"
+    if signed_in:
+        d = await factories.district(db)
+        headers |= bearer(await factories.person(db, d, None, "district_admin"))
+        path = f"/v1/events/{uuid.uuid4()}/checkins"
+    r = await client.post(path, content=b"{" + b" " * (2 * 1024 * 1024) + b"}", headers=headers)
+    assert r.status_code == 413, r.text
+    assert r.headers["content-type"] == "application/problem+json"
