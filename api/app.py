@@ -49,6 +49,9 @@ from notifications.providers import open_senders
 
 Clock = Callable[[], datetime]
 API_VERSION = "1.0.0"
+# The largest request body: a check-in is a few hundred bytes, a CSV roster of a big
+# school some hundreds of KB. More is a mistake or an attack; it is refused with 413.
+MAX_BODY_BYTES = 2 * 1024 * 1024
 
 
 def utc_now() -> datetime:
@@ -114,6 +117,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[RequestId(), auth.middleware],
         before_request=decode_strictly,
+        request_max_body_size=MAX_BODY_BYTES,
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret,
                      "callers": CallerCache()}),
