@@ -13,7 +13,6 @@ from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
-from api.alerting import queue_alert, queue_ending
 from api.deps import CallerOf, Conn, Now
 from api.drill_record import keep_record
 from api.pagination import Cursor, Limit, decode_cursor, paginate
@@ -28,6 +27,7 @@ from domain.events import Event
 from domain.idempotency import Replay, fingerprint, replay_decision
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
+from notifications.queueing import queue_alert, queue_ending
 
 IdempotencyKey = Annotated[
     str | None,

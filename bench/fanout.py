@@ -105,6 +105,21 @@ async def query(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
         await conn.close()
 
 
+def wave_written(dsn: str, event_id: uuid.UUID, t0: float, timeout: float = 30) -> float | None:
+    """Seconds from the POST (monotonic `t0`) until the event's alert wave was written
+    out by a dispatcher; None if the POST wrote the messages itself."""
+    sql = ("select count(*) filter (where expanded_at is null) as waiting, count(*) as waves "
+           "from alert_waves where event_id = $1")
+    while time.monotonic() < t0 + timeout:
+        [row] = asyncio.run(query(dsn, sql, event_id))
+        if row["waves"] == 0:
+            return None
+        if row["waiting"] == 0:
+            return time.monotonic() - t0
+        time.sleep(0.02)
+    raise RuntimeError(f"the wave of {event_id} was not written in {timeout:g} s")
+
+
 def outbox_states(dsn: str, event_id: uuid.UUID | None = None) -> dict[str, Counter]:
     """channel -> state -> messages, for one event or for all of them."""
     rows = asyncio.run(query(
@@ -434,6 +449,10 @@ def main() -> int:
                                             sro.access_token, LOCKDOWN, 201)
                 posts["real lockdown, Riverbend High"].append(elapsed)
                 event_id = uuid.UUID(event["id"])
+                written_s = wave_written(world.dsn, event_id, t0)
+                print(f"the lockdown's messages were in the outbox {written_s:.2f} s after the "
+                      f"POST (a wave, written by the dispatcher)" if written_s else
+                      "the lockdown's messages were written by the POST itself")
                 queued = outbox_states(world.dsn, event_id)
                 window = Window(args.window, sum(queued.get("push", Counter()).values()),
                                 sum(queued.get("sms", Counter()).values()))

@@ -109,16 +109,27 @@ async def record_outcome(conn: asyncpg.Connection, message_id: int, at: datetime
                 message_id, at, "retry" if retry_at else outcome, error_code)
 
 
-# recipients -- live members of the school and the admins of its district
-_RECIPIENTS = """
-select u.id as user_id, u.name, u.phone, m.role,
-       (select count(*) from devices d
-        where d.user_id = u.id and d.disabled_at is null)::int as push_devices
+# live members of school $1 at time $2, and the admins of its district
+_AUDIENCE = """
 from memberships m join users u on u.id = m.user_id
 where (m.expires_at is null or m.expires_at > $2)
   and (m.school_id = $1 or (m.school_id is null and m.district_id =
                             (select district_id from schools where id = $1)))
 """
+
+# recipients -- everyone an alert of the school may reach, and their working devices
+_RECIPIENTS = """
+select u.id as user_id, u.name, u.phone, m.role,
+       (select count(*) from devices d
+        where d.user_id = u.id and d.disabled_at is null)::int as push_devices
+""" + _AUDIENCE
+
+# audience_size -- how many memberships an alert of the school may reach
+_AUDIENCE_SIZE = "select count(*) " + _AUDIENCE
+
+
+async def audience_size(conn: asyncpg.Connection, school_id: uuid.UUID, now: datetime) -> int:
+    return await conn.fetchval(_AUDIENCE_SIZE, school_id, now)
 
 
 async def recipients(conn: asyncpg.Connection, school_id: uuid.UUID,

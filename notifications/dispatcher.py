@@ -21,6 +21,7 @@ import asyncpg
 from db import outbox
 from db.pool import DATABASE_UNAVAILABLE, while_unavailable
 from domain.delivery import falls_back_to_sms, next_attempt
+from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
 log = logging.getLogger("muster.notifications")
@@ -69,10 +70,12 @@ class Dispatcher:
             self._listener = None
 
     async def run_once(self, channel: str | None = None) -> int:
-        """Claim and send one batch (of one channel, if given); how many were handled.
-        Each outcome is recorded as soon as its send returns, so a rate-limited lane
-        keeps handing off while earlier outcomes are written."""
+        """Write out waiting alert waves, then claim and send one batch (of one channel,
+        if given); how many were handled. Each outcome is recorded as soon as its send
+        returns, so a rate-limited lane keeps handing off while earlier outcomes are
+        written."""
         limit = self._batch[channel] if channel else max(self._batch.values())
+        await write_waves(self._pool, self._clock)
         async with self._pool.acquire() as conn:
             claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))

@@ -1,0 +1,78 @@
+"""Queue the alerts an event change calls for, in the transaction of that change.
+
+The domain plans who gets what on which channel (domain/alerts.py); this reads the
+people it needs and writes the plan to the outbox. A school-sized plan is written
+inside the request (a few hundred rows, milliseconds). A larger one (a district's
+10,000 staff: 20,000 rows, most of a second) would hold the SRO's phone waiting,
+so the request stores an alert wave instead, with the event as it was, and a
+dispatcher writes its messages moments later; once an event has a wave waiting,
+its later changes wait behind it, so that an all-clear never overtakes its alert.
+Nothing is sent here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+
+import asyncpg
+
+from db import outbox, waves
+from domain import alerts
+from domain.alerts import MessageKind
+from domain.events import Event
+from domain.roles import Role
+
+# Recipients (or, for an ending, people notified) an event change may alert from
+# inside its request; beyond, the change goes as a wave.
+INLINE_RECIPIENTS = 500
+
+
+async def queue_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
+                      now: datetime) -> None:
+    """An event started or changed action: alert the school (and, if real, its district)."""
+    if (await waves.has_pending_wave(conn, event.id)
+            or await outbox.audience_size(conn, event.school_id, now) > INLINE_RECIPIENTS):
+        await waves.add_wave(conn, event, kind, now)
+        return
+    await _write_alert(conn, event, kind, now)
+
+
+async def queue_ending(conn: asyncpg.Connection, event: Event, kind: MessageKind) -> None:
+    """All-clear or cancellation: tell everyone who was alerted, on the same channels."""
+    if await waves.has_pending_wave(conn, event.id):
+        await waves.add_wave(conn, event, kind, event.ended_at)
+        return
+    notified = await outbox.notified(conn, event.id)
+    if len({user_id for user_id, _ in notified}) > INLINE_RECIPIENTS:
+        await waves.add_wave(conn, event, kind, event.ended_at)
+        return
+    await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
+
+
+async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
+    """Write out the waves waiting (each in its own transaction, an event's in order);
+    how many were written. Several dispatchers may call this at once."""
+    written = 0
+    while True:
+        async with pool.acquire() as conn, conn.transaction():
+            wave = await waves.next_wave(conn)
+            if wave is None:
+                return written
+            if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
+                await _write_alert(conn, wave.event, wave.kind, wave.planned_at)
+            else:
+                notified = await outbox.notified(conn, wave.event.id)
+                await outbox.enqueue(conn, wave.event.id,
+                                     alerts.plan_ending(wave.event, wave.kind, notified))
+            await waves.mark_expanded(conn, wave.id, clock())
+        written += 1
+
+
+async def _write_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
+                       now: datetime) -> None:
+    people = await outbox.recipients(conn, event.school_id, now)
+    members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
+    admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
+    plan = alerts.plan_alert(event, kind, alerts.recipients_for(event, members, admins), now=now)
+    await outbox.enqueue(conn, event.id, plan)
