@@ -1,4 +1,5 @@
-"""`muster`: serve the API, migrate, seed demo data, mint tokens, export OpenAPI."""
+"""`muster`: serve the API, migrate, seed demo data, mint tokens, export OpenAPI, print
+drill reports."""
 
 from __future__ import annotations
 
@@ -18,7 +19,10 @@ import msgspec
 from api.settings import Settings, SettingsError, jwt_secret, load_settings
 
 if TYPE_CHECKING:
+    import asyncpg
     from litestar import Litestar
+
+    from api.drill_record import EventReport
 
 T = TypeVar("T")
 OPENAPI_FILE = Path(__file__).resolve().parent.parent / "openapi" / "openapi.json"
@@ -179,6 +183,35 @@ def openapi(check: bool, output: Path) -> None:
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(text)
     click.echo(f"wrote {output}")
+
+
+@cli.command()
+@click.argument("event_id", type=click.UUID)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the printable page (report.html) to this file.")
+def report(event_id: uuid.UUID, html_file: Path | None) -> None:
+    """Print an event's drill timing record as a table (and write its printable page)."""
+    from api.app import utc_now
+    from api.drill_record import report_of
+    from api.report_html import render
+    from api.report_text import to_terminal
+    from db.events import load_event
+    from domain.errors import NotFound
+
+    async def load(conn: asyncpg.Connection) -> EventReport:
+        return await report_of(conn, (await load_event(conn, event_id)).event, utc_now())
+
+    try:
+        record = _with_connection(_database_url(_settings()), load)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(to_terminal(record), nl=False)
+    if html_file:
+        try:
+            html_file.write_text(render(record))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {html_file}: {exc.strerror}") from None
+        click.echo(f"wrote {html_file}")
 
 
 @cli.command()
