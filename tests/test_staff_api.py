@@ -345,7 +345,8 @@ async def test_a_staff_csv_with_one_bad_row_imports_nothing(client, db, world):
         (3, "phone"), (6, "expires_at")]
     assert await snapshot(db) == before
     # once the cells are right, what the principal may not do is named by row too
-    content = b"name,phone,role\nGood One,512-555-0150,teacher\nBad Role,512-555-0152,district_admin\n"
+    content = (b"name,phone,role\nGood One,512-555-0150,teacher\n"
+               b"Bad Role,512-555-0152,district_admin\n")
     r = await client.post(IMPORT.format(school=world["high"]), content=content,
                           headers=bearer(world["principal"]) | CSV)
     assert r.status_code == 400, r.text
@@ -382,3 +383,17 @@ async def test_staff_routes_refuse_bad_ids_and_pages(client, world):
 def test_t0_is_the_clock_the_expiry_cases_assume():
     """The bad-expiry cases above are written for the fixture clock's start."""
     assert T0.isoformat() == "2026-11-29T08:00:00+00:00"
+
+
+async def test_taking_a_district_admin_off_a_schools_staff_removes_them_from_the_district(
+        client, db, world):
+    """A district admin reaches every school through one membership; another district
+    admin removing them at one school ends it, for every school."""
+    second = await client.post(STAFF.format(school=world["high"]),
+                               json=NEW | {"role": "district_admin"},
+                               headers=bearer(world["admin"]))
+    user = uuid.UUID(second.json()["user_id"])
+    r = await client.delete(MEMBER.format(school=world["elem"], user=user),
+                            headers=bearer(world["admin"]))
+    assert r.status_code == 204, r.text
+    assert (await client.get("/v1/schools", headers=bearer(user))).json()["items"] == []
