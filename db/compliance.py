@@ -114,19 +114,25 @@ class LogWindow(msgspec.Struct, frozen=True):
 
 
 # year_events -- the events that started within each school's window (local days, in the
-# school's time zone), oldest first, after the keyset (started_at, id); one index range of
-# events_school_started per school
+# school's time zone), oldest first, after the keyset (started_at, id). The windows are
+# turned into instants first (materialized), so that each school is one index range of
+# events_school_started (school_id, started_at), however many years it has kept.
 _YEAR_EVENTS = """
-select e.id, e.school_id, s.name as school_name,
-       (e.started_at at time zone s.timezone)::date as date, e.started_at, e.ended_at,
+with w as materialized (
+    select w.school_id, s.name, s.timezone,
+           w.first_day::timestamp at time zone s.timezone as since,
+           (w.last_day + 1)::timestamp at time zone s.timezone as until
+    from unnest($1::uuid[], $2::date[], $3::date[]) as w (school_id, first_day, last_day)
+    join schools s on s.id = w.school_id
+)
+select e.id, e.school_id, w.name as school_name,
+       (e.started_at at time zone w.timezone)::date as date, e.started_at, e.ended_at,
        floor(extract(epoch from e.ended_at - e.started_at))::integer as duration_s,
        e.action, e.hazard, e.purpose, e.drill, e.status, e.location, e.started_by,
        u.name as started_by_name, e.end_reason
-from unnest($1::uuid[], $2::date[], $3::date[]) as w (school_id, first_day, last_day)
-join schools s on s.id = w.school_id
-join events e on e.school_id = w.school_id
-             and e.started_at >= w.first_day::timestamp at time zone s.timezone
-             and e.started_at < (w.last_day + 1)::timestamp at time zone s.timezone
+from w
+join events e on e.school_id = w.school_id and e.started_at >= w.since
+             and e.started_at < w.until
 join users u on u.id = e.started_by
 where ($4::timestamptz is null or (e.started_at, e.id) > ($4, $5::uuid))
 order by e.started_at, e.id
