@@ -42,6 +42,7 @@ from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
 from api.strict import decode_strictly
 from db import migrate
+from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
 from db.pool import create_pool
 from notifications.dispatcher import LEASE, Dispatcher
@@ -92,6 +93,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 await migrate.migrate(conn)
             await feed.start()
             app.state.pool, app.state.feed = pool, feed
+            app.state.checkins = CheckinWriter(pool)
             async with contextlib.AsyncExitStack() as background:
                 providers = settings.providers()
                 senders = await background.enter_async_context(open_senders(providers))

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
+import asyncpg
 import msgspec
 from litestar import Response, Router, get, post
+from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
@@ -18,6 +20,7 @@ from api.problems import problem_specs
 from api.text import Instant, Text200, Text1000
 from db import checkins as db
 from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
+from domain.errors import Invalid
 from domain.policy import Permission
 from domain.srp import EventStatus
 
@@ -45,26 +48,40 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                                    "before: nothing changed; the stored check-in",
                                    generate_examples=False),
                  **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
-async def check_in(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+async def check_in(state: State, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
-    ctx, role = await load_event_as(conn, caller, event_id)
-    ctx.policy.require(role, Permission.CHECK_IN)
-    if ctx.event.status is not EventStatus.ACTIVE:
-        # a phone retrying a report it sent during the event gets it back, not a 409
-        replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
-        if replayed is not None:
-            return Response(replayed, status_code=200)
+    """Holds a pooled connection only while it reads: the report itself waits for its
+    batch (db/checkin_writer.py) without one."""
+    async with state.pool.acquire() as conn:
+        ctx, role = await load_event_as(conn, caller, event_id)
+        ctx.policy.require(role, Permission.CHECK_IN)
+        if ctx.event.status is not EventStatus.ACTIVE:
+            # a phone retrying a report it sent during the event gets it back, not a 409
+            replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
+            if replayed is not None:
+                return Response(replayed, status_code=200)
     observed, flagged = observed_time(data.observed_at, now, ctx.event.started_at)
     accept_late_checkin(ctx.event, observed)
     fields = msgspec.structs.asdict(data) | {"observed_at": observed}
     checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
                       clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
-    if await db.store_checkin(conn, checkin, ctx.event.school_id) is None:
-        stored = await db.checkin_by_client_id(conn, event_id, data.client_id)
-        return Response(stored, status_code=200)
-    if ctx.event.status is not EventStatus.ACTIVE:  # a late offline report changes the record
-        await keep_record(conn, ctx.event, now)
+    stored = await state.checkins.store(checkin, ctx.event.school_id)
+    async with state.pool.acquire() as conn:
+        if stored is None:
+            return Response(await _stored_before(conn, checkin), status_code=200)
+        if ctx.event.status is not EventStatus.ACTIVE:  # a late report changes the record
+            await keep_record(conn, ctx.event, now)
     return Response(checkin, status_code=201)
+
+
+async def _stored_before(conn: asyncpg.Connection, checkin: CheckIn) -> CheckIn:
+    """The report stored earlier with this client_id; if there is none, the report was
+    refused for its room."""
+    stored = await db.checkin_by_client_id(conn, checkin.event_id, checkin.client_id)
+    if stored is None:
+        raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
+                      field="room_id")
+    return stored
 
 
 @get("/{event_id:uuid}/accountability", summary="Rooms reported, needing help, unreported",

@@ -10,7 +10,6 @@ import msgspec
 
 from db import timeline
 from domain.checkins import CheckIn
-from domain.errors import Invalid
 from domain.schools import Room
 
 _COLUMNS = """id, event_id, room_id, client_id, status, students_present, students_missing,
@@ -24,52 +23,78 @@ def _checkin(row: asyncpg.Record) -> CheckIn:
     return msgspec.convert({n: row[n] for n in _NAMES}, CheckIn)
 
 
-# store_checkin -- one statement, so one implicit transaction and no client round trip
-# while the event's row is locked for the next timeline seq (the hot spot of a storm):
-# the report (unless its client_id was seen), its room's current report if it is newer
-# (the domain's `supersedes` order), the timeline entry and its notification.
+# store_checkins -- a batch of one event's reports in one statement, so one transaction,
+# one WAL flush and one hold of the event's row (which numbers its timeline) for all of
+# them: each report unless its client_id was seen or its room is not the school's; each
+# room's current report if the newest of the batch is newer than it (the domain's
+# `supersedes` order); timeline entries numbered in arrival order; their notifications.
 _STORE = f"""
-with new as (
+with input as (
+    select t.*
+    from unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::int[],
+                $9::int[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
+                $14::timestamptz[], $15::bool[], $16::uuid[], $17::text[], $18::text[],
+                $19::text[], $20::bool[])
+         with ordinality as t(id, room_id, client_id, status, students_present,
+                              students_missing, students_extra, injured, location, note,
+                              observed_at, received_at, clock_skew_flagged, reported_by,
+                              detail, at, notified, complete, arrival)
+    join rooms r on r.id = t.room_id and r.school_id = $2
+), new as (
     insert into checkins ({_COLUMNS}, school_id)
-    values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+    select id, $1, room_id, client_id, status, students_present, students_missing,
+           students_extra, injured, location, note, observed_at, received_at,
+           clock_skew_flagged, reported_by, $2
+    from input order by arrival
     on conflict on constraint checkins_event_client_key do nothing
-    returning id, event_id, room_id, observed_at, received_at, client_id
+    returning id, room_id, observed_at, received_at, client_id
+), newest as (
+    select distinct on (room_id) * from new
+    order by room_id, observed_at desc, received_at desc, client_id desc
 ), current_report as (
     insert into room_reports (event_id, room_id, checkin_id, observed_at, received_at, client_id)
-    select event_id, room_id, id, observed_at, received_at, client_id from new
+    select $1, room_id, id, observed_at, received_at, client_id from newest
     on conflict (event_id, room_id) do update
         set checkin_id = excluded.checkin_id, observed_at = excluded.observed_at,
             received_at = excluded.received_at, client_id = excluded.client_id
         where (excluded.observed_at, excluded.received_at, excluded.client_id)
             > (room_reports.observed_at, room_reports.received_at, room_reports.client_id)
-), next as (
-    update events set last_seq = last_seq + 1
-    where id = $2 and exists (select 1 from new) returning last_seq
+), counted as (
+    update events set last_seq = last_seq + (select count(*) from new)
+    where id = $1 and exists (select 1 from new) returning last_seq
+), numbered as (
+    select i.*, c.last_seq - count(*) over () + row_number() over (order by i.arrival) as seq
+    from new n join input i on i.id = n.id cross join counted c
 ), entry as (
     insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-    select $2, last_seq, $13, 'checkin', $15, $17::text::json from next
-    returning seq
+    select $1, seq, received_at, 'checkin', reported_by, detail::json from numbered
 )
-select seq, pg_notify('{timeline.CHANNEL}', json_build_object(
-    'event_id', $2::uuid, 'seq', seq, 'at', $18::text::json, 'kind', 'checkin',
-    'actor_id', $15::uuid, 'detail', $19::text::json, 'complete', $20::boolean)::text)
-from entry
+select id, seq, pg_notify('{timeline.CHANNEL}', json_build_object(
+    'event_id', $1::uuid, 'seq', seq, 'at', at::json, 'kind', 'checkin',
+    'actor_id', reported_by, 'detail', notified::json, 'complete', complete)::text)
+from numbered order by seq
 """
 
 
-async def store_checkin(conn: asyncpg.Connection, checkin: CheckIn,
-                        school_id: uuid.UUID) -> int | None:
-    """Store a new report and announce it; its timeline seq, or None for a replayed
-    client_id (nothing is changed then)."""
-    detail = _ENCODER.encode(checkin)
-    notified, complete = timeline.notifiable(detail)
-    try:
-        return await conn.fetchval(
-            _STORE, *(getattr(checkin, n) for n in _NAMES), school_id, detail.decode(),
-            _ENCODER.encode(checkin.received_at).decode(), notified.decode(), complete)
-    except asyncpg.ForeignKeyViolationError:
-        raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
-                      field="room_id") from None
+async def store_checkins(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
+                         batch: list[CheckIn]) -> dict[uuid.UUID, int]:
+    """Store new reports of one event and announce them: the timeline seq of each one
+    stored, by check-in id. A report missing from the answer was not stored: its
+    client_id was seen before (also earlier in the batch), or its room is not one of
+    the school's."""
+    details = [_ENCODER.encode(c) for c in batch]
+    notes = [timeline.notifiable(d) for d in details]
+    columns = [[getattr(c, n) for c in batch] for n in _INPUT]
+    rows = await conn.fetch(
+        _STORE, event_id, school_id, *columns, [d.decode() for d in details],
+        [_ENCODER.encode(c.received_at).decode() for c in batch],
+        [n.decode() for n, _ in notes], [complete for _, complete in notes])
+    return {r["id"]: r["seq"] for r in rows}
+
+
+_INPUT = ["id", "room_id", "client_id", "status", "students_present", "students_missing",
+          "students_extra", "injured", "location", "note", "observed_at", "received_at",
+          "clock_skew_flagged", "reported_by"]
 
 
 # checkin_by_client_id -- the report a phone already sent with this client_id, if any
