@@ -76,7 +76,8 @@ def issue_access_token(user_id: uuid.UUID, secret: str, now: datetime, ttl_s: in
 class CallerCache:
     """Callers loaded in the last `ttl` seconds, so that a phone's burst of requests
     (a storm of check-ins) costs one membership query, not one each. A removed
-    membership therefore still works for at most `ttl` seconds."""
+    membership therefore still works for at most `ttl` seconds in another process (in
+    this one, `forget` drops it at once); an expiring one ends exactly at its expiry."""
 
     def __init__(self, ttl: timedelta = timedelta(seconds=2), max_size: int = 10_000) -> None:
         self._ttl, self._max_size = ttl, max_size
@@ -96,7 +97,9 @@ class CallerCache:
                                   roles=found.roles, session_id=session_id)
         if len(self._entries) >= self._max_size:
             self._entries.clear()  # crude but bounded; a refill costs one query per caller
-        self._entries[key] = (now + self._ttl, caller)
+        # a substitute's access ends on the dot, not up to `ttl` later
+        fresh_until = min(now + self._ttl, (found and found.changes_at) or now + self._ttl)
+        self._entries[key] = (fresh_until, caller)
         return caller
 
     def forget(self, user_id: uuid.UUID) -> None:

@@ -16,13 +16,14 @@ class CallerRecord(msgspec.Struct, frozen=True):
     name: str
     phone: str
     roles: dict[uuid.UUID, Role]
+    changes_at: datetime | None  # when the first of these memberships expires
 
 
 # load_caller -- the user and the schools their live memberships reach (a
 # district_admin membership reaches every school of its district); nothing when
 # the token's session has been signed out.
 _LOAD_CALLER = """
-select u.name, u.phone, s.id as school_id, m.role
+select u.name, u.phone, s.id as school_id, m.role, m.expires_at
 from users u
 left join memberships m
        on m.user_id = u.id and (m.expires_at is null or m.expires_at > $2)
@@ -46,7 +47,9 @@ async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
         if row["school_id"] is not None:
             reached[row["school_id"]].append(Role(row["role"]))
     roles = {school: strongest(held) for school, held in reached.items()}
-    return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"], roles=roles)
+    expiries = [row["expires_at"] for row in rows if row["expires_at"] is not None]
+    return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"], roles=roles,
+                        changes_at=min(expiries, default=None))
 
 
 async def find_user_id_by_phone(conn: asyncpg.Connection, phone: str) -> uuid.UUID | None:

@@ -112,6 +112,18 @@ async def test_expired_membership_no_longer_reaches_the_school(client, db, clock
     assert r.status_code == 404
 
 
+async def test_a_substitute_loses_access_on_the_dot_even_just_after_a_request(client, db,
+                                                                             clock):
+    """A request a second before the expiry does not keep access alive for the caller
+    cache's two seconds."""
+    d = await factories.district(db)
+    s = await factories.school(db, d)
+    sub = await factories.person(db, d, s, "teacher", expires_at=T0 + timedelta(seconds=1))
+    assert (await client.get(f"/v1/schools/{s}", headers=bearer(sub))).status_code == 200
+    clock.advance(seconds=1)
+    assert (await client.get(f"/v1/schools/{s}", headers=bearer(sub))).status_code == 404
+
+
 def _token(user_id: uuid.UUID, **fields) -> str:
     now = datetime.now(UTC)
     claims = {"sub": str(user_id), "exp": now + timedelta(hours=1), "iat": now,
