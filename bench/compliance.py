@@ -39,6 +39,10 @@ from checkin_storm import BIN, Tally, World, row, verdict
 from fanout import generated_phone
 from soak import timed
 
+from db.compliance import _YEAR_EVENTS
+
+# explain_year_events -- the plan of the API's year_events query
+_EXPLAIN_YEAR_EVENTS = "explain (analyze, costs off, timing off) " + _YEAR_EVENTS
 MAX_MS = 200.0  # the issue's target: drill log and compliance answer in < 200 ms
 ROUTES = [  # (name, path template, query)
     ("school drill log (JSON)", "/v1/schools/{school}/drill-log", {}),
@@ -182,15 +186,13 @@ async def measure(base: str, token: str, ids: dict[str, list[uuid.UUID]], school
 
 async def explain(dsn: str, district_id: uuid.UUID, start_year: int) -> list[str]:
     """The plan of the district's year_events query (windows as the API builds them)."""
-    from db.compliance import _YEAR_EVENTS
-
     conn = await asyncpg.connect(dsn)
     try:
         ids = [r["id"] for r in await conn.fetch(
             "select id from schools where district_id = $1", district_id)]
         first, last = date(start_year, 8, 1), date(start_year + 1, 7, 31)
-        plan = await conn.fetch("explain (analyze, costs off, timing off) " + _YEAR_EVENTS,
-                                ids, [first] * len(ids), [last] * len(ids), None, None, None)
+        plan = await conn.fetch(_EXPLAIN_YEAR_EVENTS, ids, [first] * len(ids),
+                                [last] * len(ids), None, None, None)
         return [r[0] for r in plan]
     finally:
         await conn.close()
