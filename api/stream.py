@@ -20,6 +20,7 @@ from litestar import Router, get
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEvent, ServerSentEventMessage
+from prometheus_client import Gauge
 
 from api.access import load_event_as
 from api.deps import CallerOf
@@ -44,12 +45,14 @@ async def stream(state: State, caller: CallerOf, event_id: FromPath[uuid.UUID],
                  last_event_id: LastEventId = None) -> ServerSentEvent:
     async with state.pool.acquire() as conn:
         await load_event_as(conn, caller, event_id)
-    return ServerSentEvent(_messages(state.feed, state.pool, event_id, last_event_id or 0))
+    return ServerSentEvent(_messages(state.feed, state.pool, event_id, last_event_id or 0,
+                                     state.metrics.sse_clients))
 
 
 async def _messages(feed: TimelineFeed, pool: asyncpg.Pool, event_id: uuid.UUID,
-                    last: int) -> AsyncIterator[ServerSentEventMessage]:
-    with feed.subscribe(event_id) as live:  # subscribe first: nothing slips between
+                    last: int, clients: Gauge) -> AsyncIterator[ServerSentEventMessage]:
+    # subscribe first: nothing slips between
+    with clients.track_inprogress(), feed.subscribe(event_id) as live:
         async for entry in _read_after(pool, event_id, last):
             yield _message(entry)
             last = entry.seq

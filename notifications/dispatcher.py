@@ -31,16 +31,22 @@ LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settl
 # bounded by the provider's latency, SMS by its rate limit anyway.
 IN_FLIGHT = {"push": 100, "sms": 32}
 
+# Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
+OutcomeObserver = Callable[[str, str, str | None], None]
+
 
 class Dispatcher:
     """`batch` is how many messages one pass of a lane claims (per channel, or one for
-    all): keep SMS within what it hands off in a lease (Providers.batches)."""
+    all): keep SMS within what it hands off in a lease (Providers.batches). `on_outcome`
+    hears of each outcome once it is recorded (the metrics count them)."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime], *, batch: int | Mapping[str, int] = 100,
                  lease: timedelta = LEASE, poll_s: float = 2.0,
-                 jitter: Callable[[], float] = random.random) -> None:
+                 jitter: Callable[[], float] = random.random,
+                 on_outcome: OutcomeObserver = lambda channel, outcome, reason: None) -> None:
         self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
+        self._on_outcome = on_outcome
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
         self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
@@ -102,7 +108,8 @@ class Dispatcher:
             async with self._in_flight[message.channel]:
                 return await self._senders[message.channel].send(message)
         except Exception:  # a bug or an unexpected provider error: retry, do not lose it
-            log.exception("sending outbox message %s failed", message.id)
+            log.exception("sending outbox message %s failed", message.id,
+                          extra={"event_id": str(message.event_id), "channel": message.channel})
             return SendResult(outcome="retry", error_code="exception")
 
     async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
@@ -115,6 +122,7 @@ class Dispatcher:
         await outbox.record_outcome(conn, message.id, now, outcome=outcome,
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
+        self._on_outcome(message.channel, outcome, result.error_code)
         if falls_back_to_sms(message.channel, message.kind, outcome):
             await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
         if result.dead_tokens:
