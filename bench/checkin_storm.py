@@ -276,8 +276,9 @@ class World:
         self.procs: dict[str, subprocess.Popen] = {}
         self.killed: list[tuple[str, str]] = []  # servers that ignored SIGTERM, log tail
         self.env = {k: v for k, v in os.environ.items() if not k.startswith("MUSTER_")}
+        # text logs: the benches read them (fanout.log_problems), and bare_app logs text too
         self.env |= {"MUSTER_DATA_DIR": str(self.dir),
-                     "MUSTER_DB_POOL_SIZE": str(pool_size)}
+                     "MUSTER_DB_POOL_SIZE": str(pool_size), "MUSTER_LOG_FORMAT": "text"}
 
     def up(self) -> None:
         if self.external:
