@@ -32,10 +32,10 @@ async def _ended_drill(url: str) -> uuid.UUID:
         await events.record(conn, event, "started", principal, T0, new=True)
         for n, room in enumerate(rooms[:2]):
             at = T0 + timedelta(seconds=40 + 30 * n)
-            await checkins.store_checkin(conn, CheckIn(
+            await checkins.store_checkins(conn, event.id, s, [CheckIn(
                 id=uuid.uuid4(), event_id=event.id, room_id=room, client_id=uuid.uuid4(),
                 status=CheckInStatus.NEEDS_HELP if n else CheckInStatus.OK,
-                students_present=22, observed_at=at, received_at=at, reported_by=principal), s)
+                students_present=22, observed_at=at, received_at=at, reported_by=principal)])
         end = T0 + timedelta(minutes=6)
         await events.record(conn, replace(event, status=EventStatus.ALL_CLEAR, ended_at=end,
                                           ended_by=principal), "status", principal, end)
