@@ -10,12 +10,13 @@ import logging
 import uuid
 from http import HTTPStatus
 
+import asyncpg
 import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
-from db.pool import DATABASE_UNAVAILABLE
+from db.pool import DATABASE_UNAVAILABLE, renew_connections, unavailable
 from domain import errors
 
 log = logging.getLogger("muster.api")
@@ -138,9 +139,11 @@ def on_database_unavailable(request: Request, exc: Exception) -> Response:
     connections are renewed so that the service recovers by itself once it is back.
     Nothing was stored by the refused request; a phone's retry is safe (check-ins are
     idempotent by client_id, events by Idempotency-Key)."""
+    if not unavailable(exc):
+        return on_unexpected_error(request, exc)
     log.warning("database unavailable on %s %s [request %s]: %s: %s", request.method,
                 request.url.path, request_id(request), type(exc).__name__, exc)
-    request.app.state.pool.expire_connections()
+    renew_connections(request.app.state.pool)
     response = problem_response(request, 503, "the database is unavailable for a moment; "
                                 "try again shortly", "database-unavailable")
     response.headers["Retry-After"] = "2"
@@ -161,6 +164,6 @@ EXCEPTION_HANDLERS = {
     400: on_validation_error,
     HTTPException: on_http_error,
     errors.DomainError: on_domain_error,
-    **dict.fromkeys(DATABASE_UNAVAILABLE, on_database_unavailable),
+    **dict.fromkeys((*DATABASE_UNAVAILABLE, asyncpg.InterfaceError), on_database_unavailable),
     Exception: on_unexpected_error,
 }

@@ -17,7 +17,7 @@ import uuid
 import asyncpg
 
 from db.checkins import store_checkins
-from db.pool import DATABASE_UNAVAILABLE
+from db.pool import unavailable
 from domain.checkins import CheckIn
 
 _Waiting = tuple[CheckIn, "asyncio.Future[int | None]"]
@@ -56,11 +56,11 @@ class CheckinWriter:
             async with self._pool.acquire() as conn:
                 seqs = await store_checkins(conn, event_id, self._schools[event_id],
                                             [c for c, _ in batch])
-        except DATABASE_UNAVAILABLE as exc:
-            self._pool.expire_connections()
-            _fail(batch, exc)
         except Exception as exc:  # noqa: BLE001 -- each caller answers for its own report
-            if len(batch) == 1:
+            if unavailable(exc):
+                await self._pool.expire_connections()
+                _fail(batch, exc)
+            elif len(batch) == 1:
                 _fail(batch, exc)
             else:  # one report the checks missed must not fail the others: one by one
                 for waiting in batch:

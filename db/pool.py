@@ -24,6 +24,27 @@ DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
     asyncpg.AdminShutdownError, asyncpg.CrashShutdownError)
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` means the database is unreachable or the connection was lost. A loss
+    inside a transaction block surfaces as asyncpg's InterfaceError about the closed
+    connection, with the loss itself as its context; other InterfaceErrors are bugs."""
+    return isinstance(exc, DATABASE_UNAVAILABLE) or (
+        isinstance(exc, asyncpg.InterfaceError)
+        and isinstance(exc.__context__, DATABASE_UNAVAILABLE))
+
+
+_renewing: set[asyncio.Task[None]] = set()
+
+
+def renew_connections(pool: asyncpg.Pool) -> None:
+    """Have the pool replace its connections (those in use, when released): after a
+    restart every one of them is broken. For code that cannot await (exception
+    handlers); the pool only marks them, so this is done at the next turn of the loop."""
+    task = asyncio.get_running_loop().create_task(pool.expire_connections())
+    _renewing.add(task)
+    task.add_done_callback(_renewing.discard)
+
+
 async def while_unavailable(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],
                             *, patience_s: float, what: str) -> T:
     """`work(conn)` on a pooled connection, tried again while the database is unavailable
@@ -36,11 +57,11 @@ async def while_unavailable(pool: asyncpg.Pool, work: Callable[[asyncpg.Connecti
         try:
             async with pool.acquire() as conn:
                 return await work(conn)
-        except DATABASE_UNAVAILABLE as exc:
-            if time.monotonic() + delay > deadline:
+        except Exception as exc:
+            if not unavailable(exc) or time.monotonic() + delay > deadline:
                 raise
             log.warning("%s: database unavailable (%s); retrying", what, type(exc).__name__)
-            pool.expire_connections()
+            await pool.expire_connections()
             await asyncio.sleep(delay)
             delay = min(2 * delay, 2.0)
 

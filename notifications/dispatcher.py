@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import outbox
-from db.pool import DATABASE_UNAVAILABLE, while_unavailable
+from db.pool import unavailable, while_unavailable
 from domain.delivery import falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
@@ -137,11 +137,12 @@ class Dispatcher:
                     pass  # a full batch: there may be more
             except asyncio.CancelledError:
                 raise
-            except DATABASE_UNAVAILABLE as exc:  # it is restarting: the poll retries
-                log.warning("outbox dispatcher pass (%s): database unavailable (%s)",
-                            channel, type(exc).__name__)
-            except Exception:  # keep dispatching whatever happens; the poll retries
-                log.exception("outbox dispatcher pass (%s) failed", channel)
+            except Exception as exc:  # keep dispatching whatever happens; the poll retries
+                if unavailable(exc):  # it is restarting
+                    log.warning("outbox dispatcher pass (%s): database unavailable (%s)",
+                                channel, type(exc).__name__)
+                else:
+                    log.exception("outbox dispatcher pass (%s) failed", channel)
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)

