@@ -46,7 +46,8 @@ class ConsoleSender:
         if self.channel == "push" and not message.push_tokens:
             return SendResult(outcome="failed", error_code="no-device")
         to = f"{len(message.push_tokens)} device(s)" if self.channel == "push" else message.phone
-        log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body)
+        log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body,
+                 extra={"event_id": str(message.event_id)})
         return SendResult(outcome="sent", provider_id=f"console-{message.id}")
 
     async def send_text(self, phone: str, body: str) -> SendResult:
