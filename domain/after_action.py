@@ -18,7 +18,7 @@ import msgspec
 from msgspec.structs import replace
 
 from domain.errors import Conflict, Invalid
-from domain.events import Event
+from domain.events import Event, given_text
 from domain.policy import Permission, Policy
 from domain.roles import Role
 from domain.srp import EventStatus
@@ -90,22 +90,16 @@ class AfterActionRevision(AfterAction, frozen=True, kw_only=True):
     edited_at: datetime
 
 
-def _text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    return value.strip() or None
-
-
 def _observer(observer: Observer, n: int) -> Observer:
-    name = _text(observer.name)
+    name = given_text(observer.name)
     if name is None:
         raise Invalid("an observer needs a name", field=f"observers[{n}].name")
-    return Observer(name=name, agency=_text(observer.agency), role=_text(observer.role),
-                    certification=_text(observer.certification))
+    return Observer(name=name, agency=given_text(observer.agency), role=given_text(observer.role),
+                    certification=given_text(observer.certification))
 
 
 def _problem(problem: ProblemFound, n: int) -> ProblemFound:
-    detail = _text(problem.detail)
+    detail = given_text(problem.detail)
     if problem.kind is ProblemKind.OTHER and detail is None:
         raise Invalid("a problem of kind 'other' needs a detail saying what it was",
                       field=f"problems[{n}].detail")
@@ -125,7 +119,7 @@ def revise(event: Event, notes: AfterAction, *, previous: int, actor_id: uuid.UU
         notes,
         observers=[_observer(o, n) for n, o in enumerate(notes.observers)],
         problems=[_problem(p, n) for n, p in enumerate(notes.problems)],
-        notification_method=_text(notes.notification_method),
-        lessons_learned=_text(notes.lessons_learned), report=_text(notes.report))
+        notification_method=given_text(notes.notification_method),
+        lessons_learned=given_text(notes.lessons_learned), report=given_text(notes.report))
     return AfterActionRevision(**msgspec.structs.asdict(cleaned), revision=previous + 1,
                                edited_by=actor_id, edited_at=now)

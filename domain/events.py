@@ -75,7 +75,7 @@ class ActionChanged(msgspec.Struct, frozen=True, kw_only=True):
     changed_at: datetime
 
 
-def _text(value: str | None) -> str | None:
+def given_text(value: str | None) -> str | None:
     """A user's text without surrounding spaces; blank means not given."""
     if value is None:
         return None
@@ -84,13 +84,13 @@ def _text(value: str | None) -> str | None:
 
 def _instruction(request: ActionRequest, drill: bool) -> dict[str, object]:
     """Validate an action's details and words; return the event fields they set."""
-    location, strategy = _text(request.location), _text(request.strategy)
+    location, strategy = given_text(request.location), given_text(request.strategy)
     srp.check_details(request.action, location=location, hazard=request.hazard, strategy=strategy,
                       purpose=request.purpose)
-    directive = _text(request.directive) or srp.default_directive(
+    directive = given_text(request.directive) or srp.default_directive(
         request.action, location, request.hazard, strategy
     )
-    message = _text(request.message)
+    message = given_text(request.message)
     srp.alert_text(request.action, drill, directive, message)  # refuses DRILL mix-ups now
     return {"action": request.action, "message": message, "directive": directive,
             "location": location, "hazard": request.hazard, "purpose": request.purpose,
@@ -153,7 +153,7 @@ def all_clear(
 ) -> Event:
     """End an active event: the danger is over (or the drill is done)."""
     policy.require(role, Permission.ALL_CLEAR)
-    return _end(event, EventStatus.ALL_CLEAR, actor_id=actor_id, now=now, reason=_text(message))
+    return _end(event, EventStatus.ALL_CLEAR, actor_id=actor_id, now=now, reason=given_text(message))
 
 
 def cancel(
@@ -162,9 +162,9 @@ def cancel(
     """End an active event that should never have started (a pocket dial); the reason is
     required because the record must say why everyone was alerted."""
     policy.require(role, Permission.CANCEL)
-    if not _text(reason):
+    if not given_text(reason):
         raise Invalid("a cancellation needs a reason, e.g. 'pressed by mistake'", field="reason")
-    return _end(event, EventStatus.CANCELLED, actor_id=actor_id, now=now, reason=_text(reason))
+    return _end(event, EventStatus.CANCELLED, actor_id=actor_id, now=now, reason=given_text(reason))
 
 
 _ENDING: dict[EventStatus, str] = {
