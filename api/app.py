@@ -39,7 +39,7 @@ from api.logs import RequestLog
 from api.metrics import Metrics, scrape
 from api.problems import EXCEPTION_HANDLERS
 from api.settings import Settings
-from api.strict import decode_strictly
+from api.strict import StrictStructSchema, decode_strictly
 from db import migrate
 from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
@@ -102,6 +102,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         middleware=[auth.middleware],
         before_request=decode_strictly,
         request_max_body_size=MAX_BODY_BYTES,
+        plugins=[StrictStructSchema()],
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret,
                      "callers": CallerCache(), "metrics": metrics}),

@@ -22,6 +22,7 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.auth import Caller
+from api.csv_download import CSV, JsonOrCsv
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
@@ -49,7 +50,6 @@ class LogFormat(StrEnum):
 
 Format = Annotated[LogFormat, QueryParameter(
     description="`json` (default, paginated) or `csv` (the whole year).")]
-_CSV = "text/csv; charset=utf-8"
 
 
 def _school_year(text: str | None) -> int:
@@ -199,7 +199,7 @@ async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
     windows = _windows(found, start_year)
     label = year_label(start_year)
     if format_ is LogFormat.CSV:
-        return Response(drill_log_csv(await db.year_events(conn, windows)), media_type=_CSV,
+        return Response(drill_log_csv(await db.year_events(conn, windows)), media_type=CSV,
                         headers={"Content-Disposition":
                                  f'attachment; filename="drill-log-{name}-{label}.csv"'})
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
@@ -212,7 +212,7 @@ async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
 @get("/schools/{school_id:uuid}/drill-log", summary="A school's drill log for a school year",
      description="Every event (drills and real ones, whatever their status) that started in "
                  "the school year, oldest first. `?format=csv` answers text/csv.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)})
+     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
 async def school_drill_log(conn: Conn, caller: CallerOf, now: Now,
                            school_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
                            format: Format = LogFormat.JSON, limit: Limit = 50,
@@ -225,7 +225,7 @@ async def school_drill_log(conn: Conn, caller: CallerOf, now: Now,
 @get("/districts/{district_id:uuid}/drill-log",
      summary="Every school's drill log for a school year (district admins)",
      description="The drill logs of all the district's schools, merged oldest first.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)})
+     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
 async def district_drill_log(conn: Conn, caller: CallerOf, now: Now,
                              district_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
                              format: Format = LogFormat.JSON, limit: Limit = 50,

@@ -17,7 +17,15 @@ from api.deps import CallerOf, Conn, Now
 from api.drill_record import keep_record
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
-from api.text import Reason, Text200, Text500, Text1000, checked_instant
+from api.text import (
+    QueryInstant,
+    Reason,
+    Text200,
+    Text500,
+    Text1000,
+    checked_instant,
+    instant_from_query,
+)
 from db import events as db
 from db import idempotency
 from db.events import EventContext
@@ -105,12 +113,11 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
 async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
                       status: FromQuery[EventStatus | None] = None,
                       drill: FromQuery[bool | None] = None,
-                      since: FromQuery[datetime | None] = None,
-                      until: FromQuery[datetime | None] = None,
+                      since: QueryInstant = None, until: QueryInstant = None,
                       limit: Limit = 50, cursor: Cursor = None) -> EventPage:
     caller.role_at(school_id)
-    where = db.EventFilter(status=status, drill=drill, since=checked_instant(since, "since"),
-                           until=checked_instant(until, "until"))
+    where = db.EventFilter(status=status, drill=drill, since=instant_from_query(since, "since"),
+                           until=instant_from_query(until, "until"))
     after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
     checked_instant(after and after[0], "cursor")
     rows = await db.list_events(conn, school_id, where, after, limit + 1)

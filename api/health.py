@@ -21,7 +21,7 @@ async def health() -> Health:
 
 @get("/ready", tags=["operations"], summary="Database reachable and migrations current",
      responses=problem_specs(503))
-async def ready(request: Request, state: State) -> Health | Response:
+async def ready(request: Request, state: State) -> Response[Health]:
     try:
         async with state.pool.acquire(timeout=5) as conn:
             todo = await migrate.pending(conn)
@@ -31,4 +31,4 @@ async def ready(request: Request, state: State) -> Health | Response:
     if todo:
         return problem_response(request, 503, f"migrations pending: {', '.join(todo)}",
                                 "not-ready")
-    return Health("ready")
+    return Response(Health("ready"))

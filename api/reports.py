@@ -12,6 +12,7 @@ from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api import report_html, report_text
 from api.access import load_event_as
+from api.csv_download import CSV, JsonOrCsv
 from api.deps import CallerOf, Conn, Now
 from api.drill_record import EventReport, report_of
 from api.problems import problem_specs
@@ -28,7 +29,6 @@ class ReportFormat(StrEnum):
 
 Format = Annotated[ReportFormat, QueryParameter(
     description="`json` (default) or `csv` (headline figures, then rooms).")]
-_CSV = "text/csv; charset=utf-8"
 
 
 async def _readable_report(conn: Conn, caller: CallerOf, now: Now,
@@ -44,12 +44,13 @@ async def _readable_report(conn: Conn, caller: CallerOf, now: Now,
                  "now (`partial: true`), not kept. `?format=csv` answers text/csv.",
      responses={200: ResponseSpec(EventReport, description="The record; text/csv with "
                                   "?format=csv", generate_examples=False),
-                **problem_specs(400, 401, 403, 404)})
+                **problem_specs(400, 401, 403, 404)},
+     operation_class=JsonOrCsv)
 async def report(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                  format: Format = ReportFormat.JSON) -> Response[EventReport]:
     record = await _readable_report(conn, caller, now, event_id)
     if format is ReportFormat.CSV:
-        return Response(report_text.to_csv(record), media_type=_CSV, headers={
+        return Response(report_text.to_csv(record), media_type=CSV, headers={
             "Content-Disposition": f'attachment; filename="muster-report-{event_id}.csv"'})
     return Response(record)
 

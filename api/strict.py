@@ -4,6 +4,8 @@ Litestar converts bodies leniently (strings to numbers and booleans, integers to
 datetimes), which in an emergency system turns a client's mistake into a wrong
 record. This hook decodes each JSON body once more, strictly, against the
 handler's `data` type before Litestar does, and refuses it naming the field.
+The OpenAPI document says the same: a Struct that forbids unknown fields has
+`additionalProperties: false`.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 
 import msgspec
 from litestar import Request
+from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.exceptions import ValidationException
+from litestar.openapi.spec import Schema
 
 _decoders: dict[Any, msgspec.json.Decoder] = {}
 
@@ -40,3 +44,14 @@ async def decode_strictly(request: Request) -> None:
 
 def _error(message: str) -> dict[str, Any]:
     return {"message": message, "key": "body", "source": "body"}
+
+
+class StrictStructSchema(StructSchemaPlugin):
+    """Litestar's Struct schemas (a private class of litestar 2), plus what they leave
+    out: a Struct with `forbid_unknown_fields` refuses any other field (400)."""
+
+    def to_openapi_schema(self, field_definition: Any, schema_creator: Any) -> Schema:
+        schema = super().to_openapi_schema(field_definition, schema_creator)
+        if msgspec.inspect.type_info(field_definition.type_).forbid_unknown_fields:
+            schema.additional_properties = False
+        return schema

@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Annotated
 
 import msgspec
+from litestar.params import QueryParameter
 
 from domain.errors import Invalid
 
@@ -21,6 +22,10 @@ Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_NO_
 # (Enforced in bodies by the strict decode; queries go through checked_instant.)
 Instant = Annotated[datetime, msgspec.Meta(tz=True)]
 
+# A time in a query, taken as text: Litestar would read `?until=0.5` as a Unix time.
+QueryInstant = Annotated[str | None, QueryParameter(max_length=64,
+                                                    schema_extra={"format": "date-time"})]
+
 _EARLIEST, _LATEST = 1900, 2200
 
 
@@ -35,3 +40,15 @@ def checked_instant(value: datetime | None, field: str) -> datetime | None:
         raise Invalid(f"{value.isoformat()} is out of range ({_EARLIEST}..{_LATEST})",
                       field=field)
     return value
+
+
+def instant_from_query(text: str | None, field: str) -> datetime | None:
+    """A time from a query: RFC 3339 text only, then as checked_instant."""
+    if text is None:
+        return None
+    try:
+        value = msgspec.convert(text, datetime)
+    except msgspec.ValidationError:
+        raise Invalid(f"{text!r} is not an RFC 3339 time, e.g. 2026-11-29T08:00:00Z",
+                      field=field) from None
+    return checked_instant(value, field)

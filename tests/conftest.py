@@ -92,14 +92,19 @@ async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
     await pool.close()
 
 
+async def empty_tables(conn: asyncpg.Connection) -> None:
+    """Empty every table but the record of migrations."""
+    tables = await conn.fetchval(
+        """select string_agg(quote_ident(tablename), ', ') from pg_tables
+           where schemaname = 'public' and tablename <> 'schema_migrations'""")
+    await conn.execute(f"truncate {tables} restart identity cascade")
+
+
 @pytest.fixture
 async def db(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
     """A connection to empty tables."""
     async with pool.acquire() as conn:
-        tables = await conn.fetchval(
-            """select string_agg(quote_ident(tablename), ', ') from pg_tables
-               where schemaname = 'public' and tablename <> 'schema_migrations'""")
-        await conn.execute(f"truncate {tables} restart identity cascade")
+        await empty_tables(conn)
         yield conn
 
 
