@@ -97,7 +97,7 @@ async def ask_for_code(conn: Conn, now: Now, request: Request,
     address = request.client.host if request.client else ""
     code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
     async with conn.transaction():
-        await db.lock_phone(conn, phone)  # two requests at once cannot both pass the limit
+        await db.lock_code_requests(conn, phone, address)  # requests at once: one by one
         _check_rate(*await db.recent_code_requests(conn, phone, address, now - _LONGEST),
                     now=now)
         user_id = await db.member_id_by_phone(conn, phone, now)

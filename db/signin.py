@@ -9,11 +9,16 @@ import asyncpg
 
 from domain.signin import MAX_WRONG_TRIES, PresentedToken, StoredCode
 
-# lock_phone -- serialise code requests for one phone until the transaction ends
+# lock_code_requests -- serialise code requests from one client address, then for one
+# phone, until the transaction ends (always in that order, so two never wait on each other)
+_LOCK_ADDRESS = "select pg_advisory_xact_lock(hashtextextended('muster-otp-from:' || $1, 0))"
 _LOCK_PHONE = "select pg_advisory_xact_lock(hashtextextended('muster-otp:' || $1, 0))"
 
 
-async def lock_phone(conn: asyncpg.Connection, phone: str) -> None:
+async def lock_code_requests(conn: asyncpg.Connection, phone: str, address: str) -> None:
+    """Each limit is checked and the request counted while no other request it applies to
+    can do the same (a lock per phone alone let a burst of phones from one address by)."""
+    await conn.execute(_LOCK_ADDRESS, address)
     await conn.execute(_LOCK_PHONE, phone)
 
 
