@@ -1,0 +1,289 @@
+"""Every route of the app, called by every kind of caller: the role table of API.md (the
+defaults of domain/policy.py) holds, another school's or district's resources answer 404
+and never data, and a refusal stores nothing.
+
+The table below must name every route the app serves (the first test fails when one is
+added without a row), either as public or with who may use it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from typing import NamedTuple
+
+import pytest
+
+from api.app import create_app
+from db.devices import register_device
+from domain.roles import Role
+from tests import factories
+from tests.asgi import first_answer
+from tests.conftest import T0, bearer
+
+EVERYONE = frozenset(Role)
+LEADS = frozenset({Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+ADMINS = frozenset({Role.PRINCIPAL, Role.DISTRICT_ADMIN})
+DISTRICT_ADMIN = frozenset({Role.DISTRICT_ADMIN})
+
+# What a route is about, which decides what outsiders get.
+SCHOOL = "school"  # a school's, an event's of that school, someone's phone: outsiders get 404
+DISTRICT = "district"  # a district's: 404 from another district, 403 from another school
+MINE = "mine"  # the caller's own (their profile, their schools): outsiders see only theirs
+
+YEAR = "school_year=2026-2027"
+CSV = {"content-type": "text/csv"}
+RULE_PACK = {
+    "id": "district", "title": "Board policy", "jurisdiction": "One ISD", "replaces": [],
+    "rules": [{"id": "fire_monthly", "title": "A fire drill each month",
+               "citation": "Board policy CKC(LOCAL)", "period": "month", "required": 1,
+               "counts": {"actions": ["evacuate"], "purposes": ["fire"]}}]}
+
+
+class Call(NamedTuple):
+    """Who may make a call, what it is about, and the request an allowed caller makes."""
+
+    scope: str
+    allowed: frozenset[Role]
+    url: str  # the route's path with its ids filled in, and a query if it needs one
+    json: object = None
+    csv: bytes | None = None
+
+
+# Routes answered without an access token; each is called once without one.
+PUBLIC = {
+    ("GET", "/health"): "/health",
+    ("GET", "/ready"): "/ready",
+    ("GET", "/metrics"): "/metrics",
+    ("GET", "/schema"): "/schema",
+    ("GET", "/schema/scalar"): "/schema/scalar",
+    ("GET", "/schema/openapi.json"): "/schema/openapi.json",
+    ("GET", "/schema/{path:str}"): "/schema/openapi.yaml",
+    ("POST", "/v1/auth/otp"): "/v1/auth/otp",  # sign-in: rate-limited, never says who exists
+    ("POST", "/v1/auth/token"): "/v1/auth/token",
+    ("POST", "/v1/auth/logout"): "/v1/auth/logout",
+    ("POST", "/v1/webhooks/twilio/status"): "/v1/webhooks/twilio/status",  # signed by Twilio
+}
+
+S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
+TABLE = {
+    ("GET", "/v1/me"): Call(MINE, EVERYONE, "/v1/me"),
+    ("POST", "/v1/me/devices"): Call(MINE, EVERYONE, "/v1/me/devices",
+                                     {"platform": "ios", "push_token": "token-new"}),
+    # a member removes their own phone; an outsider tries the teacher's
+    ("DELETE", "/v1/me/devices/{device_id:uuid}"): Call(SCHOOL, EVERYONE,
+                                                        "/v1/me/devices/{device}"),
+    ("GET", "/v1/schools"): Call(MINE, EVERYONE, "/v1/schools"),
+    ("GET", "/v1/rule-packs"): Call(MINE, EVERYONE, "/v1/rule-packs"),
+    ("GET", "/v1/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, S),
+    ("PATCH", "/v1/schools/{school_id:uuid}"): Call(SCHOOL, DISTRICT_ADMIN, S,
+                                                    {"name": "Alpha High School"}),
+    ("GET", "/v1/schools/{school_id:uuid}/rooms"): Call(SCHOOL, EVERYONE, S + "/rooms"),
+    ("PUT", "/v1/schools/{school_id:uuid}/rooms"): Call(SCHOOL, ADMINS, S + "/rooms",
+                                                        [{"code": "R-900", "name": "Annex"}]),
+    ("POST", "/v1/schools/{school_id:uuid}/rooms/import"): Call(
+        SCHOOL, ADMINS, S + "/rooms/import", csv=b"code,name\nR-901,Annex\n"),
+    ("GET", "/v1/schools/{school_id:uuid}/readiness"): Call(SCHOOL, LEADS, S + "/readiness"),
+    ("GET", "/v1/schools/{school_id:uuid}/events"): Call(SCHOOL, EVERYONE, S + "/events"),
+    # a real event: anyone who sees the threat (drills are for leads: test_events_api)
+    ("POST", "/v1/schools/{school_id:uuid}/events"): Call(
+        SCHOOL, EVERYONE, S + "/events", {"action": "lockdown", "drill": False}),
+    ("GET", "/v1/schools/{school_id:uuid}/audit"): Call(SCHOOL, ADMINS, S + "/audit"),
+    ("GET", "/v1/schools/{school_id:uuid}/staff"): Call(SCHOOL, LEADS, S + "/staff"),
+    ("POST", "/v1/schools/{school_id:uuid}/staff"): Call(
+        SCHOOL, LEADS, S + "/staff",
+        {"name": "New Teacher", "phone": "+15125550177", "role": "teacher"}),
+    ("PATCH", "/v1/schools/{school_id:uuid}/staff/{user_id:uuid}"): Call(
+        SCHOOL, LEADS, S + "/staff/{teacher}", {"name": "Renamed Teacher"}),
+    ("DELETE", "/v1/schools/{school_id:uuid}/staff/{user_id:uuid}"): Call(
+        SCHOOL, LEADS, S + "/staff/{teacher}"),
+    ("POST", "/v1/schools/{school_id:uuid}/staff/import"): Call(
+        SCHOOL, LEADS, S + "/staff/import",
+        csv=b"name,phone,role\nNew Person,+15125550178,teacher\n"),
+    ("GET", "/v1/schools/{school_id:uuid}/school-years/{school_year:str}"): Call(
+        SCHOOL, LEADS, S + "/school-years/2026-2027"),
+    ("PUT", "/v1/schools/{school_id:uuid}/school-years/{school_year:str}"): Call(
+        SCHOOL, ADMINS, S + "/school-years/2026-2027", {}),
+    ("GET", "/v1/schools/{school_id:uuid}/drill-log"): Call(SCHOOL, LEADS,
+                                                            S + "/drill-log?" + YEAR),
+    ("GET", "/v1/schools/{school_id:uuid}/compliance"): Call(SCHOOL, LEADS,
+                                                             S + "/compliance?" + YEAR),
+    ("GET", "/v1/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, E),
+    ("POST", "/v1/events/{event_id:uuid}/actions"): Call(SCHOOL, LEADS, E + "/actions",
+                                                         {"action": "lockdown"}),
+    ("POST", "/v1/events/{event_id:uuid}/all-clear"): Call(SCHOOL, LEADS, E + "/all-clear", {}),
+    ("POST", "/v1/events/{event_id:uuid}/cancel"): Call(SCHOOL, LEADS, E + "/cancel",
+                                                        {"reason": "false alarm"}),
+    ("POST", "/v1/events/{event_id:uuid}/ack"): Call(SCHOOL, EVERYONE, E + "/ack"),
+    ("POST", "/v1/events/{event_id:uuid}/checkins"): Call(
+        SCHOOL, EVERYONE, E + "/checkins",
+        {"client_id": "{client}", "room_id": "{room}", "status": "ok", "students_present": 20}),
+    ("GET", "/v1/events/{event_id:uuid}/accountability"): Call(SCHOOL, EVERYONE,
+                                                               E + "/accountability"),
+    ("GET", "/v1/events/{event_id:uuid}/timeline"): Call(SCHOOL, EVERYONE, E + "/timeline"),
+    ("GET", "/v1/events/{event_id:uuid}/stream"): Call(SCHOOL, EVERYONE, E + "/stream"),
+    ("GET", "/v1/events/{event_id:uuid}/deliveries"): Call(SCHOOL, LEADS, E + "/deliveries"),
+    ("GET", "/v1/events/{event_id:uuid}/report"): Call(SCHOOL, LEADS, E + "/report"),
+    ("GET", "/v1/events/{event_id:uuid}/report.html"): Call(SCHOOL, LEADS, E + "/report.html"),
+    # notes are for an event that has ended
+    ("PUT", "/v1/events/{event_id:uuid}/after-action"): Call(
+        SCHOOL, LEADS, "/v1/events/{ended}/after-action", {"notification_method": "PA"}),
+    ("POST", "/v1/districts/{district_id:uuid}/schools"): Call(
+        DISTRICT, DISTRICT_ADMIN, D + "/schools",
+        {"name": "Delta Middle", "timezone": "America/Chicago"}),
+    ("GET", "/v1/districts/{district_id:uuid}/drill-log"): Call(DISTRICT, DISTRICT_ADMIN,
+                                                                D + "/drill-log?" + YEAR),
+    ("GET", "/v1/districts/{district_id:uuid}/compliance"): Call(DISTRICT, DISTRICT_ADMIN,
+                                                                 D + "/compliance?" + YEAR),
+    ("GET", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
+                                                                D + "/rule-pack"),
+    ("PUT", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
+                                                                D + "/rule-pack", RULE_PACK),
+}
+
+# Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
+# the district admin of Two ISD: the strongest outsiders there are.
+CALLERS = [*Role, "other_school", "other_district"]
+PROBLEM_FIELDS = {"type", "title", "status", "detail", "request_id", "errors"}
+
+
+def routes(app) -> set[tuple[str, str]]:
+    """(method, path) of every route the app serves, OPTIONS and HEAD aside."""
+    return {(method, route.path) for route in app.routes for method in route.methods
+            if method not in ("OPTIONS", "HEAD")}
+
+
+def test_every_route_is_in_the_table(settings):
+    """A route added to the app without a row here fails this test."""
+    app = create_app(settings, database_url="postgresql://unused", secret="x" * 32)
+    assert routes(app) == set(TABLE) | set(PUBLIC)
+    assert not set(TABLE) & set(PUBLIC)
+
+
+async def build_world(db, client) -> dict:
+    """District One: Alpha High (a member in every role, rooms, a phone each, an ended
+    drill and an active one) and Beta Elementary (its principal); its own rule pack.
+    District Two: Gamma High and its district admin."""
+    d1, d2 = await factories.district(db, "One ISD"), await factories.district(db, "Two ISD")
+    high, elem = await factories.school(db, d1, "Alpha High"), await factories.school(db, d1)
+    await factories.school(db, d2, "Gamma High")
+    people = {role: await factories.person(db, d1, high, role)
+              for role in (Role.TEACHER, Role.STAFF, Role.SRO, Role.PRINCIPAL)}
+    people[Role.DISTRICT_ADMIN] = await factories.person(db, d1, None, "district_admin")
+    people["other_school"] = await factories.person(db, d1, elem, "principal")
+    people["other_district"] = await factories.person(db, d2, None, "district_admin")
+    devices = {who: (await register_device(db, user, None, "android", f"token-{who}", T0))[0].id
+               for who, user in people.items()}
+    lead = bearer(people[Role.SRO])
+    started = await client.post(f"/v1/schools/{high}/events", headers=lead,
+                                json={"action": "hold", "drill": True})
+    ended = started.json()["id"]
+    await client.post(f"/v1/events/{ended}/all-clear", headers=lead, json={})
+    active = await client.post(f"/v1/schools/{high}/events", headers=lead,
+                               json={"action": "hold", "drill": True})
+    pack = await client.put(f"/v1/districts/{d1}/rule-pack", json=RULE_PACK,
+                            headers=bearer(people[Role.DISTRICT_ADMIN]))
+    assert (started.status_code, active.status_code, pack.status_code) == (201, 201, 200)
+    return {"school": high, "district": d1, "event": active.json()["id"], "ended": ended,
+            "teacher": people[Role.TEACHER], "room": (await factories.rooms(db, high, 3))[0],
+            "people": people, "devices": devices}
+
+
+def expected(call: Call, caller: Role | str) -> range:
+    """The statuses `caller` may get: 2xx allowed, 403 refused, 404 out of reach."""
+    if isinstance(caller, Role):
+        return range(200, 300) if caller in call.allowed else range(403, 404)
+    if call.scope == MINE:
+        return range(200, 300)
+    if call.scope == DISTRICT and caller == "other_school":
+        return range(403, 404)  # a member of the district, not its admin
+    return range(404, 405)
+
+
+def request_of(call: Call, world: dict, caller: Role | str) -> tuple[str, dict]:
+    """The URL and httpx arguments of `call` for `caller` in `world`."""
+    ids = {k: world[k] for k in ("school", "district", "event", "ended", "teacher", "room")}
+    ids["client"] = uuid.uuid4()
+    ids["device"] = world["devices"][caller if isinstance(caller, Role) else Role.TEACHER]
+    fill = lambda text: text.format(**ids)  # noqa: E731
+    kwargs: dict = {"headers": bearer(world["people"][caller])}
+    if call.json is not None:
+        kwargs["json"] = fill_json(call.json, fill)
+    if call.csv is not None:
+        kwargs["content"] = call.csv
+        kwargs["headers"] |= CSV
+    return fill(call.url), kwargs
+
+
+def fill_json(value: object, fill) -> object:
+    if isinstance(value, str):
+        return fill(value)
+    if isinstance(value, dict):
+        return {k: fill_json(v, fill) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_json(v, fill) for v in value]
+    return value
+
+
+async def snapshot(db) -> dict[str, list[tuple]]:
+    """Every row of every table, so that any write shows."""
+    tables = await db.fetch("""select tablename from pg_tables where schemaname = 'public'
+                               order by tablename""")
+    return {t["tablename"]: sorted(map(tuple, await db.fetch(f'select * from "{t[0]}"')),
+                                   key=repr)
+            for t in tables}
+
+
+@pytest.mark.parametrize("key", sorted(TABLE), ids=" ".join)
+async def test_role_matrix(client, db, key):
+    """Each kind of caller gets what the table says; a refusal is a problem that tells
+    nothing of the resource, and nothing is stored."""
+    call, method = TABLE[key], key[0]
+    world = None
+    for caller in CALLERS:
+        if world is None or method != "GET":  # after a write, a new world beside the old
+            world = await build_world(db, client)
+        url, kwargs = request_of(call, world, caller)
+        before = await snapshot(db) if method != "GET" else None
+        if key[1].endswith("/stream"):  # it never ends: look at how it starts
+            status, raw = client.blocking_portal.call(first_answer, client.app, method, url,
+                                                      kwargs["headers"])
+            text = raw.decode()
+        else:
+            r = await client.request(method, url, **kwargs)
+            status, text = r.status_code, r.text
+        assert status in expected(call, caller), (caller, status, text)
+        if status >= 300:
+            assert set(json.loads(text)) <= PROBLEM_FIELDS, text
+            assert before is None or await snapshot(db) == before, f"{caller}: refused, yet stored"
+        if not isinstance(caller, Role):  # nothing of Alpha High reaches an outsider
+            assert "Alpha High" not in text and "Teacher" not in text, (caller, text)
+
+
+@pytest.mark.parametrize("key", sorted(TABLE), ids=" ".join)
+async def test_every_private_route_needs_a_token(client, db, key):
+    """Without a token, 401 and nothing else."""
+    url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
+                                ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4())
+    r = await client.request(key[0], url)
+    assert r.status_code == 401, r.text
+
+
+@pytest.mark.parametrize("key", sorted(PUBLIC), ids=" ".join)
+async def test_public_routes_need_no_token(client, key):
+    """Health, metrics, the schema, sign-in and provider webhooks answer without a token
+    (webhooks check the provider's signature instead: 403 without one)."""
+    r = await client.request(key[0], PUBLIC[key], json={} if key[0] == "POST" else None)
+    assert r.status_code != 401, r.text
+    assert r.status_code < 500, r.text
+
+
+def test_the_path_templates_are_the_routes():
+    """The table's URLs fill in the ids of their route's path (a typo would test another
+    route)."""
+    for (_, path), call in TABLE.items():
+        pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
+        filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
+                                 device="x")
+        assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
