@@ -23,31 +23,34 @@ from domain.alerts import MessageKind
 from domain.events import Event
 from domain.roles import Role
 
-# Recipients (or, for an ending, people notified) an event change may alert from
-# inside its request; beyond, the change goes as a wave.
+# People an event change may alert from inside its request; beyond, it goes as a wave.
 INLINE_RECIPIENTS = 500
 
 
 async def queue_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
                       now: datetime) -> None:
     """An event started or changed action: alert the school (and, if real, its district)."""
-    if (await waves.has_pending_wave(conn, event.id)
-            or await outbox.audience_size(conn, event.school_id, now) > INLINE_RECIPIENTS):
+    if await _as_wave(conn, event, now):
         await waves.add_wave(conn, event, kind, now)
         return
     await _write_alert(conn, event, kind, now)
 
 
 async def queue_ending(conn: asyncpg.Connection, event: Event, kind: MessageKind) -> None:
-    """All-clear or cancellation: tell everyone who was alerted, on the same channels."""
-    if await waves.has_pending_wave(conn, event.id):
+    """All-clear or cancellation: tell everyone who was alerted, on the same channels.
+    (Who was alerted is read from the outbox, which for a district takes as long as
+    writing the messages: the school's size decides, as for an alert.)"""
+    if await _as_wave(conn, event, event.ended_at):
         await waves.add_wave(conn, event, kind, event.ended_at)
         return
     notified = await outbox.notified(conn, event.id)
-    if len({user_id for user_id, _ in notified}) > INLINE_RECIPIENTS:
-        await waves.add_wave(conn, event, kind, event.ended_at)
-        return
     await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
+
+
+async def _as_wave(conn: asyncpg.Connection, event: Event, now: datetime) -> bool:
+    """Whether the change goes as a wave: the event has one waiting, or too many people."""
+    return (await waves.has_pending_wave(conn, event.id)
+            or await outbox.audience_size(conn, event.school_id, now) > INLINE_RECIPIENTS)
 
 
 async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:

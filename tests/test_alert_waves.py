@@ -111,3 +111,18 @@ async def test_a_wave_is_sent_like_any_message(client, db, pool, database_url, c
     sent = await db.fetchval("select count(*) from notification_outbox where state = 'sent' "
                              "and event_id = $1", uuid.UUID(event_id))
     assert sent == BIG // 2
+
+
+async def test_the_all_clear_of_a_big_school_is_a_wave_too(client, db, pool, clock):
+    """Even once the alert is written out, the all-clear of 600 people goes as a wave
+    (reading who was notified costs as much as writing the messages)."""
+    school = await _school(db, BIG)
+    event_id = await _start(client, school)
+    await write_waves(pool, clock)
+    clock.advance(minutes=5)
+    r = await client.post(f"/v1/events/{event_id}/all-clear", json={},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 200
+    assert ("all_clear", "sms") not in await _outbox(db, event_id)
+    assert await write_waves(pool, clock) == 1
+    assert (await _outbox(db, event_id))[("all_clear", "sms")] == school["people"]
