@@ -35,7 +35,8 @@ HEARTBEAT_S = 15.0
 _TYPES = {"started": "status", "action": "action", "status": "status", "checkin": "checkin",
           "delivery": "delivery"}
 
-LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0,
+# Timeline seqs are PostgreSQL integers: a larger id is refused (400), not a broken stream.
+LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0, le=2**31 - 1,
                                                     description="Resume after this seq.")]
 
 

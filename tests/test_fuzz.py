@@ -168,3 +168,15 @@ async def test_a_time_in_a_query_is_rfc3339_or_400(client, school, value):
     r = await client.get(url, params={"since": "2026-11-29T08:00:00-06:00"},
                          headers=bearer(school["sro"]))
     assert r.status_code == 200, r.text
+
+
+async def test_a_last_event_id_beyond_any_seq_is_400(client, school):
+    """`Last-Event-ID: 2147483648` overflowed the query's integer after the stream had
+    started (the stream broke); it is a 400 naming the header before anything is sent."""
+    event = (await client.post(f"/v1/schools/{school['id']}/events",
+                               headers=bearer(school["sro"]),
+                               json={"action": "hold", "drill": True})).json()["id"]
+    r = await client.get(f"/v1/events/{event}/stream",
+                         headers=bearer(school["sro"]) | {"Last-Event-ID": "2147483648"})
+    assert r.status_code == 400, r.text
+    assert r.headers["content-type"] == "application/problem+json"
