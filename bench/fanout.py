@@ -48,6 +48,7 @@ from checkin_storm import (
     pg_activity_watcher,
     print_profile,
     py_spy_watcher,
+    start,
     tally_stacks,
     verdict,
 )
@@ -103,6 +104,20 @@ async def query(dsn: str, sql: str, *args: object) -> list[asyncpg.Record]:
         return await conn.fetch(sql, *args)
     finally:
         await conn.close()
+
+
+def start_workers(world: World, count: int, timeout: float = 30) -> None:
+    """`count` more dispatchers (`muster worker`), each ready before this returns."""
+    logs = []
+    for n in range(count):
+        log = world.dir / f"worker-{n}.log"
+        world.procs[f"worker-{n}"] = start([str(BIN / "muster"), "worker"], world.env, log)
+        logs.append(log)
+    deadline = time.monotonic() + timeout
+    while not all(log.exists() and "dispatching" in log.read_text() for log in logs):
+        if time.monotonic() > deadline:
+            raise RuntimeError("the workers did not start dispatching")
+        time.sleep(0.1)
 
 
 def wave_written(dsn: str, event_id: uuid.UUID, t0: float, timeout: float = 30) -> float | None:
@@ -377,6 +392,8 @@ def main() -> int:
     parser.add_argument("--lockdowns", type=int, default=3,
                         help="real lockdowns timed (an all-clear between two)")
     parser.add_argument("--pool-size", type=int, default=10, help="MUSTER_DB_POOL_SIZE")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="`muster worker` processes dispatching beside the server's own")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also record muster serve with py-spy during the window (raw "
                              "stacks to FILE) and sample pg_stat_activity; the figures of such "
@@ -418,6 +435,7 @@ def main() -> int:
                 "MUSTER_SMS_RATE": f"{args.sms_rate:g}",
                 "MUSTER_PUBLIC_URL": f"http://{HOST}:{port}"}
             base, pid = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready", port)
+            start_workers(world, args.workers)
             database = "external, temporary database" if world.external else "embedded"
             print(f"alert fan-out: a real lockdown at {school.name}, {args.staff:,} generated "
                   f"staff (one Android device each; seeded with COPY in {seeded_s:.1f} s) + "
@@ -425,7 +443,9 @@ def main() -> int:
             print(f"fakes in this process, {args.latency_ms:g} ms latency each; "
                   f"MUSTER_SMS_RATE={args.sms_rate:g}; window {args.window:g} s")
             print(f"machine: {cores} cores, Python {platform.python_version()}, PostgreSQL "
-                  f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker")
+                  f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker"
+                  + (f"; {args.workers} `muster worker` dispatching too (their CPU is not "
+                     "in the figures below)" if args.workers else ""))
 
             sro = next(u for u in school.users if u.role == "sro")
             small_sro = next(u for u in small.users if u.role == "sro")
