@@ -74,13 +74,21 @@ async def timed(tally: Tally, request) -> httpx.Response | None:  # noqa: ANN001
         return None
 
 
+@dataclass
+class Unsent:
+    """Check-ins of the schedule that were not sent, and why."""
+
+    waiting: int = 0  # 512 were already waiting for answers: the server fell behind
+    between: int = 0  # between an all-clear and the next lockdown
+    late_s: float = 0.0  # how far behind its schedule the generator finished
+
+
 async def post_checkins(client: httpx.AsyncClient, current: Current, phones: list[Phone],
-                        rate: float, until: float, tally: Tally) -> int:
+                        rate: float, until: float, tally: Tally) -> Unsent:
     """Open loop: one check-in every 1/rate s whatever the answers; the phone's clock
     is sent as observed_at, so a report that arrives just after an all-clear is still
-    accepted (observed before the end). Returns how many were skipped because 512
-    were already waiting (the server falling behind)."""
-    gate, skipped, tasks = asyncio.Semaphore(512), 0, set()
+    accepted (observed before the end)."""
+    gate, unsent, tasks = asyncio.Semaphore(512), Unsent(), set()
     turns = itertools.cycle(phones)
     start = time.perf_counter()
     for n in itertools.count():
@@ -89,9 +97,10 @@ async def post_checkins(client: httpx.AsyncClient, current: Current, phones: lis
             break
         await asyncio.sleep(max(0.0, due - time.perf_counter()))
         if not current.active:
+            unsent.between += 1
             continue
         if gate.locked():
-            skipped += 1
+            unsent.waiting += 1
             continue
         phone = next(turns)
         body = msgspec.json.decode(next(phone.bodies)) | {"observed_at": _now()}
@@ -104,8 +113,9 @@ async def post_checkins(client: httpx.AsyncClient, current: Current, phones: lis
         task = asyncio.ensure_future(one())
         tasks.add(task)
         task.add_done_callback(tasks.discard)
+    unsent.late_s = max(0.0, time.perf_counter() - until)
     await asyncio.gather(*tasks)
-    return skipped
+    return unsent
 
 
 async def poll(client: httpx.AsyncClient, current: Current, token: str, until: float,
@@ -194,7 +204,7 @@ async def soak(base: str, pids: tuple[int, int | None], current: Current, school
                                                   "start lockdown")}
         seen, samples, cpu = Streams(), [], {}
         watching = [dashboard(client, current, token, until, seen) for token in viewers]
-        _, skipped, *_ = await asyncio.gather(
+        _, unsent, *_ = await asyncio.gather(
             cpu_watcher(*pids, cpu)(time.perf_counter(), until),
             post_checkins(client, current, phones, rate, until, tallies["checkins"]),
             poll(client, current, principal, until, tallies["accountability"]),
@@ -203,7 +213,7 @@ async def soak(base: str, pids: tuple[int, int | None], current: Current, school
             memory(pids[0], until, samples), *watching)
         for t in tallies.values():
             t.elapsed = seconds
-    return {"tallies": tallies, "streams": seen, "memory": samples, "skipped": skipped,
+    return {"tallies": tallies, "streams": seen, "memory": samples, "unsent": unsent,
             "cpu": cpu, "seconds": seconds, "dashboards": len(viewers)}
 
 
@@ -292,8 +302,10 @@ def report(result: dict, rate: float) -> None:
           f"errors{' (' + seen.first_error + ')' if seen.errors else ''}; check-in messages "
           f"{seen.checkins} of {expected} (accepted x dashboards: the last ones of the run may "
           f"still be on their way)")
-    print(f"check-ins asked for: {rate:.0f}/s; not sent because 512 were waiting: "
-          f"{result['skipped']}")
+    unsent = result["unsent"]
+    print(f"check-ins asked for: {rate:.0f}/s; not sent: {unsent.waiting} because 512 were "
+          f"waiting, {unsent.between} between lockdowns; the generator finished "
+          f"{unsent.late_s:.1f} s behind its schedule")
     print("CPU seconds per second of the run: " + ", ".join(
         f"{k} {v / result['seconds']:.2f}" for k, v in result["cpu"].items()) + " (2 cores)")
     print("server memory (RSS): " + ", ".join(f"{t / 60:.0f} min {mb:.0f} MB"
