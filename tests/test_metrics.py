@@ -172,7 +172,10 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
             stream = f"/v1/events/{lockdown['event']}/stream"
             async with http.stream("GET", stream, headers=bearer(lockdown["sro"])) as r:
                 assert r.status_code == 200
-                await anext(r.aiter_lines())  # the first entry: the stream is open
+                # the first entry: the stream is open. Keep the iterator: a dropped one is
+                # finalized, which closes the response and so the stream.
+                lines = r.aiter_lines()
+                await anext(lines)
                 assert await clients(http) == 1
             for _ in range(500):  # the server notices the closed connection (bounded wait)
                 if await clients(http) == 0:
