@@ -32,8 +32,19 @@ from datetime import UTC, datetime
 import httpx
 import msgspec
 import psutil
-from checkin_storm import (BIN, SCHOOL_ROOMS, Phone, Tally, World, checkin_bodies, cpu_watcher,
-                           grow_school, row, start_lockdown, storm)
+from checkin_storm import (
+    BIN,
+    SCHOOL_ROOMS,
+    Phone,
+    Tally,
+    World,
+    checkin_bodies,
+    cpu_watcher,
+    grow_school,
+    row,
+    start_lockdown,
+    storm,
+)
 
 from api.demo_report import DemoReport
 
@@ -63,7 +74,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
-async def timed(tally: Tally, request) -> httpx.Response | None:  # noqa: ANN001
+async def timed(tally: Tally, request) -> httpx.Response | None:
     started = time.perf_counter()
     try:
         response = await request
@@ -190,8 +201,8 @@ async def memory(pid: int, until: float, samples: list[tuple[float, float]]) -> 
     samples.append((time.perf_counter() - start, rss_mb(pid)))
 
 
-async def soak(base: str, pids: tuple[int, int | None], current: Current, school_id: uuid.UUID, phones: list[Phone],
-               sro: str, principal: str, viewers: list[str], rate: float,
+async def soak(base: str, pids: tuple[int, int | None], current: Current, school_id: uuid.UUID,
+               phones: list[Phone], sro: str, principal: str, viewers: list[str], rate: float,
                seconds: float, every: float) -> dict:
     # Idle connections are dropped before uvicorn's 5 s keep-alive ends them, or a request
     # sent just as the server closes one fails (a client's error, not the server's).

@@ -153,7 +153,8 @@ def all_clear(
 ) -> Event:
     """End an active event: the danger is over (or the drill is done)."""
     policy.require(role, Permission.ALL_CLEAR)
-    return _end(event, EventStatus.ALL_CLEAR, actor_id=actor_id, now=now, reason=given_text(message))
+    return _end(event, EventStatus.ALL_CLEAR, actor_id=actor_id, now=now,
+                reason=given_text(message))
 
 
 def cancel(

@@ -17,7 +17,8 @@ from db.pool import identifier
 ROOT = Path(__file__).resolve().parent.parent
 QUERY_METHODS = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "cursor",
                  "prepare", "copy_from_query"}
-SOURCES = sorted(p for d in ("api", "db", "notifications", "bench") for p in (ROOT / d).glob("*.py"))
+SOURCES = sorted(p for folder in ("api", "db", "notifications", "bench")
+                 for p in (ROOT / folder).glob("*.py"))
 
 
 def _built_at_call_time(node: ast.expr) -> bool:

@@ -5,9 +5,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.signin import (
-    CODE_TTL, MAX_WRONG_TRIES, PER_ADDRESS, PER_PHONE, REFRESH_RETRY_GRACE, Limit,
-    PresentedToken, Refresh, StoredCode, code_digest, code_matches, format_code, judge_refresh,
-    retry_after_seconds, usable, wait_before_next)
+    CODE_TTL,
+    MAX_WRONG_TRIES,
+    PER_ADDRESS,
+    PER_PHONE,
+    REFRESH_RETRY_GRACE,
+    Limit,
+    PresentedToken,
+    Refresh,
+    StoredCode,
+    code_digest,
+    code_matches,
+    format_code,
+    judge_refresh,
+    retry_after_seconds,
+    usable,
+    wait_before_next,
+)
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
