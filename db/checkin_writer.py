@@ -56,7 +56,7 @@ class CheckinWriter:
             async with self._pool.acquire() as conn:
                 seqs = await store_checkins(conn, event_id, self._schools[event_id],
                                             [c for c, _ in batch])
-        except Exception as exc:
+        except Exception as exc:  # each caller gets its own report's outcome
             if unavailable(exc):
                 await self._pool.expire_connections()
                 _fail(batch, exc)
