@@ -97,8 +97,9 @@ class CallerCache:
                                   roles=found.roles, session_id=session_id)
         if len(self._entries) >= self._max_size:
             self._entries.clear()  # crude but bounded; a refill costs one query per caller
-        # a substitute's access ends on the dot, not up to `ttl` later
-        fresh_until = min(now + self._ttl, (found and found.changes_at) or now + self._ttl)
+        fresh_until = now + self._ttl
+        if found and found.changes_at:  # a substitute's access ends on the dot
+            fresh_until = min(fresh_until, found.changes_at)
         self._entries[key] = (fresh_until, caller)
         return caller
 

@@ -65,11 +65,11 @@ async def check_in(state: State, caller: CallerOf, now: Now, event_id: FromPath[
     fields = msgspec.structs.asdict(data) | {"observed_at": observed}
     checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
                       clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
-    stored = await state.checkins.store(checkin, ctx.event.school_id)
-    async with state.pool.acquire() as conn:
-        if stored is None:
+    if await state.checkins.store(checkin, ctx.event.school_id) is None:
+        async with state.pool.acquire() as conn:
             return Response(await _stored_before(conn, checkin), status_code=200)
-        if ctx.event.status is not EventStatus.ACTIVE:  # a late report changes the record
+    if ctx.event.status is not EventStatus.ACTIVE:  # a late report changes the record
+        async with state.pool.acquire() as conn:
             await keep_record(conn, ctx.event, now)
     return Response(checkin, status_code=201)
 

@@ -29,7 +29,6 @@ class CheckinWriter:
     def __init__(self, pool: asyncpg.Pool, most: int = 200) -> None:
         self._pool, self._most = pool, most
         self._waiting: dict[uuid.UUID, list[_Waiting]] = {}
-        self._schools: dict[uuid.UUID, uuid.UUID] = {}
         self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     async def store(self, checkin: CheckIn, school_id: uuid.UUID) -> int | None:
@@ -37,25 +36,24 @@ class CheckinWriter:
         client_id was seen before, or its room is not the school's)."""
         done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(checkin.event_id, []).append((checkin, done))
-        self._schools[checkin.event_id] = school_id
         if checkin.event_id not in self._writers:
             self._writers[checkin.event_id] = asyncio.create_task(
-                self._write(checkin.event_id), name=f"checkins-{checkin.event_id}")
+                self._write(checkin.event_id, school_id), name=f"checkins-{checkin.event_id}")
         return await asyncio.shield(done)  # a caller that goes away leaves its batch be
 
-    async def _write(self, event_id: uuid.UUID) -> None:
+    async def _write(self, event_id: uuid.UUID, school_id: uuid.UUID) -> None:
+        """An event belongs to one school, so its writer is told the school once."""
         try:
             while batch := self._take(event_id):
-                await self._write_batch(event_id, batch)
+                await self._write_batch(event_id, school_id, batch)
         finally:
             del self._writers[event_id]
-            self._schools.pop(event_id, None)
 
-    async def _write_batch(self, event_id: uuid.UUID, batch: list[_Waiting]) -> None:
+    async def _write_batch(self, event_id: uuid.UUID, school_id: uuid.UUID,
+                           batch: list[_Waiting]) -> None:
         try:
             async with self._pool.acquire() as conn:
-                seqs = await store_checkins(conn, event_id, self._schools[event_id],
-                                            [c for c, _ in batch])
+                seqs = await store_checkins(conn, event_id, school_id, [c for c, _ in batch])
         except Exception as exc:  # each caller gets its own report's outcome
             if unavailable(exc):
                 await self._pool.expire_connections()
@@ -64,7 +62,7 @@ class CheckinWriter:
                 _fail(batch, exc)
             else:  # one report the checks missed must not fail the others: one by one
                 for waiting in batch:
-                    await self._write_batch(event_id, [waiting])
+                    await self._write_batch(event_id, school_id, [waiting])
         else:
             for checkin, done in batch:
                 if not done.done():
