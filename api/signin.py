@@ -98,27 +98,19 @@ async def ask_for_code(conn: Conn, now: Now, request: Request,
     code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
     async with conn.transaction():
         await db.lock_code_requests(conn, phone, address)  # requests at once: one by one
-        _check_rate(*await db.recent_code_requests(conn, phone, address, now - _LONGEST),
-                    now=now)
+        by_phone, by_address = await db.recent_code_requests(
+            conn, phone, address, now - rules.LIMITS_REACH)
+        wait = rules.wait_for_code(by_phone, by_address, now)
+        if wait is not None:
+            seconds = rules.retry_after_seconds(wait)
+            raise SlowDown(f"too many sign-in codes asked for; try again in {seconds} s",
+                           retry_after_s=seconds)
         user_id = await db.member_id_by_phone(conn, phone, now)
         digest = rules.code_digest(request.app.state.secret, str(code_id), code)
         await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL)
     texting = BackgroundTask(_text_code, request.app.state.texts, phone, code) if user_id else None
     return Response(CodeSent(expires_in=int(rules.CODE_TTL.total_seconds())), status_code=202,
                     background=texting)
-
-
-_LONGEST = max(limit.window for limit in (*rules.PER_PHONE, *rules.PER_ADDRESS))
-
-
-def _check_rate(by_phone: list[datetime], by_address: list[datetime], *, now: datetime) -> None:
-    waits = [rules.wait_before_next(by_phone, rules.PER_PHONE, now),
-             rules.wait_before_next(by_address, rules.PER_ADDRESS, now)]
-    wait = max((w for w in waits if w is not None), default=None)
-    if wait is not None:
-        seconds = rules.retry_after_seconds(wait)
-        raise SlowDown(f"too many sign-in codes asked for; try again in {seconds} s",
-                       retry_after_s=seconds)
 
 
 async def _text_code(texts: TextSender, phone: str, code: str) -> None:

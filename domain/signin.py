@@ -50,6 +50,19 @@ def wait_before_next(earlier: Sequence[datetime], limits: Sequence[Limit],
     return max(waits, default=None)
 
 
+def wait_for_code(by_phone: Sequence[datetime], by_address: Sequence[datetime],
+                  now: datetime) -> timedelta | None:
+    """How long until one more code may be asked for this phone from this address,
+    given when the earlier ones were asked; None when it may be asked now."""
+    waits = [wait_before_next(by_phone, PER_PHONE, now),
+             wait_before_next(by_address, PER_ADDRESS, now)]
+    return max((w for w in waits if w is not None), default=None)
+
+
+# How far back the limits look.
+LIMITS_REACH = max(limit.window for limit in (*PER_PHONE, *PER_ADDRESS))
+
+
 def retry_after_seconds(wait: timedelta) -> int:
     """A `Retry-After` value: whole seconds, rounded up, at least 1."""
     return max(1, -int(-wait.total_seconds() // 1))

@@ -21,6 +21,7 @@ from domain.signin import (
     retry_after_seconds,
     usable,
     wait_before_next,
+    wait_for_code,
 )
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -116,3 +117,12 @@ def _token(**change) -> PresentedToken:
 def test_refresh_verdicts(token, verdict):
     """Current: rotate. Exchanged seconds ago: a retry. Exchanged before: theft."""
     assert judge_refresh(token, T0) is verdict
+
+
+def test_a_code_waits_for_the_stricter_of_phone_and_address():
+    """The phone's 30 s spacing and a full address each hold the next code back."""
+    assert wait_for_code([], [], T0) is None
+    assert wait_for_code([ago(seconds=10)], [], T0) == timedelta(seconds=20)
+    busy_wifi = [ago(seconds=s) for s in range(0, 600, 10)]
+    assert wait_for_code([ago(seconds=5)], busy_wifi, T0) == timedelta(seconds=25)
+    assert wait_for_code([ago(minutes=5)], busy_wifi, T0) == timedelta(seconds=10)
