@@ -124,12 +124,17 @@ select u.id as user_id, u.name, u.phone, m.role,
         where d.user_id = u.id and d.disabled_at is null)::int as push_devices
 """ + _AUDIENCE
 
-# audience_size -- how many memberships an alert of the school may reach
-_AUDIENCE_SIZE = "select count(*) " + _AUDIENCE
+# goes_as_wave -- whether an event change must wait behind a wave of the event that is
+# still to be written out, or reaches more than $4 memberships (one round trip for both)
+_GOES_AS_WAVE = """
+select exists (select 1 from alert_waves where event_id = $3 and expanded_at is null)
+    or (select count(*) """ + _AUDIENCE + """) > $4
+"""
 
 
-async def audience_size(conn: asyncpg.Connection, school_id: uuid.UUID, now: datetime) -> int:
-    return await conn.fetchval(_AUDIENCE_SIZE, school_id, now)
+async def goes_as_wave(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
+                       now: datetime, most_inline: int) -> bool:
+    return await conn.fetchval(_GOES_AS_WAVE, school_id, now, event_id, most_inline)
 
 
 async def recipients(conn: asyncpg.Connection, school_id: uuid.UUID,

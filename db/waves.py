@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import datetime
 
 import asyncpg
@@ -33,16 +32,6 @@ async def add_wave(conn: asyncpg.Connection, event: Event, kind: MessageKind,
                    planned_at: datetime) -> None:
     await conn.execute(_ADD_WAVE, event.id, kind, msgspec.to_builtins(event), planned_at,
                        CHANNEL)
-
-
-# has_pending_wave -- whether an earlier change of the event is still to be written out
-_HAS_PENDING_WAVE = """
-select exists (select 1 from alert_waves where event_id = $1 and expanded_at is null)
-"""
-
-
-async def has_pending_wave(conn: asyncpg.Connection, event_id: uuid.UUID) -> bool:
-    return await conn.fetchval(_HAS_PENDING_WAVE, event_id)
 
 
 # next_wave -- the oldest pending wave of some event, locked; a later wave of an event

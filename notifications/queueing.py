@@ -49,8 +49,7 @@ async def queue_ending(conn: asyncpg.Connection, event: Event, kind: MessageKind
 
 async def _as_wave(conn: asyncpg.Connection, event: Event, now: datetime) -> bool:
     """Whether the change goes as a wave: the event has one waiting, or too many people."""
-    return (await waves.has_pending_wave(conn, event.id)
-            or await outbox.audience_size(conn, event.school_id, now) > INLINE_RECIPIENTS)
+    return await outbox.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
 async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
