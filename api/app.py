@@ -35,6 +35,7 @@ from api import (
 )
 from api.auth import CallerCache, jwt_auth
 from api.deps import DEPENDENCIES
+from api.event_cache import EventCache
 from api.logs import RequestLog
 from api.metrics import Metrics, scrape
 from api.problems import EXCEPTION_HANDLERS
@@ -105,7 +106,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         plugins=[StrictStructSchema()],
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret,
-                     "callers": CallerCache(), "metrics": metrics}),
+                     "callers": CallerCache(), "events": EventCache(),
+                     "metrics": metrics}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "

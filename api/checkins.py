@@ -5,20 +5,20 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-import asyncpg
 import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
-from api.access import load_event_as
+from api.access import read_event_as
 from api.accountability import AccountabilityOut, accountability_of
-from api.deps import CallerOf, Conn, Now
+from api.deps import CallerOf, Now
 from api.drill_record import keep_record
 from api.problems import problem_specs
 from api.text import Instant, Text200, Text1000
 from db import checkins as db
+from db.events import load_event
 from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
 from domain.errors import Invalid
 from domain.policy import Permission
@@ -50,45 +50,54 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                  **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
 async def check_in(state: State, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
-    """Holds a pooled connection only while it reads: the report itself waits for its
-    batch (db/checkin_writer.py) without one."""
-    async with state.pool.acquire() as conn:
-        ctx, role = await load_event_as(conn, caller, event_id)
-        ctx.policy.require(role, Permission.CHECK_IN)
-        if ctx.event.status is not EventStatus.ACTIVE:
-            # a phone retrying a report it sent during the event gets it back, not a 409
+    """Takes no pooled connection in a storm: the event is this process's recent copy,
+    and the report waits for its batch (db/checkin_writer.py) without one."""
+    ctx, role = await read_event_as(state, caller, event_id, now)
+    ctx.policy.require(role, Permission.CHECK_IN)
+    if ctx.event.status is not EventStatus.ACTIVE:
+        # a phone retrying a report it sent during the event gets it back, not a 409
+        async with state.pool.acquire() as conn:
             replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
-            if replayed is not None:
-                return Response(replayed, status_code=200)
+        if replayed is not None:
+            return Response(replayed, status_code=200)
     observed, flagged = observed_time(data.observed_at, now, ctx.event.started_at)
     accept_late_checkin(ctx.event, observed)
     fields = msgspec.structs.asdict(data) | {"observed_at": observed}
     checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
                       clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
-    if await state.checkins.store(checkin, ctx.event.school_id) is None:
+    stored = await state.checkins.store(checkin, ctx.event.school_id)
+    if stored is None:
+        return Response(await _not_stored(state, checkin), status_code=200)
+    if stored.late:  # a late report changes the record
+        state.events.forget(event_id)
         async with state.pool.acquire() as conn:
-            return Response(await _stored_before(conn, checkin), status_code=200)
-    if ctx.event.status is not EventStatus.ACTIVE:  # a late report changes the record
-        async with state.pool.acquire() as conn:
-            await keep_record(conn, ctx.event, now)
+            await keep_record(conn, (await load_event(conn, event_id)).event, now)
     return Response(checkin, status_code=201)
 
 
-async def _stored_before(conn: asyncpg.Connection, checkin: CheckIn) -> CheckIn:
+async def _not_stored(state: State, checkin: CheckIn) -> CheckIn:
     """The report stored earlier with this client_id; if there is none, the report was
-    refused for its room."""
-    stored = await db.checkin_by_client_id(conn, checkin.event_id, checkin.client_id)
-    if stored is None:
-        raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
-                      field="room_id")
-    return stored
+    refused because the event ended before it was observed (which this process's copy
+    of the event may not have known yet), or else for its room."""
+    async with state.pool.acquire() as conn:
+        stored = await db.checkin_by_client_id(conn, checkin.event_id, checkin.client_id)
+        if stored is not None:
+            return stored
+        event = (await load_event(conn, checkin.event_id)).event
+    state.events.forget(event.id)
+    accept_late_checkin(event, checkin.observed_at)
+    raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
+                  field="room_id")
 
 
 @get("/{event_id:uuid}/accountability", summary="Rooms reported, needing help, unreported",
      responses=problem_specs(400, 401, 403, 404))
-async def accountability(conn: Conn, caller: CallerOf,
+async def accountability(state: State, caller: CallerOf, now: Now,
                          event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
-    return await accountability_of(conn, *await load_event_as(conn, caller, event_id))
+    """Dashboards poll this all through a storm: the event is this process's recent copy."""
+    ctx, role = await read_event_as(state, caller, event_id, now)
+    async with state.pool.acquire() as conn:
+        return await accountability_of(conn, ctx, role)
 
 
 router = Router("/events", route_handlers=[check_in, accountability], tags=["check-ins"])

@@ -9,6 +9,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Request, Response, Router, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, FromQuery, HeaderParameter, JSONBody
 
 from api.access import load_event_as
@@ -80,7 +81,7 @@ class EventPage(msgspec.Struct, frozen=True):
 
 @post("/schools/{school_id:uuid}/events", summary="Start an event (real or drill)",
       responses=problem_specs(400, 401, 403, 404, 409, 422))
-async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
+async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, request: Request,
                       school_id: FromPath[uuid.UUID], data: JSONBody[EventIn],
                       idempotency_key: IdempotencyKey = None) -> Response[Event]:
     """A real event supersedes an active drill; anything else while one is active is 409."""
@@ -104,6 +105,7 @@ async def start_event(conn: Conn, caller: CallerOf, now: Now, request: Request,
             await idempotency.store(conn, caller.user_id, idempotency_key, body_print, 201,
                                     msgspec.json.encode(started.event))
     if started.superseded:
+        state.events.forget(started.superseded.id)
         await keep_record(conn, started.superseded, now)
     return Response(started.event, status_code=201)
 
@@ -125,11 +127,12 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
     return EventPage(items, next_cursor)
 
 
-async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UUID,
-                  message: MessageKind, decide: Callable[[EventContext, Role], Event]) -> Event:
+async def _change(state: State, conn: Conn, caller: CallerOf, now: datetime,
+                  event_id: uuid.UUID, message: MessageKind,
+                  decide: Callable[[EventContext, Role], Event]) -> Event:
     """Lock the event, let the domain decide its new state, store it on the timeline and
-    queue the message it calls for, all in one transaction; once an ending has committed,
-    keep the event's timing record."""
+    queue the message it calls for, all in one transaction; once it has committed, drop
+    this process's copy of the event and, after an ending, keep its timing record."""
     async with conn.transaction():
         ctx, role = await load_event_as(conn, caller, event_id, lock=True)
         event = decide(ctx, role)
@@ -139,6 +142,7 @@ async def _change(conn: Conn, caller: CallerOf, now: datetime, event_id: uuid.UU
         else:
             await db.record(conn, event, "status", caller.user_id, now)
             await queue_ending(conn, event, message)
+    state.events.forget(event_id)
     if event.status is not EventStatus.ACTIVE:
         await keep_record(conn, event, now)
     return event
@@ -154,37 +158,37 @@ async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID])
 
 @post("/events/{event_id:uuid}/actions", status_code=200, summary="Change the event's action",
       responses=problem_specs(400, 401, 403, 404, 409))
-async def change_action(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
-                        data: JSONBody[ActionIn]) -> Event:
+async def change_action(state: State, conn: Conn, caller: CallerOf, now: Now,
+                        event_id: FromPath[uuid.UUID], data: JSONBody[ActionIn]) -> Event:
     request = msgspec.convert(msgspec.structs.asdict(data), rules.ActionRequest)
 
     def decide(ctx: EventContext, role: Role) -> Event:
         return rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
                                    policy=ctx.policy, now=now).event
 
-    return await _change(conn, caller, now, event_id, MessageKind.ACTION, decide)
+    return await _change(state, conn, caller, now, event_id, MessageKind.ACTION, decide)
 
 
 @post("/events/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",
       responses=problem_specs(400, 401, 403, 404, 409))
-async def all_clear(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
-                    data: JSONBody[AllClearIn]) -> Event:
+async def all_clear(state: State, conn: Conn, caller: CallerOf, now: Now,
+                    event_id: FromPath[uuid.UUID], data: JSONBody[AllClearIn]) -> Event:
     def decide(ctx: EventContext, role: Role) -> Event:
         return rules.all_clear(ctx.event, actor_id=caller.user_id, role=role,
                                policy=ctx.policy, now=now, message=data.message)
 
-    return await _change(conn, caller, now, event_id, MessageKind.ALL_CLEAR, decide)
+    return await _change(state, conn, caller, now, event_id, MessageKind.ALL_CLEAR, decide)
 
 
 @post("/events/{event_id:uuid}/cancel", status_code=200, summary="Cancel a false alarm",
       responses=problem_specs(400, 401, 403, 404, 409))
-async def cancel(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
-                 data: JSONBody[CancelIn]) -> Event:
+async def cancel(state: State, conn: Conn, caller: CallerOf, now: Now,
+                 event_id: FromPath[uuid.UUID], data: JSONBody[CancelIn]) -> Event:
     def decide(ctx: EventContext, role: Role) -> Event:
         return rules.cancel(ctx.event, data.reason, actor_id=caller.user_id, role=role,
                             policy=ctx.policy, now=now)
 
-    return await _change(conn, caller, now, event_id, MessageKind.CANCELLED, decide)
+    return await _change(state, conn, caller, now, event_id, MessageKind.CANCELLED, decide)
 
 
 @post("/events/{event_id:uuid}/ack", status_code=204, summary="I received the alert",

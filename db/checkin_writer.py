@@ -16,11 +16,11 @@ import uuid
 
 import asyncpg
 
-from db.checkins import store_checkins
+from db.checkins import Stored, store_checkins
 from db.pool import unavailable
 from domain.checkins import CheckIn
 
-_Waiting = tuple[CheckIn, "asyncio.Future[int | None]"]
+_Waiting = tuple[CheckIn, "asyncio.Future[Stored | None]"]
 
 
 class CheckinWriter:
@@ -31,10 +31,10 @@ class CheckinWriter:
         self._waiting: dict[uuid.UUID, list[_Waiting]] = {}
         self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
 
-    async def store(self, checkin: CheckIn, school_id: uuid.UUID) -> int | None:
-        """The report's timeline seq once committed; None when it was not stored (its
-        client_id was seen before, or its room is not the school's)."""
-        done: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+    async def store(self, checkin: CheckIn, school_id: uuid.UUID) -> Stored | None:
+        """The report as committed; None when it was not stored (its client_id was seen
+        before, its room is not the school's, or it came after the event's end)."""
+        done: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(checkin.event_id, []).append((checkin, done))
         if checkin.event_id not in self._writers:
             self._writers[checkin.event_id] = asyncio.create_task(
@@ -53,7 +53,7 @@ class CheckinWriter:
                            batch: list[_Waiting]) -> None:
         try:
             async with self._pool.acquire() as conn:
-                seqs = await store_checkins(conn, event_id, school_id, [c for c, _ in batch])
+                stored = await store_checkins(conn, event_id, school_id, [c for c, _ in batch])
         except Exception as exc:  # each caller gets its own report's outcome
             if unavailable(exc):
                 await self._pool.expire_connections()
@@ -66,7 +66,7 @@ class CheckinWriter:
         else:
             for checkin, done in batch:
                 if not done.done():
-                    done.set_result(seqs.get(checkin.id))
+                    done.set_result(stored.get(checkin.id))
 
     def _take(self, event_id: uuid.UUID) -> list[_Waiting]:
         waiting = self._waiting.get(event_id, [])

@@ -25,11 +25,16 @@ def _checkin(row: asyncpg.Record) -> CheckIn:
 
 # store_checkins -- a batch of one event's reports in one statement, so one transaction,
 # one WAL flush and one hold of the event's row (which numbers its timeline) for all of
-# them: each report unless its client_id was seen or its room is not the school's; each
-# room's current report if the newest of the batch is newer than it (the domain's
-# `supersedes` order); timeline entries numbered in arrival order; their notifications.
+# them: each report unless its client_id was seen, its room is not the school's, or the
+# event ended before it was observed (the domain's `accept_late_checkin`, decided here
+# again under the event's lock because the caller's copy of the event may be a second
+# old); each room's current report if the newest of the batch is newer than it (the
+# domain's `supersedes` order); timeline entries numbered in arrival order; their
+# notifications; and whether the event had ended (a late report changes its record).
 _STORE = f"""
-with input as (
+with event as (
+    select status as event_status, ended_at from events where id = $1 for update
+), input as (
     select t.*
     from unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::int[],
                 $9::int[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
@@ -40,6 +45,8 @@ with input as (
                               observed_at, received_at, clock_skew_flagged, reported_by,
                               detail, at, notified, complete, arrival)
     join rooms r on r.id = t.room_id and r.school_id = $2
+    cross join event
+    where event_status = 'active' or t.observed_at < ended_at
 ), new as (
     insert into checkins ({_COLUMNS}, school_id)
     select id, $1, room_id, client_id, status, students_present, students_missing,
@@ -69,19 +76,27 @@ with input as (
     insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
     select $1, seq, received_at, 'checkin', reported_by, detail::json from numbered
 )
-select id, seq, pg_notify('{timeline.CHANNEL}', json_build_object(
+select id, seq, event_status <> 'active' as late, pg_notify('{timeline.CHANNEL}', json_build_object(
     'event_id', $1::uuid, 'seq', seq, 'at', at::json, 'kind', 'checkin',
     'actor_id', reported_by, 'detail', notified::json, 'complete', complete)::text)
-from numbered order by seq
+from numbered cross join event order by seq
 """
 
 
+class Stored(msgspec.Struct, frozen=True):
+    """A report stored: its place on the event's timeline, and whether the event had
+    already ended (a late report, observed before the end)."""
+
+    seq: int
+    late: bool
+
+
 async def store_checkins(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
-                         batch: list[CheckIn]) -> dict[uuid.UUID, int]:
-    """Store new reports of one event and announce them: the timeline seq of each one
-    stored, by check-in id. A report missing from the answer was not stored: its
-    client_id was seen before (also earlier in the batch), or its room is not one of
-    the school's."""
+                         batch: list[CheckIn]) -> dict[uuid.UUID, Stored]:
+    """Store new reports of one event and announce them, by check-in id. A report missing
+    from the answer was not stored: its client_id was seen before (also earlier in the
+    batch), its room is not one of the school's, or the event ended before it was
+    observed."""
     details = [_ENCODER.encode(c) for c in batch]
     notes = [timeline.notifiable(d) for d in details]
     columns = [[getattr(c, n) for c in batch] for n in _INPUT]
@@ -89,7 +104,7 @@ async def store_checkins(conn: asyncpg.Connection, event_id: uuid.UUID, school_i
         _STORE, event_id, school_id, *columns, [d.decode() for d in details],
         [_ENCODER.encode(c.received_at).decode() for c in batch],
         [n.decode() for n, _ in notes], [complete for _, complete in notes])
-    return {r["id"]: r["seq"] for r in rows}
+    return {r["id"]: Stored(r["seq"], r["late"]) for r in rows}
 
 
 _INPUT = ["id", "room_id", "client_id", "status", "students_present", "students_missing",

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import asyncpg
 import pytest
+from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
@@ -134,10 +135,22 @@ async def client(db: asyncpg.Connection, database_url: str, settings: Settings,
                  clock: Clock) -> AsyncIterator[AsyncTestClient]:
     """The app, served in-process, on empty tables; its outbox is left for the tests
     (the dispatcher is tested on its own, and in `muster serve` processes)."""
-    app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
-                     dispatch=False)
-    async with AsyncTestClient(app) as client:
+    async with AsyncTestClient(_app(settings, database_url, clock)) as client:
         yield client
+
+
+@pytest.fixture
+async def other_server(client: AsyncTestClient, database_url: str, settings: Settings,
+                       clock: Clock) -> AsyncIterator[AsyncTestClient]:
+    """A second server on the client's database, as another `muster serve` worker is:
+    its own caches, its own copies of events."""
+    async with AsyncTestClient(_app(settings, database_url, clock)) as other:
+        yield other
+
+
+def _app(settings: Settings, database_url: str, clock: Clock) -> Litestar:
+    return create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
+                      dispatch=False)
 
 
 def bearer(user_id: uuid.UUID, ago: timedelta = timedelta(0), ttl_s: int = 3600) -> dict[str, str]:

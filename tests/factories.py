@@ -47,3 +47,13 @@ async def person(db: asyncpg.Connection, district_id: uuid.UUID, school_id: uuid
            values ($1, $2, $3, $4, $5, $6)""",
         uuid.uuid4(), user_id, district_id, school_id, role, expires_at)
     return user_id
+
+
+async def lockdown(db: asyncpg.Connection, school_id: uuid.UUID, started_by: uuid.UUID,
+                   started_at: datetime) -> uuid.UUID:
+    """An active real lockdown, as its start stores it (without the timeline or alerts)."""
+    event_id = uuid.uuid4()
+    await db.execute("insert into events (id, school_id, action, drill, status, directive, "
+                     "started_at, started_by) values ($1, $2, 'lockdown', false, 'active', "
+                     "'x', $3, $4)", event_id, school_id, started_at, started_by)
+    return event_id

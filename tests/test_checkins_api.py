@@ -115,6 +115,28 @@ async def test_late_report_is_kept_only_if_observed_before_the_all_clear(client,
     assert "too late" in after.json()["detail"]
 
 
+async def test_an_event_ended_on_another_server_takes_only_what_was_observed_before(
+        client, other_server, lockdown, clock, db):
+    """This server holds a copy of the active event (it has just taken a report) when
+    another server gives the all-clear. A report observed at the end is 409 and not
+    stored; one observed before it is 201 and counted in the drill record."""
+    a, b, c = lockdown["rooms"]
+    clock.advance(minutes=5)
+    assert (await post(client, lockdown, report(a))).status_code == 201
+    ended = await other_server.post(f"/v1/events/{lockdown['event']}/all-clear", json={},
+                                    headers=bearer(lockdown["sro"]))
+    assert ended.status_code == 200
+    too_late = await post(client, lockdown, report(b))
+    assert too_late.status_code == 409 and "too late" in too_late.json()["detail"]
+    offline = await post(client, lockdown, report(c, observed_at="2026-11-29T08:04:00Z"))
+    assert offline.status_code == 201
+    stored = await db.fetch("select room_id from checkins order by observed_at")
+    assert [r["room_id"] for r in stored] == [c, a]
+    record = await client.get(f"/v1/events/{lockdown['event']}/report",
+                              headers=bearer(lockdown["sro"]))
+    assert record.json()["timing"]["rooms_reported"] == 2
+
+
 async def test_replay_after_the_event_closed_is_still_200(client, lockdown, clock):
     """A phone retrying a stored report after the all-clear gets it back, not a 409."""
     body = report(lockdown["rooms"][0])
