@@ -38,6 +38,7 @@ from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import httpx
@@ -56,6 +57,8 @@ SCHOOL_ROOMS = 150  # the storm's school is grown to this many rooms
 MIN_RATIO = 0.6
 MAX_P99_MS = 100.0
 MAX_ACCOUNTABILITY_P50_MS = 10.0
+
+T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- measurements
@@ -151,12 +154,27 @@ async def poll_loop(base: str, path: str, token: str, start: float, until: float
     return tally, last
 
 
-def dashboard(answer: Connection, *args: object) -> None:
-    """`poll_loop` in a process of its own. A principal's dashboard is another device:
-    in the phones' process its timings would include that busy event loop's lag (it
-    measured 22 ms p50 there against 3 ms spent in the server's handler).
-    perf_counter is CLOCK_MONOTONIC, so `start` and `until` mean the same here."""
-    answer.send(asyncio.run(poll_loop(*args)))  # type: ignore[arg-type]
+def _run(answer: Connection, work: Callable[..., Awaitable[object]], args: tuple) -> None:
+    started = time.process_time()
+    result = asyncio.run(work(*args))
+    answer.send((result, time.process_time() - started))
+
+
+async def elsewhere(work: Callable[..., Awaitable[T]], *args: object) -> tuple[T, float]:
+    """`work(*args)` in a process of its own, and the CPU seconds it used there. Clients
+    that are other devices (a principal's dashboard, the live streams) run so: in the
+    phones' process their timings would include that busy event loop's lag (a dashboard
+    measured 22 ms p50 there against 3 ms spent in the server's handler). perf_counter
+    is CLOCK_MONOTONIC, so instants passed in `args` mean the same there."""
+    spawn = mp.get_context("spawn")
+    answer, sender = spawn.Pipe(duplex=False)
+    process = spawn.Process(target=_run, args=(sender, work, args))
+    process.start()
+    sender.close()  # so that `recv` fails, not hangs, if the process dies
+    try:
+        return await asyncio.to_thread(answer.recv)
+    finally:
+        await asyncio.to_thread(process.join)
 
 
 Watcher = Callable[[float, float], Awaitable[object]]  # (measure_from, until), perf_counter
@@ -177,7 +195,7 @@ async def storm(base: str, path: str, phones: list[Phone], warmup: float, second
                 name: str, poll: tuple[str, str, float] | None = None,
                 watchers: Sequence[Watcher] = ()) -> tuple[Tally, Tally | None, dict]:
     """All phones at once for warmup + seconds, each on its own client and connection,
-    and a dashboard polling (`poll`: path, token, interval) from its own process;
+    and a dashboard polling (`poll`: path, token, interval) from a process of its own;
     `watchers` observe the measured window (profiling)."""
     tally = Tally(name)
     limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
@@ -185,14 +203,8 @@ async def storm(base: str, path: str, phones: list[Phone], warmup: float, second
                for _ in phones]
     now = time.perf_counter()
     measure_from, until = now + warmup, now + warmup + seconds
-    polling = mp.get_context("spawn")
-    answer, sender = polling.Pipe(duplex=False)
-    poller = None
-    if poll is not None:
-        poll_path, token, interval = poll
-        poller = polling.Process(target=dashboard, args=(sender, base, poll_path, token,
-                                                         measure_from, until, interval))
-        poller.start()
+    polling = poll and asyncio.ensure_future(
+        elsewhere(poll_loop, base, poll[0], poll[1], measure_from, until, poll[2]))
     try:
         loops = [phone_loop(c, path, p, measure_from, until, tally)
                  for c, p in zip(clients, phones, strict=True)]
@@ -202,10 +214,10 @@ async def storm(base: str, path: str, phones: list[Phone], warmup: float, second
         tally.elapsed = time.perf_counter() - measure_from
     finally:
         await asyncio.gather(*(c.aclose() for c in clients))
-    if poller is None:
+    if not polling:
         return tally, None, {}
-    polled, last = await asyncio.to_thread(answer.recv)
-    poller.join()
+    (polled, last), cpu_s = await polling
+    polled.cpu["dashboard"] = cpu_s
     return tally, polled, last
 
 
@@ -627,7 +639,8 @@ def main() -> int:
             "muster serve", poll=(f"/v1/events/{event_id}/accountability",
                                   principal.access_token, args.poll_interval),
             watchers=watchers))
-        ours.cpu = cpu_ours
+        assert polled is not None
+        ours.cpu = cpu_ours | polled.cpu  # and the dashboard's own process
         quiet = asyncio.run(quiet_reads(base, f"/v1/events/{event_id}/accountability",
                                         principal.access_token, 30))
         world.stop_servers()
@@ -647,7 +660,6 @@ def main() -> int:
         stored = (asyncio.run(count_rows(world.dsn, "select count(*) from checkins "
                                          "where event_id = $1", event_id)),
                   asyncio.run(count_rows(world.dsn, "select count(*) from bench_checkins")))
-        assert polled is not None
         report(ours, bare, polled, quiet, last, stored)
         if args.profile:
             print_profile(args.profile, activity)
