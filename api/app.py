@@ -21,11 +21,13 @@ from api import (
     checkins,
     compliance,
     deliveries,
+    drill_log,
     events,
     health,
     me,
     reports,
     rooms,
+    school_years,
     schools,
     signin,
     staff,
@@ -93,7 +95,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     metrics = Metrics()
     v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
                                        checkins.router, timeline.router, stream.router,
-                                       deliveries.router, compliance.router, admin.router,
+                                       deliveries.router, school_years.router,
+                                       drill_log.router, compliance.router, admin.router,
                                        rooms.router, staff.router, reports.router],
                 security=[auth.security_requirement])
     app = Litestar(

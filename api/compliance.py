@@ -1,242 +1,40 @@
-"""Drill compliance over HTTP: a school year's dates, the drill log and the compliance of a
-school or a whole district, and the rule packs (built-in, and a district's own).
-
-School routes need READ_REPORTS at the school (setting its dates, SET_SCHOOL_YEAR);
-district routes need a district_admin membership of that district. Another tenant's
-school or district is a 404, exactly like one that does not exist.
+"""Drill compliance over HTTP: required vs. conducted for a school or, in brief, for
+every school of a district, and the rule packs (built-in, and a district's own).
+Who may see what is as for the drill log (api/school_years.py).
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import uuid
 from collections import Counter
-from datetime import date, datetime
-from enum import StrEnum
-from typing import Annotated
+from datetime import date
 
 import msgspec
-from litestar import Response, Router, get, put
-from litestar.openapi.datastructures import ResponseSpec
-from litestar.params import FromPath, JSONBody, QueryParameter
+from litestar import Router, get, put
+from litestar.params import FromPath, JSONBody
 
-from api.auth import Caller
-from api.csv_download import CSV, JsonOrCsv
 from api.deps import CallerOf, Conn, Now
 from api.pagination import Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
-from api.text import checked_instant
+from api.school_years import (
+    SchoolYearOut,
+    SchoolYearQuery,
+    district_schools_in_year,
+    log_windows,
+    require_district_admin,
+    school_in_year,
+    school_year_asked,
+    year_out,
+    years_of,
+)
 from db import compliance as db
-from db import events as events_db
-from db.compliance import DrillLogEntry, LogWindow, SchoolWithYear
-from domain import calendar
-from domain.calendar import GradeBand, SchoolYear, Source, default_year, year_label
+from db.compliance import DrillLogEntry, SchoolWithYear
+from domain.calendar import year_label
 from domain.compliance import Drill, Requirement, RulePack, Skipped, Status, evaluate, worst
 from domain.compliance_rules import builtin_packs, check_district_pack, state_pack
-from domain.errors import Forbidden, Invalid, NotFound
+from domain.errors import NotFound
 from domain.policy import Permission
-from domain.roles import Role
 
-SchoolYearQuery = Annotated[str | None, QueryParameter(
-    description="Required: the school year, two consecutive years, e.g. 2026-2027.",
-    max_length=20)]
-
-
-class LogFormat(StrEnum):
-    JSON = "json"
-    CSV = "csv"
-
-
-Format = Annotated[LogFormat, QueryParameter(
-    description="`json` (default, paginated) or `csv` (the whole year).")]
-
-
-def _school_year(text: str | None) -> int:
-    """The required ?school_year= of a request, as its first calendar year."""
-    if text is None:
-        raise Invalid("school_year is required, e.g. ?school_year=2026-2027", field="school_year")
-    return calendar.parse_school_year(text)
-
-
-# ---------------------------------------------------------------- who may see what
-
-async def _school(conn: Conn, caller: Caller, school_id: uuid.UUID, start_year: int,
-                  permission: Permission, now: datetime) -> SchoolWithYear:
-    """The school and its dates for the year, if the caller may do `permission` there."""
-    role = caller.role_at(school_id)
-    (await events_db.load_school_policy(conn, school_id)).require(role, permission)
-    found = await db.school_with_year(conn, school_id, start_year, now)
-    if found is None:
-        raise NotFound(f"no school {school_id}")
-    return found
-
-
-async def _district(conn: Conn, caller: Caller, district_id: uuid.UUID, now: datetime,
-                    doing: str) -> None:
-    """Refuse anyone but a district admin of this district (404 for an outsider)."""
-    roles = await db.district_roles(conn, caller.user_id, district_id, now)
-    if not roles:
-        raise NotFound(f"no district {district_id}")
-    if Role.DISTRICT_ADMIN not in roles:
-        raise Forbidden(f"only a district admin of this district may {doing}")
-
-
-async def _district_schools(conn: Conn, caller: Caller, district_id: uuid.UUID,
-                            start_year: int, now: datetime, doing: str) -> list[SchoolWithYear]:
-    """A district admin's schools of the district, with their dates for the year."""
-    await _district(conn, caller, district_id, now, doing)
-    return await db.district_schools_with_year(conn, district_id, start_year, now)
-
-
-def _years(found: SchoolWithYear, start_year: int) -> tuple[SchoolYear, SchoolYear]:
-    """The school's dates for the year (its own, else the default) and the default."""
-    s = found.school
-    default = default_year(start_year, s.school_year_start_month, s.school_year_start_day)
-    return found.own or default, default
-
-
-def _windows(found: list[SchoolWithYear], start_year: int) -> list[LogWindow]:
-    """The days whose events are in each school's log of the year."""
-    return [LogWindow(f.school.id, *calendar.log_window(*_years(f, start_year)))
-            for f in found]
-
-
-# ---------------------------------------------------------------- school years
-
-class SchoolYearOut(msgspec.Struct, frozen=True, kw_only=True):
-    """A school's dates for a school year; `source` is `default` when the school set none
-    (from its school_year_start to the day before the next, semester 2 halfway)."""
-
-    school_id: uuid.UUID
-    school_year: str
-    first_day: date
-    last_day: date
-    second_semester_start: date
-    grade_band: GradeBand | None
-    source: Source
-
-
-class SchoolYearIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A school's own dates; a date left out keeps the default (semester 2 halfway)."""
-
-    first_day: date | None = None
-    last_day: date | None = None
-    second_semester_start: date | None = None
-    grade_band: GradeBand | None = None
-
-
-def _year_out(school_id: uuid.UUID, year: SchoolYear) -> SchoolYearOut:
-    return SchoolYearOut(school_id=school_id, school_year=year_label(year.start_year),
-                         first_day=year.first_day, last_day=year.last_day,
-                         second_semester_start=year.second_semester_start,
-                         grade_band=year.grade_band, source=year.source)
-
-
-@get("/schools/{school_id:uuid}/school-years/{school_year:str}",
-     summary="A school's dates for a school year (its own or the default)",
-     responses=problem_specs(400, 401, 403, 404))
-async def get_school_year(conn: Conn, caller: CallerOf, now: Now, school_id: FromPath[uuid.UUID],
-                          school_year: FromPath[str]) -> SchoolYearOut:
-    start = calendar.parse_school_year(school_year)
-    found = await _school(conn, caller, school_id, start, Permission.READ_REPORTS, now)
-    return _year_out(school_id, _years(found, start)[0])
-
-
-@put("/schools/{school_id:uuid}/school-years/{school_year:str}",
-     summary="Set a school's dates for a school year",
-     description="First and last day, the second semester's first day and the grade band "
-                 "(for rules such as California's); what is left out keeps the default.",
-     responses=problem_specs(400, 401, 403, 404))
-async def set_school_year(conn: Conn, caller: CallerOf, now: Now,
-                          school_id: FromPath[uuid.UUID], school_year: FromPath[str],
-                          data: JSONBody[SchoolYearIn]) -> SchoolYearOut:
-    start = calendar.parse_school_year(school_year)
-    found = await _school(conn, caller, school_id, start, Permission.SET_SCHOOL_YEAR, now)
-    year = calendar.school_year(_years(found, start)[1], **msgspec.structs.asdict(data))
-    await db.save_school_year(conn, school_id, year, caller.user_id, now)
-    return _year_out(school_id, year)
-
-
-# ---------------------------------------------------------------- drill log
-
-class DrillLogPage(msgspec.Struct, frozen=True):
-    """The events (drills and real) that started in the school year, oldest first."""
-
-    school_year: str
-    items: list[DrillLogEntry]
-    next_cursor: str | None
-
-
-_LOG_SPEC = {200: ResponseSpec(DrillLogPage, description="The log; text/csv (every event of "
-                               "the year, no pages) with ?format=csv", generate_examples=False)}
-CSV_COLUMNS = [f.encode_name for f in msgspec.structs.fields(DrillLogEntry)]
-_FORMULA_START = frozenset("=+-@\t\r")
-
-
-def _cell(value: object) -> str:
-    """A CSV cell; text a spreadsheet would run as a formula is quoted with a '."""
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    text = str(value)
-    return f"'{text}" if text[:1] in _FORMULA_START else text
-
-
-def drill_log_csv(entries: list[DrillLogEntry]) -> bytes:
-    """The drill log as CSV, one event a row, with a header of CSV_COLUMNS."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(CSV_COLUMNS)
-    writer.writerows([_cell(v) for v in entry.values()] for entry in msgspec.to_builtins(entries))
-    return out.getvalue().encode()
-
-
-async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
-                     format_: LogFormat, limit: int, cursor: str | None,
-                     name: str) -> Response[DrillLogPage]:
-    windows = _windows(found, start_year)
-    label = year_label(start_year)
-    if format_ is LogFormat.CSV:
-        return Response(drill_log_csv(await db.year_events(conn, windows)), media_type=CSV,
-                        headers={"Content-Disposition":
-                                 f'attachment; filename="drill-log-{name}-{label}.csv"'})
-    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-    checked_instant(after and after[0], "cursor")
-    rows = await db.year_events(conn, windows, after, limit + 1)
-    items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
-    return Response(DrillLogPage(label, items, next_cursor))
-
-
-@get("/schools/{school_id:uuid}/drill-log", summary="A school's drill log for a school year",
-     description="Every event (drills and real ones, whatever their status) that started in "
-                 "the school year, oldest first. `?format=csv` answers text/csv.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
-async def school_drill_log(conn: Conn, caller: CallerOf, now: Now,
-                           school_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
-                           format: Format = LogFormat.JSON, limit: Limit = 50,
-                           cursor: Cursor = None) -> Response[DrillLogPage]:
-    start = _school_year(school_year)
-    found = await _school(conn, caller, school_id, start, Permission.READ_REPORTS, now)
-    return await _drill_log(conn, [found], start, format, limit, cursor, str(school_id))
-
-
-@get("/districts/{district_id:uuid}/drill-log",
-     summary="Every school's drill log for a school year (district admins)",
-     description="The drill logs of all the district's schools, merged oldest first.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
-async def district_drill_log(conn: Conn, caller: CallerOf, now: Now,
-                             district_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
-                             format: Format = LogFormat.JSON, limit: Limit = 50,
-                             cursor: Cursor = None) -> Response[DrillLogPage]:
-    start = _school_year(school_year)
-    found = await _district_schools(conn, caller, district_id, start, now,
-                                    "see the district's drill log")
-    return await _drill_log(conn, found, start, format, limit, cursor, str(district_id))
-
-
-# ---------------------------------------------------------------- compliance
 
 class PackOut(msgspec.Struct, frozen=True):
     id: str
@@ -266,13 +64,13 @@ def _drill(entry: DrillLogEntry) -> Drill:
 
 def _compliance(found: SchoolWithYear, start_year: int, district_pack: RulePack | None,
                 entries: list[DrillLogEntry]) -> SchoolCompliance:
-    year, _ = _years(found, start_year)
+    year, _ = years_of(found, start_year)
     packs = [p for p in (state_pack(found.school.state), district_pack) if p is not None]
     result = evaluate(packs, year, [_drill(e) for e in entries], found.today)
     return SchoolCompliance(
         school_id=found.school.id, school_name=found.school.name,
         school_year=year_label(start_year), today=found.today, status=result.status,
-        dates=_year_out(found.school.id, year),
+        dates=year_out(found.school.id, year),
         packs=[PackOut(p.id, p.title, p.jurisdiction) for p in packs],
         requirements=result.requirements, skipped=result.skipped)
 
@@ -281,7 +79,7 @@ async def _events_of(conn: Conn, found: list[SchoolWithYear],
                      start_year: int) -> dict[uuid.UUID, list[DrillLogEntry]]:
     """Each school's events of the year, in one query."""
     by_school: dict[uuid.UUID, list[DrillLogEntry]] = {f.school.id: [] for f in found}
-    for entry in await db.year_events(conn, _windows(found, start_year)):
+    for entry in await db.year_events(conn, log_windows(found, start_year)):
         by_school[entry.school_id].append(entry)
     return by_school
 
@@ -295,8 +93,9 @@ async def _events_of(conn: Conn, found: list[SchoolWithYear],
 async def school_compliance(conn: Conn, caller: CallerOf, now: Now,
                             school_id: FromPath[uuid.UUID],
                             school_year: SchoolYearQuery) -> SchoolCompliance:
-    start = _school_year(school_year)
-    found = await _school(conn, caller, school_id, start, Permission.READ_REPORTS, now)
+    start = school_year_asked(school_year)
+    found = await school_in_year(conn, caller, school_id, start, Permission.READ_REPORTS,
+                                 now)
     district_pack = await db.load_rule_pack(conn, found.school.district_id)
     events = await _events_of(conn, [found], start)
     return _compliance(found, start, district_pack, events[school_id])
@@ -362,9 +161,9 @@ def _summary(c: SchoolCompliance, state: str) -> SchoolSummary:
 async def district_compliance(conn: Conn, caller: CallerOf, now: Now,
                               district_id: FromPath[uuid.UUID],
                               school_year: SchoolYearQuery) -> DistrictCompliance:
-    start = _school_year(school_year)
-    found = await _district_schools(conn, caller, district_id, start, now,
-                                    "see the district's compliance")
+    start = school_year_asked(school_year)
+    found = await district_schools_in_year(conn, caller, district_id, start, now,
+                                           "see the district's compliance")
     district_pack = await db.load_rule_pack(conn, district_id)
     events = await _events_of(conn, found, start)
     schools = [_compliance(f, start, district_pack, events[f.school.id]) for f in found]
@@ -397,7 +196,7 @@ async def list_rule_packs(limit: Limit = 50, cursor: Cursor = None) -> RulePackP
      responses=problem_specs(400, 401, 403, 404))
 async def get_rule_pack(conn: Conn, caller: CallerOf, now: Now,
                         district_id: FromPath[uuid.UUID]) -> RulePack:
-    await _district(conn, caller, district_id, now, "see the district's rule pack")
+    await require_district_admin(conn, caller, district_id, now, "see the district's rule pack")
     pack = await db.load_rule_pack(conn, district_id)
     if pack is None:
         raise NotFound(f"district {district_id} has no rule pack of its own")
@@ -412,13 +211,11 @@ async def get_rule_pack(conn: Conn, caller: CallerOf, now: Now,
 async def set_rule_pack(conn: Conn, caller: CallerOf, now: Now,
                         district_id: FromPath[uuid.UUID],
                         data: JSONBody[RulePack]) -> RulePack:
-    await _district(conn, caller, district_id, now, "change the district's rule pack")
+    await require_district_admin(conn, caller, district_id, now, "change the district's rule pack")
     pack = check_district_pack(data)
     await db.save_rule_pack(conn, district_id, pack, caller.user_id, now)
     return pack
 
 
-router = Router("/", route_handlers=[get_school_year, set_school_year, school_drill_log,
-                                     district_drill_log, school_compliance,
-                                     district_compliance, list_rule_packs, get_rule_pack,
-                                     set_rule_pack], tags=["compliance"])
+router = Router("/", route_handlers=[school_compliance, district_compliance, list_rule_packs,
+                                     get_rule_pack, set_rule_pack], tags=["compliance"])
