@@ -41,6 +41,7 @@ from checkin_storm import (
     checkin_bodies,
     cpu_watcher,
     elsewhere,
+    error_text,
     grow_school,
     row,
     start_lockdown,
@@ -82,9 +83,7 @@ async def timed(tally: Tally, request) -> httpx.Response | None:
     started = time.perf_counter()
     try:
         response = await request
-        ok = response.is_success  # an answer's text is decoded only to show an error
-        tally.record(time.perf_counter() - started, response.status_code,
-                     "" if ok else response.text[:300])
+        tally.record(time.perf_counter() - started, response.status_code, error_text(response))
         return response
     except httpx.HTTPError as exc:
         tally.record(time.perf_counter() - started, None, repr(exc))

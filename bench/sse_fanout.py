@@ -33,7 +33,16 @@ from dataclasses import dataclass, field
 
 import httpx
 import msgspec
-from checkin_storm import BIN, Tally, World, checkin_bodies, cpu_watcher, start_lockdown, verdict
+from checkin_storm import (
+    BIN,
+    Tally,
+    World,
+    checkin_bodies,
+    cpu_watcher,
+    error_text,
+    start_lockdown,
+    verdict,
+)
 
 from api.demo_report import DemoReport, DemoSchoolReport
 
@@ -122,7 +131,7 @@ async def post_checkins(client: httpx.AsyncClient, path: str, bodies: list[tuple
         sent[client_id] = started = time.perf_counter()
         try:
             response = await client.post(path, content=body, headers=headers)
-            status, detail = response.status_code, response.text[:300]
+            status, detail = response.status_code, error_text(response)
         except httpx.HTTPError as exc:
             status, detail = None, repr(exc)
         posts.record(time.perf_counter() - started, status, detail)
