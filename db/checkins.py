@@ -46,7 +46,7 @@ with event as (
                               detail, at, notified, complete, arrival)
     join rooms r on r.id = t.room_id and r.school_id = $2
     cross join event
-    where event_status = 'active' or t.observed_at < ended_at
+    where event.event_status = 'active' or t.observed_at < event.ended_at
 ), new as (
     insert into checkins ({_COLUMNS}, school_id)
     select id, $1, room_id, client_id, status, students_present, students_missing,
