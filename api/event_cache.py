@@ -17,11 +17,11 @@ from domain.srp import EventStatus
 class EventCache:
     """The contexts of active events loaded in the last `ttl`.
 
-    What a copy can hold stale is safe to: an event's school and start never change,
-    and a school's policy changes only by an operator's hand, then holds for at most
-    `ttl` more. Whether the event still takes reports can go stale, so it is checked
-    again where a report is stored, under the event's lock
-    (db.checkins.store_checkins). Ended events are never kept, and this process
+    A copy may be up to `ttl` old. For most of it that is harmless: an event's school
+    and start never change, and a school's policy changes only by an operator's hand,
+    then takes effect here at most `ttl` later. Whether the event still takes reports
+    does matter, so it is decided again where a report is stored, under the event's
+    lock (db.checkins.store_checkins). Ended events are never kept, and this process
     forgets an event as soon as it changes it. Requests that miss together share one
     load, so a storm does not query once per phone each time a copy expires."""
 
