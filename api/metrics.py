@@ -83,6 +83,9 @@ class Metrics:
         self._deliveries = Counter(
             "muster_deliveries", "Outcomes of sends to providers.",
             ["channel", "outcome", "reason"], registry=self.registry)
+        self._receipts = Counter(
+            "muster_delivery_receipts", "Providers' delivery receipts recorded.",
+            ["channel", "outcome"], registry=self.registry)
         self.sse_clients = Gauge("muster_sse_clients", "Live timeline streams open.",
                                  registry=self.registry)
         for standard in (ProcessCollector, PlatformCollector, GCCollector):
@@ -93,6 +96,9 @@ class Metrics:
 
     def count_delivery(self, channel: str, outcome: str, reason: str | None) -> None:
         self._deliveries.labels(channel, outcome, reason or "").inc()
+
+    def count_receipt(self, channel: str, outcome: str) -> None:
+        self._receipts.labels(channel, outcome).inc()
 
     async def exposition(self, state: State, accept: str) -> tuple[bytes, str]:
         """The metrics in the format the scraper accepts, the outbox read now (left out

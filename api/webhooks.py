@@ -26,9 +26,9 @@ async def twilio_status(request: Request, state: State, conn: Conn, now: Now) ->
             settings.twilio_auth_token, url, form, signature):
         raise PermissionDeniedException("the request is not signed by our Twilio account")
     outcome = status_callback_outcome(form.get("MessageStatus", ""), form.get("ErrorCode"))
-    if outcome is not None and form.get("MessageSid"):
-        await outbox.record_receipt(conn, form["MessageSid"], outcome,
-                                    form.get("ErrorCode") or None, now)
+    if outcome is not None and form.get("MessageSid") and await outbox.record_receipt(
+            conn, form["MessageSid"], outcome, form.get("ErrorCode") or None, now):
+        state.metrics.count_receipt("sms", outcome)
 
 
 router = Router("/v1/webhooks", route_handlers=[twilio_status], tags=["webhooks"])

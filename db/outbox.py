@@ -262,7 +262,8 @@ async def member_reach(conn: asyncpg.Connection, school_id: uuid.UUID,
 async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: str,
                          error_code: str | None, at: datetime) -> bool:
     """A provider's delivery receipt (delivered, undelivered, failed) for a sent message;
-    False when no message has that provider id. A repeated receipt changes nothing."""
+    whether it was recorded: a repeated receipt, or one for no message of ours, changes
+    nothing."""
     async with conn.transaction():
         message_id = await conn.fetchval(
             """update notification_outbox set state = $2, error_code = $3, updated_at = $4
@@ -271,9 +272,7 @@ async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: st
                returning id""",
             provider_id, "delivered" if outcome == "delivered" else "failed", error_code, at)
         if message_id is None:
-            return await conn.fetchval(
-                "select exists (select 1 from notification_outbox where provider_id = $1)",
-                provider_id)
+            return False
         await conn.execute("insert into deliveries (outbox_id, at, outcome, error_code) "
                            "values ($1, $2, $3, $4)", message_id, at, outcome, error_code)
     return True

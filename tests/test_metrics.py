@@ -11,7 +11,6 @@ import httpx
 import pytest
 import uvicorn
 from litestar.testing import AsyncTestClient
-from prometheus_client.parser import text_string_to_metric_families
 
 from api.app import create_app
 from api.settings import Settings
@@ -20,20 +19,8 @@ from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender
 from tests import factories
 from tests.conftest import SECRET, bearer
+from tests.metrics_samples import scrape, value
 from tests.processes import free_port
-
-
-async def scrape(client, **headers: str) -> dict[tuple[str, frozenset], float]:
-    """Every sample of /metrics, by name and labels."""
-    r = await client.get("/metrics", headers=headers)
-    assert r.status_code == 200, r.text
-    assert r.headers["content-type"].startswith("text/plain; version=0.0.4")
-    return {(s.name, frozenset(s.labels.items())): s.value
-            for family in text_string_to_metric_families(r.text) for s in family.samples}
-
-
-def value(samples: dict, name: str, **labels: str) -> float | None:
-    return samples.get((name, frozenset(labels.items())))
 
 
 @pytest.fixture
@@ -159,10 +146,7 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
     base = f"http://127.0.0.1:{port}"
 
     async def clients(http: httpx.AsyncClient) -> float:
-        samples = {(s.name, frozenset(s.labels.items())): s.value
-                   for f in text_string_to_metric_families((await http.get("/metrics")).text)
-                   for s in f.samples}
-        return value(samples, "muster_sse_clients")
+        return value(await scrape(http), "muster_sse_clients")
 
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:

@@ -17,6 +17,7 @@ from notifications.twilio_sms import TwilioSmsSender
 from tests import factories
 from tests.conftest import SECRET, T0
 from tests.fakes.twilio import FakeTwilio, sign
+from tests.metrics_samples import scrape, value
 
 
 @pytest.fixture
@@ -74,6 +75,9 @@ async def test_signed_receipt_marks_the_sms_delivered(app_client, db, pool, data
     assert await db.fetchval("select state from notification_outbox") == "delivered"
     assert [r["outcome"] for r in await db.fetch("select outcome from deliveries order by id")] \
         == ["sent", "delivered"]
+    receipts = value(await scrape(client), "muster_delivery_receipts_total", channel="sms",
+                     outcome="delivered")
+    assert receipts == 1
 
 
 async def test_undeliverable_receipt_marks_it_failed(app_client, db, pool, database_url, clock,
@@ -86,6 +90,9 @@ async def test_undeliverable_receipt_marks_it_failed(app_client, db, pool, datab
     assert r.status_code == 204
     row = await db.fetchrow("select state, error_code from notification_outbox")
     assert (row["state"], row["error_code"]) == ("failed", "30006")
+    receipts = value(await scrape(client), "muster_delivery_receipts_total", channel="sms",
+                     outcome="undelivered")
+    assert receipts == 1
 
 
 @pytest.mark.parametrize("tamper", ["signature", "status", "url"])
@@ -108,3 +115,5 @@ async def test_unsigned_or_tampered_callbacks_are_403_and_change_nothing(app_cli
     assert r.status_code == 403
     assert r.headers["content-type"] == "application/problem+json"
     assert await db.fetchval("select state from notification_outbox") == "sent"
+    assert value(await scrape(client), "muster_delivery_receipts_total", channel="sms",
+                 outcome="delivered") is None
