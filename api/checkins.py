@@ -13,7 +13,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.access import read_event_as
 from api.accountability import AccountabilityOut, accountability_of
-from api.deps import CallerOf, Now
+from api.deps import SignedIn, caller_and_now
 from api.drill_record import keep_record
 from api.problems import problem_specs
 from api.text import Instant, Text200, Text1000
@@ -48,10 +48,11 @@ class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields
                                    "before: nothing changed; the stored check-in",
                                    generate_examples=False),
                  **problem_specs(400, 401, 403, 404, 409)}, status_code=201)
-async def check_in(state: State, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
+async def check_in(request: SignedIn, state: State, event_id: FromPath[uuid.UUID],
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
     """Takes no pooled connection in a storm: the event is this process's recent copy,
     and the report waits for its batch (db/checkin_writer.py) without one."""
+    caller, now = caller_and_now(request)
     ctx, role = await read_event_as(state, caller, event_id, now)
     ctx.policy.require(role, Permission.CHECK_IN)
     if ctx.event.status is not EventStatus.ACTIVE:
@@ -92,9 +93,10 @@ async def _not_stored(state: State, checkin: CheckIn) -> CheckIn:
 
 @get("/{event_id:uuid}/accountability", summary="Rooms reported, needing help, unreported",
      responses=problem_specs(400, 401, 403, 404))
-async def accountability(state: State, caller: CallerOf, now: Now,
+async def accountability(request: SignedIn, state: State,
                          event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
     """Dashboards poll this all through a storm: the event is this process's recent copy."""
+    caller, now = caller_and_now(request)
     ctx, role = await read_event_as(state, caller, event_id, now)
     async with state.pool.acquire() as conn:
         return await accountability_of(conn, ctx, role)
