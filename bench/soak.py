@@ -156,18 +156,15 @@ async def follow(client: httpx.AsyncClient, current: Current, school_id: uuid.UU
         await asyncio.sleep(0.5)
 
 
-async def watch(base: str, school_id: uuid.UUID, principal: str, viewers: list[str],
-                until: float) -> tuple[Streams, Tally]:
-    """The live streams and the principal's accountability reads, as their own devices
-    (run `elsewhere`: 50 streams of a soak's check-ins are more than the phones'
-    process can read besides its own work)."""
+async def watch(base: str, school_id: uuid.UUID, event_id: uuid.UUID, principal: str,
+                viewers: list[str], until: float) -> tuple[Streams, Tally]:
+    """The live streams and the principal's accountability reads of the school's current
+    event, `event_id` at first, as their own devices (run `elsewhere`: 50 streams of a
+    soak's check-ins are more than the phones' process can read besides its own work)."""
     limits = httpx.Limits(max_connections=10 + len(viewers), keepalive_expiry=KEEPALIVE_S)
     async with httpx.AsyncClient(base_url=base, trust_env=False, timeout=30, limits=limits
                                  ) as client:
-        r = await client.get(f"/v1/schools/{school_id}/events",
-                             params={"status": "active", "limit": 1},
-                             headers={"authorization": f"Bearer {principal}"})
-        current = Current(uuid.UUID(r.json()["items"][0]["id"]))
+        current = Current(event_id)
         seen, polled = Streams(), Tally("accountability")
         await asyncio.gather(follow(client, current, school_id, principal, until),
                              poll(client, current, principal, until, polled),
@@ -247,8 +244,8 @@ async def soak(base: str, pids: tuple[int, int | None], current: Current, school
         until = time.perf_counter() + seconds
         tallies = {name: Tally(name) for name in ("checkins", "all-clear", "start lockdown")}
         samples, cpu = [], {}
-        watching = asyncio.ensure_future(elsewhere(watch, base, school_id, principal, viewers,
-                                                   until))
+        watching = asyncio.ensure_future(elsewhere(watch, base, school_id, current.event_id,
+                                                   principal, viewers, until))
         _, unsent, *_ = await asyncio.gather(
             cpu_watcher(*pids, cpu)(time.perf_counter(), until),
             post_checkins(base, current, phones, rate, until, tallies["checkins"]),
@@ -318,8 +315,8 @@ def main() -> int:
 async def _peak_with_the_mix(base: str, current: Current, school_id: uuid.UUID,
                              phones: list[Phone], principal: str, viewers: list[str]) -> Tally:
     """The closed-loop check-in rate with the streams open and the dashboard polling."""
-    watching = asyncio.ensure_future(elsewhere(watch, base, school_id, principal, viewers,
-                                               time.perf_counter() + 18))
+    watching = asyncio.ensure_future(elsewhere(watch, base, school_id, current.event_id,
+                                               principal, viewers, time.perf_counter() + 18))
     peak, _, _ = await storm(base, f"/v1/events/{current.event_id}/checkins", phones, 3, 15,
                              "peak")
     await watching
