@@ -92,11 +92,12 @@ async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, requ
             stored = await idempotency.claim(conn, caller.user_id, idempotency_key)
             if replay_decision(stored and stored.fingerprint, body_print) is Replay.REPLAY:
                 return Response(stored.body, status_code=stored.status)
+        policy = await db.load_school_policy(conn, school_id, lock=True)  # starts take turns
         started = rules.start_event(
             await db.load_active_event(conn, school_id),
             msgspec.convert(msgspec.structs.asdict(data), rules.EventRequest),
             event_id=uuid.uuid4(), school_id=school_id, actor_id=caller.user_id, role=role,
-            policy=await db.load_school_policy(conn, school_id), now=now)
+            policy=policy, now=now)
         if started.superseded:  # its people get the real alert instead of an ending
             await db.record(conn, started.superseded, "status", caller.user_id, now)
         await db.record(conn, started.event, "started", caller.user_id, now, new=True)

@@ -9,7 +9,7 @@ import asyncpg
 import msgspec
 
 from db import timeline
-from domain.errors import Conflict, NotFound
+from domain.errors import NotFound
 from domain.events import Event
 from domain.policy import Policy
 from domain.srp import EventStatus
@@ -49,14 +49,25 @@ async def load_event(conn: asyncpg.Connection, event_id: uuid.UUID, *,
     return EventContext(msgspec.convert(fields, Event), policy)
 
 
-async def load_school_policy(conn: asyncpg.Connection, school_id: uuid.UUID) -> Policy:
-    overrides = await conn.fetchval("select policy from schools where id = $1", school_id)
+# load_school_policy -- a school's policy overrides; `for no key update` holds the school
+# (not its key, so the foreign keys of check-ins and messages to it still pass)
+_LOAD_POLICY = "select policy from schools where id = $1"
+_LOAD_POLICY_FOR_START = _LOAD_POLICY + " for no key update"
+
+
+async def load_school_policy(conn: asyncpg.Connection, school_id: uuid.UUID, *,
+                             lock: bool = False) -> Policy:
+    """The school's policy; NotFound when there is no such school. With `lock`, the school
+    is held until the transaction ends, so that the starts of events at one school take
+    turns: each reads the active event only after the one before it has committed, and
+    decides on what is stored instead of colliding on the one-active-event index."""
+    overrides = await conn.fetchval(_LOAD_POLICY_FOR_START if lock else _LOAD_POLICY, school_id)
     if overrides is None:
         raise NotFound(f"no school {school_id}")
     return Policy.from_overrides(overrides)
 
 
-# load_active_event -- the school's active event, locked against a concurrent start
+# load_active_event -- the school's active event, locked against its concurrent change or end
 _LOAD_ACTIVE = f"select {_COLUMNS} from events where school_id = $1 and status = 'active' " \
                "for update"
 
@@ -73,16 +84,9 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 
 
 async def insert_event(conn: asyncpg.Connection, event: Event) -> None:
-    """Store a new event; a concurrent start that won the race becomes a Conflict."""
-    try:
-        await conn.execute(_INSERT, *_values(event))
-    except asyncpg.UniqueViolationError as exc:
-        if exc.constraint_name != "events_one_active_per_school":
-            raise
-        active = await conn.fetchval(
-            "select id from events where school_id = $1 and status = 'active'", event.school_id)
-        raise Conflict("another event was started at this school a moment ago",
-                       active_event_id=active) from None
+    """Store a new event; the caller holds its school (load_school_policy with `lock`), so
+    no other start can race it to the one-active-event index."""
+    await conn.execute(_INSERT, *_values(event))
 
 
 def _values(event: Event) -> tuple:
