@@ -33,7 +33,7 @@ from db.events import EventContext
 from domain import events as rules
 from domain.alerts import MessageKind
 from domain.events import Event
-from domain.idempotency import Replay, fingerprint, replay_decision
+from domain.idempotency import KeyScope, KeyUse, Replay, fingerprint, replay_decision
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
 from notifications.queueing import queue_alert, queue_ending
@@ -41,7 +41,9 @@ from notifications.queueing import queue_alert, queue_ending
 IdempotencyKey = Annotated[
     str | None,
     HeaderParameter(name="Idempotency-Key", min_length=1, max_length=200,
-                    description="Retries with the same key and body get the first answer."),
+                    description="A retry by the same caller to the same method and path, "
+                                "with the same key and body, gets the first answer; the same "
+                                "key with another body is 422. A key is kept for 24 h."),
 ]
 
 
@@ -79,6 +81,16 @@ class EventPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
+async def _replay(conn: Conn, key: KeyScope, use: KeyUse) -> Response[Event] | None:
+    """The first answer, if this is a retry of the key's first use in its scope; None when
+    the work is to be done (a new or expired key). Holds the key until the transaction ends,
+    so a retry sent while the first is still working waits for its answer."""
+    stored = await idempotency.claim(conn, key)
+    if replay_decision(stored and stored.first, use) is Replay.REPLAY:
+        return Response(stored.body, status_code=stored.status)
+    return None
+
+
 @post("/schools/{school_id:uuid}/events", summary="Start an event (real or drill)",
       responses=problem_specs(400, 401, 403, 404, 409, 422))
 async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, request: Request,
@@ -86,12 +98,12 @@ async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, requ
                       idempotency_key: IdempotencyKey = None) -> Response[Event]:
     """A real event supersedes an active drill; anything else while one is active is 409."""
     role = caller.role_at(school_id)
-    body_print = fingerprint(await request.body())
+    use = KeyUse(fingerprint(await request.body()), now)
+    key = idempotency_key and KeyScope(caller.user_id, request.method, request.url.path,
+                                       idempotency_key)
     async with conn.transaction():
-        if idempotency_key:
-            stored = await idempotency.claim(conn, caller.user_id, idempotency_key)
-            if replay_decision(stored and stored.fingerprint, body_print) is Replay.REPLAY:
-                return Response(stored.body, status_code=stored.status)
+        if key and (replay := await _replay(conn, key, use)):
+            return replay
         policy = await db.load_school_policy(conn, school_id, lock=True)  # starts take turns
         started = rules.start_event(
             await db.load_active_event(conn, school_id),
@@ -102,9 +114,8 @@ async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, requ
             await db.record(conn, started.superseded, "status", caller.user_id, now)
         await db.record(conn, started.event, "started", caller.user_id, now, new=True)
         await queue_alert(conn, started.event, MessageKind.ALERT, now)
-        if idempotency_key:
-            await idempotency.store(conn, caller.user_id, idempotency_key, body_print, 201,
-                                    msgspec.json.encode(started.event))
+        if key:
+            await idempotency.store(conn, key, use, 201, msgspec.json.encode(started.event))
     if started.superseded:
         state.events.forget(started.superseded.id)
         await keep_record(conn, started.superseded, now)

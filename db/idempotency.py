@@ -2,33 +2,60 @@
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import asyncpg
 import msgspec
 
+from domain.idempotency import KeyScope, KeyUse, expired_before
+
 
 class StoredResponse(msgspec.Struct, frozen=True):
-    fingerprint: str
+    first: KeyUse
     status: int
     body: Any
 
 
-async def claim(conn: asyncpg.Connection, user_id: uuid.UUID, key: str) -> StoredResponse | None:
+# claim -- a key's stored use and answer, in its scope (caller, method, path)
+_CLAIM = """
+select fingerprint, created_at, response_status, response_body from idempotency_keys
+where user_id = $1 and method = $2 and path = $3 and key = $4
+"""
+
+
+async def claim(conn: asyncpg.Connection, scope: KeyScope) -> StoredResponse | None:
     """Hold the key for this transaction (a concurrent retry waits) and return the stored
-    response, if the key was used before."""
+    response, if the key was used before (expired or not: the domain decides)."""
     await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
-                       f"idempotency:{user_id}:{key}")
-    row = await conn.fetchrow(
-        "select fingerprint, response_status, response_body from idempotency_keys "
-        "where user_id = $1 and key = $2", user_id, key)
-    return StoredResponse(*row) if row else None
+                       "idempotency:" + msgspec.json.encode(scope).decode())
+    row = await conn.fetchrow(_CLAIM, *msgspec.structs.astuple(scope))
+    return StoredResponse(KeyUse(row[0], row[1]), row[2], row[3]) if row else None
 
 
-async def store(conn: asyncpg.Connection, user_id: uuid.UUID, key: str, fingerprint: str,
-                status: int, body: bytes) -> None:
-    await conn.execute(
-        "insert into idempotency_keys (user_id, key, fingerprint, response_status, "
-        "response_body) values ($1, $2, $3, $4, $5::text::jsonb)",
-        user_id, key, fingerprint, status, body.decode())
+# purge_expired -- keys first used before $1; rows another transaction holds are left for
+# the next purge, so that two purges never wait on each other
+_PURGE = """
+delete from idempotency_keys where (user_id, method, path, key) in (
+    select user_id, method, path, key from idempotency_keys where created_at < $1
+    for update skip locked)
+"""
+
+# store -- the first answer to a key; an expired use of the same key is replaced
+_STORE = """
+insert into idempotency_keys (user_id, method, path, key, fingerprint, created_at,
+                              response_status, response_body)
+values ($1, $2, $3, $4, $5, $6, $7, $8::text::jsonb)
+on conflict (user_id, method, path, key) do update set
+    fingerprint = excluded.fingerprint, created_at = excluded.created_at,
+    response_status = excluded.response_status, response_body = excluded.response_body
+"""
+
+
+async def store(conn: asyncpg.Connection, scope: KeyScope, use: KeyUse, status: int,
+                body: bytes) -> None:
+    """Keep the answer for the key's retries, and purge every key expired at the time of
+    this use (a write is rare, and this keeps the table to about a day of keys without a
+    timer of its own)."""
+    await conn.execute(_PURGE, expired_before(use.at))
+    await conn.execute(_STORE, *msgspec.structs.astuple(scope), use.fingerprint, use.at, status,
+                       body.decode())

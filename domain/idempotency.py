@@ -3,21 +3,47 @@
 Phones retry "start lockdown" on a flaky network; a retry must not start a second event.
 A key reused with a *different* body is a client bug, and guessing which body was meant
 could start the wrong action, so it is refused.
+
+A key means something only for its caller and its request (method and path): a district
+admin's key used at one school says nothing about a start at another. It is kept for
+KEPT_FOR after its first use; a retry later than that is a new request, since a phone
+that gave up a day ago is not retrying, and keys kept for ever would be kept for nothing.
 """
 
 import hashlib
+import uuid
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 import msgspec
 
 from domain.errors import IdempotencyMismatch, Invalid
 
+KEPT_FOR = timedelta(hours=24)
+
 
 class Replay(StrEnum):
     """What to do with a request that carries an Idempotency-Key."""
 
-    PROCESS = "process"  # first time this key is seen: do the work, store the answer
+    PROCESS = "process"  # a new (or expired) key: do the work, store the answer
     REPLAY = "replay"  # the same request again: return the stored answer, do nothing
+
+
+class KeyScope(msgspec.Struct, frozen=True):
+    """Whose key, for which request: the same key from another caller, or on another
+    method or path, is another key."""
+
+    user_id: uuid.UUID
+    method: str
+    path: str
+    key: str
+
+
+class KeyUse(msgspec.Struct, frozen=True):
+    """A key's first use: the fingerprint of its body and the request's time."""
+
+    fingerprint: str
+    at: datetime
 
 
 def fingerprint(body: bytes) -> str:
@@ -30,11 +56,17 @@ def fingerprint(body: bytes) -> str:
     return hashlib.sha256(msgspec.json.encode(value, order="sorted")).hexdigest()
 
 
-def replay_decision(stored_fingerprint: str | None, fingerprint: str) -> Replay:
-    """Process a new key, replay a repeated one, refuse one reused for another body."""
-    if stored_fingerprint is None:
+def expired_before(now: datetime) -> datetime:
+    """Keys first used before this time are expired: ignored, and purged."""
+    return now - KEPT_FOR
+
+
+def replay_decision(first: KeyUse | None, this: KeyUse) -> Replay:
+    """Process a new or expired key, replay a repeated one, refuse one reused (within
+    KEPT_FOR) for another body. `first` is the key's stored use in this scope, if any."""
+    if first is None or first.at < expired_before(this.at):
         return Replay.PROCESS
-    if stored_fingerprint != fingerprint:
+    if first.fingerprint != this.fingerprint:
         raise IdempotencyMismatch(
             "this Idempotency-Key was already used with a different request body; "
             "use a new key for a new request"

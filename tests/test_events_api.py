@@ -122,6 +122,43 @@ async def test_idempotency_key_with_another_body_is_422(client, school, db):
     assert await db.fetchval("select action from events") == "lockdown"
 
 
+async def test_a_key_used_at_one_school_starts_an_event_at_another(client, school, db):
+    """A district admin's key means one request: used again with the same body at another
+    school of the district, it starts an event there instead of replaying the first."""
+    district = await db.fetchval("select district_id from schools where id = $1", school["id"])
+    riverbend = await factories.school(db, district, "Riverbend High")
+    headers = bearer(school["district_admin"]) | {"Idempotency-Key": "k-3"}
+    body = {"action": "lockdown", "drill": False}
+    started = [await client.post(f"/v1/schools/{s}/events", json=body, headers=headers)
+               for s in (school["id"], riverbend)]
+    assert [r.status_code for r in started] == [201, 201]
+    assert [r.json()["school_id"] for r in started] == [str(school["id"]), str(riverbend)]
+    assert await db.fetchval("select count(*) from events where status = 'active'") == 2
+
+
+async def test_a_key_older_than_a_day_starts_a_new_event(client, school, db, clock):
+    """A day and a second after its first use, the same key and body start a new event
+    (the first had ended); the key now answers with the new one, and every other expired
+    key is purged. A key's time is the request's, not the database's clock."""
+    url = f"/v1/schools/{school['id']}/events"
+
+    async def start_with(who: str, key: str):
+        return await client.post(url, json={"action": "lockdown", "drill": False},
+                                 headers=bearer(school[who]) | {"Idempotency-Key": key})
+
+    first = (await start_with("sro", "k-4")).json()
+    await client.post(f"/v1/events/{first['id']}/all-clear", json={}, headers=bearer(school["sro"]))
+    other = (await start_with("staff", "s-1")).json()
+    await client.post(f"/v1/events/{other['id']}/all-clear", json={}, headers=bearer(school["sro"]))
+    now = clock.advance(hours=24, seconds=1)
+    again = await start_with("sro", "k-4")
+    assert again.status_code == 201 and again.json()["id"] != first["id"]
+    kept = await db.fetch("select user_id, key, created_at from idempotency_keys")
+    assert [tuple(r) for r in kept] == [(school["sro"], "k-4", now)]
+    retry = await start_with("sro", "k-4")
+    assert (retry.status_code, retry.json()) == (201, again.json())
+
+
 async def test_another_tenants_event_is_404(client, school):
     """An SRO of another district cannot see or end this school's event."""
     event = (await start(client, school)).json()

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
 
 import asyncpg
 import pytest
 
-from db.migrate import Migration, MigrationError, migrate, pending
+from db.migrate import Migration, MigrationError, available, migrate, pending
 from db.pool import connect, database_dsn
 
 STEPS = [
@@ -80,3 +81,24 @@ async def test_an_edited_applied_migration_is_refused(scratch_url):
 async def test_the_real_migrations_are_numbered_and_current(db):
     """The shipped files are all applied to the test database."""
     assert await pending(db) == []
+
+
+async def test_keys_stored_before_scoping_keep_answering_their_request(fresh_database):
+    """0010 scopes the Idempotency-Key store by method and path: a key stored before it
+    (always a start of an event, whose answer names the school) gets that school's path."""
+    before = [m for m in available() if m.version < "0010"]
+    conn = await connect(fresh_database)
+    try:
+        await migrate(conn, before)
+        user, school = uuid.uuid4(), uuid.uuid4()
+        await conn.execute("insert into users (id, name, phone) values ($1, 'A', '+15125550100')",
+                           user)
+        await conn.execute(
+            "insert into idempotency_keys (user_id, key, fingerprint, response_status, "
+            "response_body) values ($1, 'k', 'f', 201, $2)",
+            user, {"school_id": str(school)})
+        await migrate(conn)
+        assert tuple(await conn.fetchrow("select method, path from idempotency_keys")) == (
+            "POST", f"/v1/schools/{school}/events")
+    finally:
+        await conn.close()

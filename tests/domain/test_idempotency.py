@@ -1,16 +1,25 @@
-"""Idempotency-Key replays: the same body is recognised, a different one refused."""
+"""Idempotency-Key replays: the same body is recognised, a different one refused, a key
+older than 24 h is a new request."""
 
 import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import DomainError, IdempotencyMismatch, Invalid
-from domain.idempotency import Replay, fingerprint, replay_decision
+from domain.idempotency import (
+    KeyUse,
+    Replay,
+    expired_before,
+    fingerprint,
+    replay_decision,
+)
 
 BODY = b'{"action": "lockdown", "drill": false}'
+T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 
 def test_fingerprint_is_the_sha256_of_the_canonical_json() -> None:
@@ -71,20 +80,45 @@ def test_reserialising_never_changes_the_fingerprint(value: object) -> None:
     assert fingerprint(compact) == fingerprint(spaced)
 
 
+def use(body: bytes = BODY, hours: float = 0) -> KeyUse:
+    """A use of a key with `body`, `hours` after T0."""
+    return KeyUse(fingerprint(body), T0 + timedelta(hours=hours))
+
+
 def test_first_use_of_a_key_is_processed() -> None:
-    """A key never seen before means: do the work."""
-    assert replay_decision(None, fingerprint(BODY)) is Replay.PROCESS
+    """A key never seen before (in its scope) means: do the work."""
+    assert replay_decision(None, use()) is Replay.PROCESS
 
 
-def test_same_body_again_is_replayed() -> None:
-    """A retry with the same key and body gets the stored answer."""
-    assert replay_decision(fingerprint(BODY), fingerprint(BODY)) is Replay.REPLAY
+@pytest.mark.parametrize("hours", [0, 0.001, 23.999, 24])
+def test_same_body_again_within_a_day_is_replayed(hours: float) -> None:
+    """A retry with the same key and body gets the stored answer, up to 24 h after the
+    first use (and 24 h itself)."""
+    assert replay_decision(use(), use(hours=hours)) is Replay.REPLAY
+
+
+def test_a_first_use_later_than_the_retry_still_counts() -> None:
+    """A clock moved back does not expire a key: only an age over 24 h does."""
+    assert replay_decision(use(hours=1), use()) is Replay.REPLAY
+
+
+@pytest.mark.parametrize("body", [BODY, b'{"action": "hold", "drill": false}'])
+def test_a_key_older_than_a_day_is_a_new_request(body: bytes) -> None:
+    """After 24 h, the key is expired: the request is processed as new, whatever its body."""
+    later = timedelta(hours=24, microseconds=1)
+    assert replay_decision(use(), KeyUse(fingerprint(body), T0 + later)) is Replay.PROCESS
+
+
+def test_keys_expire_for_purging_as_for_replaying() -> None:
+    """The purge cut-off is 24 h before the request, the age at which a key stops being
+    replayed."""
+    now = T0 + timedelta(hours=30)
+    assert expired_before(now) == T0 + timedelta(hours=6)
 
 
 def test_same_key_with_another_body_is_refused() -> None:
-    """A reused key with a different body is refused, with a message saying so."""
-    other = fingerprint(b'{"action": "hold", "drill": false}')
+    """A reused key with a different body, within 24 h, is refused, with a message saying so."""
     with pytest.raises(IdempotencyMismatch) as error:
-        replay_decision(fingerprint(BODY), other)
+        replay_decision(use(), use(b'{"action": "hold", "drill": false}', hours=23))
     assert isinstance(error.value, DomainError)
     assert "Idempotency-Key" in str(error.value)
