@@ -40,7 +40,7 @@ class KeyScope(msgspec.Struct, frozen=True):
 
 
 class KeyUse(msgspec.Struct, frozen=True):
-    """A key's first use: the fingerprint of its body and the request's time."""
+    """A use of a key: the fingerprint of its body and the time of its request."""
 
     fingerprint: str
     at: datetime
