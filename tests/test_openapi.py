@@ -13,7 +13,7 @@ import re
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import NamedTuple
@@ -128,62 +128,80 @@ async def principal(db):
     return {"school": s, "user": principal, "phone": phone}
 
 
+async def _sign_in(generated: Generated, base: str, phone: str,
+                   sent: Callable[[], list[tuple[str, str]]]) -> object:
+    """Tokens for the code texted to `phone`: asked for, read from the console SMS, and
+    exchanged, all with the generated client."""
+    m, call = generated.models, generated.endpoints
+    async with generated.client.Client(base_url=base,
+                                       raise_on_unexpected_status=True) as anyone:
+        r = await call["POST", "/v1/auth/otp"].asyncio_detailed(
+            client=anyone, body=m.CodeRequest(phone=phone))
+        assert r.status_code == 202, r.content
+        [(_, text)] = sent()
+        r = await call["POST", "/v1/auth/token"].asyncio_detailed(
+            client=anyone, body=m.TokenRequest(phone=phone, code=text[:6]))
+    assert isinstance(r.parsed, m.Tokens), r.content
+    return r.parsed
+
+
+async def _import_rooms(generated: Generated, me, school: uuid.UUID, csv: bytes) -> object:
+    """Rooms from a CSV file, with the blocking call in a thread (httpx's async client
+    cannot send a file object), which closes its blocking connection afterwards."""
+    import_rooms = generated.endpoints["POST", "/v1/schools/{school_id}/rooms/import"]
+    body = inspect.signature(import_rooms.sync_detailed).parameters["body"]
+    assert body.annotation is generated.types.File  # the document says binary
+
+    def upload():
+        with me:
+            return import_rooms.sync_detailed(school, client=me, body=generated.types.File(
+                payload=io.BytesIO(csv), mime_type="text/csv"))
+    r = await asyncio.to_thread(upload)
+    assert isinstance(r.parsed, generated.models.SavedRooms), r.content
+    return r.parsed
+
+
 async def test_a_generated_client_signs_in_checks_in_and_reads_accountability(
         generated, principal, database_url, settings, clock, texts):  # noqa: F811
     """Over real HTTP: a principal signs in with the texted code, imports rooms from a
     CSV, starts a drill, checks a room in and reads accountability; readiness names
     her phone-less, and a phone she registers she can remove."""
-    m, call = generated.models, generated.endpoints
+    m, call, school = generated.models, generated.endpoints, principal["school"]
     app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
                      dispatch=False)
     async with serving(app) as base:
-        anyone = generated.client.Client(base_url=base, raise_on_unexpected_status=True)
-        r = await call["POST", "/v1/auth/otp"].asyncio_detailed(
-            client=anyone, body=m.CodeRequest(phone=principal["phone"]))
-        assert r.status_code == 202, r.content
-        [(_, text)] = texts()
-        r = await call["POST", "/v1/auth/token"].asyncio_detailed(
-            client=anyone, body=m.TokenRequest(phone=principal["phone"], code=text[:6]))
-        assert isinstance(r.parsed, m.Tokens), r.content
-        assert r.parsed.user.id == principal["user"]
+        tokens = await _sign_in(generated, base, principal["phone"], texts)
+        assert tokens.user.id == principal["user"]
         me = generated.client.AuthenticatedClient(
-            base_url=base, token=r.parsed.access_token, raise_on_unexpected_status=True)
-        school = principal["school"]
+            base_url=base, token=tokens.access_token, raise_on_unexpected_status=True)
+        saved = await _import_rooms(generated, me, school, b"code,name\nT-1,Gym\nT-2,Library\n")
+        assert saved.created == 2
+        gym = next(room.id for room in saved.items if room.code == "T-1")
+        async with me:
+            r = await call["POST", "/v1/schools/{school_id}/events"].asyncio_detailed(
+                school, client=me, body=m.EventIn(action=m.Action.LOCKDOWN, drill=True))
+            assert isinstance(r.parsed, m.Event) and r.status_code == 201, r.content
+            event = r.parsed.id
+            r = await call["POST", "/v1/events/{event_id}/checkins"].asyncio_detailed(
+                event, client=me, body=m.CheckInIn(client_id=uuid.uuid4(), room_id=gym,
+                                                    status=m.CheckInStatus.OK,
+                                                    students_present=24))
+            assert isinstance(r.parsed, m.CheckIn) and r.status_code == 201, r.content
+            r = await call["GET", "/v1/events/{event_id}/accountability"].asyncio_detailed(
+                event, client=me)
+            counted = r.parsed
+            assert isinstance(counted, m.AccountabilityOut), r.content
+            assert (counted.rooms_total, counted.rooms_ok) == (2, 1)
+            assert [room.code for room in counted.unreported_rooms] == ["T-2"]
 
-        import_rooms = call["POST", "/v1/schools/{school_id}/rooms/import"]
-        body = inspect.signature(import_rooms.sync_detailed).parameters["body"]
-        assert body.annotation is generated.types.File  # the document says binary
-        csv = generated.types.File(payload=io.BytesIO(b"code,name\nT-1,Gym\nT-2,Library\n"),
-                                   mime_type="text/csv")
-        # the blocking call, in a thread: httpx's async client cannot send a file object
-        r = await asyncio.to_thread(import_rooms.sync_detailed, school, client=me, body=csv)
-        assert isinstance(r.parsed, m.SavedRooms) and r.parsed.created == 2, r.content
-        gym = next(room.id for room in r.parsed.items if room.code == "T-1")
-
-        r = await call["POST", "/v1/schools/{school_id}/events"].asyncio_detailed(
-            school, client=me, body=m.EventIn(action=m.Action.LOCKDOWN, drill=True))
-        assert isinstance(r.parsed, m.Event) and r.status_code == 201, r.content
-        event = r.parsed.id
-        r = await call["POST", "/v1/events/{event_id}/checkins"].asyncio_detailed(
-            event, client=me, body=m.CheckInIn(client_id=uuid.uuid4(), room_id=gym,
-                                                status=m.CheckInStatus.OK,
-                                                students_present=24))
-        assert isinstance(r.parsed, m.CheckIn) and r.status_code == 201, r.content
-        r = await call["GET", "/v1/events/{event_id}/accountability"].asyncio_detailed(
-            event, client=me)
-        counted = r.parsed
-        assert isinstance(counted, m.AccountabilityOut), r.content
-        assert (counted.rooms_total, counted.rooms_ok) == (2, 1)
-        assert [room.code for room in counted.unreported_rooms] == ["T-2"]
-
-        r = await call["GET", "/v1/schools/{school_id}/readiness"].asyncio_detailed(
-            school, client=me)
-        assert isinstance(r.parsed, m.Readiness), r.content
-        assert [(u.user_id, u.problems) for u in r.parsed.unreachable] == [
-            (principal["user"], [m.ReachProblem.NO_DEVICE])]
-        r = await call["POST", "/v1/me/devices"].asyncio_detailed(
-            client=me, body=m.DeviceIn(platform=m.DeviceInPlatform.IOS, push_token="fcm-1"))
-        assert isinstance(r.parsed, m.Device), r.content
-        r = await call["DELETE", "/v1/me/devices/{device_id}"].asyncio_detailed(
-            r.parsed.id, client=me)
-        assert r.status_code == 204, r.content
+            r = await call["GET", "/v1/schools/{school_id}/readiness"].asyncio_detailed(
+                school, client=me)
+            assert isinstance(r.parsed, m.Readiness), r.content
+            assert [(u.user_id, u.problems) for u in r.parsed.unreachable] == [
+                (principal["user"], [m.ReachProblem.NO_DEVICE])]
+            r = await call["POST", "/v1/me/devices"].asyncio_detailed(client=me, body=m.DeviceIn(
+                platform=m.DeviceInPlatform.IOS, push_token="fcm-1"))
+            assert isinstance(r.parsed, m.Device), r.content
+            r = await call["DELETE", "/v1/me/devices/{device_id}"].asyncio_detailed(
+                r.parsed.id, client=me)
+            assert r.status_code == 204, r.content
