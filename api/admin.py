@@ -20,7 +20,14 @@ from litestar import Request, Response, Router, get, patch, post
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
-from litestar.openapi.spec import OpenAPIMediaType, OpenAPIType, Operation, RequestBody, Schema
+from litestar.openapi.spec import (
+    OpenAPIFormat,
+    OpenAPIMediaType,
+    OpenAPIType,
+    Operation,
+    RequestBody,
+    Schema,
+)
 from litestar.params import FromPath, JSONBody
 
 from api.auth import Caller
@@ -100,14 +107,16 @@ IMPORT_RESPONSES = {400: ResponseSpec(RowsProblem, description="Bad rows: nothin
 
 
 def csv_upload(columns: str) -> type[Operation]:
-    """An OpenAPI operation whose request body is a CSV file with these columns."""
+    """An OpenAPI operation whose request body is a CSV file with these columns: the raw
+    file (`format: binary`, so that generated clients send its bytes as they are)."""
 
     @dataclass
     class CsvUpload(Operation):
         def __post_init__(self) -> None:
             self.request_body = RequestBody(
                 required=True, description=f"A CSV file (UTF-8) with a header row: {columns}.",
-                content={"text/csv": OpenAPIMediaType(schema=Schema(type=OpenAPIType.STRING))})
+                content={"text/csv": OpenAPIMediaType(
+                    schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))})
 
     return CsvUpload
 

@@ -50,7 +50,7 @@ async def register_device(conn: Conn, caller: CallerOf, now: Now,
 
 
 @delete("/devices/{device_id:uuid}", status_code=204, summary="Stop alerts to a phone",
-        responses=problem_specs(401, 404))
+        responses=problem_specs(400, 401, 404))
 async def remove_device(conn: Conn, caller: CallerOf, device_id: FromPath[uuid.UUID]) -> None:
     if not await db.delete_device(conn, device_id, caller.user_id):
         raise NotFound(f"no device {device_id}")

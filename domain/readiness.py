@@ -14,7 +14,9 @@ import msgspec
 from domain.roles import Role
 
 
-class Problem(StrEnum):
+class ReachProblem(StrEnum):
+    """Why an alert might not reach a member."""
+
     NO_DEVICE = "no_device"  # no phone with the app registered: no push at all
     DEVICE_DISABLED = "device_disabled"  # FCM rejected a token; the app must re-register
     SMS_UNDELIVERABLE = "sms_undeliverable"  # the last SMS to this number failed
@@ -37,18 +39,18 @@ class Unreachable(msgspec.Struct, frozen=True, kw_only=True):
     name: str
     role: Role
     phone: str
-    problems: list[Problem]
+    problems: list[ReachProblem]
 
 
-def problems_of(member: MemberReach) -> list[Problem]:
+def problems_of(member: MemberReach) -> list[ReachProblem]:
     """Every reason an alert might miss this person (empty: fully reachable)."""
     found = []
     if member.working_devices == 0:
-        found.append(Problem.NO_DEVICE)
+        found.append(ReachProblem.NO_DEVICE)
     if member.disabled_devices:
-        found.append(Problem.DEVICE_DISABLED)
+        found.append(ReachProblem.DEVICE_DISABLED)
     if member.last_sms_failed:
-        found.append(Problem.SMS_UNDELIVERABLE)
+        found.append(ReachProblem.SMS_UNDELIVERABLE)
     return found
 
 

@@ -1,17 +1,23 @@
-"""Helpers to run `muster` as real processes, as an operator would."""
+"""Helpers to run `muster` as real processes, as an operator would, or an app served
+for real in the test's own process."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import psutil
+import uvicorn
+from litestar import Litestar
 
 MUSTER = str(Path(sys.executable).parent / "muster")
 ROOT = Path(__file__).resolve().parent.parent
@@ -31,6 +37,25 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextlib.asynccontextmanager
+async def serving(app: Litestar) -> AsyncIterator[str]:
+    """`app` served by uvicorn on a free local port in this process (so that its clock and
+    log stay the test's): the base URL, once it accepts connections."""
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
+                                           access_log=False))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            assert not task.done(), "the server stopped before it started"
+            await asyncio.sleep(0.02)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
 
 
 def postgres_serving(pgdata: Path) -> list[psutil.Process]:

@@ -4,12 +4,10 @@ the database, delivery outcomes counted by the dispatcher, the optional token.""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import uuid
 
 import httpx
 import pytest
-import uvicorn
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
@@ -20,7 +18,7 @@ from notifications.senders import ConsoleSender
 from tests import factories
 from tests.conftest import SECRET, bearer
 from tests.metrics_samples import scrape, value
-from tests.processes import free_port
+from tests.processes import serving
 
 
 @pytest.fixture
@@ -140,33 +138,22 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
     goes, the count drops back (served for real: a stream never ends by itself)."""
     app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
                      dispatch=False)
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, port=port, log_config=None, access_log=False))
-    serving = asyncio.create_task(server.serve())
-    base = f"http://127.0.0.1:{port}"
 
     async def clients(http: httpx.AsyncClient) -> float:
         return value(await scrape(http), "muster_sse_clients")
 
-    try:
-        async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            while not server.started:
-                await asyncio.sleep(0.02)
-            assert await clients(http) == 0
-            stream = f"/v1/events/{lockdown['event']}/stream"
-            async with http.stream("GET", stream, headers=bearer(lockdown["sro"])) as r:
-                assert r.status_code == 200
-                # the first entry: the stream is open. Keep the iterator: a dropped one is
-                # finalized, which closes the response and so the stream.
-                lines = r.aiter_lines()
-                await anext(lines)
-                assert await clients(http) == 1
-            for _ in range(500):  # the server notices the closed connection (bounded wait)
-                if await clients(http) == 0:
-                    break
-                await asyncio.sleep(0.04)
-            assert await clients(http) == 0
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(serving, 10)
+    async with serving(app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        assert await clients(http) == 0
+        stream = f"/v1/events/{lockdown['event']}/stream"
+        async with http.stream("GET", stream, headers=bearer(lockdown["sro"])) as r:
+            assert r.status_code == 200
+            # the first entry: the stream is open. Keep the iterator: a dropped one is
+            # finalized, which closes the response and so the stream.
+            lines = r.aiter_lines()
+            await anext(lines)
+            assert await clients(http) == 1
+        for _ in range(500):  # the server notices the closed connection (bounded wait)
+            if await clients(http) == 0:
+                break
+            await asyncio.sleep(0.04)
+        assert await clients(http) == 0

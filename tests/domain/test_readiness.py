@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from domain.readiness import MemberReach, Problem, problems_of, unreachable
+from domain.readiness import MemberReach, ReachProblem, problems_of, unreachable
 from domain.roles import Role
 
 
@@ -16,11 +16,11 @@ def member(**fields) -> MemberReach:
 
 @pytest.mark.parametrize(("fields", "expected"), [
     ({}, []),
-    ({"working_devices": 0}, [Problem.NO_DEVICE]),
-    ({"disabled_devices": 1}, [Problem.DEVICE_DISABLED]),
+    ({"working_devices": 0}, [ReachProblem.NO_DEVICE]),
+    ({"disabled_devices": 1}, [ReachProblem.DEVICE_DISABLED]),
     ({"working_devices": 0, "disabled_devices": 2},
-     [Problem.NO_DEVICE, Problem.DEVICE_DISABLED]),
-    ({"last_sms_failed": True}, [Problem.SMS_UNDELIVERABLE]),
+     [ReachProblem.NO_DEVICE, ReachProblem.DEVICE_DISABLED]),
+    ({"last_sms_failed": True}, [ReachProblem.SMS_UNDELIVERABLE]),
 ])
 def test_problems_of(fields, expected):
     """Each fact maps to its problem; a fully reachable member has none."""
