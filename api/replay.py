@@ -26,6 +26,7 @@ from typing import NamedTuple
 import asyncpg
 from litestar.response import ServerSentEventMessage
 
+from api.shared_load import shared_load
 from db import timeline
 from db.pool import while_unavailable
 from db.timeline import TimelineEntry
@@ -46,6 +47,7 @@ class Encoded(ServerSentEventMessage):
     """Messages already encoded: Litestar sends `encode()`'s bytes as they are."""
 
     def __init__(self, body: bytes) -> None:
+        super().__init__(data=None)
         self.body = body
 
     def encode(self) -> bytes:
@@ -115,12 +117,7 @@ class ReplayPages:
         if kept is not None:
             self._kept.move_to_end(key)
             return kept
-        reading = self._reading.get(key)
-        if reading is None:
-            reading = asyncio.ensure_future(self._read(pool, event_id, seq))
-            self._reading[key] = reading
-            reading.add_done_callback(lambda _: self._reading.pop(key, None))
-        return await asyncio.shield(reading)  # one stream going away leaves the others theirs
+        return await shared_load(self._reading, key, lambda: self._read(pool, event_id, seq))
 
     async def _read(self, pool: asyncpg.Pool, event_id: uuid.UUID, seq: int) -> Page:
         """A page from the table. A database that is restarting is waited for a while:
