@@ -37,27 +37,16 @@ _TYPES = {"started": "status", "action": "action", "status": "status", "checkin"
           "delivery": "delivery"}  # SSE event types by timeline kind; a start is a status
 
 
-def message(entry: TimelineEntry) -> ServerSentEventMessage:
-    """An entry as SSE: its seq is the id that `Last-Event-ID` resumes after."""
+def message(entry: TimelineEntry) -> bytes:
+    """An entry as an SSE message: its seq is the id that `Last-Event-ID` resumes after."""
     return ServerSentEventMessage(data=bytes(entry.detail).decode(), event=_TYPES[entry.kind],
-                                  id=str(entry.seq))
-
-
-class Encoded(ServerSentEventMessage):
-    """Messages already encoded: Litestar sends `encode()`'s bytes as they are."""
-
-    def __init__(self, body: bytes) -> None:
-        super().__init__(data=None)
-        self.body = body
-
-    def encode(self) -> bytes:
-        return self.body
+                                  id=str(entry.seq)).encode()
 
 
 class Page(NamedTuple):
     """Up to `PAGE` entries after a seq, as one chunk of SSE messages."""
 
-    chunk: Encoded
+    chunk: bytes
     size: int  # entries in it
     last_seq: int  # of its last entry (the seq asked after, when empty)
 
@@ -126,8 +115,8 @@ class ReplayPages:
         entries = await while_unavailable(
             pool, lambda conn: timeline.entries_after(conn, event_id, seq, PAGE),
             patience_s=15, what=f"replay of event {event_id}")
-        body = b"".join(message(e).encode() for e in entries)
-        page = Page(Encoded(body), len(entries), entries[-1].seq if entries else seq)
+        page = Page(b"".join(message(e) for e in entries), len(entries),
+                    entries[-1].seq if entries else seq)
         if page.full:
             self._keep((event_id, seq), page)
         return page
@@ -136,7 +125,7 @@ class ReplayPages:
         if key in self._kept:
             return
         self._kept[key] = page
-        self._bytes += len(page.chunk.body)
+        self._bytes += len(page.chunk)
         while self._bytes > self._max_bytes:
             _, dropped = self._kept.popitem(last=False)
-            self._bytes -= len(dropped.chunk.body)
+            self._bytes -= len(dropped.chunk)

@@ -30,7 +30,7 @@ import msgspec
 from litestar import Router, get
 from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
-from litestar.response import ServerSentEvent, ServerSentEventMessage
+from litestar.response import ServerSentEventMessage, Stream
 
 from api.access import read_event_as
 from api.auth import Caller
@@ -43,6 +43,12 @@ from db.timeline import TimelineEntry
 from domain.streams import StreamEnd, refuse_another_stream, why_stream_ends
 
 HEARTBEAT_S = 15.0
+_HEARTBEAT = ServerSentEventMessage(comment="heartbeat").encode()
+# Litestar's ServerSentEvent's headers. It is not used itself: it starts every stream with
+# a hop to a worker thread, and 200 streams opening at once starved the event loop of the
+# GIL on a busy machine.
+_SSE_HEADERS = {"Cache-Control": "no-cache", "Connection": "keep-alive",
+                "X-Accel-Buffering": "no"}
 CHECK_EVERY_S = 1.0  # a quiet stream judges its reader's access again this often
 
 # Timeline seqs are PostgreSQL integers: a larger id is refused (400), not a broken stream.
@@ -54,12 +60,13 @@ LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0, 
      summary="Live timeline (SSE: checkin, action, status, delivery; end when access ends)",
      responses=problem_specs(400, 401, 404, 429), media_type="text/event-stream")
 async def stream(request: SignedIn, event_id: FromPath[uuid.UUID],
-                 last_event_id: LastEventId = None) -> ServerSentEvent:
+                 last_event_id: LastEventId = None) -> Stream:
     state = request.app.state
     ctx, _ = await read_event_as(state, request.user, event_id, state.clock())
     reader = Reader(state, request.user, request.auth.exp, ctx.event.school_id)
     slot = state.streams.hold(request.user.user_id)
-    return ServerSentEvent(_messages(state, reader, slot, event_id, last_event_id or 0))
+    return Stream(_messages(state, reader, slot, event_id, last_event_id or 0),
+                  media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
 class Reader:
@@ -115,7 +122,7 @@ class OpenStreams:
 
 
 async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UUID,
-                    last: int) -> AsyncIterator[ServerSentEventMessage]:
+                    last: int) -> AsyncIterator[bytes]:
     # subscribe first: nothing slips between
     with state.metrics.sse_clients.track_inprogress(), state.feed.subscribe(event_id) as live:
         try:
@@ -123,7 +130,8 @@ async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UU
             quiet_since = time.monotonic()
             while True:
                 if (end := await reader.why_end()) is not None:
-                    yield ServerSentEventMessage(event="end", data=_END.encode(_End(end)).decode())
+                    yield ServerSentEventMessage(event="end",
+                                                 data=_END.encode(_End(end)).decode()).encode()
                     return
                 if isinstance(item, TimelineEntry) and item.seq <= last:
                     pass  # already sent from the table
@@ -139,7 +147,7 @@ async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UU
                         item = RESYNC
                         continue
                 elif time.monotonic() - quiet_since >= HEARTBEAT_S:
-                    yield ServerSentEventMessage(comment="heartbeat")
+                    yield _HEARTBEAT
                     quiet_since = time.monotonic()
                 item = await _next(live)
         finally:

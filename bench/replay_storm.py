@@ -65,8 +65,11 @@ async def fill_timeline(base: str, event_id: uuid.UUID, tokens: list[str],
             async def post(n: int) -> None:
                 body = {"client_id": str(uuid.uuid4()), "room_id": str(rooms[n % len(rooms)]),
                         "status": "ok", "students_present": 18 + n % 9, "note": note}
-                r = await client.post(path, json=body, headers={
-                    "authorization": f"Bearer {tokens[n % len(tokens)]}"})
+                headers = {"authorization": f"Bearer {tokens[n % len(tokens)]}"}
+                try:
+                    r = await client.post(path, json=body, headers=headers)
+                except httpx.TransportError:  # a kept-alive connection closed under us:
+                    r = await client.post(path, json=body, headers=headers)  # same client_id
                 if r.status_code != 201:
                     raise RuntimeError(f"filling the timeline: {r.status_code} {r.text}")
 
