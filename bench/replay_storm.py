@@ -27,6 +27,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from datetime import datetime
 from pathlib import Path
 
 import asyncpg
@@ -132,15 +133,18 @@ def storm_tally(name: str, results: list[tuple[float, float, int | None, str]],
 # ---------------------------------------------------------------- the replay (a process)
 
 async def replay(base: str, event_id: uuid.UUID, tokens: list[str], streams: int,
-                 last_seq: int) -> tuple[float, float, list[float], dict[str, int]]:
+                 last_seq: int) -> tuple[float, float, list[float], dict[str, int], float,
+                                         tuple[float, float]]:
     """`streams` streams at once from Last-Event-ID 0, each read until the message with
     id `last_seq`. Read raw from the socket, not parsed: an attacker's client costs the
     server nothing, and this process shares the machine with it. Returns the start, the
-    end, each stream's time to its last message, and the outcomes by kind."""
+    end, each stream's time to its last message, the outcomes by kind, when the last
+    stream's answer began, and the start and end on the wall clock (for the server log)."""
     host, port = base.removeprefix("http://").split(":")
     marker = f"\r\nid: {last_seq}\r\n".encode()
     outcomes: dict[str, int] = {}
     done: list[float] = []
+    heads: list[float] = []
 
     async def one(n: int) -> None:
         opened = time.perf_counter()
@@ -152,6 +156,7 @@ async def replay(base: str, event_id: uuid.UUID, tokens: list[str], streams: int
                          f"authorization: Bearer {tokens[n % len(tokens)]}\r\n"
                          "accept: text/event-stream\r\nlast-event-id: 0\r\n\r\n".encode())
             head = await reader.readuntil(b"\r\n\r\n")
+            heads.append(time.perf_counter())
             status = head.split(b" ", 2)[1].decode()
             if status != "200":
                 outcome = status
@@ -170,9 +175,10 @@ async def replay(base: str, event_id: uuid.UUID, tokens: list[str], streams: int
             if writer is not None:
                 writer.close()
 
-    start = time.perf_counter()
+    start, wall_start = time.perf_counter(), time.time()
     await asyncio.gather(*(one(n) for n in range(streams)))
-    return start, time.perf_counter(), done, outcomes
+    return (start, time.perf_counter(), done, outcomes, max(heads, default=start),
+            (wall_start, time.time()))
 
 
 async def too_many_streams(base: str, event_id: uuid.UUID, token: str,
@@ -189,6 +195,21 @@ async def too_many_streams(base: str, event_id: uuid.UUID, token: str,
                 headers={"authorization": f"Bearer {token}"}))
             statuses.append(r.status_code)
         return statuses
+
+
+def server_side(log: Path, event_id: uuid.UUID, wall: tuple[float, float]) -> Tally:
+    """The check-ins' durations as the server logged them within `wall` (its text log:
+    `2026-12-03 12:00:00,123 INFO ...: POST /v1/events/ID/checkins 201 12.3 ms ...`)."""
+    tally = Tally("in the server")
+    wanted = f"POST /v1/events/{event_id}/checkins "
+    for line in log.read_text(errors="replace").splitlines():
+        if wanted not in line:
+            continue
+        at = datetime.strptime(line[:23], "%Y-%m-%d %H:%M:%S,%f").timestamp()
+        if wall[0] <= at <= wall[1]:
+            status, ms = line.split(wanted, 1)[1].split()[:2]
+            tally.record(float(ms) / 1000, int(status))
+    return tally
 
 
 # ---------------------------------------------------------------- main
@@ -283,7 +304,7 @@ def main() -> int:
             profiling = args.profile and asyncio.ensure_future(py_spy_watcher(
                 pid, args.profile)(time.perf_counter(),
                                    time.perf_counter() + args.profile_seconds))
-            (start, end, done, outcomes), replay_cpu = await elsewhere(
+            (start, end, done, outcomes, all_open, wall), replay_cpu = await elsewhere(
                 replay, base, replayed, readers, args.streams, last_seq)
             cpu = {"server": server_cpu() - server_before, "stream readers": replay_cpu}
             await asyncio.sleep(1)
@@ -291,18 +312,30 @@ def main() -> int:
             (results, cpu["check-in phones"]) = await storming
             if profiling:
                 await profiling
-            return results, start, end, done, outcomes, cpu
+            return results, start, end, done, outcomes, cpu, all_open, wall
 
         def server_cpu() -> float:
             times = psutil.Process(pid).cpu_times()
             return times.user + times.system
 
-        results, start, end, done, outcomes, cpu = asyncio.run(together())
+        results, start, end, done, outcomes, cpu, all_open, wall = asyncio.run(together())
         during = storm_tally("during the replay", results, start, end)
+        opening = storm_tally("while the streams open", results, start, all_open)
+        replaying = storm_tally("once all are open", results, all_open, end)
         bound = asyncio.run(too_many_streams(base, replayed, readers[0],
                                              MAX_STREAMS_PER_PERSON))
         world.stop_servers()
+        in_server = server_side(world.dir / "muster.log", stormed, wall)
         report(alone, during, end - start, done, outcomes, args.streams, last_seq, bound)
+        print(f"of which: while the streams open ({all_open - start:.2f} s): "
+              f"p50 {opening.percentile_ms(0.5):.1f} ms, p99 {opening.percentile_ms(0.99):.1f} ms "
+              f"({len(opening.latencies)}); once all are open: p50 "
+              f"{replaying.percentile_ms(0.5):.1f} ms, p99 {replaying.percentile_ms(0.99):.1f} ms "
+              f"({len(replaying.latencies)})")
+        print(f"the same check-ins in the server (arrival to answer, from its access log): "
+              f"p50 {in_server.percentile_ms(0.5):.1f} ms, p99 {in_server.percentile_ms(0.99):.1f}"
+              f" ms ({len(in_server.latencies)}): the rest of the phones' figure is waiting "
+              f"for a CPU, in the phones' process or before the server reads the request")
         print(f"CPU seconds: server {cpu['server']:.1f} during the replay; the stream readers' "
               f"process {cpu['stream readers']:.1f}, the phones' {cpu['check-in phones']:.1f} "
               f"(all of the second storm); {len(os.sched_getaffinity(0))} cores, load average "
