@@ -8,7 +8,7 @@ every other request of the process for half a minute.
 
 Sending is spread over turns of the event loop: at most `PAGES_PER_TURN` pages go out
 per turn, whatever the number of streams replaying, so a check-in's next step waits
-behind a few pages, never behind every replaying stream.
+behind a page, never behind every replaying stream.
 
 A full page (`PAGE` entries after a seq) can never change: seqs are dense and given
 in commit order (db/timeline.py). So full pages are kept (the most recent, up to
@@ -32,7 +32,7 @@ from db.pool import while_unavailable
 from db.timeline import TimelineEntry
 
 PAGE = 200  # entries per page: ~1 ms to encode, one chunk of ~100 KB
-PAGES_PER_TURN = 4
+PAGES_PER_TURN = 1  # 4 gave no faster replay (and slower check-ins) in bench/replay_storm.py
 _TYPES = {"started": "status", "action": "action", "status": "status", "checkin": "checkin",
           "delivery": "delivery"}  # SSE event types by timeline kind; a start is a status
 

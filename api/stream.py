@@ -5,7 +5,7 @@ reconnects with `Last-Event-ID: N` gets every entry after N, then live ones.
 Entries come from this process's LISTEN feed; whenever the feed may have
 missed something (or skips a number), the stream re-reads the table, so no
 entry is lost and none is sent twice. Stored entries go out in pages shared with
-the other streams replaying them (api/replay.py), a few pages per turn of the event
+the other streams replaying them (api/replay.py), one page per turn of the event
 loop, so that a storm of replays does not starve the other requests. The stream
 holds no pooled connection while it waits.
 

@@ -1,5 +1,5 @@
 """Replays' pages (api/replay.py): read once for every stream that asks together, full
-pages kept, and a few pages per turn of the event loop."""
+pages kept, and a bounded number of pages per turn of the event loop."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from api.replay import PAGE, PAGES_PER_TURN, ReplayPages, Turns
+from api.replay import PAGE, ReplayPages, Turns
 from db import timeline
 from tests import factories
 
@@ -58,9 +58,9 @@ async def test_kept_pages_are_bounded_in_bytes(db, pool):
 
 
 async def test_at_most_a_few_turns_are_given_per_turn_of_the_loop():
-    """Fifty streams waiting to send: each turn of the event loop lets `PAGES_PER_TURN`
-    of them go, in the order they asked, so other work runs between."""
-    turns, done = Turns(PAGES_PER_TURN), []
+    """Fifty streams waiting to send: each turn of the event loop lets a few of them go
+    (four here), in the order they asked, so other work runs between."""
+    turns, done = Turns(4), []
 
     async def stream(n: int) -> None:
         await turns.take()
@@ -73,5 +73,5 @@ async def test_at_most_a_few_turns_are_given_per_turn_of_the_loop():
         await asyncio.sleep(0)
         per_turn.append(len(done) - before)
     await asyncio.gather(*waiting)
-    assert max(per_turn) == PAGES_PER_TURN
+    assert max(per_turn) == 4
     assert done == list(range(50))
