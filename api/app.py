@@ -41,6 +41,7 @@ from api.event_cache import EventCache
 from api.logs import RequestLog
 from api.metrics import Metrics, scrape
 from api.problems import EXCEPTION_HANDLERS
+from api.replay import ReplayPages
 from api.settings import Settings
 from api.strict import StrictStructSchema, decode_strictly
 from db import migrate
@@ -110,7 +111,8 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret,
                      "callers": CallerCache(), "events": EventCache(),
-                     "metrics": metrics}),
+                     "metrics": metrics, "replays": ReplayPages(),
+                     "streams": stream.OpenStreams()}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "

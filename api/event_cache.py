@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
+from api.shared_load import shared_load
 from db import events as db
 from db.events import EventContext
 from domain.srp import EventStatus
@@ -35,12 +36,8 @@ class EventCache:
         cached = self._entries.get(event_id)
         if cached is not None and cached[0] > now:
             return cached[1]
-        loading = self._loading.get(event_id)
-        if loading is None:
-            loading = asyncio.ensure_future(self._load(pool, event_id, now))
-            self._loading[event_id] = loading
-            loading.add_done_callback(lambda _: self._loading.pop(event_id, None))
-        return await asyncio.shield(loading)  # one caller going away leaves the others theirs
+        return await shared_load(self._loading, event_id,
+                                 lambda: self._load(pool, event_id, now))
 
     def forget(self, event_id: uuid.UUID) -> None:
         """Drop an event this process has just changed (others see it within `ttl`)."""

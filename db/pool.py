@@ -51,12 +51,23 @@ async def while_unavailable(pool: asyncpg.Pool, work: Callable[[asyncpg.Connecti
     (with backoff, renewing the pool's connections) for up to `patience_s` seconds.
     For background work that must not give up at the first refusal; requests answer
     503 instead and let the caller retry."""
+
+    async def attempt() -> T:
+        async with pool.acquire() as conn:
+            return await work(conn)
+
+    return await retry_while_unavailable(pool, attempt, patience_s=patience_s, what=what)
+
+
+async def retry_while_unavailable(pool: asyncpg.Pool, attempt: Callable[[], Awaitable[T]], *,
+                                  patience_s: float, what: str) -> T:
+    """As `while_unavailable`, for work that takes its connections from `pool` itself
+    (e.g. through a cache)."""
     deadline = time.monotonic() + patience_s
     delay = 0.1
     while True:
         try:
-            async with pool.acquire() as conn:
-                return await work(conn)
+            return await attempt()
         except Exception as exc:
             if not unavailable(exc) or time.monotonic() + delay > deadline:
                 raise
