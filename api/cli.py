@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -144,11 +145,27 @@ def _seed_and_report(settings: Settings, url: str, *, as_json: bool) -> None:
 
     seeded = _with_connection(url, seed_demo)
     report = demo_report(seeded, jwt_secret(settings), settings.access_token_ttl)
-    (settings.data_path / "demo.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
+    _write_private(settings.data_path / "demo.json",
+                   msgspec.json.format(msgspec.json.encode(report)))
     if as_json:
         click.echo(msgspec.json.encode(report).decode())
     else:
         click.echo(summary(report, settings.data_path / "demo.json", settings.base_url))
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner may read (it holds live access tokens): written to a
+    new mode-600 file beside it, then renamed over it, so no reader ever sees it open to
+    others, not even an older copy that was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 @cli.command()
