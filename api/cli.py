@@ -86,6 +86,8 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
     import uvicorn
 
+    from api.serving import uvicorn_options
+
     settings = _settings(host=host, port=port)
     _configure_logging(settings)
     url = _database_url(settings)
@@ -94,11 +96,7 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     else:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     secret = jwt_secret(settings)  # generated (once) before any worker reads it
-    # Open SSE streams never end by themselves: give them a few seconds, then close.
-    # No access log from uvicorn: api.logs writes one line per request, with its ids.
-    serving = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-               "log_config": None, "access_log": False, "proxy_headers": True,
-               "timeout_graceful_shutdown": 3}
+    serving = uvicorn_options(settings)
     if workers == 1:
         from api.app import create_app
 
