@@ -140,7 +140,9 @@ async def sign_in(conn: Conn, now: Now, request: Request,
                   data: JSONBody[TokenRequest]) -> Tokens:
     """`{phone, code}` opens a session on this device; `{refresh_token}` continues it
     with a new pair. A refresh token already exchanged and shown again ends the session
-    (someone else holds a copy), except a retry within seconds of the exchange."""
+    (someone else holds a copy), except a retry within seconds of the exchange. Too many
+    wrong codes for a phone from one address, or for it from everywhere, is 429 with
+    Retry-After (domain.signin.WRONG_CODES); any live code of the phone is accepted."""
     state = request.app.state
     if data.refresh_token is not None:
         if data.phone is not None or data.code is not None:
