@@ -112,8 +112,8 @@ async def ask_for_code(conn: Conn, now: Now, request: Request,
 
 def _client_address(request: Request) -> str:
     """The address limits are counted by: the peer, or what a configured trusted proxy
-    forwarded for it (MUSTER_TRUSTED_PROXIES, applied by the server)."""
-    return request.client.host if request.client else ""
+    forwarded for it (MUSTER_TRUSTED_PROXIES, applied by the server); an IPv6 /64 is one."""
+    return rules.counted_address(request.client.host if request.client else "")
 
 
 def _slow_down_if(wait: timedelta | None, what: str) -> None:

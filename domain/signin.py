@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -98,6 +99,18 @@ def daily_most(limits: Sequence[Limit]) -> int:
 # The chance of signing in by guessing in a day: ≤ 30 × 5 / 10^6 = 0.015 % for a phone,
 # however many addresses guess; ≤ 10 × 5 / 10^6 = 0.005 % from one address.
 GUESSING_ODDS = guessing_odds(daily_most(WRONG_CODES.phone))
+
+
+def counted_address(address: str) -> str:
+    """What the per-address limits count a client as: its IPv4 address, or its IPv6
+    /64, since a provider hands each customer at least a /64 to pick addresses from."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP (a Unix socket, a test client): as it is
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def wait_before_next(earlier: Sequence[datetime], limits: Sequence[Limit],

@@ -223,6 +223,19 @@ async def test_one_address_cannot_guess_beyond_its_budget(proxied, db, school, t
     assert await db.fetchval("select count(*) from wrong_codes") == 6
 
 
+async def test_an_ipv6_client_cannot_escape_its_budget_by_changing_address(
+        proxied, db, school, texts):
+    """Each wrong code from another address of one /64: still one client's five."""
+    code = await ask_code(proxied, school["phone"], texts, MEMBER)
+    statuses = [(await proxied.post(TOKEN, json={"phone": school["phone"],
+                                                 "code": wrong(code, n)},
+                                    headers=sender(f"2001:db8:1:2::{n:x}"))).status_code
+                for n in range(1, 8)]
+    assert statuses == [401] * 5 + [429] * 2
+    assert await db.fetchval("select distinct client_address from wrong_codes") == (
+        "2001:db8:1:2::/64")
+
+
 async def test_only_live_codes_count(client, school, texts, clock):
     """An earlier code still works while it lives; a used one does not."""
     first = await ask_code(client, school["phone"], texts)

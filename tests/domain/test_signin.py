@@ -19,6 +19,7 @@ from domain.signin import (
     StoredCode,
     code_digest,
     code_matches,
+    counted_address,
     daily_most,
     format_code,
     guessing_odds,
@@ -108,6 +109,19 @@ def test_the_guessing_odds_are_negligible():
     assert LIVE_CODES == 5
     assert round(GUESSING_ODDS, 9) == 30 * 5 / 10**6
     assert guessing_odds(daily_most(WRONG_CODES.phone_from_address)) == pytest.approx(5e-5)
+
+
+@pytest.mark.parametrize(("address", "counted"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("testclient", "testclient"),
+    ("", ""),
+], ids=["ipv4", "ipv6", "same-64", "ipv4-mapped", "not-an-ip", "none"])
+def test_an_ipv6_client_is_counted_by_its_64(address, counted):
+    """An IPv6 client can pick any of its /64's addresses: they are one client."""
+    assert counted_address(address) == counted
 
 
 def test_the_longest_wait_of_several_limits_wins():
