@@ -40,18 +40,20 @@ class HeadRefused(Exception):
 
 
 class BoundedHead(HttpToolsProtocol):
-    """uvicorn's httptools protocol, with a request head bounded in size (431) and in the
-    time to send it, counted from the connection's start or the head's first byte (408).
-    Either way the connection is closed. A head is counted as the bytes received while
-    it is unfinished, so a pipelined request may be counted with the end of the body
-    before it (it is then refused sooner, never later)."""
+    """uvicorn's httptools protocol, with a request head bounded in size and in number
+    of headers (431), and in the time to send it, counted from the connection's start or
+    the head's first byte (408); either closes the connection. An unfinished head is
+    counted as the bytes received since it began, so a pipelined request may be counted
+    with the end of the body before it (refused sooner, never later)."""
 
     def __init__(self, *args: Any, head_timeout: float, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.head_timeout = head_timeout
         self.head_bytes: int | None = None  # None when no head is due
+        self.head_since: float | None = None  # when the head due began (loop time)
         self.head_timer: asyncio.TimerHandle | None = None
         self.too_large = False  # the parser was stopped by one of the bounds
+        self.chunk_bytes = 0  # of the data being parsed
 
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
@@ -59,9 +61,12 @@ class BoundedHead(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._head_received()
+        if self.head_timer is not None:
+            self.head_timer.cancel()
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
+        self.chunk_bytes = len(data)
         super().data_received(data)
         if self.head_bytes is not None and not self.transport.is_closing():
             self.head_bytes += len(data)
@@ -72,18 +77,17 @@ class BoundedHead(HttpToolsProtocol):
         super().on_message_begin()
         self._head_due()
 
-    def on_header(self, name: bytes, value: bytes) -> None:
-        if len(self.headers) >= HEAD_FIELDS:
-            self._stop_parsing()
-        super().on_header(name, value)
-
     def on_headers_complete(self) -> None:
-        # The bytes of the head, as parsed: the last chunk may have finished it.
-        size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
-        if size > HEAD_BYTES:
-            self._stop_parsing()
+        # Cheap first: the head is no longer than this chunk and the ones before it.
+        if len(self.headers) > HEAD_FIELDS or (
+                self.head_bytes + self.chunk_bytes > HEAD_BYTES and self._head_size() > HEAD_BYTES):
+            self.too_large = True
+            raise HeadRefused
         self._head_received()
         super().on_headers_complete()
+
+    def _head_size(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def send_400_response(self, msg: str) -> None:
         """uvicorn's answer when the parser stops: a head refused here is a 431."""
@@ -92,24 +96,26 @@ class BoundedHead(HttpToolsProtocol):
         else:
             super().send_400_response(msg)
 
-    def _stop_parsing(self) -> None:
-        self.too_large = True
-        raise HeadRefused
-
     def _head_due(self) -> None:
+        """A head may start now. One timer per connection, not one per request (a
+        request on a kept-alive connection costs no timer): it checks when it fires."""
         self.head_bytes = 0
+        if self.head_since is None:
+            self.head_since = self.loop.time()
         if self.head_timer is None:
-            self.head_timer = self.loop.call_later(self.head_timeout, self._too_slow)
+            self.head_timer = self.loop.call_later(self.head_timeout, self._check_head_time)
 
     def _head_received(self) -> None:
-        self.head_bytes = None
-        if self.head_timer is not None:
-            self.head_timer.cancel()
-            self.head_timer = None
+        self.head_bytes = self.head_since = None
 
-    def _too_slow(self) -> None:
+    def _check_head_time(self) -> None:
         self.head_timer = None
-        if not self.transport.is_closing():
+        if self.head_since is None or self.transport.is_closing():
+            return
+        left = self.head_since + self.head_timeout - self.loop.time()
+        if left > 0:  # this head started after the timer was set
+            self.head_timer = self.loop.call_later(left, self._check_head_time)
+        else:
             self._refuse(408, "request head not received in time")
 
     def _refuse(self, status: int, reason: str) -> None:
