@@ -8,6 +8,7 @@ import logging
 import os
 import signal
 import sys
+import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -85,6 +86,8 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
     import uvicorn
 
+    from api.serving import uvicorn_options
+
     settings = _settings(host=host, port=port)
     _configure_logging(settings)
     url = _database_url(settings)
@@ -93,11 +96,7 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     else:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     secret = jwt_secret(settings)  # generated (once) before any worker reads it
-    # Open SSE streams never end by themselves: give them a few seconds, then close.
-    # No access log from uvicorn: api.logs writes one line per request, with its ids.
-    serving = {"host": settings.host, "port": settings.port, "log_level": settings.log_level,
-               "log_config": None, "access_log": False, "proxy_headers": True,
-               "timeout_graceful_shutdown": 3}
+    serving = uvicorn_options(settings)
     if workers == 1:
         from api.app import create_app
 
@@ -144,11 +143,27 @@ def _seed_and_report(settings: Settings, url: str, *, as_json: bool) -> None:
 
     seeded = _with_connection(url, seed_demo)
     report = demo_report(seeded, jwt_secret(settings), settings.access_token_ttl)
-    (settings.data_path / "demo.json").write_bytes(msgspec.json.format(msgspec.json.encode(report)))
+    _write_private(settings.data_path / "demo.json",
+                   msgspec.json.format(msgspec.json.encode(report)))
     if as_json:
         click.echo(msgspec.json.encode(report).decode())
     else:
         click.echo(summary(report, settings.data_path / "demo.json", settings.base_url))
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner may read (it holds live access tokens): written to a
+    new mode-600 file beside it, then renamed over it, so no reader ever sees it open to
+    others, not even an older copy that was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
 
 
 @cli.command()

@@ -6,6 +6,7 @@ traceback: an operator at 3 a.m. should see what to fix.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
@@ -66,11 +67,21 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     sms_rate: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 10.0  # SMS handed off per second
+    # Proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
+    trusted_proxies: str | None = None
+    # Seconds a client has to send a request's head (request line and headers)
+    head_timeout: Annotated[float, msgspec.Meta(gt=0, le=300)] = 10.0
     # Provider endpoints, for an emulator, a proxy, or the fakes of tests and benchmarks
     fcm_url: Url | None = None
     twilio_api_url: Url | None = None
 
     def __post_init__(self) -> None:
+        for proxy in self.trusted_proxy_list:
+            try:
+                ipaddress.ip_network(proxy)
+            except ValueError:
+                raise ValueError(f"MUSTER_TRUSTED_PROXIES: {proxy!r} is not an address or "
+                                 "network (e.g. 10.0.0.5, 10.0.0.0/24)") from None
         if self.fcm_credentials and not Path(self.fcm_credentials).expanduser().is_file():
             raise ValueError(f"MUSTER_FCM_CREDENTIALS: no such file {self.fcm_credentials}")
         if self.twilio_account_sid and not self.twilio_auth_token:
@@ -84,6 +95,10 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     def base_url(self) -> str:
         """Where phones and Twilio reach us: MUSTER_PUBLIC_URL or http://HOST:PORT."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def trusted_proxy_list(self) -> list[str]:
+        return [p.strip() for p in (self.trusted_proxies or "").split(",") if p.strip()]
 
     @property
     def data_path(self) -> Path:

@@ -91,26 +91,35 @@ class LogoutRequest(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fi
 async def ask_for_code(conn: Conn, now: Now, request: Request,
                        data: JSONBody[CodeRequest]) -> Response[CodeSent]:
     """A 6-digit code, valid 5 minutes, goes by SMS to a phone that belongs to a member;
-    any other well-formed phone gets the same answer and nothing is sent. Asking too
-    often for one phone or from one address is 429 with Retry-After."""
+    any other well-formed phone gets the same answer and nothing is sent. One code a
+    minute per phone; asking too often for one phone from one address, or from one
+    address at all, is 429 with Retry-After (domain.signin.CODES)."""
     phone = to_e164(data.phone)
-    address = request.client.host if request.client else ""
+    address = _client_address(request)
     code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
     async with conn.transaction():
-        await db.lock_code_requests(conn, phone, address)  # requests at once: one by one
-        by_phone, by_address = await db.recent_code_requests(
-            conn, phone, address, now - rules.LIMITS_REACH)
-        wait = rules.wait_for_code(by_phone, by_address, now)
-        if wait is not None:
-            seconds = rules.retry_after_seconds(wait)
-            raise SlowDown(f"too many sign-in codes asked for; try again in {seconds} s",
-                           retry_after_s=seconds)
+        await db.lock_phone_and_address(conn, "otp", phone, address)  # one by one
+        earlier = await db.recent_code_requests(conn, phone, address, now - rules.CODES.reach)
+        _slow_down_if(rules.wait_under(rules.CODES, earlier, now),
+                      "too many sign-in codes asked for")
         user_id = await db.member_id_by_phone(conn, phone, now)
         digest = rules.code_digest(request.app.state.secret, str(code_id), code)
         await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL)
     texting = BackgroundTask(_text_code, request.app.state.texts, phone, code) if user_id else None
     return Response(CodeSent(expires_in=int(rules.CODE_TTL.total_seconds())), status_code=202,
                     background=texting)
+
+
+def _client_address(request: Request) -> str:
+    """The address limits are counted by: the peer, or what a configured trusted proxy
+    forwarded for it (MUSTER_TRUSTED_PROXIES, applied by the server); an IPv6 /64 is one."""
+    return rules.counted_address(request.client.host if request.client else "")
+
+
+def _slow_down_if(wait: timedelta | None, what: str) -> None:
+    if wait is not None:
+        seconds = rules.retry_after_seconds(wait)
+        raise SlowDown(f"{what}; try again in {seconds} s", retry_after_s=seconds)
 
 
 async def _text_code(texts: TextSender, phone: str, code: str) -> None:
@@ -126,12 +135,14 @@ async def _text_code(texts: TextSender, phone: str, code: str) -> None:
 
 
 @post("/token", status_code=200, summary="Sign in with a code, or refresh",
-      responses=problem_specs(400, 401))
+      responses=problem_specs(400, 401, 429))
 async def sign_in(conn: Conn, now: Now, request: Request,
                   data: JSONBody[TokenRequest]) -> Tokens:
     """`{phone, code}` opens a session on this device; `{refresh_token}` continues it
     with a new pair. A refresh token already exchanged and shown again ends the session
-    (someone else holds a copy), except a retry within seconds of the exchange."""
+    (someone else holds a copy), except a retry within seconds of the exchange. Too many
+    wrong codes for a phone from one address, or for it from everywhere, is 429 with
+    Retry-After (domain.signin.WRONG_CODES); any live code of the phone is accepted."""
     state = request.app.state
     if data.refresh_token is not None:
         if data.phone is not None or data.code is not None:
@@ -141,7 +152,8 @@ async def sign_in(conn: Conn, now: Now, request: Request,
         field = "phone" if data.phone is None else "code"
         raise Invalid("phone and code are required (or refresh_token)", field=field)
     phone = to_e164(data.phone)
-    user_id = await _check_code(conn, state.secret, phone, data.code, now)
+    user_id = await _check_code(conn, state.secret, phone, _client_address(request),
+                                data.code, now)
     session_id = uuid.uuid4()
     async with conn.transaction():
         await db.open_session(conn, session_id, user_id, now)
@@ -176,17 +188,29 @@ def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:
     return [Membership(school_id, role) for school_id, role in sorted(roles.items())]
 
 
-async def _check_code(conn: asyncpg.Connection, secret: str, phone: str, code: str,
-                      now: datetime) -> uuid.UUID:
-    """The member the code signs in. The try is counted (and committed) before the code
-    is compared, so concurrent guesses share the five tries."""
-    stored = await db.latest_code(conn, phone)
-    if stored is None or not rules.usable(stored, now) or not await db.spend_try(conn, stored.id):
-        raise SignInRefused(_REFUSED)
-    if not rules.code_matches(secret, stored.id, code, stored.digest):
+async def _check_code(conn: asyncpg.Connection, secret: str, phone: str, address: str,
+                      code: str, now: datetime) -> uuid.UUID:
+    """The member the code signs in. Wrong codes are counted per phone and client address
+    (domain.signin.WRONG_CODES), not per code, so a stranger's guesses do not use up the
+    member's code; the count is checked and added to while no other try for this phone
+    or from this address can, so tries at once cannot pass a limit together."""
+    async with conn.transaction():
+        await db.lock_phone_and_address(conn, "try", phone, address)
+        earlier = await db.recent_wrong_codes(conn, phone, address, now - rules.WRONG_CODES.reach)
+        wait = rules.wait_under(rules.WRONG_CODES, earlier, now)
+        matched = None
+        if wait is None:
+            codes = await db.newest_codes(conn, phone, now - rules.CODE_TTL)
+            matched = rules.matching_code(secret, codes, code, now)
+            if matched is None:
+                await db.insert_wrong_code(conn, phone, address, now)
+    if wait is not None:
+        log.warning("sign-in codes for %s from %s refused: too many wrong ones", phone, address)
+    _slow_down_if(wait, "too many wrong codes tried")
+    if matched is None:
         raise SignInRefused(_REFUSED)
     user_id = await db.member_id_by_phone(conn, phone, now)
-    if user_id is None or not await db.consume_code(conn, stored.id, now):
+    if user_id is None or not await db.consume_code(conn, matched, now):
         raise SignInRefused(_REFUSED)
     return user_id
 

@@ -7,35 +7,64 @@ from datetime import datetime
 
 import asyncpg
 
-from domain.signin import MAX_WRONG_TRIES, PresentedToken, StoredCode
+from domain.signin import LIVE_CODES, Earlier, PresentedToken, StoredCode
 
-# lock_code_requests -- serialise code requests from one client address, then for one
-# phone, until the transaction ends (always in that order, so two never wait on each other)
-_LOCK_ADDRESS = "select pg_advisory_xact_lock(hashtextextended('muster-otp-from:' || $1, 0))"
-_LOCK_PHONE = "select pg_advisory_xact_lock(hashtextextended('muster-otp:' || $1, 0))"
+# lock_phone_and_address -- serialise requests of one kind from one client address, then
+# for one phone, until the transaction ends (always in that order, so two never wait on
+# each other)
+_LOCK = "select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))"
 
 
-async def lock_code_requests(conn: asyncpg.Connection, phone: str, address: str) -> None:
+async def lock_phone_and_address(conn: asyncpg.Connection, kind: str, phone: str,
+                                 address: str) -> None:
     """Each limit is checked and the request counted while no other request it applies to
     can do the same (a lock per phone alone let a burst of phones from one address by)."""
-    await conn.execute(_LOCK_ADDRESS, address)
-    await conn.execute(_LOCK_PHONE, phone)
+    await conn.execute(_LOCK, f"muster-{kind}-from", address)
+    await conn.execute(_LOCK, f"muster-{kind}", phone)
+
+
+def _earlier(rows: list[asyncpg.Record]) -> Earlier:
+    return Earlier(phone=[r["at"] for r in rows if r["same_phone"]],
+                   phone_from_address=[r["at"] for r in rows
+                                       if r["same_phone"] and r["same_address"]],
+                   address=[r["at"] for r in rows if r["same_address"]])
 
 
 # recent_code_requests -- when codes were asked for this phone or from this address
 _RECENT_CODE_REQUESTS = """
-select created_at, phone = $1 as same_phone, client_address = $2 as same_address
+select created_at as at, phone = $1 as same_phone, client_address = $2 as same_address
 from auth_codes
 where (phone = $1 or client_address = $2) and created_at > $3
 """
 
 
 async def recent_code_requests(conn: asyncpg.Connection, phone: str, address: str,
-                               since: datetime) -> tuple[list[datetime], list[datetime]]:
-    """The times codes were asked since `since`: for this phone, and from this address."""
-    rows = await conn.fetch(_RECENT_CODE_REQUESTS, phone, address, since)
-    return ([r["created_at"] for r in rows if r["same_phone"]],
-            [r["created_at"] for r in rows if r["same_address"]])
+                               since: datetime) -> Earlier:
+    return _earlier(await conn.fetch(_RECENT_CODE_REQUESTS, phone, address, since))
+
+
+# recent_wrong_codes -- when wrong codes were tried for this phone or from this address
+_RECENT_WRONG_CODES = """
+select tried_at as at, phone = $1 as same_phone, client_address = $2 as same_address
+from wrong_codes
+where (phone = $1 or client_address = $2) and tried_at > $3
+"""
+
+
+async def recent_wrong_codes(conn: asyncpg.Connection, phone: str, address: str,
+                             since: datetime) -> Earlier:
+    return _earlier(await conn.fetch(_RECENT_WRONG_CODES, phone, address, since))
+
+
+# insert_wrong_code -- a wrong code was tried for this phone from this address
+_INSERT_WRONG_CODE = """
+insert into wrong_codes (phone, client_address, tried_at) values ($1, $2, $3)
+"""
+
+
+async def insert_wrong_code(conn: asyncpg.Connection, phone: str, address: str,
+                            now: datetime) -> None:
+    await conn.execute(_INSERT_WRONG_CODE, phone, address, now)
 
 
 # member_id_by_phone -- a user who belongs somewhere today (only they get a code)
@@ -64,31 +93,18 @@ async def insert_code(conn: asyncpg.Connection, code_id: uuid.UUID, phone: str, 
     await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at)
 
 
-# latest_code -- the code most recently asked for a phone; only it can be used
-_LATEST_CODE = """
-select id, code_hash, expires_at, attempts, consumed_at is not null as consumed
-from auth_codes where phone = $1 order by created_at desc limit 1
+# newest_codes -- the codes asked for a phone since a moment, newest first
+_NEWEST_CODES = f"""
+select id, code_hash, expires_at, consumed_at is not null as consumed
+from auth_codes where phone = $1 and created_at > $2
+order by created_at desc limit {LIVE_CODES}
 """
 
 
-async def latest_code(conn: asyncpg.Connection, phone: str) -> StoredCode | None:
-    row = await conn.fetchrow(_LATEST_CODE, phone)
-    return row and StoredCode(id=str(row["id"]), digest=row["code_hash"],
-                              expires_at=row["expires_at"], attempts=row["attempts"],
-                              consumed=row["consumed"])
-
-
-# spend_try -- count one try, atomically, if any are left
-_SPEND_TRY = f"""
-update auth_codes set attempts = attempts + 1
-where id = $1 and attempts < {MAX_WRONG_TRIES} and consumed_at is null
-returning attempts
-"""
-
-
-async def spend_try(conn: asyncpg.Connection, code_id: str) -> bool:
-    """Whether a try was left (two concurrent guesses cannot both use the last one)."""
-    return await conn.fetchval(_SPEND_TRY, uuid.UUID(code_id)) is not None
+async def newest_codes(conn: asyncpg.Connection, phone: str, since: datetime) -> list[StoredCode]:
+    rows = await conn.fetch(_NEWEST_CODES, phone, since)
+    return [StoredCode(id=str(r["id"]), digest=r["code_hash"], expires_at=r["expires_at"],
+                       consumed=r["consumed"]) for r in rows]
 
 
 # consume_code -- use a code once; a concurrent second use finds it consumed

@@ -1,15 +1,24 @@
-"""Signing in from a phone: one-time codes, how often they may be asked for, and
-what a presented refresh token means.
+"""Signing in from a phone: one-time codes, how often they may be asked for and
+tried, and what a presented refresh token means.
 
-A code is 6 digits, lives 5 minutes, is used once and allows 5 wrong tries; only
-a keyed digest is stored, so a copy of the database does not give the codes away
-(a plain hash of 6 digits is reversed by trying a million of them).
+A code is 6 digits, lives 5 minutes and is used once; only a keyed digest is stored,
+so a copy of the database does not give the codes away (a plain hash of 6 digits is
+reversed by trying a million of them).
+
+Nobody else can keep a member from signing in for more than a minute: the only limit
+that anyone can fill for a phone is one code a minute. Every other limit is counted
+per client address (what one client can do to a phone, or to everyone), so a stranger
+who asks for codes or types wrong ones spends their own allowance, not the member's.
+Any live code of the phone is accepted (a stranger's request does not void the
+member's code), and the wrong codes tried for a phone from all addresses together
+have a daily ceiling, which bounds the chance of guessing one (see `GUESSING_ODDS`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -18,7 +27,6 @@ import msgspec
 
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=5)
-MAX_WRONG_TRIES = 5
 # A phone that retries a refresh whose answer it never got (a lift, a stairwell) must
 # not be signed out in the middle of a lockdown: a second use this soon is a retry.
 REFRESH_RETRY_GRACE = timedelta(seconds=10)
@@ -31,11 +39,78 @@ class Limit(msgspec.Struct, frozen=True):
     window: timedelta
 
 
-# Per phone: one code every 30 s, five an hour (a typo'd number is someone's phone).
-PER_PHONE = (Limit(1, timedelta(seconds=30)), Limit(5, timedelta(hours=1)))
-# Per client address: generous, because a whole school signs in from one Wi-Fi on
-# its first morning, yet enough to stop one machine from texting a city.
-PER_ADDRESS = (Limit(60, timedelta(minutes=10)),)
+class Limits(msgspec.Struct, frozen=True, kw_only=True):
+    """Limits counted for one phone (from anywhere), for one phone from one client
+    address, and for one client address (any phone)."""
+
+    phone: tuple[Limit, ...]
+    phone_from_address: tuple[Limit, ...]
+    address: tuple[Limit, ...]
+
+    @property
+    def reach(self) -> timedelta:
+        """How far back the limits look."""
+        return max(limit.window for limit in (*self.phone, *self.phone_from_address,
+                                              *self.address))
+
+
+class Earlier(msgspec.Struct, frozen=True, kw_only=True):
+    """When the earlier requests that the limits count were made."""
+
+    phone: Sequence[datetime]  # for this phone, from any address
+    phone_from_address: Sequence[datetime]  # for this phone, from this address
+    address: Sequence[datetime]  # from this address, for any phone
+
+
+CODE_SPACING = timedelta(seconds=60)
+CODES = Limits(
+    # The only limit a stranger can fill for a member: it holds their code back 60 s.
+    phone=(Limit(1, CODE_SPACING),),
+    # How many texts one client can send to one phone.
+    phone_from_address=(Limit(5, timedelta(hours=1)),),
+    # Generous, because a whole school signs in from one Wi-Fi on its first morning,
+    # yet enough to stop one machine from texting a city.
+    address=(Limit(60, timedelta(minutes=10)),),
+)
+WRONG_CODES = Limits(
+    # The ceiling for a phone, all addresses together: it bounds the guessing odds. One
+    # address cannot reach it (10 < 30); three addresses at their daily most can.
+    phone=(Limit(30, timedelta(days=1)),),
+    # A member who mistypes five times waits 15 minutes on this network (or uses another).
+    phone_from_address=(Limit(5, timedelta(minutes=15)), Limit(10, timedelta(days=1))),
+    # Wrong codes for many phones from one address (trying a code on a whole staff list).
+    address=(Limit(100, timedelta(hours=1)),),
+)
+# Codes of a phone alive at once: one a minute, each living 5 minutes.
+LIVE_CODES = int(CODE_TTL / CODE_SPACING)
+
+
+def guessing_odds(wrong_codes: int) -> float:
+    """The most likely a guesser is to sign in after this many wrong codes: each one is
+    compared with every live code of the phone, of a million possible."""
+    return wrong_codes * LIVE_CODES / 10**CODE_DIGITS
+
+
+def daily_most(limits: Sequence[Limit]) -> int:
+    """The most requests a day these limits let through."""
+    return min(limit.count * -(-timedelta(days=1) // limit.window) for limit in limits)
+
+
+# The chance of signing in by guessing in a day: ≤ 30 × 5 / 10^6 = 0.015 % for a phone,
+# however many addresses guess; ≤ 10 × 5 / 10^6 = 0.005 % from one address.
+GUESSING_ODDS = guessing_odds(daily_most(WRONG_CODES.phone))
+
+
+def counted_address(address: str) -> str:
+    """What the per-address limits count a client as: its IPv4 address, or its IPv6
+    /64, since a provider hands each customer at least a /64 to pick addresses from."""
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return address  # not an IP (a Unix socket, a test client): as it is
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is None:
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(getattr(ip, "ipv4_mapped", None) or ip)
 
 
 def wait_before_next(earlier: Sequence[datetime], limits: Sequence[Limit],
@@ -50,17 +125,13 @@ def wait_before_next(earlier: Sequence[datetime], limits: Sequence[Limit],
     return max(waits, default=None)
 
 
-def wait_for_code(by_phone: Sequence[datetime], by_address: Sequence[datetime],
-                  now: datetime) -> timedelta | None:
-    """How long until one more code may be asked for this phone from this address,
-    given when the earlier ones were asked; None when it may be asked now."""
-    waits = [wait_before_next(by_phone, PER_PHONE, now),
-             wait_before_next(by_address, PER_ADDRESS, now)]
+def wait_under(limits: Limits, earlier: Earlier, now: datetime) -> timedelta | None:
+    """How long until one more request for this phone from this address fits under
+    every limit; None when it fits now."""
+    waits = [wait_before_next(earlier.phone, limits.phone, now),
+             wait_before_next(earlier.phone_from_address, limits.phone_from_address, now),
+             wait_before_next(earlier.address, limits.address, now)]
     return max((w for w in waits if w is not None), default=None)
-
-
-# How far back the limits look.
-LIMITS_REACH = max(limit.window for limit in (*PER_PHONE, *PER_ADDRESS))
 
 
 def retry_after_seconds(wait: timedelta) -> int:
@@ -89,19 +160,27 @@ def sign_in_text(code: str) -> str:
 
 
 class StoredCode(msgspec.Struct, frozen=True, kw_only=True):
-    """The latest code asked for a phone, as stored."""
+    """A code asked for a phone, as stored."""
 
     id: str
     digest: str
     expires_at: datetime
-    attempts: int
     consumed: bool
 
 
-def usable(code: StoredCode | None, now: datetime) -> bool:
-    """Whether a code may still be tried: unexpired, unused, tries left."""
-    return (code is not None and not code.consumed and now < code.expires_at
-            and code.attempts < MAX_WRONG_TRIES)
+def usable(code: StoredCode, now: datetime) -> bool:
+    """Whether a code may still be used: unexpired and unused."""
+    return not code.consumed and now < code.expires_at
+
+
+def matching_code(key: str, newest_first: Sequence[StoredCode], code: str,
+                  now: datetime) -> str | None:
+    """The id of the phone's live code that `code` is, if any. Only the newest
+    `LIVE_CODES` count, whatever the store holds, so the guessing odds hold; each is
+    compared, so the time taken does not tell which matched."""
+    live = [stored for stored in newest_first[:LIVE_CODES] if usable(stored, now)]
+    matches = [stored.id for stored in live if code_matches(key, stored.id, code, stored.digest)]
+    return matches[0] if matches else None
 
 
 def refresh_token_digest(token: str) -> str:

@@ -63,6 +63,19 @@ def test_demo_json_shape_and_idempotence(fresh_database, tmp_path):
     assert {"B-114", "Gym", "Cafeteria", "Portable 3"} <= codes
 
 
+def test_demo_json_is_readable_by_its_owner_only(fresh_database, tmp_path):
+    """demo.json holds live access tokens: mode 600 like the secret, also when an older,
+    world-readable copy is rewritten."""
+    muster_env = env(MUSTER_DATABASE_URL=fresh_database, MUSTER_DATA_DIR=str(tmp_path))
+    run("demo", env=muster_env)
+    written = tmp_path / "demo.json"
+    assert written.stat().st_mode & 0o777 == 0o600
+    written.chmod(0o644)
+    run("demo", env=muster_env)
+    assert written.stat().st_mode & 0o777 == 0o600
+    assert msgspec.json.decode(written.read_bytes(), type=DemoReport).schools
+
+
 async def test_demo_changes_nothing_the_second_time(fresh_database, tmp_path):
     """Row counts are the same after a second seeding."""
     muster_env = env(MUSTER_DATABASE_URL=fresh_database, MUSTER_DATA_DIR=str(tmp_path))

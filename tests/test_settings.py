@@ -12,6 +12,12 @@ def test_defaults_without_environment():
     s = load_settings({})
     assert (s.host, s.port, s.database_url) == ("127.0.0.1", 8000, None)
     assert s.base_url == "http://127.0.0.1:8000"
+    assert s.trusted_proxy_list == [] and s.head_timeout == 10
+
+
+def test_trusted_proxies_are_addresses_and_networks():
+    s = load_settings({"MUSTER_TRUSTED_PROXIES": " 10.0.0.5, 10.1.0.0/16,::1 "})
+    assert s.trusted_proxy_list == ["10.0.0.5", "10.1.0.0/16", "::1"]
 
 
 def test_values_are_parsed_from_strings():
@@ -34,6 +40,10 @@ def test_overrides_win_over_the_environment():
     ({"MUSTER_LOG_LEVEL": "loud"}, "MUSTER_LOG_LEVEL: Invalid enum value 'loud'"),
     ({"MUSTER_JWT_SECRET": "short"}, "MUSTER_JWT_SECRET: Expected `str` of length >= 32"),
     ({"MUSTER_DATABSE_URL": "postgresql://x"}, "MUSTER_DATABSE_URL: unknown variable"),
+    ({"MUSTER_TRUSTED_PROXIES": "10.0.0.1, proxy.local"},
+     "MUSTER_TRUSTED_PROXIES: 'proxy.local' is not an address or network"),
+    ({"MUSTER_TRUSTED_PROXIES": "10.0.0.1/8"}, "MUSTER_TRUSTED_PROXIES: '10.0.0.1/8' is not"),
+    ({"MUSTER_HEAD_TIMEOUT": "0"}, "MUSTER_HEAD_TIMEOUT: Expected `float` > 0"),
 ])
 def test_bad_values_name_the_variable(env, message):
     """Each bad value is reported as one line that starts with the variable's name."""

@@ -5,23 +5,30 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.signin import (
+    CODE_SPACING,
     CODE_TTL,
-    MAX_WRONG_TRIES,
-    PER_ADDRESS,
-    PER_PHONE,
+    CODES,
+    GUESSING_ODDS,
+    LIVE_CODES,
     REFRESH_RETRY_GRACE,
+    WRONG_CODES,
+    Earlier,
     Limit,
     PresentedToken,
     Refresh,
     StoredCode,
     code_digest,
     code_matches,
+    counted_address,
+    daily_most,
     format_code,
+    guessing_odds,
     judge_refresh,
+    matching_code,
     retry_after_seconds,
     usable,
     wait_before_next,
-    wait_for_code,
+    wait_under,
 )
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -31,25 +38,90 @@ def ago(**delta: float) -> datetime:
     return T0 - timedelta(**delta)
 
 
-@pytest.mark.parametrize(("earlier", "wait"), [
+def earlier(phone=(), phone_from_address=(), address=()) -> Earlier:
+    """Requests for this phone from this address count under all three."""
+    return Earlier(phone=[*phone, *phone_from_address], phone_from_address=phone_from_address,
+                   address=[*address, *phone_from_address])
+
+
+@pytest.mark.parametrize(("mine", "wait"), [
     ([], None),
-    ([ago(seconds=31)], None),
-    ([ago(seconds=10)], timedelta(seconds=20)),  # one every 30 s
+    ([ago(seconds=61)], None),
+    ([ago(seconds=10)], timedelta(seconds=50)),  # one a minute
     ([ago(minutes=m) for m in (1, 10, 20, 30)], None),  # the fifth of the hour
     ([ago(minutes=m) for m in (1, 10, 20, 30, 40)], timedelta(minutes=20)),  # a sixth
     ([ago(minutes=m) for m in (1, 10, 20, 30, 61)], None),  # the oldest fell out
-], ids=["first", "after-30s", "too-soon", "fifth", "sixth", "window-slid"])
-def test_per_phone_limits(earlier, wait):
-    """One code per phone every 30 s and five an hour; the wait is until one more fits."""
-    assert wait_before_next(earlier, PER_PHONE, T0) == wait
+], ids=["first", "after-a-minute", "too-soon", "fifth", "sixth", "window-slid"])
+def test_codes_for_a_phone_from_one_address(mine, wait):
+    """One code a minute for a phone, and five an hour to it from one address."""
+    assert wait_under(CODES, earlier(phone_from_address=mine), T0) == wait
+
+
+def test_a_stranger_holds_a_members_code_back_a_minute_at_most():
+    """However many codes others asked for this phone (one a second for a day, more
+    than the limits let through), the member's own address waits at most 60 s."""
+    strangers = [ago(seconds=s) for s in range(86400)]
+    assert wait_under(CODES, earlier(phone=strangers), T0) == CODE_SPACING
+    assert wait_under(CODES, earlier(phone=strangers[1:]), T0) <= CODE_SPACING
 
 
 def test_per_address_limit_lets_a_school_sign_in_together():
     """Sixty phones from one school Wi-Fi in ten minutes are fine; the 61st waits."""
     times = [ago(seconds=s) for s in range(0, 600, 10)]
     assert len(times) == 60
-    assert wait_before_next(times[:59], PER_ADDRESS, T0) is None
-    assert wait_before_next(times, PER_ADDRESS, T0) == timedelta(seconds=10)
+    assert wait_under(CODES, earlier(address=times[:59]), T0) is None
+    assert wait_under(CODES, earlier(address=times), T0) == timedelta(seconds=10)
+
+
+def test_a_strangers_wrong_codes_do_not_stop_the_member():
+    """Wrong codes tried for the phone from other addresses, up to the ceiling, leave
+    the member's own tries alone."""
+    strangers = [ago(minutes=m) for m in range(WRONG_CODES.phone[0].count - 1)]
+    assert wait_under(WRONG_CODES, earlier(phone=strangers), T0) is None
+
+
+@pytest.mark.parametrize(("mine", "wait"), [
+    ([ago(minutes=m) for m in range(4)], None),
+    ([ago(minutes=m) for m in range(5)], timedelta(minutes=11)),  # five in 15 min
+    ([ago(minutes=m) for m in range(5)] + [ago(hours=h) for h in range(1, 6)],
+     timedelta(hours=19)),  # ten in a day
+], ids=["four", "five", "ten-today"])
+def test_one_address_tries_few_wrong_codes_for_a_phone(mine, wait):
+    assert wait_under(WRONG_CODES, earlier(phone_from_address=mine), T0) == wait
+
+
+def test_the_ceiling_of_wrong_codes_for_a_phone():
+    """Thirty wrong codes a day for a phone, from all addresses together."""
+    others = [ago(minutes=m) for m in range(30)]
+    assert wait_under(WRONG_CODES, earlier(phone=others), T0) == timedelta(hours=23, minutes=31)
+
+
+def test_one_address_cannot_fill_the_ceiling_alone():
+    """So one client can never keep a member from trying their code."""
+    assert daily_most(WRONG_CODES.phone_from_address) < WRONG_CODES.phone[0].count
+    assert daily_most(CODES.phone_from_address) == 24 * 5
+
+
+def test_the_guessing_odds_are_negligible():
+    """Each wrong code is compared with the phone's live codes (at most five: one a
+    minute, each living five minutes), of a million possible. A day of the ceiling's
+    thirty wrong codes: 0.015 %; one address's ten: 0.005 %."""
+    assert LIVE_CODES == 5
+    assert round(GUESSING_ODDS, 9) == 30 * 5 / 10**6
+    assert guessing_odds(daily_most(WRONG_CODES.phone_from_address)) == pytest.approx(5e-5)
+
+
+@pytest.mark.parametrize(("address", "counted"), [
+    ("203.0.113.7", "203.0.113.7"),
+    ("2001:db8:1:2:aaaa::1", "2001:db8:1:2::/64"),
+    ("2001:db8:1:2:ffff:ffff:ffff:ffff", "2001:db8:1:2::/64"),
+    ("::ffff:203.0.113.7", "203.0.113.7"),
+    ("testclient", "testclient"),
+    ("", ""),
+], ids=["ipv4", "ipv6", "same-64", "ipv4-mapped", "not-an-ip", "none"])
+def test_an_ipv6_client_is_counted_by_its_64(address, counted):
+    """An IPv6 client can pick any of its /64's addresses: they are one client."""
+    assert counted_address(address) == counted
 
 
 def test_the_longest_wait_of_several_limits_wins():
@@ -59,7 +131,7 @@ def test_the_longest_wait_of_several_limits_wins():
 
 def test_requests_in_the_future_do_not_count():
     """A row with a later time (another process's clock) is not 'recent'."""
-    assert wait_before_next([T0 + timedelta(seconds=1)], PER_PHONE, T0) is None
+    assert wait_before_next([T0 + timedelta(seconds=1)], CODES.phone, T0) is None
 
 
 @pytest.mark.parametrize(("wait", "header"), [
@@ -84,21 +156,39 @@ def test_a_code_is_stored_keyed_and_salted():
 
 
 def _code(**change) -> StoredCode:
-    fields = {"id": "c", "digest": "d", "expires_at": T0 + CODE_TTL, "attempts": 0,
-              "consumed": False}
+    fields = {"id": "c", "digest": "d", "expires_at": T0 + CODE_TTL, "consumed": False}
     return StoredCode(**(fields | change))
 
 
 @pytest.mark.parametrize(("code", "now", "ok"), [
-    (None, T0, False),
     (_code(), T0, True),
     (_code(), T0 + CODE_TTL, False),  # expired on the dot
     (_code(consumed=True), T0, False),
-    (_code(attempts=MAX_WRONG_TRIES - 1), T0, True),
-    (_code(attempts=MAX_WRONG_TRIES), T0, False),
-], ids=["none", "fresh", "expired", "used", "last-try", "no-tries"])
-def test_a_code_is_usable_once_within_five_minutes_and_five_tries(code, now, ok):
+], ids=["fresh", "expired", "used"])
+def test_a_code_is_usable_once_within_five_minutes(code, now, ok):
     assert usable(code, now) is ok
+
+
+def _sent(n: int, code: str, **change) -> StoredCode:
+    return _code(id=f"id-{n}", digest=code_digest("key", f"id-{n}", code), **change)
+
+
+def test_any_live_code_of_the_phone_matches():
+    """A code asked for since (by anyone) does not void the one the member holds."""
+    newest_first = [_sent(2, "222222"), _sent(1, "111111")]
+    assert matching_code("key", newest_first, "111111", T0) == "id-1"
+    assert matching_code("key", newest_first, "222222", T0) == "id-2"
+    assert matching_code("key", newest_first, "333333", T0) is None
+    assert matching_code("key", [], "111111", T0) is None
+
+
+def test_used_expired_and_older_codes_do_not_match():
+    """Only the newest five count, whatever the store returns: the odds depend on it."""
+    assert matching_code("key", [_sent(1, "111111", consumed=True)], "111111", T0) is None
+    assert matching_code("key", [_sent(1, "111111", expires_at=T0)], "111111", T0) is None
+    six = [_sent(n, f"{n}" * 6) for n in range(6, 0, -1)]
+    assert matching_code("key", six, "222222", T0) == "id-2"
+    assert matching_code("key", six, "111111", T0) is None
 
 
 def _token(**change) -> PresentedToken:
@@ -119,10 +209,10 @@ def test_refresh_verdicts(token, verdict):
     assert judge_refresh(token, T0) is verdict
 
 
-def test_a_code_waits_for_the_stricter_of_phone_and_address():
-    """The phone's 30 s spacing and a full address each hold the next code back."""
-    assert wait_for_code([], [], T0) is None
-    assert wait_for_code([ago(seconds=10)], [], T0) == timedelta(seconds=20)
+def test_a_code_waits_for_the_strictest_limit():
+    """The phone's minute and a full address each hold the next code back."""
     busy_wifi = [ago(seconds=s) for s in range(0, 600, 10)]
-    assert wait_for_code([ago(seconds=5)], busy_wifi, T0) == timedelta(seconds=25)
-    assert wait_for_code([ago(minutes=5)], busy_wifi, T0) == timedelta(seconds=10)
+    assert wait_under(CODES, earlier(phone=[ago(seconds=5)], address=busy_wifi),
+                      T0) == timedelta(seconds=55)
+    assert wait_under(CODES, earlier(phone=[ago(minutes=5)], address=busy_wifi),
+                      T0) == timedelta(seconds=10)
