@@ -11,9 +11,12 @@ Struct that forbids unknown fields has `additionalProperties: false`.
 
 from __future__ import annotations
 
+import functools
+import itertools
 import json
 import re
 import types
+from collections.abc import Iterator
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
@@ -22,6 +25,7 @@ from litestar._openapi.schema_generation.plugins import StructSchemaPlugin
 from litestar.exceptions import ValidationException
 from litestar.openapi.spec import Schema
 
+MAX_FIELD_ERRORS = 100  # listed in one answer
 _decoders: dict[Any, msgspec.json.Decoder] = {}
 # A JSON string, escapes included; the body is already known to be valid JSON.
 _STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"')
@@ -102,44 +106,57 @@ def _repeated_key(body: bytes) -> tuple[str, str]:
 def _bad_fields(body: bytes, value: Any, annotation: Any) -> list[dict]:
     """msgspec stops at the first bad field; a client fixing a body wants them all. Past
     the fast path, the decoded body is checked field by field against its Struct (in
-    lists and nested Structs too); if that finds nothing (a rule across fields), the
-    first error stands."""
+    lists and nested Structs too), up to MAX_FIELD_ERRORS; if that finds nothing (a rule
+    across fields), the first error stands."""
     try:
         _decoder(annotation).decode(body)
         return []
     except msgspec.ValidationError as exc:
-        return _problems(value, annotation, "") or [{"message": str(exc), "source": "body"}]
+        found = list(itertools.islice(_problems(value, annotation, ""), MAX_FIELD_ERRORS + 1))
+        if len(found) > MAX_FIELD_ERRORS:
+            found[MAX_FIELD_ERRORS:] = [_error(f"more than {MAX_FIELD_ERRORS} problems; "
+                                               "the first are listed")]
+        return found or [{"message": str(exc), "source": "body"}]
 
 
-def _problems(value: Any, annotation: Any, path: str) -> list[dict]:
-    """What is wrong with `value` as `annotation`, at `path`, in msgspec's words."""
+def _problems(value: Any, annotation: Any, path: str) -> Iterator[dict]:
+    """What is wrong with `value` as `annotation`, at `path`, in msgspec's words: each
+    bad field of a Struct or of a list's items, else the value's first error."""
     try:
         _decoder(annotation).decode(msgspec.json.encode(value))
-        return []
+        return
     except msgspec.ValidationError as exc:
         text, _, where = str(exc).partition(" - at `$")
-        whole = [_at(path + where.rstrip("`"), text)]
+        whole = _at(path + where.rstrip("`"), text)
     kind = _unwrapped(annotation)
+    inner: Iterator[dict] = iter(())
     if isinstance(value, dict) and isinstance(kind, type) and issubclass(kind, msgspec.Struct):
-        return _struct_problems(value, kind, path) or whole
-    if isinstance(value, list) and get_origin(kind) is list:
+        inner = _struct_problems(value, kind, path)
+    elif isinstance(value, list) and get_origin(kind) is list:
         (item,) = get_args(kind)
-        inner = [p for i, v in enumerate(value) for p in _problems(v, item, f"{path}[{i}]")]
-        return inner or whole
-    return whole
+        inner = (p for i, v in enumerate(value) for p in _problems(v, item, f"{path}[{i}]"))
+    first = next(inner, whole)
+    yield first
+    yield from inner
 
 
-def _struct_problems(value: dict, struct: type[msgspec.Struct], path: str) -> list[dict]:
-    fields = {f.encode_name: f for f in msgspec.structs.fields(struct)}
-    found = []
+def _struct_problems(value: dict, struct: type[msgspec.Struct], path: str) -> Iterator[dict]:
+    fields = _fields(struct)
     for key, item in value.items():
         field = fields.get(key)
         if field is not None:
-            found += _problems(item, field.type, f"{path}.{key}")
+            yield from _problems(item, field.type, f"{path}.{key}")
         elif struct.__struct_config__.forbid_unknown_fields:
-            found.append(_at(path, f"Object contains unknown field `{key}`"))
-    return found + [_at(path, f"Object missing required field `{name}`")
-                    for name, field in fields.items() if field.required and name not in value]
+            yield _at(path, f"Object contains unknown field `{key}`")
+    for name, field in fields.items():
+        if field.required and name not in value:
+            yield _at(path, f"Object missing required field `{name}`")
+
+
+@functools.cache
+def _fields(struct: type[msgspec.Struct]) -> dict[str, msgspec.structs.FieldInfo]:
+    """A Struct's fields by their name in JSON (msgspec works them out each time)."""
+    return {f.encode_name: f for f in msgspec.structs.fields(struct)}
 
 
 def _at(path: str, text: str) -> dict:

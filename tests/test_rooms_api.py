@@ -120,6 +120,18 @@ async def test_every_bad_room_of_a_list_is_named(client, db, world):
     assert await snapshot(db) == before
 
 
+async def test_a_list_of_bad_rooms_names_the_first_hundred_problems(client, db, world):
+    """A body with thousands of bad fields is not walked to its end: 100 are named, and
+    the answer says there are more."""
+    r = await client.put(ROOMS.format(school=world["high"]), json=[{}] * 5000,
+                         headers=bearer(world["principal"]))
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert [e["field"] for e in errors[:4]] == ["[0].code", "[0].name", "[1].code", "[1].name"]
+    assert len(errors) == 101 and errors[-1]["field"] == "body"
+    assert "more than 100 problems" in errors[-1]["message"]
+
+
 async def test_rooms_import_from_csv(client, world):
     """A spreadsheet's rooms are created or updated by code; the audit says it was an
     import."""
