@@ -32,7 +32,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.auth import Caller
 from api.deps import CallerOf, Conn, Now
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ById, Cursor, Limit, decode_cursor, paginate
 from api.problems import PROBLEM_JSON, problem_specs, request_id
 from api.schools import SchoolOut, school_out
 from db import audit
@@ -218,16 +218,13 @@ class AuditPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-AuditKey = tuple[Annotated[int, msgspec.Meta(ge=1, le=2**63 - 1)]]
-
-
 @get("/schools/{school_id:uuid}/audit", summary="Administrative changes, newest first",
      responses=problem_specs(400, 401, 403, 404))
 async def audit_trail(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
                       limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
     """Schools, rooms, staff and imports: who changed what, and when."""
     await school_as(conn, caller, school_id, Permission.READ_ADMIN_AUDIT)
-    after = decode_cursor(cursor, AuditKey)
+    after = decode_cursor(cursor, ById)
     rows = await audit.list_entries(conn, school_id, after and after[0], limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.id,))
     return AuditPage(items, next_cursor)

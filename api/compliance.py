@@ -14,7 +14,7 @@ from litestar import Router, get, put
 from litestar.params import FromPath, JSONBody
 
 from api.deps import CallerOf, Conn, Now
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import BySlug, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from api.school_years import (
     SchoolYearOut,
@@ -186,7 +186,7 @@ class RulePackPage(msgspec.Struct, frozen=True):
      responses=problem_specs(400, 401))
 async def list_rule_packs(limit: Limit = 50, cursor: Cursor = None) -> RulePackPage:
     """Each rule cites its source; each pack says what of it was verified."""
-    (after,) = decode_cursor(cursor, tuple[str]) or ("",)
+    (after,) = decode_cursor(cursor, BySlug) or ("",)
     packs = [p for i, p in sorted(builtin_packs().items()) if i > after]
     items, next_cursor = paginate(packs, limit, lambda p: (p.id,))
     return RulePackPage(items, next_cursor)

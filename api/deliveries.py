@@ -10,7 +10,7 @@ from litestar.params import FromPath
 
 from api.access import load_event_as
 from api.deps import CallerOf, Conn
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ById, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from db import outbox
 from domain.policy import Permission
@@ -30,7 +30,7 @@ async def deliveries(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]
                      limit: Limit = 50, cursor: Cursor = None) -> Deliveries:
     ctx, role = await load_event_as(conn, caller, event_id)
     ctx.policy.require(role, Permission.READ_REPORTS)
-    (after,) = decode_cursor(cursor, tuple[int]) or (0,)
+    (after,) = decode_cursor(cursor, ById) or (0,)
     rows = await outbox.delivery_rows(conn, event_id, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda row: (row.id,))
     return Deliveries(channels=await outbox.delivery_counts(conn, event_id), items=items,

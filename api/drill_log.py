@@ -6,7 +6,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,7 +16,7 @@ from litestar.params import FromPath, QueryParameter
 
 from api.csv_download import CSV, JsonOrCsv
 from api.deps import CallerOf, Conn, Now
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from api.school_years import (
     SchoolYearQuery,
@@ -26,7 +25,6 @@ from api.school_years import (
     school_in_year,
     school_year_asked,
 )
-from api.text import checked_instant
 from db import compliance as db
 from db.compliance import DrillLogEntry, SchoolWithYear
 from domain.calendar import year_label
@@ -84,8 +82,7 @@ async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
         return Response(drill_log_csv(await db.year_events(conn, windows)), media_type=CSV,
                         headers={"Content-Disposition":
                                  f'attachment; filename="drill-log-{name}-{label}.csv"'})
-    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-    checked_instant(after and after[0], "cursor")
+    after = decode_cursor(cursor, ByTime)
     rows = await db.year_events(conn, windows, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
     return Response(DrillLogPage(label, items, next_cursor))

@@ -16,7 +16,7 @@ from api.access import load_event_as
 from api.accountability import AccountabilityOut, accountability_of
 from api.deps import CallerOf, Conn, Now
 from api.drill_record import keep_record
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from api.text import (
     QueryInstant,
@@ -24,7 +24,6 @@ from api.text import (
     Text200,
     Text500,
     Text1000,
-    checked_instant,
     instant_from_query,
 )
 from db import events as db
@@ -132,8 +131,7 @@ async def list_events(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
     caller.role_at(school_id)
     where = db.EventFilter(status=status, drill=drill, since=instant_from_query(since, "since"),
                            until=instant_from_query(until, "until"))
-    after = decode_cursor(cursor, tuple[datetime, uuid.UUID])
-    checked_instant(after and after[0], "cursor")
+    after = decode_cursor(cursor, ByTime)
     rows = await db.list_events(conn, school_id, where, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
     return EventPage(items, next_cursor)

@@ -96,7 +96,8 @@ def _field_error(raw: dict) -> FieldError:
     text, _, where = message.partition(" - at `$")
     path = where.rstrip("`").lstrip(".")
     for prefix, says in (("Object contains unknown field `", "unknown field"),
-                         ("Object missing required field `", "required")):
+                         ("Object missing required field `", "required"),
+                         ("Object repeats field `", "given twice: an ambiguous body is refused")):
         if text.startswith(prefix):
             name = text.removeprefix(prefix).rstrip("`")
             return FieldError(field=f"{path}.{name}" if path else name, message=says)

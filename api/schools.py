@@ -9,7 +9,7 @@ from litestar import Router, get
 from litestar.params import FromPath
 
 from api.deps import CallerOf, Conn, Now
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from db import events as events_db
 from db import outbox
@@ -52,7 +52,7 @@ def school_out(school: School, role: Role) -> SchoolOut:
 @get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
 async def list_schools(conn: Conn, caller: CallerOf, limit: Limit = 50,
                        cursor: Cursor = None) -> SchoolPage:
-    rows = await db.list_schools(conn, caller.roles, decode_cursor(cursor), limit + 1)
+    rows = await db.list_schools(conn, caller.roles, decode_cursor(cursor, ByName), limit + 1)
     items, next_cursor = paginate(rows, limit, lambda s: (s.name, s.id))
     return SchoolPage([school_out(s, caller.role_at(s.id)) for s in items], next_cursor)
 
@@ -71,7 +71,7 @@ async def get_school(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID
 async def list_rooms(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
                      limit: Limit = 50, cursor: Cursor = None) -> RoomPage:
     caller.role_at(school_id)
-    rows = await db.list_rooms(conn, school_id, decode_cursor(cursor), limit + 1)
+    rows = await db.list_rooms(conn, school_id, decode_cursor(cursor, ByName), limit + 1)
     items, next_cursor = paginate(rows, limit, lambda r: (r.code, r.id))
     return RoomPage(items, next_cursor)
 

@@ -21,7 +21,7 @@ from litestar.params import FromPath, JSONBody
 
 from api.admin import IMPORT_RESPONSES, ROW_PROBLEMS, Name, csv_body, csv_upload, forget, school_as
 from api.deps import CallerOf, Conn, Now
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.phones import to_e164
 from api.problems import problem_specs
 from api.text import Instant
@@ -100,7 +100,7 @@ async def list_staff(conn: Conn, caller: CallerOf, now: Now, school_id: FromPath
     """District admins are listed too (they reach every school); so are substitutes whose
     time is over (`active: false`) until someone removes them."""
     school, _ = await school_as(conn, caller, school_id, Permission.MANAGE_STAFF)
-    rows = await db.list_staff(conn, school, now, decode_cursor(cursor), limit + 1)
+    rows = await db.list_staff(conn, school, now, decode_cursor(cursor, ByName), limit + 1)
     items, next_cursor = paginate(rows, limit, lambda m: (m.name, m.user_id))
     return StaffPage(items, next_cursor)
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath
 
 from api.access import load_event_as
 from api.deps import CallerOf, Conn
-from api.pagination import Cursor, Limit, decode_cursor, paginate
+from api.pagination import BySeq, Cursor, Limit, decode_cursor, paginate
 from api.problems import problem_specs
 from db import timeline as db
 
@@ -48,7 +48,7 @@ def _item(entry: db.TimelineEntry) -> TimelineItem:
 async def timeline(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID],
                    limit: Limit = 50, cursor: Cursor = None) -> TimelinePage:
     await load_event_as(conn, caller, event_id)
-    (after,) = decode_cursor(cursor, tuple[int]) or (0,)
+    (after,) = decode_cursor(cursor, BySeq) or (0,)
     rows = await db.entries_after(conn, event_id, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.seq,))
     return TimelinePage([_item(e) for e in items], next_cursor)

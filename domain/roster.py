@@ -131,11 +131,7 @@ def read_table(content: str, columns: Sequence[Column]) -> list[tuple[int, dict[
     """Each data row's number and its values by column (None for an empty optional cell);
     InvalidRows naming every problem. Blank rows are skipped; headers are matched
     without regard to case or surrounding spaces."""
-    reader = csv.reader(io.StringIO(content, newline=""))
-    try:
-        records = list(reader)
-    except csv.Error as exc:
-        raise InvalidRows([RowError(row=reader.line_num, column="", message=str(exc))]) from None
+    records = _records(content)
     header = [h.strip().lower() for h in records[0]] if records else []
     _check_header(header, columns)
     by_name = {c.name: c for c in columns}
@@ -162,6 +158,28 @@ def read_table(content: str, columns: Sequence[Column]) -> list[tuple[int, dict[
     if errors:
         raise InvalidRows(errors)
     return table
+
+
+def _records(content: str) -> list[list[str]]:
+    """The file's rows, one per line. No roster cell holds a line break, so a quoted cell
+    that runs onto the next line is a quote left open (`T-1,"abc` swallowing the rows
+    after it into one room's name): refused, naming the row where it opened."""
+    reader = csv.reader(io.StringIO(content, newline=""), strict=True)
+    records = []
+    while True:
+        row = reader.line_num + 1
+        try:
+            record = next(reader)
+        except StopIteration:
+            return records
+        except csv.Error as exc:
+            raise InvalidRows([RowError(row=row, column="", message=f"not well-formed CSV "
+                                        f"({exc}); is a closing quote missing?")]) from None
+        if reader.line_num > row:
+            raise InvalidRows([RowError(row=row, column="", message="a quoted cell runs on "
+                                        "past the end of the row; is a closing quote "
+                                        "missing? (a cell cannot hold a line break)")])
+        records.append(record)
 
 
 def _check_header(header: list[str], columns: Sequence[Column]) -> None:

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import jwt
+import msgspec
 import pytest
 
 from api.auth import issue_access_token
@@ -210,6 +211,101 @@ async def test_a_body_that_is_not_a_json_object_is_400(client, db, w, path, cont
     assert re.search(says, p["detail"], re.IGNORECASE), p["detail"]
 
 
+def json_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every route that takes a JSON body, its path ids made up: the
+    body is judged before the handler looks for what they name."""
+    return [(method, re.sub(r"\{\w+:uuid\}", str(uuid.uuid4()), route.path)
+             .replace("{school_year:str}", "2026-2027"))
+            for route in app.routes for handler in getattr(route, "route_handlers", [])
+            if "data" in handler.parsed_fn_signature.parameters
+            for method in sorted(handler.http_methods)]
+
+
+DEEP = [b"[" * 1000 + b"]" * 1000, b'{"a":' * 1000 + b"1" + b"}" * 1000,
+        b'{"action": "lockdown", "message": ' + b"[" * 5000 + b"]" * 5000 + b"}"]
+TWICE = [(b'{"action": "hold", "drill": true, "drill": false}', "drill"),
+         (b'{"drill": true, "dri\\u006cl": false}', "drill"),
+         (b'{"rules": [{"id": "a"}, {"id": "a", "id": "b"}], "x": {}}', "rules[1].id"),
+         (b'[{"code": "A", "name": "x"}, {"code": "B", "name": "y", "code": "C"}]', "[1].code")]
+
+
+async def test_a_body_nested_too_deeply_is_400_on_every_json_route(client, db, w):
+    """JSON nested 1,000 deep made the decoder give up (RecursionError, a 500): it is a
+    400 about the body, signed in or not; nothing stored."""
+    wrong = []
+    for method, path in json_routes(client.app):
+        for content in DEEP:
+            for who in ("sro", None):
+                r = await send(client, db, w, method, path, content, who=who)
+                if who is None and r.status_code == 401:
+                    continue  # a route for members: not signed in is said first
+                if r.status_code != 400 or "nested too deeply" not in r.text:
+                    wrong.append((method, path, who, r.status_code, r.text[:200]))
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("content, field", TWICE, ids=[f for _, f in TWICE])
+async def test_a_key_given_twice_is_400_naming_it_on_every_json_route(client, db, w, content,
+                                                                      field):
+    """A decoder keeps the last of a repeated key: `"drill": true, "drill": false` would
+    be a real event. Anywhere in a body, on every JSON route, it is a 400 naming it."""
+    wrong = []
+    for method, path in json_routes(client.app):
+        r = await send(client, db, w, method, path, content)
+        p = r.json()
+        if r.status_code != 400 or {"field": field, "message": "given twice: an ambiguous "
+                                    "body is refused"} not in p.get("errors", []):
+            wrong.append((method, path, r.status_code, p))
+    assert not wrong, wrong
+
+
+async def test_a_repeated_drill_flag_starts_nothing(client, db, w):
+    """The issue's case: over an active drill, `"drill": true, "drill": false` started a
+    real event and superseded the drill."""
+    body = b'{"action": "lockdown", "drill": true, "drill": false}'
+    assert_problem(await send(client, db, w, "POST", START, body), 400, "drill")
+
+
+async def test_colons_and_escapes_inside_strings_are_not_keys(client, db, w):
+    """The fast check counts `:` outside strings only: a note full of them is fine."""
+    note = 'at 8:15 "room: 12" \\: {"a": 1, "a": 2} \u00e9:'
+    r = await client.post(CHECKINS.format(**w["ids"]), headers=bearer(w["teacher"]),
+                          json=fill(CHECKIN, w["ids"] | {"new": str(uuid.uuid4())})
+                          | {"note": note})
+    assert r.status_code == 201, r.text
+    assert r.json()["note"] == note
+    escaped = msgspec.json.encode(fill(CHECKIN, w["ids"] | {"new": str(uuid.uuid4())}))
+    escaped = escaped.replace(b'"ok"', b'"ok","note":"8\\u003a15 \\u0022:"')
+    r = await client.post(CHECKINS.format(**w["ids"]), headers=bearer(w["teacher"])
+                          | {"content-type": "application/json"}, content=escaped)
+    assert r.status_code == 201, r.text
+    assert r.json()["note"] == '8:15 ":'
+
+
+EVERY = [
+    (CHECKINS, CHECKIN | {"client_id": "abc", "room_id": "R-001", "status": "safe"},
+     {"client_id", "room_id", "status"}),
+    (CHECKINS, without(CHECKIN, "students_present") | {"temperature": 20, "injured": -1,
+                                                       "note": 5},
+     {"students_present", "temperature", "injured", "note"}),
+    (START, {"action": "panic", "drill": "no", "siren": True, "message": "x" * 1001},
+     {"action", "drill", "siren", "message"}),
+    (START, {}, {"action", "drill"}),
+    (CANCEL, {"reason": 5, "drill": True}, {"reason", "drill"}),
+]
+
+
+@pytest.mark.parametrize("path, body, fields", EVERY,
+                         ids=[f"{p.rsplit('/', 1)[-1]}-{'-'.join(sorted(f))}"
+                              for p, _, f in EVERY])
+async def test_a_400_names_every_bad_field_of_a_body(client, db, w, path, body, fields):
+    """Wrongly typed, out of range, unknown and missing fields are all named at once, so a
+    client fixes its body in one go, not one field per request."""
+    p = assert_problem(await send(client, db, w, "POST", path, body), 400)
+    assert {e["field"] for e in p["errors"]} == fields, p
+    assert all(f in p["detail"] for f in fields), p["detail"]
+
+
 @pytest.mark.parametrize("params, field", [
     ({"status": "fine"}, "status"),
     ({"drill": "maybe"}, "drill"),
@@ -224,7 +320,7 @@ async def test_a_body_that_is_not_a_json_object_is_400(client, db, w, path, cont
     ({"limit": "2.5"}, "limit"),
     ({"limit": "abc"}, "limit"),
     ({"cursor": "!!!"}, "cursor"),
-    ({"cursor": "x" * 401}, "cursor"),
+    ({"cursor": "x" * 1201}, "cursor"),
     ({"cursor": cursor(b"[1, 2]")}, "cursor"),
     ({"cursor": cursor(b'["2026-11-29T08:00:00Z", "abc"]')}, "cursor"),
     ({"cursor": cursor(f'["0001-01-01T00:00:00+01:00", "{uuid.uuid4()}"]'.encode())}, "cursor"),

@@ -107,6 +107,31 @@ async def test_bad_room_lists_are_400_naming_the_item_and_field(client, db, worl
     assert await snapshot(db) == before
 
 
+async def test_every_bad_room_of_a_list_is_named(client, db, world):
+    """Each bad field of each room is named, by its place in the list, in one answer."""
+    body = [{"code": "", "name": "X"}, {"code": "Y", "name": "Y", "floor": "2", "colour": 1},
+            {"code": "Z", "name": "Z"}, {"name": 5}]
+    before = await snapshot(db)
+    r = await client.put(ROOMS.format(school=world["high"]), json=body,
+                         headers=bearer(world["principal"]))
+    assert r.status_code == 400, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "[0].code", "[1].floor", "[1].colour", "[3].name", "[3].code"]
+    assert await snapshot(db) == before
+
+
+async def test_a_list_of_bad_rooms_names_the_first_hundred_problems(client, db, world):
+    """A body with thousands of bad fields is not walked to its end: 100 are named, and
+    the answer says there are more."""
+    r = await client.put(ROOMS.format(school=world["high"]), json=[{}] * 5000,
+                         headers=bearer(world["principal"]))
+    assert r.status_code == 400, r.text
+    errors = r.json()["errors"]
+    assert [e["field"] for e in errors[:4]] == ["[0].code", "[0].name", "[1].code", "[1].name"]
+    assert len(errors) == 101 and errors[-1]["field"] == "body"
+    assert "more than 100 problems" in errors[-1]["message"]
+
+
 async def test_rooms_import_from_csv(client, world):
     """A spreadsheet's rooms are created or updated by code; the audit says it was an
     import."""
@@ -147,6 +172,7 @@ async def test_a_csv_with_one_bad_row_imports_nothing(client, db, world):
     (b"code,name,colour\nX,X,red\n", 1, "colour"),
     (b"code,name\nX,Caf\xe9\n", 2, ""),
     (b"code,name\nX,A\nX,B\n", 3, "code"),
+    (b'code,name\nT-1,"abc\nT-2,def\nT-3,ghi', 2, ""),  # a quote left open
 ])
 async def test_bad_files_are_refused_by_row(client, db, world, content, row, column):
     """Empty files, missing or unknown columns, other encodings, repeated codes."""

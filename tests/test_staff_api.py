@@ -367,6 +367,18 @@ async def test_staff_import_refuses_teachers_and_outsiders(client, db, world, wh
     assert await snapshot(db) == before
 
 
+async def test_a_staff_csv_with_a_quote_left_open_imports_nothing(client, db, world):
+    """An open quote would make one person of three rows; the row it opened on is named."""
+    before = await snapshot(db)
+    content = (b'name,phone,role\n"Ann,512-555-0150,teacher\n'
+               b'Bob,512-555-0151,teacher\nCy,512-555-0152,teacher"\n')
+    r = await client.post(IMPORT.format(school=world["high"]), content=content,
+                          headers=bearer(world["principal"]) | CSV)
+    assert r.status_code == 400, r.text
+    assert [(e["row"], e["column"]) for e in r.json()["errors"]] == [(2, "")]
+    assert await snapshot(db) == before
+
+
 async def test_staff_routes_refuse_bad_ids_and_pages(client, world):
     """Malformed ids in the path and cursors we never handed out are 400 or 404, never 500."""
     headers = bearer(world["admin"])

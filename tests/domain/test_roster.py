@@ -65,10 +65,30 @@ def test_only_required_columns_are_needed():
     assert room_rows("code,name\nA-1,Room A-1\n") == [RoomRow(code="A-1", name="Room A-1")]
 
 
-def test_quoted_cells_may_hold_commas_and_newlines_and_rows_keep_spreadsheet_numbers():
-    """A quoted cell spanning two lines is one row; the next row is still numbered 3."""
-    assert errors_of(room_rows, 'code,name\nA-1,"Room, with\na newline"\nA-2,\n') == [
-        (3, "name", "required")]
+def test_quoted_cells_may_hold_commas_and_quotes():
+    """A quoted cell keeps its commas and doubled quotes; a stray quote inside a cell is
+    text."""
+    assert room_rows('code,name\nA-1,"Room, with ""quotes"""\nA-2,Room 5" wide\n') == [
+        RoomRow(code="A-1", name='Room, with "quotes"'),
+        RoomRow(code="A-2", name='Room 5" wide')]
+
+
+@pytest.mark.parametrize("content, row", [
+    ('code,name\nT-1,"abc\nT-2,def\nT-3,ghi', 2),  # the quote is never closed
+    ('code,name\nT-1,"abc\nT-2,def"\nT-3,ghi\n', 2),  # closed a row later
+    ('code,name\nT-1,abc\nT-2,"def\r\nT-3,ghi\r\n', 3),
+    ('code,name\r\nT-1,"abc\rdef"\r\n', 2),
+    ('code,name\nT-1,abc\nT-2,"def', 3),  # open at the very end
+    ('code,name\nT-1,"abc"def\nT-2,ghi\n', 2),  # text after the closing quote
+    ('code,"name\n', 1),
+])
+def test_a_quote_left_open_is_refused_naming_its_row(content, row):
+    """An open quote swallowed the rows after it into one room's name; no roster cell holds
+    a line break, so a cell that runs past its row is refused, named by the row it
+    started on."""
+    ((at, column, message),) = errors_of(room_rows, content)
+    assert (at, column) == (row, "")
+    assert "quote" in message
 
 
 BAD_ROOMS = [
