@@ -67,9 +67,12 @@ class Membership(msgspec.Struct, frozen=True):
 
 
 class UserOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The person as they name themselves (each school keeps its own entry for them)."""
+
     id: uuid.UUID
     name: str
     phone: str
+    email: str | None
     memberships: list[Membership]  # the schools the user reaches today, and the role in each
 
 
@@ -94,35 +97,50 @@ async def ask_for_code(conn: Conn, now: Now, request: Request,
     any other well-formed phone gets the same answer and nothing is sent. Asking too
     often for one phone or from one address is 429 with Retry-After."""
     phone = to_e164(data.phone)
+    async with conn.transaction():
+        code = await new_code(conn, request, phone, now)
+        user_id = await db.member_id_by_phone(conn, phone, now)
+    return code_sent(request, phone, rules.sign_in_text(code) if user_id else None)
+
+
+async def new_code(conn: asyncpg.Connection, request: Request, phone: str, now: datetime,
+                   for_user: uuid.UUID | None = None) -> str:
+    """In the caller's transaction: a new code for `phone`, for signing in or (`for_user`)
+    to make it that person's phone; stored as a keyed digest and counted against the
+    limits of both kinds (SlowDown past them)."""
     address = request.client.host if request.client else ""
     code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
-    async with conn.transaction():
-        await db.lock_code_requests(conn, phone, address)  # requests at once: one by one
-        by_phone, by_address = await db.recent_code_requests(
-            conn, phone, address, now - rules.LIMITS_REACH)
-        wait = rules.wait_for_code(by_phone, by_address, now)
-        if wait is not None:
-            seconds = rules.retry_after_seconds(wait)
-            raise SlowDown(f"too many sign-in codes asked for; try again in {seconds} s",
-                           retry_after_s=seconds)
-        user_id = await db.member_id_by_phone(conn, phone, now)
-        digest = rules.code_digest(request.app.state.secret, str(code_id), code)
-        await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL)
-    texting = BackgroundTask(_text_code, request.app.state.texts, phone, code) if user_id else None
+    await db.lock_code_requests(conn, phone, address)  # requests at once: one by one
+    by_phone, by_address = await db.recent_code_requests(
+        conn, phone, address, now - rules.LIMITS_REACH)
+    wait = rules.wait_for_code(by_phone, by_address, now)
+    if wait is not None:
+        seconds = rules.retry_after_seconds(wait)
+        raise SlowDown(f"too many codes asked for; try again in {seconds} s",
+                       retry_after_s=seconds)
+    digest = rules.code_digest(request.app.state.secret, str(code_id), code)
+    await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL,
+                         for_user)
+    return code
+
+
+def code_sent(request: Request, phone: str, text: str | None) -> Response[CodeSent]:
+    """The 202 every well-formed request gets, and `text` (if any) sent to `phone` after."""
+    texting = text and BackgroundTask(send_text, request.app.state.texts, phone, text)
     return Response(CodeSent(expires_in=int(rules.CODE_TTL.total_seconds())), status_code=202,
-                    background=texting)
+                    background=texting or None)
 
 
-async def _text_code(texts: TextSender, phone: str, code: str) -> None:
+async def send_text(texts: TextSender, phone: str, text: str) -> None:
     """After the answer has gone: a lost code costs a new request, so it is not queued
     durably (nor stored anywhere readable)."""
     try:
-        result = await texts.send_text(phone, rules.sign_in_text(code))
+        result = await texts.send_text(phone, text)
     except Exception:
-        log.exception("sign-in code to %s was not sent", phone)
+        log.exception("a text to %s was not sent", phone)
         return
     if result.outcome != "sent":
-        log.warning("sign-in code to %s was not sent: %s", phone, result.error_code)
+        log.warning("a text to %s was not sent: %s", phone, result.error_code)
 
 
 @post("/token", status_code=200, summary="Sign in with a code, or refresh",
@@ -142,10 +160,16 @@ async def sign_in(conn: Conn, now: Now, request: Request,
         raise Invalid("phone and code are required (or refresh_token)", field=field)
     phone = to_e164(data.phone)
     user_id = await _check_code(conn, state.secret, phone, data.code, now)
-    session_id = uuid.uuid4()
     async with conn.transaction():
-        await db.open_session(conn, session_id, user_id, now)
-        return (await _issue(conn, state, user_id, session_id, now)).tokens
+        return await open_session(conn, state, user_id, now)
+
+
+async def open_session(conn: asyncpg.Connection, state: State, user_id: uuid.UUID,
+                       now: datetime) -> Tokens:
+    """In the caller's transaction: a new sign-in on this device, and its tokens."""
+    session_id = uuid.uuid4()
+    await db.open_session(conn, session_id, user_id, now)
+    return (await _issue(conn, state, user_id, session_id, now)).tokens
 
 
 class _Issued(NamedTuple):
@@ -166,7 +190,7 @@ async def _issue(conn: asyncpg.Connection, state: State, user_id: uuid.UUID,
         raise SignInRefused(_REFRESH_REFUSED)
     access = issue_access_token(user_id, state.secret, now, settings.access_token_ttl,
                                 session_id)
-    user = UserOut(id=user_id, name=found.name, phone=found.phone,
+    user = UserOut(id=user_id, name=found.name, phone=found.phone, email=found.email,
                    memberships=memberships(found.roles))
     return _Issued(Tokens(access_token=access, refresh_token=refresh,
                           expires_in=settings.access_token_ttl, user=user), refresh_id)
@@ -176,17 +200,23 @@ def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:
     return [Membership(school_id, role) for school_id, role in sorted(roles.items())]
 
 
+async def use_code(conn: asyncpg.Connection, secret: str, phone: str, code: str,
+                   now: datetime, for_user: uuid.UUID | None = None) -> bool:
+    """Whether `code` is the latest one asked for `phone` (to sign in, or by `for_user`),
+    still usable, and now used. Outside a transaction: the try is counted (and committed)
+    before the code is compared, so concurrent guesses share the five tries."""
+    stored = await db.latest_code(conn, phone, for_user)
+    if stored is None or not rules.usable(stored, now) or not await db.spend_try(conn, stored.id):
+        return False
+    return (rules.code_matches(secret, stored.id, code, stored.digest)
+            and await db.consume_code(conn, stored.id, now))
+
+
 async def _check_code(conn: asyncpg.Connection, secret: str, phone: str, code: str,
                       now: datetime) -> uuid.UUID:
-    """The member the code signs in. The try is counted (and committed) before the code
-    is compared, so concurrent guesses share the five tries."""
-    stored = await db.latest_code(conn, phone)
-    if stored is None or not rules.usable(stored, now) or not await db.spend_try(conn, stored.id):
-        raise SignInRefused(_REFUSED)
-    if not rules.code_matches(secret, stored.id, code, stored.digest):
-        raise SignInRefused(_REFUSED)
+    """The member the code signs in."""
     user_id = await db.member_id_by_phone(conn, phone, now)
-    if user_id is None or not await db.consume_code(conn, stored.id, now):
+    if user_id is None or not await use_code(conn, secret, phone, code, now):
         raise SignInRefused(_REFUSED)
     return user_id
 

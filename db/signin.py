@@ -54,25 +54,30 @@ async def member_id_by_phone(conn: asyncpg.Connection, phone: str,
 
 # insert_code -- a code asked for (also for unknown phones, so limits treat all alike)
 _INSERT_CODE = """
-insert into auth_codes (id, phone, client_address, code_hash, created_at, expires_at)
-values ($1, $2, $3, $4, $5, $6)
+insert into auth_codes (id, phone, client_address, code_hash, created_at, expires_at, user_id)
+values ($1, $2, $3, $4, $5, $6, $7)
 """
 
 
 async def insert_code(conn: asyncpg.Connection, code_id: uuid.UUID, phone: str, address: str,
-                      digest: str, now: datetime, expires_at: datetime) -> None:
-    await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at)
+                      digest: str, now: datetime, expires_at: datetime,
+                      for_user: uuid.UUID | None = None) -> None:
+    """A sign-in code, or (`for_user`) one to make `phone` that person's."""
+    await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at, for_user)
 
 
-# latest_code -- the code most recently asked for a phone; only it can be used
+# latest_code -- the code most recently asked for a phone, to sign in ($2 null) or by the
+# person $2 to make it theirs; only it can be used, and only for what it was asked for
 _LATEST_CODE = """
 select id, code_hash, expires_at, attempts, consumed_at is not null as consumed
-from auth_codes where phone = $1 order by created_at desc limit 1
+from auth_codes where phone = $1 and user_id is not distinct from $2
+order by created_at desc limit 1
 """
 
 
-async def latest_code(conn: asyncpg.Connection, phone: str) -> StoredCode | None:
-    row = await conn.fetchrow(_LATEST_CODE, phone)
+async def latest_code(conn: asyncpg.Connection, phone: str,
+                      for_user: uuid.UUID | None = None) -> StoredCode | None:
+    row = await conn.fetchrow(_LATEST_CODE, phone, for_user)
     return row and StoredCode(id=str(row["id"]), digest=row["code_hash"],
                               expires_at=row["expires_at"], attempts=row["attempts"],
                               consumed=row["consumed"])
