@@ -9,6 +9,7 @@ import re
 import uuid
 
 from tests import admin_world
+from tests.admin_world import snapshot
 from tests.conftest import bearer
 from tests.test_signin_api import (  # noqa: F401 (clock, texts: its fixtures)
     OTP,
@@ -43,9 +44,11 @@ async def test_the_attack_of_issue_12_takes_over_nobody(client, db, world, texts
     assert added.status_code == 201, added.text
     assert (added.json()["name"], added.json()["email"]) == ("Anyone", None)
     assert own["name"] not in added.text
+    before = await snapshot(db)
     r = await client.patch(MEMBER.format(school=world["high"], user=victim), headers=sro,
                            json={"phone": NEW_PHONE})
     assert r.status_code == 403, r.text
+    assert await snapshot(db) == before
     assert r.headers["content-type"] == "application/problem+json"
     assert str(world["elem"]) not in r.text and "Beta" not in r.text
     assert await phone_of(db, victim) == own["phone"]
