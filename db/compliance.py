@@ -125,18 +125,26 @@ with w as materialized (
            (w.last_day + 1)::timestamp at time zone s.timezone as until
     from unnest($1::uuid[], $2::date[], $3::date[]) as w (school_id, first_day, last_day)
     join schools s on s.id = w.school_id
+), ev as materialized (
+    select e.id, e.school_id, w.name as school_name,
+           (e.started_at at time zone w.timezone)::date as date, e.started_at, e.ended_at,
+           floor(extract(epoch from e.ended_at - e.started_at))::integer as duration_s,
+           e.action, e.hazard, e.purpose, e.drill, e.status, e.location, e.started_by,
+           e.end_reason
+    from w
+    join events e on e.school_id = w.school_id and e.started_at >= w.since
+                 and e.started_at < w.until
+    where ($4::timestamptz is null or (e.started_at, e.id) > ($4, $5::uuid))
+    order by e.started_at, e.id
+    limit $6
+), named as materialized (  -- each starter looked up once per school, not per event
+    select p.started_by, p.school_id,
+           {entry_name("p.started_by", "p.school_id")} as started_by_name
+    from (select distinct started_by, school_id from ev) p
 )
-select e.id, e.school_id, w.name as school_name,
-       (e.started_at at time zone w.timezone)::date as date, e.started_at, e.ended_at,
-       floor(extract(epoch from e.ended_at - e.started_at))::integer as duration_s,
-       e.action, e.hazard, e.purpose, e.drill, e.status, e.location, e.started_by,
-       {entry_name("e.started_by", "e.school_id")} as started_by_name, e.end_reason
-from w
-join events e on e.school_id = w.school_id and e.started_at >= w.since
-             and e.started_at < w.until
-where ($4::timestamptz is null or (e.started_at, e.id) > ($4, $5::uuid))
-order by e.started_at, e.id
-limit $6
+select ev.*, named.started_by_name
+from ev join named using (started_by, school_id)
+order by ev.started_at, ev.id
 """
 
 
