@@ -75,13 +75,20 @@ def decode_notification(payload: str) -> TimelineEntry:
 # entries_after -- an event's entries after a seq, in order, with the actor's name as the
 # event's school has it
 _ENTRIES_AFTER = f"""
-select t.event_id, t.seq, t.at, t.kind, t.actor_id,
-       {entry_name("t.actor_id", "(select e.school_id from events e where e.id = $1)")}
-           as actor_name,
-       t.detail::text as detail
-from event_timeline t
-where t.event_id = $1 and t.seq > $2
-order by t.seq limit $3
+with t as materialized (
+    select t.event_id, t.seq, t.at, t.kind, t.actor_id, t.detail::text as detail
+    from event_timeline t
+    where t.event_id = $1 and t.seq > $2
+    order by t.seq limit $3
+), named as materialized (  -- each actor looked up once, not once per entry
+    select a.actor_id,
+           {entry_name("a.actor_id", "(select e.school_id from events e where e.id = $1)")}
+               as actor_name
+    from (select distinct actor_id from t where actor_id is not null) a
+)
+select t.event_id, t.seq, t.at, t.kind, t.actor_id, named.actor_name, t.detail
+from t left join named using (actor_id)
+order by t.seq
 """
 
 
