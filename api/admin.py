@@ -45,12 +45,13 @@ from domain.admin import school_year_start as parse_school_year_start
 from domain.errors import Invalid, NotFound
 from domain.policy import Permission
 from domain.roles import Role
-from domain.roster import InvalidRows, RowError
+from domain.roster import EMAIL, EMAIL_MAX, InvalidRows, RowError
 from domain.schools import School
 
 # Typed by people: no NUL (PostgreSQL text cannot hold it), no spaces around, not empty.
 TRIMMED = r"^[^\x00\s]([^\x00]*[^\x00\s])?$"
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TRIMMED)]
+Email = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX, pattern=EMAIL)]
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=TRIMMED,
                                        examples=["America/Chicago"])]
 UsState = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", examples=["TX"])]

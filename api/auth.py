@@ -30,8 +30,9 @@ class Caller(msgspec.Struct, frozen=True, kw_only=True):
     """The signed-in person and the role they hold in each school they reach."""
 
     user_id: uuid.UUID
-    name: str
+    name: str  # their own (each school has its own entry for them)
     phone: str
+    email: str | None
     roles: dict[uuid.UUID, Role]
     session_id: uuid.UUID | None = None  # None for operator tokens (`muster token`)
 
@@ -113,7 +114,7 @@ class CallerCache:
         async with pool.acquire() as conn:
             found = await users.load_caller(conn, user_id, session_id, now)
         caller = found and Caller(user_id=user_id, name=found.name, phone=found.phone,
-                                  roles=found.roles, session_id=session_id)
+                                  email=found.email, roles=found.roles, session_id=session_id)
         fresh_until = now + self._ttl
         if found and found.changes_at:  # a substitute's access ends on the dot
             fresh_until = min(fresh_until, found.changes_at)

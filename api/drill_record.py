@@ -87,4 +87,4 @@ async def report_of(conn: asyncpg.Connection, event: Event, now: datetime) -> Ev
     return EventReport(
         event=event, school=SchoolRef(id=school.id, name=school.name, timezone=school.timezone),
         partial=event.status is EventStatus.ACTIVE, computed_at=computed_at, timing=timing,
-        after_action=after_action, people=await db.names_of(conn, named))
+        after_action=after_action, people=await db.names_of(conn, school.id, named))

@@ -67,9 +67,12 @@ class Membership(msgspec.Struct, frozen=True):
 
 
 class UserOut(msgspec.Struct, frozen=True, kw_only=True):
+    """The person as they name themselves (each school keeps its own entry for them)."""
+
     id: uuid.UUID
     name: str
     phone: str
+    email: str | None
     memberships: list[Membership]  # the schools the user reaches today, and the role in each
 
 
@@ -95,19 +98,33 @@ async def ask_for_code(conn: Conn, now: Now, request: Request,
     minute per phone; asking too often for one phone from one address, or from one
     address at all, is 429 with Retry-After (domain.signin.CODES)."""
     phone = to_e164(data.phone)
+    async with conn.transaction():
+        code = await new_code(conn, request, phone, now)
+        user_id = await db.member_id_by_phone(conn, phone, now)
+    return code_sent(request, phone, rules.sign_in_text(code) if user_id else None)
+
+
+async def new_code(conn: asyncpg.Connection, request: Request, phone: str, now: datetime,
+                   for_user: uuid.UUID | None = None) -> str:
+    """In the caller's transaction: a new code for `phone`, for signing in or (`for_user`)
+    to make it that person's phone; stored as a keyed digest and counted against the
+    limits of both kinds (SlowDown past them)."""
     address = _client_address(request)
     code, code_id = rules.format_code(secrets.randbelow(10**rules.CODE_DIGITS)), uuid.uuid4()
-    async with conn.transaction():
-        await db.lock_phone_and_address(conn, "otp", phone, address)  # one by one
-        earlier = await db.recent_code_requests(conn, phone, address, now - rules.CODES.reach)
-        _slow_down_if(rules.wait_under(rules.CODES, earlier, now),
-                      "too many sign-in codes asked for")
-        user_id = await db.member_id_by_phone(conn, phone, now)
-        digest = rules.code_digest(request.app.state.secret, str(code_id), code)
-        await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL)
-    texting = BackgroundTask(_text_code, request.app.state.texts, phone, code) if user_id else None
+    await db.lock_phone_and_address(conn, "otp", phone, address)  # one by one
+    earlier = await db.recent_code_requests(conn, phone, address, now - rules.CODES.reach)
+    _slow_down_if(rules.wait_under(rules.CODES, earlier, now), "too many codes asked for")
+    digest = rules.code_digest(request.app.state.secret, str(code_id), code)
+    await db.insert_code(conn, code_id, phone, address, digest, now, now + rules.CODE_TTL,
+                         for_user)
+    return code
+
+
+def code_sent(request: Request, phone: str, text: str | None) -> Response[CodeSent]:
+    """The 202 every well-formed request gets, and `text` (if any) sent to `phone` after."""
+    texting = text and BackgroundTask(send_text, request.app.state.texts, phone, text)
     return Response(CodeSent(expires_in=int(rules.CODE_TTL.total_seconds())), status_code=202,
-                    background=texting)
+                    background=texting or None)
 
 
 def _client_address(request: Request) -> str:
@@ -122,16 +139,16 @@ def _slow_down_if(wait: timedelta | None, what: str) -> None:
         raise SlowDown(f"{what}; try again in {seconds} s", retry_after_s=seconds)
 
 
-async def _text_code(texts: TextSender, phone: str, code: str) -> None:
+async def send_text(texts: TextSender, phone: str, text: str) -> None:
     """After the answer has gone: a lost code costs a new request, so it is not queued
     durably (nor stored anywhere readable)."""
     try:
-        result = await texts.send_text(phone, rules.sign_in_text(code))
+        result = await texts.send_text(phone, text)
     except Exception:
-        log.exception("sign-in code to %s was not sent", phone)
+        log.exception("a text to %s was not sent", phone)
         return
     if result.outcome != "sent":
-        log.warning("sign-in code to %s was not sent: %s", phone, result.error_code)
+        log.warning("a text to %s was not sent: %s", phone, result.error_code)
 
 
 @post("/token", status_code=200, summary="Sign in with a code, or refresh",
@@ -152,12 +169,17 @@ async def sign_in(conn: Conn, now: Now, request: Request,
         field = "phone" if data.phone is None else "code"
         raise Invalid("phone and code are required (or refresh_token)", field=field)
     phone = to_e164(data.phone)
-    user_id = await _check_code(conn, state.secret, phone, _client_address(request),
-                                data.code, now)
-    session_id = uuid.uuid4()
+    user_id = await _check_code(conn, request, phone, data.code, now)
     async with conn.transaction():
-        await db.open_session(conn, session_id, user_id, now)
-        return (await _issue(conn, state, user_id, session_id, now)).tokens
+        return await open_session(conn, state, user_id, now)
+
+
+async def open_session(conn: asyncpg.Connection, state: State, user_id: uuid.UUID,
+                       now: datetime) -> Tokens:
+    """In the caller's transaction: a new sign-in on this device, and its tokens."""
+    session_id = uuid.uuid4()
+    await db.open_session(conn, session_id, user_id, now)
+    return (await _issue(conn, state, user_id, session_id, now)).tokens
 
 
 class _Issued(NamedTuple):
@@ -178,7 +200,7 @@ async def _issue(conn: asyncpg.Connection, state: State, user_id: uuid.UUID,
         raise SignInRefused(_REFRESH_REFUSED)
     access = issue_access_token(user_id, state.secret, now, settings.access_token_ttl,
                                 session_id)
-    user = UserOut(id=user_id, name=found.name, phone=found.phone,
+    user = UserOut(id=user_id, name=found.name, phone=found.phone, email=found.email,
                    memberships=memberships(found.roles))
     return _Issued(Tokens(access_token=access, refresh_token=refresh,
                           expires_in=settings.access_token_ttl, user=user), refresh_id)
@@ -188,29 +210,38 @@ def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:
     return [Membership(school_id, role) for school_id, role in sorted(roles.items())]
 
 
-async def _check_code(conn: asyncpg.Connection, secret: str, phone: str, address: str,
-                      code: str, now: datetime) -> uuid.UUID:
-    """The member the code signs in. Wrong codes are counted per phone and client address
-    (domain.signin.WRONG_CODES), not per code, so a stranger's guesses do not use up the
-    member's code; the count is checked and added to while no other try for this phone
-    or from this address can, so tries at once cannot pass a limit together."""
+async def use_code(conn: asyncpg.Connection, request: Request, phone: str, code: str,
+                   now: datetime, for_user: uuid.UUID | None = None) -> bool:
+    """Whether `code` is a live one asked for `phone` (to sign in, or by `for_user` to make
+    it theirs), and now used. Outside the caller's transaction: wrong codes are counted
+    per phone and client address (domain.signin.WRONG_CODES), not per code, so a
+    stranger's guesses do not use up the member's code; the count is checked and added to
+    while no other try for this phone or from this address can, so tries at once cannot
+    pass a limit together (SlowDown past it)."""
+    address = _client_address(request)
     async with conn.transaction():
         await db.lock_phone_and_address(conn, "try", phone, address)
         earlier = await db.recent_wrong_codes(conn, phone, address, now - rules.WRONG_CODES.reach)
         wait = rules.wait_under(rules.WRONG_CODES, earlier, now)
         matched = None
         if wait is None:
-            codes = await db.newest_codes(conn, phone, now - rules.CODE_TTL)
-            matched = rules.matching_code(secret, codes, code, now)
+            codes = await db.newest_codes(conn, phone, for_user, now - rules.CODE_TTL)
+            matched = rules.matching_code(request.app.state.secret, codes, code, now)
             if matched is None:
                 await db.insert_wrong_code(conn, phone, address, now)
     if wait is not None:
-        log.warning("sign-in codes for %s from %s refused: too many wrong ones", phone, address)
+        log.warning("codes for %s from %s refused: too many wrong ones", phone, address)
     _slow_down_if(wait, "too many wrong codes tried")
-    if matched is None:
+    return matched is not None and await db.consume_code(conn, matched, now)
+
+
+async def _check_code(conn: asyncpg.Connection, request: Request, phone: str, code: str,
+                      now: datetime) -> uuid.UUID:
+    """The member the code signs in."""
+    if not await use_code(conn, request, phone, code, now):
         raise SignInRefused(_REFUSED)
     user_id = await db.member_id_by_phone(conn, phone, now)
-    if user_id is None or not await db.consume_code(conn, matched, now):
+    if user_id is None:
         raise SignInRefused(_REFUSED)
     return user_id
 

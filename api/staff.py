@@ -1,9 +1,11 @@
 """A school's staff: people and their role there, one at a time or from a CSV file.
 
-A person is their phone: adding a phone that another school already has adds a
-membership to the same person, who keeps the name and email they have. A substitute is
-a membership with `expires_at`; access ends then. A change to someone's membership
-takes effect on their next request to this process (and within 2 s on others).
+A person is their phone, how they sign in: adding a phone that another school already
+has adds a membership to the same person. The name and email a school gives are its own
+directory entry (on the membership): it sees only that, never another school's entry or
+anything else of the person's. A substitute is a membership with `expires_at`; access
+ends then. A change to someone's membership takes effect on their next request to this
+process (and within 2 s on others).
 """
 
 from __future__ import annotations
@@ -19,7 +21,17 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
-from api.admin import IMPORT_RESPONSES, ROW_PROBLEMS, Name, csv_body, csv_upload, forget, school_as
+from api import identity
+from api.admin import (
+    IMPORT_RESPONSES,
+    ROW_PROBLEMS,
+    Email,
+    Name,
+    csv_body,
+    csv_upload,
+    forget,
+    school_as,
+)
 from api.deps import CallerOf, Conn, Now
 from api.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.phones import to_e164
@@ -32,9 +44,9 @@ from domain import roster
 from domain.admin import (
     Actor,
     AdminChange,
+    check_entry_change,
     check_expiry,
     check_membership_change,
-    check_person_change,
 )
 from domain.errors import Conflict, NotFound
 from domain.policy import Permission
@@ -43,7 +55,6 @@ from domain.schools import School
 
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40,
                                     examples=["(512) 555-0100", "+15125550100"])]
-Email = Annotated[str, msgspec.Meta(max_length=roster.EMAIL_MAX, pattern=roster.EMAIL)]
 _PERSON = ("name", "phone", "email", "role", "expires_at")
 
 
@@ -59,7 +70,8 @@ class StaffIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=T
 
 class StaffChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
     """What to change; a field left out keeps its value (`email` and `expires_at` may be
-    set to null to clear them)."""
+    set to null to clear them). `name` and `email` are this school's entry; `phone` is
+    the person's sign-in identity, at every school."""
 
     name: Name | None = None
     phone: Phone | None = None
@@ -110,7 +122,8 @@ async def list_staff(conn: Conn, caller: CallerOf, now: Now, school_id: FromPath
 async def add_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
                     school_id: FromPath[uuid.UUID],
                     data: JSONBody[StaffIn]) -> Response[StaffMember]:
-    """A phone already known (from another school) adds that person, keeping their name."""
+    """A phone already known (from another school) adds that person, as named here: the
+    answer holds what was sent and nothing else of theirs."""
     phone = to_e164(data.phone)
     check_expiry(data.expires_at, now)
     async with conn.transaction():
@@ -124,7 +137,8 @@ async def add_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
         check_membership_change(actor, user_id, None, data.role)
         if known is None:
             await db.insert_people(conn, [(user_id, data.name, phone, data.email)])
-        await db.set_memberships(conn, school, [Membership(user_id, data.role, data.expires_at)])
+        await db.set_memberships(conn, school, [
+            Membership(user_id, data.role, data.expires_at, data.name, data.email)], now)
         added = await _member(conn, school, user_id, now)
         await audit.record(conn, school, actor, AdminChange.STAFF_ADDED,
                            {"user_id": user_id, **_facts(added)}, now)
@@ -136,9 +150,11 @@ async def add_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
        responses=problem_specs(400, 401, 403, 404, 409))
 async def change_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
                        school_id: FromPath[uuid.UUID], user_id: FromPath[uuid.UUID],
-                       data: JSONBody[StaffChange]) -> StaffMember:
-    """A new role or expiry applies here (a district admin's, to the district); a new name,
-    phone or email is the person's, at every school."""
+                       data: JSONBody[StaffChange]) -> Response[StaffMember]:
+    """A new role or expiry applies here (a district admin's, to the district), as does a
+    new name or email: this school's entry. A new phone is the person's, at every school:
+    only someone who manages them at every one may change it (never their own: that is
+    POST /v1/me/phone), and it signs them out everywhere."""
     phone = data.phone and to_e164(data.phone)
     if data.expires_at:
         check_expiry(data.expires_at, now)
@@ -150,14 +166,20 @@ async def change_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
         wanted = _facts(before) | {k: v for k, v in given.items() if v is not None} | {
             k: v for k in ("email", "expires_at")
             if (v := getattr(data, k)) is not msgspec.UNSET}
+        new_phone, old_phone = wanted["phone"] != before.phone, None
+        if new_phone:
+            await identity.check_may_change_phone(conn, actor.user_id, user_id, now)
         if (wanted["role"], wanted["expires_at"]) != (before.role, before.expires_at):
             check_membership_change(actor, user_id, before.role, wanted["role"])
-            await db.set_memberships(conn, school, [
-                Membership(user_id, wanted["role"], wanted["expires_at"])])
-        if any(wanted[k] != getattr(before, k) for k in ("name", "phone", "email")):
-            check_person_change(actor, user_id, before.role)
-            await db.update_person(conn, user_id, wanted["name"], wanted["phone"],
-                                   wanted["email"])
+            await db.set_memberships(conn, school, [Membership(
+                user_id, wanted["role"], wanted["expires_at"], wanted["name"],
+                wanted["email"])], now)
+        elif (wanted["name"], wanted["email"]) != (before.name, before.email):
+            check_entry_change(actor, user_id, before.role)
+            await db.update_entry(conn, school, user_id, now, wanted["name"], wanted["email"])
+        if new_phone:
+            old_phone = await identity.change_phone(conn, actor.user_id, user_id,
+                                                    wanted["phone"], now)
         after = await _member(conn, school, user_id, now)
         changes = {k: [v, getattr(after, k)] for k, v in _facts(before).items()
                    if v != getattr(after, k)}
@@ -165,7 +187,7 @@ async def change_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
             await audit.record(conn, school, actor, AdminChange.STAFF_UPDATED,
                                {"user_id": user_id, "changes": changes}, now)
     forget(state, [user_id])
-    return after
+    return Response(after, background=identity.told(state, old_phone, after.phone))
 
 
 @delete("/{school_id:uuid}/staff/{user_id:uuid}", summary="Take a person off the staff",
@@ -179,7 +201,7 @@ async def remove_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
                                         lock=True)
         before = await _member(conn, school, user_id, now)
         check_membership_change(actor, user_id, before.role, None)
-        await db.remove_memberships(conn, school, [user_id])
+        await db.remove_memberships(conn, school, [user_id], now)
         await audit.record(conn, school, actor, AdminChange.STAFF_REMOVED,
                            {"user_id": user_id, **_facts(before)}, now)
     forget(state, [user_id])
@@ -194,8 +216,8 @@ async def import_staff(conn: asyncpg.Connection, school: School, actor: Actor, b
     known = await db.members_by_phone(conn, school, [row.phone for _, row in rows], now)
     plan = roster.plan_staff(rows, known, actor, uuid.uuid4)
     await db.insert_people(conn, [(u, r.name, r.phone, r.email) for u, r in plan.new_people])
-    await db.set_memberships(conn, school, [Membership(u, r.role, r.expires_at)
-                                            for u, r in plan.memberships])
+    await db.set_memberships(conn, school, [Membership(u, r.role, r.expires_at, r.name, r.email)
+                                            for u, r in plan.memberships], now)
     done = StaffImported(added=plan.added, updated=plan.updated, unchanged=plan.unchanged)
     await audit.record(conn, school, actor, AdminChange.STAFF_IMPORTED,
                        msgspec.structs.asdict(done), now)
@@ -209,7 +231,9 @@ async def import_staff(conn: asyncpg.Connection, school: School, actor: Actor, b
 async def post_staff_import(conn: Conn, caller: CallerOf, now: Now, state: State,
                             request: Request, school_id: FromPath[uuid.UUID]) -> StaffImported:
     """Every row is checked first; one bad row and nothing is imported (400, per row). A
-    row sets that person's role here; people not in the file are not touched."""
+    row sets that person's role here and this school's entry (name, email) for them; a
+    phone already known elsewhere is that person, whose own details are not touched;
+    people not in the file are not touched."""
     body = await csv_body(request)
     async with conn.transaction():
         school, actor = await school_as(conn, caller, school_id, Permission.MANAGE_STAFF,

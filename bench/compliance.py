@@ -119,7 +119,8 @@ async def build(dsn: str, schools: int, others: int, years: range, now: datetime
     admin = uuid.uuid4()
     phone = iter(range(10**6))
     users.append((admin, "Bench District Admin", generated_phone(next(phone))))
-    members.append((uuid.uuid4(), admin, district_id, None, "district_admin"))
+    members.append((uuid.uuid4(), admin, district_id, None, "district_admin",
+                    "Bench District Admin"))
     districts.append((district_id, "Bench ISD", "TX"))
     per_district = 50
     other_districts = [uuid.uuid4() for _ in range((others + per_district - 1) // per_district)]
@@ -132,7 +133,8 @@ async def build(dsn: str, schools: int, others: int, years: range, now: datetime
         school_rows.append((school_id, district, f"School {n:03d} of {district.hex[:6]}",
                             "America/Chicago", "TX"))
         users.append((principal, f"Principal {n:03d}", generated_phone(next(phone))))
-        members.append((uuid.uuid4(), principal, district, school_id, "principal"))
+        members.append((uuid.uuid4(), principal, district, school_id, "principal",
+                        f"Principal {n:03d}"))
         events += drills_of(school_id, principal, years, now, rng)
         if district == district_id:
             measured.append((school_id, principal))
@@ -144,7 +146,7 @@ async def build(dsn: str, schools: int, others: int, years: range, now: datetime
         "districts": (["id", "name", "state"], districts),
         "schools": (["id", "district_id", "name", "timezone", "state"], school_rows),
         "users": (["id", "name", "phone"], users),
-        "memberships": (["id", "user_id", "district_id", "school_id", "role"], members),
+        "memberships": (["id", "user_id", "district_id", "school_id", "role", "name"], members),
         "events": (["id", "school_id", "action", "drill", "status", "directive", "location",
                     "hazard", "purpose", "started_at", "started_by", "ended_at", "ended_by"],
                    events),

@@ -81,7 +81,7 @@ async def add_staff(dsn: str, district_id: uuid.UUID, school_id: uuid.UUID, coun
         user_id = uuid.uuid4()
         users.append((user_id, f"Generated Staff {n:05d}", generated_phone(n)))
         members.append((uuid.uuid4(), user_id, district_id, school_id,
-                        "staff" if n % 4 == 3 else "teacher"))
+                        "staff" if n % 4 == 3 else "teacher", users[-1][1]))
         devices.append((uuid.uuid4(), user_id, "android", f"bench-android-{user_id.hex}"))
     conn = await asyncpg.connect(dsn)
     try:
@@ -89,7 +89,8 @@ async def add_staff(dsn: str, district_id: uuid.UUID, school_id: uuid.UUID, coun
             await conn.copy_records_to_table("users", columns=["id", "name", "phone"],
                                              records=users)
             await conn.copy_records_to_table(
-                "memberships", columns=["id", "user_id", "district_id", "school_id", "role"],
+                "memberships",
+                columns=["id", "user_id", "district_id", "school_id", "role", "name"],
                 records=members)
             await conn.copy_records_to_table(
                 "devices", columns=["id", "user_id", "platform", "push_token"], records=devices)

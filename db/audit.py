@@ -13,6 +13,7 @@ from typing import Any
 import asyncpg
 import msgspec
 
+from db.directory import entry_name
 from domain.admin import Actor, AdminChange
 from domain.schools import School
 
@@ -40,10 +41,29 @@ async def record(conn: asyncpg.Connection, school: School, actor: Actor, kind: A
     await conn.execute(_RECORD, at, actor.user_id, school.district_id, school.id, kind, detail)
 
 
-# list_entries -- a school's entries, newest first, after the keyset id
-_LIST = """
-select a.id, a.at, a.kind, a.actor_id, u.name as actor_name, a.detail
-from admin_audit a left join users u on u.id = a.actor_id
+# record_for_person -- a change of a person, at every school their memberships reach
+_RECORD_FOR_PERSON = """
+insert into admin_audit (at, actor_id, district_id, school_id, kind, detail)
+select $1, $2, s.district_id, s.id, $4, $5 from schools s
+where exists (select 1 from memberships m
+              where m.user_id = $3
+                and (m.school_id = s.id or (m.school_id is null and m.district_id = s.district_id)))
+"""
+
+
+async def record_for_person(conn: asyncpg.Connection, user_id: uuid.UUID,
+                            actor_id: uuid.UUID | None, kind: AdminChange,
+                            detail: dict[str, Any], at: datetime) -> None:
+    """Every school where the person works is told of a change that is theirs too."""
+    await conn.execute(_RECORD_FOR_PERSON, at, actor_id, user_id, kind, detail)
+
+
+# list_entries -- a school's entries, newest first, after the keyset id; actors as the
+# school names them
+_LIST = f"""
+select a.id, a.at, a.kind, a.actor_id, {entry_name("a.actor_id", "a.school_id")} as actor_name,
+       a.detail
+from admin_audit a
 where a.school_id = $1 and ($2::bigint is null or a.id < $2)
 order by a.id desc
 limit $3

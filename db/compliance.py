@@ -10,6 +10,7 @@ from datetime import date, datetime
 import asyncpg
 import msgspec
 
+from db.directory import entry_name
 from domain.calendar import GradeBand, SchoolYear, Source
 from domain.compliance import RulePack
 from domain.roles import Role
@@ -101,7 +102,7 @@ class DrillLogEntry(msgspec.Struct, frozen=True, kw_only=True):
     status: EventStatus
     location: str | None
     started_by: uuid.UUID
-    started_by_name: str
+    started_by_name: str | None  # as the school names them; null: left before 0011
     end_reason: str | None
 
 
@@ -117,26 +118,33 @@ class LogWindow(msgspec.Struct, frozen=True):
 # school's time zone), oldest first, after the keyset (started_at, id). The windows are
 # turned into instants first (materialized), so that each school is one index range of
 # events_school_started (school_id, started_at), however many years it has kept.
-_YEAR_EVENTS = """
+_YEAR_EVENTS = f"""
 with w as materialized (
     select w.school_id, s.name, s.timezone,
            w.first_day::timestamp at time zone s.timezone as since,
            (w.last_day + 1)::timestamp at time zone s.timezone as until
     from unnest($1::uuid[], $2::date[], $3::date[]) as w (school_id, first_day, last_day)
     join schools s on s.id = w.school_id
+), ev as materialized (
+    select e.id, e.school_id, w.name as school_name,
+           (e.started_at at time zone w.timezone)::date as date, e.started_at, e.ended_at,
+           floor(extract(epoch from e.ended_at - e.started_at))::integer as duration_s,
+           e.action, e.hazard, e.purpose, e.drill, e.status, e.location, e.started_by,
+           e.end_reason
+    from w
+    join events e on e.school_id = w.school_id and e.started_at >= w.since
+                 and e.started_at < w.until
+    where ($4::timestamptz is null or (e.started_at, e.id) > ($4, $5::uuid))
+    order by e.started_at, e.id
+    limit $6
+), named as materialized (  -- each starter looked up once per school, not per event
+    select p.started_by, p.school_id,
+           {entry_name("p.started_by", "p.school_id")} as started_by_name
+    from (select distinct started_by, school_id from ev) p
 )
-select e.id, e.school_id, w.name as school_name,
-       (e.started_at at time zone w.timezone)::date as date, e.started_at, e.ended_at,
-       floor(extract(epoch from e.ended_at - e.started_at))::integer as duration_s,
-       e.action, e.hazard, e.purpose, e.drill, e.status, e.location, e.started_by,
-       u.name as started_by_name, e.end_reason
-from w
-join events e on e.school_id = w.school_id and e.started_at >= w.since
-             and e.started_at < w.until
-join users u on u.id = e.started_by
-where ($4::timestamptz is null or (e.started_at, e.id) > ($4, $5::uuid))
-order by e.started_at, e.id
-limit $6
+select ev.*, named.started_by_name
+from ev join named using (started_by, school_id)
+order by ev.started_at, ev.id
 """
 
 

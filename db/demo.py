@@ -179,9 +179,9 @@ async def _seed_people(conn: asyncpg.Connection, district_id: uuid.UUID,
                             [p.phone for p in people])
     by_phone = {r["phone"]: r for r in rows}
     await conn.executemany(
-        """insert into memberships (id, user_id, district_id, school_id, role)
-           values ($1, $2, $3, $4, $5) on conflict do nothing""",
+        """insert into memberships (id, user_id, district_id, school_id, role, name)
+           values ($1, $2, $3, $4, $5, $6) on conflict do nothing""",
         [(_id("membership", p.phone, str(school_id)), by_phone[p.phone]["id"], district_id,
-          school_id, p.role) for p in people])
+          school_id, p.role, p.name) for p in people])
     return [SeededUser(by_phone[p.phone]["id"], by_phone[p.phone]["name"], p.role, p.phone)
             for p in people]

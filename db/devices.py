@@ -59,3 +59,13 @@ _DELETE_DEVICE = "delete from devices where id = $1 and user_id = $2 returning i
 async def delete_device(conn: asyncpg.Connection, device_id: uuid.UUID,
                         user_id: uuid.UUID) -> bool:
     return await conn.fetchval(_DELETE_DEVICE, device_id, user_id) is not None
+
+
+# remove_all -- every phone registered for the person
+_REMOVE_ALL = "with gone as (delete from devices where user_id = $1 returning 1) " \
+              "select count(*) from gone"
+
+
+async def remove_all(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+    """Alerts stop going to any of the person's phones; how many there were."""
+    return await conn.fetchval(_REMOVE_ALL, user_id)

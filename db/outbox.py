@@ -16,6 +16,7 @@ import asyncpg
 import msgspec
 
 from db import timeline
+from db.directory import entry_name
 from domain.alerts import PlannedMessage, Recipient
 from domain.delivery import wave_handed_off
 from domain.readiness import MemberReach
@@ -119,7 +120,7 @@ where (m.expires_at is null or m.expires_at > $2)
 
 # recipients -- everyone an alert of the school may reach, and their working devices
 _RECIPIENTS = """
-select u.id as user_id, u.name, u.phone, m.role,
+select u.id as user_id, m.name, u.phone, m.role,
        (select count(*) from devices d
         where d.user_id = u.id and d.disabled_at is null)::int as push_devices
 """ + _AUDIENCE
@@ -208,7 +209,7 @@ class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
 
     id: int
     user_id: uuid.UUID
-    name: str
+    name: str | None  # as the event's school names them; null: left before 0011
     channel: str
     kind: str
     state: str
@@ -218,11 +219,11 @@ class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
 
 
 # delivery_rows -- an event's messages in the order they were queued, after a keyset id
-_ROWS = """
-select o.id, o.user_id, u.name, o.channel, o.kind, o.state, o.sent_at, o.error_code,
-       a.at as acknowledged_at
+_ROWS = f"""
+select o.id, o.user_id,
+       {entry_name("o.user_id", "(select e.school_id from events e where e.id = $1)")} as name,
+       o.channel, o.kind, o.state, o.sent_at, o.error_code, a.at as acknowledged_at
 from notification_outbox o
-join users u on u.id = o.user_id
 left join acknowledgements a on a.event_id = o.event_id and a.user_id = o.user_id
 where o.event_id = $1 and o.id > $2
 order by o.id limit $3
@@ -237,7 +238,7 @@ async def delivery_rows(conn: asyncpg.Connection, event_id: uuid.UUID, after_id:
 
 # member_reach -- each live member of a school: devices, and whether the last SMS failed
 _MEMBER_REACH = """
-select u.id as user_id, u.name, m.role, u.phone,
+select u.id as user_id, m.name, m.role, u.phone,
        count(d.id) filter (where d.disabled_at is null)::int as working_devices,
        count(d.id) filter (where d.disabled_at is not null)::int as disabled_devices,
        coalesce((select o.state = 'failed' from notification_outbox o
@@ -248,8 +249,8 @@ from memberships m
 join users u on u.id = m.user_id
 left join devices d on d.user_id = u.id
 where m.school_id = $1 and (m.expires_at is null or m.expires_at > $2)
-group by u.id, u.name, m.role, u.phone
-order by u.name
+group by u.id, m.name, m.role, u.phone
+order by m.name
 """
 
 

@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from db.checkins import checkins_of
+from db.directory import entry_name
 from domain.after_action import AfterActionRevision
 from domain.events import Event
 from domain.schools import Room
@@ -55,11 +56,17 @@ async def load_facts(conn: asyncpg.Connection, event: Event) -> TimingFacts:
     )
 
 
-async def names_of(conn: asyncpg.Connection,
+# names_of -- people as a school names them (its directory entries)
+_NAMES = f"""
+select u.id, {entry_name("u.id", "$1")} as name from users u where u.id = any($2::uuid[])
+"""
+
+
+async def names_of(conn: asyncpg.Connection, school_id: uuid.UUID,
                    user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
-    rows = await conn.fetch("select id, name from users where id = any($1::uuid[])",
-                            list(user_ids))
-    return {r["id"]: r["name"] for r in rows}
+    """Those the school has (or had) a name for."""
+    rows = await conn.fetch(_NAMES, school_id, list(user_ids))
+    return {r["id"]: r["name"] for r in rows if r["name"] is not None}
 
 
 async def lock_record(conn: asyncpg.Connection, event_id: uuid.UUID) -> None:

@@ -83,26 +83,30 @@ async def member_id_by_phone(conn: asyncpg.Connection, phone: str,
 
 # insert_code -- a code asked for (also for unknown phones, so limits treat all alike)
 _INSERT_CODE = """
-insert into auth_codes (id, phone, client_address, code_hash, created_at, expires_at)
-values ($1, $2, $3, $4, $5, $6)
+insert into auth_codes (id, phone, client_address, code_hash, created_at, expires_at, user_id)
+values ($1, $2, $3, $4, $5, $6, $7)
 """
 
 
 async def insert_code(conn: asyncpg.Connection, code_id: uuid.UUID, phone: str, address: str,
-                      digest: str, now: datetime, expires_at: datetime) -> None:
-    await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at)
+                      digest: str, now: datetime, expires_at: datetime,
+                      for_user: uuid.UUID | None = None) -> None:
+    """A sign-in code, or (`for_user`) one to make `phone` that person's."""
+    await conn.execute(_INSERT_CODE, code_id, phone, address, digest, now, expires_at, for_user)
 
 
-# newest_codes -- the codes asked for a phone since a moment, newest first
+# newest_codes -- the codes asked for a phone since a moment, newest first: to sign in
+# ($2 null) or by the person $2 to make it theirs (neither kind works as the other)
 _NEWEST_CODES = f"""
 select id, code_hash, expires_at, consumed_at is not null as consumed
-from auth_codes where phone = $1 and created_at > $2
+from auth_codes where phone = $1 and user_id is not distinct from $2 and created_at > $3
 order by created_at desc limit {LIVE_CODES}
 """
 
 
-async def newest_codes(conn: asyncpg.Connection, phone: str, since: datetime) -> list[StoredCode]:
-    rows = await conn.fetch(_NEWEST_CODES, phone, since)
+async def newest_codes(conn: asyncpg.Connection, phone: str, for_user: uuid.UUID | None,
+                       since: datetime) -> list[StoredCode]:
+    rows = await conn.fetch(_NEWEST_CODES, phone, for_user, since)
     return [StoredCode(id=str(r["id"]), digest=r["code_hash"], expires_at=r["expires_at"],
                        consumed=r["consumed"]) for r in rows]
 

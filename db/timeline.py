@@ -14,6 +14,8 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from db.directory import entry_name
+
 CHANNEL = "muster_timeline"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the rest of an entry
 # takes < 300, so a bigger detail goes without and listeners read it from the table.
@@ -70,13 +72,23 @@ def decode_notification(payload: str) -> TimelineEntry:
     return msgspec.json.decode(payload, type=TimelineEntry)
 
 
-# entries_after -- an event's entries after a seq, in order, with the actor's name
-_ENTRIES_AFTER = """
-select t.event_id, t.seq, t.at, t.kind, t.actor_id, u.name as actor_name,
-       t.detail::text as detail
-from event_timeline t left join users u on u.id = t.actor_id
-where t.event_id = $1 and t.seq > $2
-order by t.seq limit $3
+# entries_after -- an event's entries after a seq, in order, with the actor's name as the
+# event's school has it
+_ENTRIES_AFTER = f"""
+with t as materialized (
+    select t.event_id, t.seq, t.at, t.kind, t.actor_id, t.detail::text as detail
+    from event_timeline t
+    where t.event_id = $1 and t.seq > $2
+    order by t.seq limit $3
+), named as materialized (  -- each actor looked up once, not once per entry
+    select a.actor_id,
+           {entry_name("a.actor_id", "(select e.school_id from events e where e.id = $1)")}
+               as actor_name
+    from (select distinct actor_id from t where actor_id is not null) a
+)
+select t.event_id, t.seq, t.at, t.kind, t.actor_id, named.actor_name, t.detail
+from t left join named using (actor_id)
+order by t.seq
 """
 
 

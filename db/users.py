@@ -9,12 +9,15 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from domain.errors import Conflict
+from domain.identity import Holding
 from domain.roles import Role, strongest
 
 
 class CallerRecord(msgspec.Struct, frozen=True):
     name: str
     phone: str
+    email: str | None
     roles: dict[uuid.UUID, Role]
     changes_at: datetime | None  # when the first of these memberships expires
 
@@ -23,7 +26,7 @@ class CallerRecord(msgspec.Struct, frozen=True):
 # district_admin membership reaches every school of its district); nothing when
 # the token's session has been signed out.
 _LOAD_CALLER = """
-select u.name, u.phone, s.id as school_id, m.role, m.expires_at
+select u.name, u.phone, u.email, s.id as school_id, m.role, m.expires_at
 from users u
 left join memberships m
        on m.user_id = u.id and (m.expires_at is null or m.expires_at > $2)
@@ -48,9 +51,52 @@ async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
             reached[row["school_id"]].append(Role(row["role"]))
     roles = {school: strongest(held) for school, held in reached.items()}
     expiries = [row["expires_at"] for row in rows if row["expires_at"] is not None]
-    return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"], roles=roles,
+    return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"],
+                        email=rows[0]["email"], roles=roles,
                         changes_at=min(expiries, default=None))
 
 
 async def find_user_id_by_phone(conn: asyncpg.Connection, phone: str) -> uuid.UUID | None:
     return await conn.fetchval("select id from users where phone = $1", phone)
+
+
+def phone_taken(exc: asyncpg.UniqueViolationError) -> Conflict:
+    """A write that gave someone a phone another person has: 409 (or not ours to name)."""
+    if exc.constraint_name != "users_phone_key":
+        raise exc
+    return Conflict("that phone belongs to someone else (perhaps added a moment ago)")
+
+
+# holdings -- a person's memberships (those still live only, if $2 is given)
+_HOLDINGS = """
+select district_id, school_id, role from memberships
+where user_id = $1 and ($2::timestamptz is null or expires_at is null or expires_at > $2)
+"""
+
+
+async def holdings(conn: asyncpg.Connection, user_id: uuid.UUID,
+                   live_at: datetime | None = None) -> list[Holding]:
+    """Every membership of the person, or only those live at `live_at`."""
+    rows = await conn.fetch(_HOLDINGS, user_id, live_at)
+    return [msgspec.convert(dict(r), Holding) for r in rows]
+
+
+async def lock_person(conn: asyncpg.Connection, user_id: uuid.UUID) -> str | None:
+    """The person's phone, their row locked until the transaction ends (so that two
+    changes of one person take turns); None if there is no such person."""
+    return await conn.fetchval("select phone from users where id = $1 for update", user_id)
+
+
+async def set_phone(conn: asyncpg.Connection, user_id: uuid.UUID, phone: str) -> None:
+    """The person's new sign-in identity; Conflict when the phone is someone else's."""
+    try:
+        await conn.execute("update users set phone = $2 where id = $1", user_id, phone)
+    except asyncpg.UniqueViolationError as exc:
+        raise phone_taken(exc) from None
+
+
+async def set_own_details(conn: asyncpg.Connection, user_id: uuid.UUID, name: str,
+                          email: str | None) -> None:
+    """The person's own name and email (no school's directory entry changes)."""
+    await conn.execute("update users set name = $2, email = $3 where id = $1",
+                       user_id, name, email)

@@ -27,6 +27,7 @@ class AdminChange(StrEnum):
     STAFF_UPDATED = "staff_updated"
     STAFF_REMOVED = "staff_removed"
     STAFF_IMPORTED = "staff_imported"
+    PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
 
 
 class Actor(msgspec.Struct, frozen=True, kw_only=True):
@@ -85,8 +86,9 @@ def check_school_change(role: Role) -> None:
         raise Forbidden(f"a {role} may not add or change schools; a district admin may")
 
 
-def check_person_change(actor: Actor, target_id: uuid.UUID, current: Role) -> None:
-    """May `actor` change a person's name, phone or email? Their own, or those of people
-    whose role here is no stronger than the actor's."""
+def check_entry_change(actor: Actor, target_id: uuid.UUID, current: Role) -> None:
+    """May `actor` change the school's directory entry (name, email) for a person? Their
+    own, or those of people whose role here is no stronger than the actor's. The entry is
+    the school's alone; a phone is the person's everywhere (domain/identity.py)."""
     if target_id != actor.user_id and not _at_most(current, actor.role):
         raise Forbidden(f"a {actor.role} may not change the details of a {current}")

@@ -309,11 +309,14 @@ def staff_rows(content: str, columns: Sequence[Column]) -> list[tuple[int, Staff
 
 
 class Member(msgspec.Struct, frozen=True, kw_only=True):
-    """A person already known by phone, and their membership at this school if any."""
+    """A person already known by phone, and their membership at this school if any, with
+    the school's entry for them (nothing another school has of them)."""
 
     user_id: uuid.UUID
     role: Role | None = None
     expires_at: datetime | None = None
+    name: str | None = None
+    email: str | None = None
 
 
 class StaffPlan(msgspec.Struct, frozen=True, kw_only=True):
@@ -328,13 +331,16 @@ class StaffPlan(msgspec.Struct, frozen=True, kw_only=True):
 
 def plan_staff(rows: Sequence[tuple[int, StaffRow]], known: Mapping[str, Member], actor: Actor,
                mint: Callable[[], uuid.UUID]) -> StaffPlan:
-    """Add or change each row's membership here, as far as `actor` may; a person already
-    known keeps their name and email (they may be another school's staff too)."""
+    """Add or change each row's membership here, with the school's entry (name, email) as
+    the file has it, as far as `actor` may. A phone already known is that person: they
+    get a membership here, and nothing else of theirs (their own name, email, phone,
+    other schools) is read or changed."""
     new_people, memberships, errors = [], [], []
     added = updated = 0
     for number, row in rows:
         member = known.get(row.phone) or Member(user_id=mint())
-        if (member.role, member.expires_at) == (row.role, row.expires_at):
+        as_is = (member.role, member.expires_at, member.name, member.email)
+        if as_is == (row.role, row.expires_at, row.name, row.email):
             continue
         try:
             if member.role is Role.DISTRICT_ADMIN:

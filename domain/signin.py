@@ -159,6 +159,19 @@ def sign_in_text(code: str) -> str:
     return f"{code} is your Muster sign-in code. It expires in 5 minutes. Never share it."
 
 
+def phone_change_text(code: str) -> str:
+    """The SMS to a new phone: what the code is for, so that nobody pastes it elsewhere."""
+    return (f"{code} is your Muster code to make this your phone number. It expires in 5 "
+            "minutes. Never share it.")
+
+
+def phone_changed_text(new_phone: str) -> str:
+    """The SMS to the phone a person had: a change they did not make is theirs to report
+    (only the last digits of the new one: the old phone may be in other hands)."""
+    return (f"Your Muster phone number was changed to one ending in {new_phone[-4:]}. If "
+            "you did not ask for this, tell your school's office at once.")
+
+
 class StoredCode(msgspec.Struct, frozen=True, kw_only=True):
     """A code asked for a phone, as stored."""
 

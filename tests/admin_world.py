@@ -7,7 +7,8 @@ import pytest
 from tests import factories
 
 # Every table an administrative change may write; a refusal must leave all as they were.
-ADMIN_TABLES = ("schools", "rooms", "users", "memberships", "admin_audit")
+ADMIN_TABLES = ("schools", "rooms", "users", "memberships", "former_directory_entries",
+                "admin_audit", "sessions", "devices")
 
 
 @pytest.fixture

@@ -40,12 +40,13 @@ async def person(db: asyncpg.Connection, district_id: uuid.UUID, school_id: uuid
     """A user with one membership (school_id None for a district admin)."""
     user_id = uuid.uuid4()
     n = next(_phones)
+    name = f"{role.title()} {n}"
     await db.execute("insert into users (id, name, phone) values ($1, $2, $3)",
-                     user_id, f"{role.title()} {n}", f"+1{200 + n // 100}55501{n % 100:02d}")
+                     user_id, name, f"+1{200 + n // 100}55501{n % 100:02d}")
     await db.execute(
-        """insert into memberships (id, user_id, district_id, school_id, role, expires_at)
-           values ($1, $2, $3, $4, $5, $6)""",
-        uuid.uuid4(), user_id, district_id, school_id, role, expires_at)
+        """insert into memberships (id, user_id, district_id, school_id, role, expires_at, name)
+           values ($1, $2, $3, $4, $5, $6, $7)""",
+        uuid.uuid4(), user_id, district_id, school_id, role, expires_at, name)
     return user_id
 
 

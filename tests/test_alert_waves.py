@@ -23,8 +23,8 @@ async def _school(db, members: int) -> dict:
     users = [(uuid.uuid4(), f"Teacher {n}", f"+1201{n:07d}") for n in range(members)]
     await db.copy_records_to_table("users", columns=["id", "name", "phone"], records=users)
     await db.copy_records_to_table(
-        "memberships", columns=["id", "user_id", "district_id", "school_id", "role"],
-        records=[(uuid.uuid4(), u[0], d, s, "teacher") for u in users])
+        "memberships", columns=["id", "user_id", "district_id", "school_id", "role", "name"],
+        records=[(uuid.uuid4(), u[0], d, s, "teacher", u[1]) for u in users])
     await db.copy_records_to_table(
         "devices", columns=["id", "user_id", "platform", "push_token"],
         records=[(uuid.uuid4(), u[0], "android", f"tok-{n}") for n, u in enumerate(users)

@@ -86,8 +86,8 @@ async def test_district_admin_is_the_only_district_wide_role(db, school, school_
     user = await factories.person(db, school["district"], school["school"], "staff")
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute(
-            """insert into memberships (id, user_id, district_id, school_id, role)
-               values ($1, $2, $3, $4, $5)""", uuid.uuid4(), user, school["district"],
+            """insert into memberships (id, user_id, district_id, school_id, role, name)
+               values ($1, $2, $3, $4, $5, 'X')""", uuid.uuid4(), user, school["district"],
             school["school"] if school_scoped else None, role)
 
 

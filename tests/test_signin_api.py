@@ -107,7 +107,7 @@ async def test_a_teacher_signs_in_with_the_texted_code(client, school, texts):
     body = r.json()
     assert body["expires_in"] == 900 and body["token_type"] == "Bearer"
     assert body["user"] == {"id": str(school["teacher"]), "name": body["user"]["name"],
-                            "phone": school["phone"],
+                            "phone": school["phone"], "email": None,
                             "memberships": [{"school_id": str(school["school"]),
                                              "role": "teacher"}]}
     me = await client.get("/v1/me", headers=auth(body))

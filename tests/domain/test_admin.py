@@ -9,9 +9,9 @@ from domain.admin import (
     LONGEST_SUBSTITUTE,
     OPERATOR,
     Actor,
+    check_entry_change,
     check_expiry,
     check_membership_change,
-    check_person_change,
     check_school_change,
     school_year_start,
 )
@@ -111,14 +111,14 @@ def test_only_district_admins_add_or_change_schools(role):
 @pytest.mark.parametrize(("actor", "current", "allowed"), [
     (P, T, True), (P, P, True), (P, DA, False), (SRO, P, False), (DA, DA, True)])
 def test_details_of_people_up_to_ones_own_role_may_be_changed(actor, current, allowed):
-    """A principal fixes a teacher's phone, not a district admin's."""
+    """A principal fixes a teacher's entry, not a district admin's."""
     if allowed:
-        check_person_change(Actor(user_id=ME, role=actor), SOMEONE, current)
+        check_entry_change(Actor(user_id=ME, role=actor), SOMEONE, current)
     else:
         with pytest.raises(Forbidden, match="may not change the details"):
-            check_person_change(Actor(user_id=ME, role=actor), SOMEONE, current)
+            check_entry_change(Actor(user_id=ME, role=actor), SOMEONE, current)
 
 
 def test_everyone_may_change_their_own_details():
-    """Even a teacher (if the policy lets them manage staff) fixes their own phone."""
-    check_person_change(Actor(user_id=ME, role=T), ME, T)
+    """Even a teacher (if the policy lets them manage staff) fixes their own entry."""
+    check_entry_change(Actor(user_id=ME, role=T), ME, T)

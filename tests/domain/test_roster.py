@@ -238,7 +238,8 @@ def test_plan_staff_adds_changes_and_leaves_alone():
     sub_until = NOW + timedelta(days=2)
     known = {_row(2).phone: Member(user_id=elsewhere),
              _row(3).phone: Member(user_id=there, role=Role.TEACHER),
-             _row(4).phone: Member(user_id=same, role=Role.STAFF, expires_at=sub_until)}
+             _row(4).phone: Member(user_id=same, role=Role.STAFF, expires_at=sub_until,
+                                   name="Person 4")}
     rows = [(2, _row(1)), (3, _row(2)), (4, _row(3, Role.SRO)),
             (5, _row(4, Role.STAFF, sub_until))]
     plan = plan_staff(rows, known, Actor(user_id=ME, role=Role.PRINCIPAL), lambda: next(ids))
@@ -248,11 +249,24 @@ def test_plan_staff_adds_changes_and_leaves_alone():
     assert (plan.added, plan.updated, plan.unchanged) == (2, 1, 1)
 
 
+def test_plan_staff_sets_the_schools_entry_from_the_file():
+    """A phone another school has gets a membership here named as the file names them;
+    a new name or email for someone on the staff is a change of this school's entry."""
+    elsewhere, here = uuid.uuid4(), uuid.uuid4()
+    known = {_row(2).phone: Member(user_id=elsewhere),
+             _row(3).phone: Member(user_id=here, role=Role.TEACHER, name="Old Name")}
+    rows = [(2, _row(2)), (3, _row(3))]
+    plan = plan_staff(rows, known, Actor(user_id=ME, role=Role.PRINCIPAL), uuid.uuid4)
+    assert plan.new_people == []
+    assert plan.memberships == [(elsewhere, _row(2)), (here, _row(3))]
+    assert (plan.added, plan.updated, plan.unchanged) == (1, 1, 0)
+
+
 def test_plan_staff_refuses_rows_beyond_the_importers_powers():
     """A principal's file may not grant district_admin, touch a district admin, or change
     the importer's own membership; each such row is named and nothing is planned."""
     known = {_row(3).phone: Member(user_id=uuid.uuid4(), role=Role.DISTRICT_ADMIN),
-             _row(4).phone: Member(user_id=ME, role=Role.PRINCIPAL)}
+             _row(4).phone: Member(user_id=ME, role=Role.PRINCIPAL, name="Person 4")}
     rows = [(2, _row(2, Role.DISTRICT_ADMIN)), (3, _row(3)), (4, _row(4)),
             (5, _row(5)), (6, _row(4, Role.PRINCIPAL))]
     errors = errors_of(plan_staff, rows, known, Actor(user_id=ME, role=Role.PRINCIPAL),
