@@ -9,7 +9,7 @@ from datetime import timedelta
 import msgspec
 import pytest
 
-from db.outbox import OutboxMessage
+from db.outbox import OutboxMessage, claim
 from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender, SendResult
 from tests import factories
@@ -75,6 +75,21 @@ async def test_most_urgent_first_and_each_outcome_recorded_once(db, pool, databa
     assert await db.fetchval("select count(*) from deliveries where outcome = 'sent'") == 3
 
 
+async def test_a_claim_is_most_urgent_first_whatever_plan_the_database_picks(db, clock,
+                                                                           lockdown):
+    """The batch is claimed in priority order even when PostgreSQL joins the leased rows
+    in table order (a merge join here; a busy suite's statistics or a generic plan can
+    make it choose one): an UPDATE returns its rows in whatever order its plan makes."""
+    teacher, sro, staff = lockdown["people"]
+    for user, priority in ((teacher, 4), (sro, 9), (staff, 6)):
+        await enqueue(db, lockdown, user, priority=priority)
+    async with db.transaction():
+        await db.execute("set local enable_nestloop = off")
+        await db.execute("set local enable_hashjoin = off")
+        claimed = await claim(db, clock.now, 10, timedelta(seconds=30))
+    assert [m.user_id for m in claimed] == [sro, staff, teacher]
+
+
 async def test_not_due_yet_waits(db, pool, database_url, clock, lockdown):
     """A message due later is not sent before its time."""
     await enqueue(db, lockdown, lockdown["people"][0], not_before=T0 + timedelta(seconds=60))
@@ -109,7 +124,6 @@ async def test_retry_later_then_expired_lease_is_reclaimed(db, pool, database_ur
     assert await db.fetchval("select state from notification_outbox") == "queued"
     clock.advance(seconds=5)
     async with pool.acquire() as conn:  # a dispatcher claims it, then dies
-        from db.outbox import claim
         assert len(await claim(conn, clock.now, 10, timedelta(seconds=30))) == 1
     sender = Recorder()
     assert await dispatcher(pool, database_url, clock, sender).run_once() == 0
