@@ -21,6 +21,7 @@ from tests import factories
 from tests.conftest import SECRET, bearer
 from tests.metrics_samples import scrape, value
 from tests.processes import free_port
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -150,8 +151,7 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
 
     try:
         async with httpx.AsyncClient(base_url=base, timeout=10) as http:
-            while not server.started:
-                await asyncio.sleep(0.02)
+            await eventually(lambda: server.started)
             assert await clients(http) == 0
             stream = f"/v1/events/{lockdown['event']}/stream"
             async with http.stream("GET", stream, headers=bearer(lockdown["sro"])) as r:
@@ -161,10 +161,11 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
                 lines = r.aiter_lines()
                 await anext(lines)
                 assert await clients(http) == 1
-            for _ in range(500):  # the server notices the closed connection (bounded wait)
-                if await clients(http) == 0:
-                    break
-                await asyncio.sleep(0.04)
+
+            async def no_clients() -> bool:  # once the server noticed the closed connection
+                return await clients(http) == 0
+
+            await eventually(no_clients)
             assert await clients(http) == 0
     finally:
         server.should_exit = True
