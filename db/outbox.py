@@ -57,7 +57,9 @@ where e.id = o.event_id and e.status <> 'active'
   and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder')
 """
 
-# claim -- due rows, most urgent first, leased to this dispatcher
+# claim -- due rows, leased to this dispatcher, returned most urgent first: the order
+# of an UPDATE's RETURNING is the plan's (a hash or merge join returns the rows in
+# table order), so the leased rows are sorted again
 _CLAIM = """
 with due as (
     select id from notification_outbox
@@ -66,17 +68,22 @@ with due as (
     order by priority desc, id
     for update skip locked
     limit $2
+), leased as (
+    update notification_outbox o
+    set state = 'sending', lease_until = $1 + $3::interval, attempts = o.attempts + 1,
+        updated_at = $1
+    from due
+    where o.id = due.id
+    returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.data,
+              o.attempts, o.priority
 )
-update notification_outbox o
-set state = 'sending', lease_until = $1 + $3::interval, attempts = o.attempts + 1,
-    updated_at = $1
-from due, users u
-where o.id = due.id and u.id = o.user_id
-returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.data,
-          o.attempts, u.phone,
-          array(select d.push_token from devices d
-                where d.user_id = o.user_id and d.disabled_at is null
-                order by d.last_seen_at desc) as push_tokens
+select l.id, l.event_id, l.user_id, l.channel, l.kind, l.body, l.critical, l.data, l.attempts,
+       u.phone,
+       array(select d.push_token from devices d
+             where d.user_id = l.user_id and d.disabled_at is null
+             order by d.last_seen_at desc) as push_tokens
+from leased l join users u on u.id = l.user_id
+order by l.priority desc, l.id
 """
 
 

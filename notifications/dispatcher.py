@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import random
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
@@ -92,15 +93,17 @@ class Dispatcher:
 
     async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
         result = await self._send(message)
-        await self._record_while_leased(message, result)
+        await self._record_until_written(message, result)
 
-    async def _record_while_leased(self, message: outbox.OutboxMessage,
-                                   result: SendResult) -> None:
-        """A message handed off whose outcome cannot be written (the database is
-        restarting) would be sent again once its lease ran out: keep trying to write it
-        for most of the lease."""
+    async def _record_until_written(self, message: outbox.OutboxMessage,
+                                    result: SendResult) -> None:
+        """A message handed off whose outcome is not written (the database is restarting)
+        stays leased, and is sent again once its lease has run out: keep trying to write
+        the outcome for as long as the dispatcher runs, however long the database is away.
+        Giving up would send it again from this very process, which knows it went out;
+        meanwhile the lane claims nothing more, which it could not anyway."""
         await while_unavailable(self._pool, lambda conn: self._record(conn, message, result),
-                                patience_s=0.8 * self._lease.total_seconds(),
+                                patience_s=math.inf,
                                 what=f"recording outbox message {message.id}")
 
     async def _send(self, message: outbox.OutboxMessage) -> SendResult:

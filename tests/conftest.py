@@ -3,10 +3,15 @@
 The server is a session-wide embedded PostgreSQL on a fresh temporary data
 dir, or the server named by MUSTER_TEST_DATABASE_URL. Each test starts from
 empty tables (TRUNCATE, a few ms) in a database migrated once per session.
+
+Every test loads this file, tests/domain too: it imports the app, the database
+driver and the providers' SDKs (seconds of imports) only inside the fixtures that
+need them, so that the pure rules' tests start at once.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -14,17 +19,16 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import asyncpg
 import pytest
-from litestar import Litestar
-from litestar.testing import AsyncTestClient
 
-from api.app import create_app
-from api.auth import issue_access_token
-from api.settings import Settings
-from db.migrate import migrate
-from db.pool import connect, create_pool, database_dsn
+if TYPE_CHECKING:
+    import asyncpg
+    from litestar import Litestar
+    from litestar.testing import AsyncTestClient
+
+    from api.settings import Settings
 
 SECRET = "test-secret-" + "x" * 32
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -70,6 +74,11 @@ def _stop_embedded(pgdata: Path) -> None:
 @pytest.fixture(scope="session")
 async def database_url(server_dsn: str) -> str:
     """A database of our own on that server, migrated once."""
+    import asyncpg
+
+    from db.migrate import migrate
+    from db.pool import connect, database_dsn
+
     name = f"muster_test_{os.getpid()}"
     admin = await asyncpg.connect(server_dsn)
     try:
@@ -88,6 +97,8 @@ async def database_url(server_dsn: str) -> str:
 
 @pytest.fixture(scope="session")
 async def pool(database_url: str) -> AsyncIterator[asyncpg.Pool]:
+    from db.pool import create_pool
+
     pool = await create_pool(database_url, max_size=8)
     yield pool
     await pool.close()
@@ -109,9 +120,13 @@ async def db(pool: asyncpg.Pool) -> AsyncIterator[asyncpg.Connection]:
         yield conn
 
 
-@pytest.fixture
-async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
+@contextlib.asynccontextmanager
+async def new_database(server_dsn: str) -> AsyncIterator[str]:
     """The URL of an empty database of its own, for `muster` processes; dropped after."""
+    import asyncpg
+
+    from db.pool import database_dsn
+
     name = f"muster_proc_{uuid.uuid4().hex[:8]}"
     admin = await asyncpg.connect(server_dsn)
     await admin.execute(f'create database "{name}"')
@@ -121,12 +136,20 @@ async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
 
 
 @pytest.fixture
+async def fresh_database(server_dsn: str) -> AsyncIterator[str]:
+    async with new_database(server_dsn) as url:
+        yield url
+
+
+@pytest.fixture
 def clock() -> Clock:
     return Clock()
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
+    from api.settings import Settings
+
     return Settings(data_dir=str(tmp_path), jwt_secret=SECRET)
 
 
@@ -135,6 +158,8 @@ async def client(db: asyncpg.Connection, database_url: str, settings: Settings,
                  clock: Clock) -> AsyncIterator[AsyncTestClient]:
     """The app, served in-process, on empty tables; its outbox is left for the tests
     (the dispatcher is tested on its own, and in `muster serve` processes)."""
+    from litestar.testing import AsyncTestClient
+
     async with AsyncTestClient(_app(settings, database_url, clock)) as client:
         yield client
 
@@ -144,11 +169,15 @@ async def other_server(client: AsyncTestClient, database_url: str, settings: Set
                        clock: Clock) -> AsyncIterator[AsyncTestClient]:
     """A second server on the client's database, as another `muster serve` worker is:
     its own caches, its own copies of events."""
+    from litestar.testing import AsyncTestClient
+
     async with AsyncTestClient(_app(settings, database_url, clock)) as other:
         yield other
 
 
 def _app(settings: Settings, database_url: str, clock: Clock) -> Litestar:
+    from api.app import create_app
+
     return create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
                       dispatch=False)
 
@@ -159,5 +188,7 @@ def bearer(user_id: uuid.UUID, ago: timedelta = timedelta(0), ttl_s: int = 3600)
     Token expiry is checked against the real clock by the JWT library (unlike the
     app's own rules, which read the test clock), so tokens are issued in real time.
     """
+    from api.auth import issue_access_token
+
     issued = datetime.now(UTC) - ago
     return {"Authorization": f"Bearer {issue_access_token(user_id, SECRET, issued, ttl_s)}"}

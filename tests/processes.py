@@ -10,14 +10,17 @@ import signal
 import socket
 import subprocess
 import sys
-import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import asyncpg
 import httpx
 import psutil
 import uvicorn
 from litestar import Litestar
+
+from tests.waiting import eventually, eventually_blocking
 
 MUSTER = str(Path(sys.executable).parent / "muster")
 ROOT = Path(__file__).resolve().parent.parent
@@ -48,9 +51,8 @@ async def serving(app: Litestar) -> AsyncIterator[str]:
                                            access_log=False))
     task = asyncio.create_task(server.serve())
     try:
-        while not server.started:
-            assert not task.done(), "the server stopped before it started"
-            await asyncio.sleep(0.02)
+        await eventually(lambda: server.started or task.done())
+        assert not task.done(), "the server stopped before it started"
         yield f"http://127.0.0.1:{port}"
     finally:
         server.should_exit = True
@@ -63,18 +65,29 @@ def postgres_serving(pgdata: Path) -> list[psutil.Process]:
             if p.info["name"] == "postgres" and str(pgdata) in " ".join(p.info["cmdline"] or [])]
 
 
-def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 30) -> float:
-    """Seconds until /ready answered 200."""
-    start = time.monotonic()
-    while time.monotonic() - start < timeout:
+async def outbox_settled(url: str, event_id: uuid.UUID) -> bool:
+    """Whether every due message of the event has its outcome recorded (none queued or
+    leased): nothing is left to send, so a message sent twice would show by now."""
+    conn = await asyncpg.connect(url)
+    try:
+        return not await conn.fetchval(
+            "select count(*) from notification_outbox where event_id = $1 "
+            "and state in ('queued', 'sending') and not_before <= now()", event_id)
+    finally:
+        await conn.close()
+
+
+def wait_ready(base: str, proc: subprocess.Popen) -> None:
+    """Return once /ready answers 200; fail at once if the process exits first."""
+
+    def ready() -> bool:
         assert proc.poll() is None, f"muster serve exited with {proc.returncode}"
         try:
-            if httpx.get(f"{base}/ready", timeout=1).status_code == 200:
-                return time.monotonic() - start
+            return httpx.get(f"{base}/ready", timeout=1).status_code == 200
         except httpx.TransportError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError("muster serve did not become ready")
+            return False
+
+    eventually_blocking(ready)
 
 
 def serve(port: int, log: Path, **variables: str) -> subprocess.Popen:

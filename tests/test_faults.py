@@ -7,7 +7,6 @@ test), SMS through the real twilio SDK to the fake Twilio, a dashboard on the st
 from __future__ import annotations
 
 import threading
-import time
 import uuid
 from collections import Counter
 from pathlib import Path
@@ -21,7 +20,8 @@ from api.demo_report import DemoReport
 from db.embedded import start_embedded
 from db.pool import database_dsn, unavailable
 from tests.fakes.twilio import FakeTwilio
-from tests.processes import env, free_port, run, serve, stop, wait_ready
+from tests.processes import env, free_port, outbox_settled, run, serve, stop, wait_ready
+from tests.waiting import WAIT, eventually
 
 SECRET = "faults-test-secret-" + "q" * 32
 
@@ -156,21 +156,20 @@ async def test_a_database_restart_mid_lockdown_loses_nothing(restartable, lockdo
     for client_id in client_ids[:3]:
         assert _checkin(base, sro.access_token, event_id, next(rooms).id,
                         client_id).status_code == 201
-    time.sleep(1)  # some SMS are out, most are still to go at 10/s
+    await eventually(lambda: len(twilio.messages) >= 5)  # most still to go, at 10/s
 
     restartable.stop()
+    handed_off_before = len(twilio.messages)
     refused_room = next(rooms).id
     r = _checkin(base, sro.access_token, event_id, refused_room, client_ids[3])
     assert r.status_code == 503 and r.headers["content-type"] == "application/problem+json"
     assert r.headers["retry-after"] == "2" and "database" in r.json()["detail"]
     assert httpx.get(f"{base}/ready").status_code == 503
-    time.sleep(2)
+    # an SMS handed off while the database is down: its outcome waits for the restart
+    await eventually(lambda: len(twilio.messages) > handed_off_before)
     restartable.start()
 
-    deadline = time.monotonic() + 20
-    while httpx.get(f"{base}/ready").status_code != 200:
-        assert time.monotonic() < deadline, "did not recover"
-        time.sleep(0.2)
+    await eventually(lambda: httpx.get(f"{base}/ready").status_code == 200)
     # the phone retries the refused check-in (same client_id), then reports two more rooms
     retried = _checkin(base, sro.access_token, event_id, refused_room, client_ids[3])
     assert retried.status_code == 201, retried.text
@@ -179,10 +178,9 @@ async def test_a_database_restart_mid_lockdown_loses_nothing(restartable, lockdo
                         client_id).status_code == 201
 
     recipients = len(school.users) + 1  # and the district admin
-    deadline = time.monotonic() + 30
-    while len(twilio.messages) < recipients and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1)  # a second hand-off would show by now
+    await eventually(lambda: len(twilio.messages) >= recipients)
+    # every outcome recorded: nothing left to hand off, so a second hand-off would show now
+    await eventually(lambda: outbox_settled(url, uuid.UUID(event_id)))
     assert set(Counter(m.to for m in twilio.messages).values()) == {1}
     assert len(twilio.messages) == recipients
 
@@ -201,7 +199,7 @@ async def test_a_database_restart_mid_lockdown_loses_nothing(restartable, lockdo
     assert stored == set(client_ids)
     assert outbox == {"sent": recipients} and recorded_twice == 0
 
-    dashboard.join(timeout=15)
+    dashboard.join(timeout=WAIT)
     streamed = [msgspec.json.decode(m["data"])["client_id"] for m in seen
                 if m["event"] == "checkin"]
     assert sorted(streamed) == sorted(client_ids)

@@ -14,6 +14,7 @@ from db.outbox import OutboxMessage
 from notifications.fcm import FcmSender
 from notifications.senders import SendResult
 from tests.fakes.fcm import FakeFcm
+from tests.waiting import WAIT
 
 LOCKDOWN = "LOCKDOWN: Locks, lights, out of sight."
 DATA = {"event_id": str(uuid.uuid4()), "school_id": str(uuid.uuid4()), "action": "lockdown",
@@ -27,7 +28,7 @@ def outbox_message(tokens: list[str], *, critical: bool = True, body: str = LOCK
                          phone="+15555550100", push_tokens=tokens)
 
 
-async def send(sender: FcmSender, message: OutboxMessage, within: float = 5.0) -> SendResult:
+async def send(sender: FcmSender, message: OutboxMessage, within: float = WAIT) -> SendResult:
     return await asyncio.wait_for(sender.send(message), within)
 
 
@@ -171,18 +172,17 @@ async def test_oauth_failure_is_retry_and_recovers(fake, sender):
 
 async def test_latency_slows_sends_and_timeouts_retry(fake):
     """The latency knob delays FCM's answer; past the request timeout the send is a retry."""
-    sender = FcmSender(fake.service_account(), fcm_url=fake.fcm_url, timeout_s=0.5)
+    sender = FcmSender(fake.service_account(), fcm_url=fake.fcm_url, timeout_s=2)
     try:
         fake.latency_s = 0.3
         started = time.monotonic()
         assert (await send(sender, outbox_message(["phone-1"]))).outcome == "sent"
-        assert 0.3 <= time.monotonic() - started < 2
+        assert time.monotonic() - started >= 0.3  # a lower bound: load only adds to it
 
-        fake.latency_s = 1.5
-        started = time.monotonic()
+        fake.latency_s = WAIT  # FCM holds its answer past any timeout
         result = await send(sender, outbox_message(["phone-1"]))
         assert result == SendResult(outcome="retry", error_code="deadline-exceeded")
-        assert time.monotonic() - started < 1.4  # the timeout, not the fake, ended it
+        assert len(fake.sends) == 1  # the timeout, not the fake, ended it
     finally:
         await sender.aclose()
 
@@ -192,11 +192,10 @@ async def test_deadline_bounds_a_whole_send(fake):
     sender = FcmSender(fake.service_account(), fcm_url=fake.fcm_url, timeout_s=5,
                        deadline_s=0.3)
     try:
-        fake.latency_s = 2.0
-        started = time.monotonic()
+        fake.latency_s = WAIT  # FCM holds its answer past the deadline
         result = await send(sender, outbox_message(["phone-1"]))
         assert result == SendResult(outcome="retry", error_code="deadline")
-        assert time.monotonic() - started < 1.5
+        assert fake.sends == []  # the deadline, not the fake, ended it
     finally:
         await sender.aclose()
 

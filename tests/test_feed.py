@@ -8,8 +8,7 @@ import gc
 import logging
 import uuid
 import warnings
-from collections.abc import AsyncIterator, Awaitable, Callable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from collections.abc import AsyncIterator
 
 import asyncpg
 import msgspec
@@ -18,8 +17,8 @@ import pytest
 from db.feed import RESYNC, Resync, Subscription, TimelineFeed
 from db.timeline import CHANNEL, TimelineEntry
 from tests.conftest import T0
-
-WAIT = 5.0  # seconds; every wait is bounded so that a broken feed fails instead of hanging
+from tests.proxy import Proxy
+from tests.waiting import WAIT, eventually
 
 
 @contextlib.asynccontextmanager
@@ -57,84 +56,10 @@ async def receive_seq(sub: Subscription) -> int:
     return item.seq
 
 
-async def eventually(condition: Callable[[], Awaitable[bool]]) -> None:
-    async with asyncio.timeout(WAIT):
-        while not await condition():
-            await asyncio.sleep(0.02)
-
-
 async def feed_backends(pool: asyncpg.Pool) -> int:
     return await pool.fetchval(
         """select count(*) from pg_stat_activity
            where application_name = 'muster-feed' and datname = current_database()""")
-
-
-class Proxy:
-    """A TCP relay to the database whose links a test can cut, freeze or refuse, as networks do."""
-
-    def __init__(self, dsn: str) -> None:
-        url = urlsplit(dsn)
-        query = dict(parse_qsl(url.query))
-        self._host = query.pop("host", url.hostname or "localhost")
-        self._port = int(query.pop("port", url.port or 5432))
-        userinfo = url.netloc.rpartition("@")[0]
-        self._dsn_parts = (url.scheme, userinfo + "@" if userinfo else "", url.path,
-                           urlencode(query))
-        self._links: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter, asyncio.Event]] = []
-        self._pipes: set[asyncio.Task[None]] = set()
-        self.refusing = False
-        self.refused = 0
-
-    async def __aenter__(self) -> str:
-        """Start relaying; return a DSN that goes through the proxy."""
-        self._server = await asyncio.start_server(self._relay, "127.0.0.1", 0)
-        scheme, userinfo, path, query = self._dsn_parts
-        port = self._server.sockets[0].getsockname()[1]
-        return urlunsplit((scheme, f"{userinfo}127.0.0.1:{port}", path, query, ""))
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        self._server.close()
-        for pipe in self._pipes:
-            pipe.cancel()
-        await asyncio.gather(*self._pipes, return_exceptions=True)
-        self.cut()
-
-    def cut(self) -> None:
-        """Close every current link, as a server restart does."""
-        for client, server, _ in self._links:
-            client.close()
-            server.close()
-
-    def freeze(self) -> None:
-        """Stop forwarding on every current link without closing it (a half-open link)."""
-        for _, _, flowing in self._links:
-            flowing.clear()
-
-    async def _relay(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
-        if self.refusing:
-            self.refused += 1
-            client_w.close()
-            return
-        if self._host.startswith("/"):
-            server_r, server_w = await asyncio.open_unix_connection(
-                f"{self._host}/.s.PGSQL.{self._port}")
-        else:
-            server_r, server_w = await asyncio.open_connection(self._host, self._port)
-        flowing = asyncio.Event()
-        flowing.set()
-        self._links.append((client_w, server_w, flowing))
-        for reader, writer in ((client_r, server_w), (server_r, client_w)):
-            self._pipes.add(asyncio.create_task(self._pipe(reader, writer, flowing)))
-
-    @staticmethod
-    async def _pipe(reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
-                    flowing: asyncio.Event) -> None:
-        with contextlib.suppress(ConnectionError):
-            while data := await reader.read(65536):
-                await flowing.wait()
-                writer.write(data)
-                await writer.drain()
-        writer.close()
 
 
 async def test_entry_reaches_only_subscribers_of_its_event(feed: TimelineFeed,
@@ -279,6 +204,8 @@ async def test_stop_closes_the_connection_quietly(database_url: str, pool: async
         return await feed_backends(pool) == 0
 
     await eventually(no_backend)
-    await asyncio.sleep(0.1)  # a reconnect, if stop() had failed to end it, would show now
+    # a reconnect could only come from the feed's task: once it has ended, none can
+    await eventually(lambda: not any(task.get_name() == "timeline-feed"
+                                     for task in asyncio.all_tasks()))
     assert await feed_backends(pool) == 0
     assert caplog.records == []

@@ -3,9 +3,10 @@ all started at once on an empty database, as an operator scaling out would run t
 
 from __future__ import annotations
 
+import asyncio
 import subprocess
 import threading
-import time
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -16,7 +17,9 @@ import pytest
 
 from api.demo_report import DemoReport
 from db.migrate import available
-from tests.processes import MUSTER, ROOT, env, free_port, run, stop, wait_ready
+from tests.conftest import new_database
+from tests.processes import MUSTER, ROOT, env, free_port, outbox_settled, run, stop, wait_ready
+from tests.waiting import WAIT, eventually_blocking
 
 SECRET = "fleet-test-secret-" + "f" * 32
 
@@ -27,9 +30,18 @@ def _start(args: list[str], log: Path, variables: dict[str, str]) -> subprocess.
                                 stderr=subprocess.STDOUT)
 
 
-@pytest.fixture
-def fleet(fresh_database, tmp_path):
-    variables = {"MUSTER_DATABASE_URL": fresh_database, "MUSTER_JWT_SECRET": SECRET,
+@pytest.fixture(scope="module")
+async def fleet_database(server_dsn):
+    async with new_database(server_dsn) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def fleet(fleet_database, tmp_path_factory):
+    """One fleet for the module (starting five processes is most of its time): its tests
+    use different schools, and each checks only its own event's messages."""
+    tmp_path = tmp_path_factory.mktemp("fleet")
+    variables = {"MUSTER_DATABASE_URL": fleet_database, "MUSTER_JWT_SECRET": SECRET,
                  "MUSTER_DATA_DIR": str(tmp_path)}
     port = free_port()
     procs = [_start(["serve", "--port", str(port), "--workers", "2"], tmp_path / "serve.log",
@@ -40,7 +52,7 @@ def fleet(fresh_database, tmp_path):
         wait_ready(base, procs[0])
         demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
                                    type=DemoReport)
-        yield base, demo, fresh_database, tmp_path
+        yield base, demo, fleet_database, tmp_path
     finally:
         for proc in procs:
             stop(proc)
@@ -64,7 +76,7 @@ def _sms_lines(logs: Path, text: str) -> list[str]:
 def test_a_lockdown_is_sent_once_by_four_dispatchers(fleet):
     """Two API processes and two workers all dispatch: every recipient's SMS goes out
     once, wherever it was claimed."""
-    base, demo, _, logs = fleet
+    base, demo, url, logs = fleet
     school = demo.schools[1]
     sro = next(u for u in school.users if u.role == "sro")
     r = httpx.post(f"{base}/v1/schools/{school.id}/events",
@@ -73,10 +85,9 @@ def test_a_lockdown_is_sent_once_by_four_dispatchers(fleet):
     assert r.status_code == 201, r.text
     expected = {u.phone for u in school.users} | {demo.district_admin.phone}
     text = "LOCKDOWN: Locks, lights, out of sight."
-    deadline = time.monotonic() + 15
-    while len(_sms_lines(logs, text)) < len(expected) and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(1)  # a double send would show up by now
+    eventually_blocking(lambda: len(_sms_lines(logs, text)) >= len(expected))
+    # every outcome recorded: nothing is left to send, so a double send would show now
+    eventually_blocking(lambda: asyncio.run(outbox_settled(url, uuid.UUID(r.json()["id"]))))
     sent = Counter(line.split("SMS to ")[1].split()[1].strip("():") for line in
                    _sms_lines(logs, text))
     assert set(sent) == expected and set(sent.values()) == {1}, sent
@@ -93,20 +104,23 @@ def test_every_dashboard_sees_every_checkin_whichever_process_serves_it(fleet):
     event = httpx.post(f"{base}/v1/schools/{school.id}/events",
                        json={"action": "hold", "drill": True}, headers=headers).json()
     received: list[list[str]] = [[] for _ in range(4)]
+    opened = [threading.Event() for _ in received]
 
-    def watch(seen: list[str]) -> None:
-        with httpx.Client(timeout=20) as c, \
+    def watch(seen: list[str], open_: threading.Event) -> None:
+        with httpx.Client(timeout=WAIT) as c, \
                 c.stream("GET", f"{base}/v1/events/{event['id']}/stream", headers=headers) as s:
             for line in s.iter_lines():
+                open_.set()  # the first message: the stream is open
                 if line.startswith("data: ") and '"client_id"' in line:
                     seen.append(msgspec.json.decode(line[6:])["client_id"])
                     if len(seen) == 5:
                         return
 
-    watchers = [threading.Thread(target=watch, args=(seen,), daemon=True) for seen in received]
+    watchers = [threading.Thread(target=watch, args=pair, daemon=True)
+                for pair in zip(received, opened, strict=True)]
     for w in watchers:
         w.start()
-    time.sleep(1)  # the streams are open
+    eventually_blocking(lambda: all(o.is_set() for o in opened))
     posted = []
     for n, room in enumerate(school.rooms[:5]):
         client_id = f"00000000-0000-4000-8000-{n:012d}"
@@ -117,5 +131,5 @@ def test_every_dashboard_sees_every_checkin_whichever_process_serves_it(fleet):
         assert r.status_code == 201, r.text
         posted.append(client_id)
     for w in watchers:
-        w.join(timeout=15)
+        w.join(timeout=WAIT)
     assert received == [posted] * 4

@@ -3,7 +3,6 @@ the database, delivery outcomes counted by the dispatcher, the optional token.""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 
 import httpx
@@ -19,6 +18,7 @@ from tests import factories
 from tests.conftest import SECRET, bearer
 from tests.metrics_samples import scrape, value
 from tests.processes import serving
+from tests.waiting import eventually
 
 
 @pytest.fixture
@@ -152,8 +152,9 @@ async def test_open_timeline_streams_are_counted(db, database_url, settings, clo
             lines = r.aiter_lines()
             await anext(lines)
             assert await clients(http) == 1
-        for _ in range(500):  # the server notices the closed connection (bounded wait)
-            if await clients(http) == 0:
-                break
-            await asyncio.sleep(0.04)
+
+        async def no_clients() -> bool:  # once the server noticed the closed connection
+            return await clients(http) == 0
+
+        await eventually(no_clients)
         assert await clients(http) == 0

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from collections.abc import Iterator
 
@@ -12,6 +11,7 @@ import pytest
 
 from api.demo_report import DemoReport
 from tests.processes import env, free_port, run, serve, stop, wait_ready
+from tests.waiting import eventually_blocking
 
 SECRET = "stream-test-secret-" + "z" * 32
 
@@ -142,11 +142,11 @@ def test_a_lockdown_is_sent_by_the_servers_dispatchers(two_servers):
                    "drill": False}, headers={"Authorization": f"Bearer {sro.access_token}"})
     assert r.status_code == 201
     expected = len(school.users) + 1  # and the district admin
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        lines = [line for log in logs.glob("serve-*.log") for line in log.read_text().splitlines()
-                 if "SMS to" in line and "LOCKDOWN: Locks, lights, out of sight." in line]
-        if len(lines) >= expected:
-            break
-        time.sleep(0.1)
+
+    def lockdown_lines() -> list[str]:
+        return [line for log in logs.glob("serve-*.log") for line in log.read_text().splitlines()
+                if "SMS to" in line and "LOCKDOWN: Locks, lights, out of sight." in line]
+
+    eventually_blocking(lambda: len(lockdown_lines()) >= expected)
+    lines = lockdown_lines()
     assert len(lines) == expected

@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import msgspec
 import pytest
-import uvicorn
 
 from api.app import create_app
 from api.auth import issue_access_token
@@ -25,7 +24,8 @@ from domain.signin import refresh_token_digest
 from domain.streams import MAX_STREAMS_PER_PERSON
 from tests import factories
 from tests.conftest import SECRET, bearer
-from tests.processes import free_port
+from tests.processes import serving
+from tests.waiting import eventually
 
 PATIENCE_S = 60  # for what must happen within seconds; generous for a busy machine
 
@@ -35,20 +35,9 @@ async def http(db, database_url, settings, clock) -> AsyncIterator[httpx.AsyncCl
     """The app served on a port of its own, and a client of it."""
     app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
                      dispatch=False)
-    server = uvicorn.Server(uvicorn.Config(app, port=free_port(), log_config=None,
-                                           access_log=False, timeout_graceful_shutdown=5))
-    serving = asyncio.create_task(server.serve())
-    try:
-        async with asyncio.timeout(PATIENCE_S):
-            while not server.started:
-                await asyncio.sleep(0.02)
-        async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.config.port}",
-                                     timeout=PATIENCE_S) as client:
-            yield client
-    finally:
-        server.should_exit = True
-        with contextlib.suppress(asyncio.CancelledError):
-            await asyncio.wait_for(serving, PATIENCE_S)
+    async with serving(app) as base, httpx.AsyncClient(base_url=base,
+                                                      timeout=PATIENCE_S) as client:
+        yield client
 
 
 @pytest.fixture
@@ -215,9 +204,9 @@ async def test_a_person_holds_a_bounded_number_of_streams(http, world):
         other = await open_streams.enter_async_context(  # someone else is not refused
             http.stream("GET", url, headers=bearer(world["sro"])))
         assert other.status_code == 200
-    async with asyncio.timeout(PATIENCE_S):  # the closed ones are let go (a bounded wait)
-        while True:
-            async with http.stream("GET", url, headers=headers) as again:
-                if again.status_code == 200:
-                    break
-            await asyncio.sleep(0.05)
+
+    async def let_in_again() -> bool:  # once the closed ones are let go
+        async with http.stream("GET", url, headers=headers) as again:
+            return again.status_code == 200
+
+    await eventually(let_in_again, timeout=PATIENCE_S)
