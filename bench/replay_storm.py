@@ -47,9 +47,9 @@ from checkin_storm import (
 )
 
 from api.demo_report import DemoReport
+from domain.streams import MAX_STREAMS_PER_PERSON
 
 MAX_P99_MS = 100.0  # the target for check-ins during a replay storm
-MAX_STREAMS_PER_PERSON = 10  # README: a person may hold this many streams per process
 
 
 # ---------------------------------------------------------------- the long timeline
