@@ -16,34 +16,27 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from api import (
+from api.http.auth import CallerCache, jwt_auth
+from api.http.deps import DEPENDENCIES
+from api.http.logs import RequestLog
+from api.http.metrics import Metrics, scrape
+from api.http.problems import EXCEPTION_HANDLERS
+from api.http.strict import StrictStructSchema, decode_strictly
+from api.routes import auth as signin
+from api.routes import health, me, webhooks
+from api.routes.events import checkins, deliveries, lifecycle, reports, stream, timeline
+from api.routes.events.replay import ReplayPages
+from api.routes.schools import (
     admin,
-    checkins,
     compliance,
-    deliveries,
     drill_log,
-    events,
-    health,
-    me,
-    reports,
     rooms,
     school_years,
     schools,
-    signin,
     staff,
-    stream,
-    timeline,
-    webhooks,
 )
-from api.auth import CallerCache, jwt_auth
-from api.deps import DEPENDENCIES
-from api.event_cache import EventCache
-from api.logs import RequestLog
-from api.metrics import Metrics, scrape
-from api.problems import EXCEPTION_HANDLERS
-from api.replay import ReplayPages
 from api.settings import Settings
-from api.strict import StrictStructSchema, decode_strictly
+from api.usecases.event_cache import EventCache
 from db import migrate
 from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
@@ -94,7 +87,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
 
     auth = jwt_auth(secret)
     metrics = Metrics()
-    v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
+    v1 = Router("/v1", route_handlers=[me.router, schools.router, lifecycle.router,
                                        checkins.router, timeline.router, stream.router,
                                        deliveries.router, school_years.router,
                                        drill_log.router, compliance.router, admin.router,
