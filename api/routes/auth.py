@@ -29,6 +29,7 @@ from db import users
 from domain import signin as rules
 from domain.errors import Invalid, SignInRefused, SlowDown
 from domain.roles import Role
+from domain.signin import phone_changed_text
 from notifications.senders import TextSender
 
 log = logging.getLogger("muster.signin")
@@ -149,6 +150,13 @@ async def send_text(texts: TextSender, phone: str, text: str) -> None:
         return
     if result.outcome != "sent":
         log.warning("a text to %s was not sent: %s", phone, result.error_code)
+
+
+def told(state: State, old: str | None, new: str) -> BackgroundTask | None:
+    """After the answer: a text to the phone a person had, saying that it changed."""
+    if old is None:
+        return None
+    return BackgroundTask(send_text, state.texts, old, phone_changed_text(new))
 
 
 @post("/token", status_code=200, summary="Sign in with a code, or refresh",

@@ -28,6 +28,7 @@ from api.routes.auth import (
     memberships,
     new_code,
     open_session,
+    told,
     use_code,
 )
 from api.routes.schools.admin import Email, Name, forget
@@ -113,7 +114,7 @@ async def confirm_phone(conn: Conn, caller: CallerOf, now: Now, request: Request
         old = await identity.change_phone(conn, caller.user_id, caller.user_id, phone, now)
         tokens = await open_session(conn, state, caller.user_id, now)
     forget(state, [caller.user_id])
-    return Response(tokens, background=identity.told(state, old, phone))
+    return Response(tokens, background=told(state, old, phone))
 
 
 @post("/devices", summary="Register this phone for alerts",

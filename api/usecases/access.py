@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import asyncpg
-from litestar.datastructures import State
 
-from api.http.auth import Caller
 from db import events as db
 from db.events import EventContext
 from domain.roles import Role
+
+if TYPE_CHECKING:
+    from litestar.datastructures import State
+
+    from api.http.auth import Caller
 
 
 async def load_event_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID, *,

@@ -12,17 +12,13 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-from litestar.background_tasks import BackgroundTask
-from litestar.datastructures import State
 
-from api.routes.auth import send_text
 from db import audit, devices, users
 from db import events as events_db
 from db import signin as signin_db
 from domain.admin import AdminChange
 from domain.errors import NotFound
 from domain.identity import check_phone_change
-from domain.signin import phone_changed_text
 
 
 async def check_may_change_phone(conn: asyncpg.Connection, actor_id: uuid.UUID | None,
@@ -41,7 +37,8 @@ async def change_phone(conn: asyncpg.Connection, actor_id: uuid.UUID | None,
     """In the caller's transaction, after the rule allowed it: the new phone (Conflict if
     someone else's), every session ended, every device removed, and an audit entry at
     each school of the person; the phone they had (None: it was this one already). After
-    commit the caller forgets the cached caller and tells the old phone (`told`)."""
+    commit the caller forgets the cached caller and tells the old phone (`told` in
+    api/routes/auth.py)."""
     old = await users.lock_person(conn, user_id)
     if old is None:
         raise NotFound(f"no person {user_id}")
@@ -55,10 +52,3 @@ async def change_phone(conn: asyncpg.Connection, actor_id: uuid.UUID | None,
         "user_id": user_id, "phone": [old, phone], "sessions_ended": len(ended),
         "devices_removed": removed}, now)
     return old
-
-
-def told(state: State, old: str | None, new: str) -> BackgroundTask | None:
-    """After the answer: a text to the phone a person had, saying that it changed."""
-    if old is None:
-        return None
-    return BackgroundTask(send_text, state.texts, old, phone_changed_text(new))

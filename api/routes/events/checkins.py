@@ -102,4 +102,4 @@ async def accountability(request: SignedIn, state: State,
         return await accountability_of(conn, ctx, role)
 
 
-router = Router("/events", route_handlers=[check_in, accountability], tags=["check-ins"])
+router = Router("/", route_handlers=[check_in, accountability], tags=["check-ins"])

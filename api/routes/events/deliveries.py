@@ -37,4 +37,4 @@ async def deliveries(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]
                       next_cursor=next_cursor)
 
 
-router = Router("/events", route_handlers=[deliveries], tags=["notifications"])
+router = Router("/", route_handlers=[deliveries], tags=["notifications"])

@@ -80,5 +80,5 @@ async def edit_after_action(conn: Conn, caller: CallerOf, now: Now,
     return notes
 
 
-router = Router("/events", route_handlers=[report, report_page, edit_after_action],
+router = Router("/", route_handlers=[report, report_page, edit_after_action],
                 tags=["drill records"])

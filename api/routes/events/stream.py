@@ -171,4 +171,4 @@ async def _next(live: Subscription) -> TimelineEntry | Resync | None:
         return None
 
 
-router = Router("/events", route_handlers=[stream], tags=["events"])
+router = Router("/", route_handlers=[stream], tags=["events"])

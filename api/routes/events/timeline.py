@@ -54,4 +54,4 @@ async def timeline(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID],
     return TimelinePage([_item(e) for e in items], next_cursor)
 
 
-router = Router("/events", route_handlers=[timeline], tags=["events"])
+router = Router("/", route_handlers=[timeline], tags=["events"])

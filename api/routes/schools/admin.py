@@ -1,5 +1,6 @@
-"""Administering schools: district admins add and describe them; principals and district
-admins read the administrative audit trail. Also what the rooms and staff routes share:
+"""Administering schools: district admins describe them (and add them:
+api/routes/districts/schools.py); principals and district admins read the administrative
+audit trail. Also what the rooms and staff routes share:
 the school an administrator acts on, CSV uploads and their per-row problems.
 
 Every change is written with its audit entry in one transaction, under a lock on the
@@ -16,7 +17,7 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import msgspec
-from litestar import Request, Response, Router, get, patch, post
+from litestar import Request, Response, Router, get, patch
 from litestar.datastructures import State
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
@@ -38,7 +39,6 @@ from api.routes.schools.schools import SchoolOut, school_out
 from db import audit
 from db import events as events_db
 from db import schools as db
-from db import staff as staff_db
 from db.audit import AuditEntry
 from domain.admin import Actor, AdminChange, check_school_change
 from domain.admin import school_year_start as parse_school_year_start
@@ -161,7 +161,7 @@ class SchoolChange(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fie
     school_year_start: MonthDay | None = None
 
 
-def _described(school: School, *, name: str, timezone: str, state: str,
+def described(school: School, *, name: str, timezone: str, state: str,
                school_year_start: str) -> School:
     month, day = parse_school_year_start(school_year_start)
     return msgspec.structs.replace(school, name=name, timezone=checked_zone(timezone),
@@ -169,43 +169,22 @@ def _described(school: School, *, name: str, timezone: str, state: str,
                                    school_year_start_day=day)
 
 
-def _description(school: School) -> dict[str, Any]:
+def description(school: School) -> dict[str, Any]:
     out = school_out(school, Role.DISTRICT_ADMIN)
     return {k: getattr(out, k) for k in ("name", "timezone", "state", "school_year_start")}
 
 
-@post("/districts/{district_id:uuid}/schools", summary="Add a school to the district",
-      responses=problem_specs(400, 401, 403, 404))
-async def create_school(conn: Conn, caller: CallerOf, now: Now, state: State,
-                        district_id: FromPath[uuid.UUID], data: JSONBody[SchoolIn]) -> SchoolOut:
-    async with conn.transaction():
-        role = await staff_db.district_role(conn, caller.user_id, district_id, now)
-        if role is None:
-            raise NotFound(f"no district {district_id}")
-        check_school_change(role)
-        blank = School(id=uuid.uuid4(), district_id=district_id, name="", timezone="",
-                       state="", school_year_start_month=8, school_year_start_day=1)
-        school = _described(blank, name=data.name, timezone=data.timezone,
-                            state=data.state or await db.district_state(conn, district_id),
-                            school_year_start=data.school_year_start)
-        await db.insert_school(conn, school)
-        await audit.record(conn, school, Actor(user_id=caller.user_id, role=role),
-                           AdminChange.SCHOOL_CREATED, _description(school), now)
-    forget(state, [caller.user_id])  # so that their next request reaches the new school
-    return school_out(school, role)
-
-
-@patch("/schools/{school_id:uuid}", summary="Change a school's name, time zone, state or "
+@patch("/{school_id:uuid}", summary="Change a school's name, time zone, state or "
        "school year", responses=problem_specs(400, 401, 403, 404))
 async def update_school(conn: Conn, caller: CallerOf, now: Now, school_id: FromPath[uuid.UUID],
                         data: JSONBody[SchoolChange]) -> SchoolOut:
     async with conn.transaction():
         school, actor = await school_as(conn, caller, school_id, None, lock=True)
         check_school_change(actor.role)
-        was = _description(school)
+        was = description(school)
         wanted = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}
-        changed = _described(school, **(was | wanted))
-        changes = {k: [was[k], v] for k, v in _description(changed).items() if v != was[k]}
+        changed = described(school, **(was | wanted))
+        changes = {k: [was[k], v] for k, v in description(changed).items() if v != was[k]}
         if changes:
             await db.update_school(conn, changed)
             await audit.record(conn, changed, actor, AdminChange.SCHOOL_UPDATED, changes, now)
@@ -219,7 +198,7 @@ class AuditPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-@get("/schools/{school_id:uuid}/audit", summary="Administrative changes, newest first",
+@get("/{school_id:uuid}/audit", summary="Administrative changes, newest first",
      responses=problem_specs(400, 401, 403, 404))
 async def audit_trail(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID],
                       limit: Limit = 50, cursor: Cursor = None) -> AuditPage:
@@ -231,5 +210,5 @@ async def audit_trail(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUI
     return AuditPage(items, next_cursor)
 
 
-router = Router("/", route_handlers=[create_school, update_school, audit_trail],
+router = Router("/", route_handlers=[update_school, audit_trail],
                 tags=["administration"])

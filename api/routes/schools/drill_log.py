@@ -1,5 +1,6 @@
-"""The drill log over HTTP: every event of a school year, of a school or of a whole
-district, as JSON pages or one CSV file (which a spreadsheet opens safely)."""
+"""The drill log over HTTP: every event of a school year, of a school or (in
+api/routes/districts/drill_log.py) of a whole district, as JSON pages or one CSV file
+(which a spreadsheet opens safely)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,6 @@ from api.http.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.routes.schools.school_years import (
     SchoolYearQuery,
-    district_schools_in_year,
     log_windows,
     school_in_year,
     school_year_asked,
@@ -48,7 +48,7 @@ class DrillLogPage(msgspec.Struct, frozen=True):
     next_cursor: str | None
 
 
-_LOG_SPEC = {200: ResponseSpec(DrillLogPage, description="The log; text/csv (every event of "
+LOG_SPEC = {200: ResponseSpec(DrillLogPage, description="The log; text/csv (every event of "
                                "the year, no pages) with ?format=csv", generate_examples=False)}
 CSV_COLUMNS = [f.encode_name for f in msgspec.structs.fields(DrillLogEntry)]
 _FORMULA_START = frozenset("=+-@\t\r")
@@ -73,7 +73,7 @@ def drill_log_csv(entries: list[DrillLogEntry]) -> bytes:
     return out.getvalue().encode()
 
 
-async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
+async def log_response(conn: Conn, found: list[SchoolWithYear], start_year: int,
                      format_: LogFormat, limit: int, cursor: str | None,
                      name: str) -> Response[DrillLogPage]:
     windows = log_windows(found, start_year)
@@ -88,31 +88,17 @@ async def _drill_log(conn: Conn, found: list[SchoolWithYear], start_year: int,
     return Response(DrillLogPage(label, items, next_cursor))
 
 
-@get("/schools/{school_id:uuid}/drill-log", summary="A school's drill log for a school year",
+@get("/{school_id:uuid}/drill-log", summary="A school's drill log for a school year",
      description="Every event (drills and real ones, whatever their status) that started in "
                  "the school year, oldest first. `?format=csv` answers text/csv.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
+     responses={**LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
 async def school_drill_log(conn: Conn, caller: CallerOf, now: Now,
                            school_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
                            format: Format = LogFormat.JSON, limit: Limit = 50,
                            cursor: Cursor = None) -> Response[DrillLogPage]:
     start = school_year_asked(school_year)
     found = await school_in_year(conn, caller, school_id, start, Permission.READ_REPORTS, now)
-    return await _drill_log(conn, [found], start, format, limit, cursor, str(school_id))
+    return await log_response(conn, [found], start, format, limit, cursor, str(school_id))
 
 
-@get("/districts/{district_id:uuid}/drill-log",
-     summary="Every school's drill log for a school year (district admins)",
-     description="The drill logs of all the district's schools, merged oldest first.",
-     responses={**_LOG_SPEC, **problem_specs(400, 401, 403, 404)}, operation_class=JsonOrCsv)
-async def district_drill_log(conn: Conn, caller: CallerOf, now: Now,
-                             district_id: FromPath[uuid.UUID], school_year: SchoolYearQuery,
-                             format: Format = LogFormat.JSON, limit: Limit = 50,
-                             cursor: Cursor = None) -> Response[DrillLogPage]:
-    start = school_year_asked(school_year)
-    found = await district_schools_in_year(conn, caller, district_id, start, now,
-                                           "see the district's drill log")
-    return await _drill_log(conn, found, start, format, limit, cursor, str(district_id))
-
-
-router = Router("/", route_handlers=[school_drill_log, district_drill_log], tags=["compliance"])
+router = Router("/", route_handlers=[school_drill_log], tags=["compliance"])

@@ -109,5 +109,5 @@ async def post_rooms_import(conn: Conn, caller: CallerOf, now: Now, request: Req
         return await import_rooms(conn, school, actor, body, now)
 
 
-router = Router("/schools", route_handlers=[put_rooms, post_rooms_import],
+router = Router("/", route_handlers=[put_rooms, post_rooms_import],
                 exception_handlers=ROW_PROBLEMS, tags=["administration"])

@@ -1,6 +1,6 @@
 """A school's dates for a school year over HTTP, and who may see which schools' years:
-the drill log (api/routes/schools/drill_log.py) and compliance
-(api/routes/schools/compliance.py) build on both.
+the drill logs and compliance (api/routes/schools/ and api/routes/districts/) build on
+both.
 
 School routes need READ_REPORTS at the school (setting its dates, SET_SCHOOL_YEAR);
 district routes need a district_admin membership of that district. Another tenant's
@@ -116,7 +116,7 @@ def year_out(school_id: uuid.UUID, year: SchoolYear) -> SchoolYearOut:
                          grade_band=year.grade_band, source=year.source)
 
 
-@get("/schools/{school_id:uuid}/school-years/{school_year:str}",
+@get("/{school_id:uuid}/school-years/{school_year:str}",
      summary="A school's dates for a school year (its own or the default)",
      responses=problem_specs(400, 401, 403, 404))
 async def get_school_year(conn: Conn, caller: CallerOf, now: Now, school_id: FromPath[uuid.UUID],
@@ -126,7 +126,7 @@ async def get_school_year(conn: Conn, caller: CallerOf, now: Now, school_id: Fro
     return year_out(school_id, years_of(found, start)[0])
 
 
-@put("/schools/{school_id:uuid}/school-years/{school_year:str}",
+@put("/{school_id:uuid}/school-years/{school_year:str}",
      summary="Set a school's dates for a school year",
      description="First and last day, the second semester's first day and the grade band "
                  "(for rules such as California's); what is left out keeps the default.",

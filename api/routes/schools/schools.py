@@ -93,5 +93,5 @@ async def readiness(conn: Conn, caller: CallerOf, now: Now,
     return Readiness(members_total=len(members), unreachable=unreachable(members))
 
 
-router = Router("/schools", route_handlers=[list_schools, get_school, list_rooms, readiness],
+router = Router("/", route_handlers=[list_schools, get_school, list_rooms, readiness],
                 tags=["schools"])

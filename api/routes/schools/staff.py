@@ -26,6 +26,7 @@ from api.http.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.http.phones import to_e164
 from api.http.problems import problem_specs
 from api.http.text import Instant
+from api.routes.auth import told
 from api.routes.schools.admin import (
     IMPORT_RESPONSES,
     ROW_PROBLEMS,
@@ -187,7 +188,7 @@ async def change_staff(conn: Conn, caller: CallerOf, now: Now, state: State,
             await audit.record(conn, school, actor, AdminChange.STAFF_UPDATED,
                                {"user_id": user_id, "changes": changes}, now)
     forget(state, [user_id])
-    return Response(after, background=identity.told(state, old_phone, after.phone))
+    return Response(after, background=told(state, old_phone, after.phone))
 
 
 @delete("/{school_id:uuid}/staff/{user_id:uuid}", summary="Take a person off the staff",
@@ -243,6 +244,6 @@ async def post_staff_import(conn: Conn, caller: CallerOf, now: Now, state: State
     return done
 
 
-router = Router("/schools", route_handlers=[list_staff, add_staff, change_staff, remove_staff,
-                                            post_staff_import],
+router = Router("/", route_handlers=[list_staff, add_staff, change_staff, remove_staff,
+                                     post_staff_import],
                 exception_handlers=ROW_PROBLEMS, tags=["administration"])
