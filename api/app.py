@@ -16,34 +16,17 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
-from api import (
-    admin,
-    checkins,
-    compliance,
-    deliveries,
-    drill_log,
-    events,
-    health,
-    me,
-    reports,
-    rooms,
-    school_years,
-    schools,
-    signin,
-    staff,
-    stream,
-    timeline,
-    webhooks,
-)
-from api.auth import CallerCache, jwt_auth
-from api.deps import DEPENDENCIES
-from api.event_cache import EventCache
-from api.logs import RequestLog
-from api.metrics import Metrics, scrape
-from api.problems import EXCEPTION_HANDLERS
-from api.replay import ReplayPages
+from api import routes
+from api.http.auth import CallerCache, jwt_auth
+from api.http.deps import DEPENDENCIES
+from api.http.logs import RequestLog
+from api.http.metrics import Metrics
+from api.http.problems import EXCEPTION_HANDLERS
+from api.http.strict import StrictStructSchema, decode_strictly
+from api.routes.events.replay import ReplayPages
+from api.routes.events.stream import OpenStreams
 from api.settings import Settings
-from api.strict import StrictStructSchema, decode_strictly
+from api.usecases.event_cache import EventCache
 from db import migrate
 from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
@@ -94,14 +77,9 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
 
     auth = jwt_auth(secret)
     metrics = Metrics()
-    v1 = Router("/v1", route_handlers=[me.router, schools.router, events.router,
-                                       checkins.router, timeline.router, stream.router,
-                                       deliveries.router, school_years.router,
-                                       drill_log.router, compliance.router, admin.router,
-                                       rooms.router, staff.router, reports.router],
-                security=[auth.security_requirement])
+    v1 = Router("/v1", route_handlers=routes.V1, security=[auth.security_requirement])
     app = Litestar(
-        route_handlers=[health.health, health.ready, scrape, signin.router, v1, webhooks.router],
+        route_handlers=[*routes.TOP, v1],
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[auth.middleware],
@@ -112,7 +90,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         state=State({"settings": settings, "clock": clock, "secret": secret,
                      "callers": CallerCache(), "events": EventCache(),
                      "metrics": metrics, "replays": ReplayPages(),
-                     "streams": stream.OpenStreams()}),
+                     "streams": OpenStreams()}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "

@@ -106,7 +106,7 @@ class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
 
     def providers(self) -> Providers:
         """What the notification senders need to know."""
-        from api.webhooks import TWILIO_STATUS_PATH
+        from api.routes.webhooks import TWILIO_STATUS_PATH
 
         return Providers(
             fcm_credentials=self.fcm_credentials, twilio_account_sid=self.twilio_account_sid,

@@ -89,7 +89,7 @@ def main() -> None:
     parser.add_argument("--dsn", required=True, help="PostgreSQL DSN of the bench database")
     parser.add_argument("--pool-size", type=int, default=10)
     args = parser.parse_args()
-    # as api/cli.py configures `muster serve`
+    # as api/cli/main.py configures `muster serve`
     logging.basicConfig(level="INFO", stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     uvicorn.run(create_app(args.dsn, args.pool_size), host="127.0.0.1", port=args.port,

@@ -45,7 +45,7 @@ import httpx
 import msgspec
 import psutil
 
-from api.demo_report import DemoReport, DemoSchoolReport
+from api.cli.demo import DemoReport, DemoSchoolReport
 from db.pool import database_dsn, ensure_database
 
 ROOT = Path(__file__).resolve().parent.parent

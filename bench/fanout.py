@@ -53,7 +53,7 @@ from checkin_storm import (
     verdict,
 )
 
-from api.demo_report import DemoReport, DemoSchoolReport
+from api.cli.demo import DemoReport, DemoSchoolReport
 
 # Targets from the issue
 MAX_POST_MS = 300.0  # POST /events answers in < 300 ms whatever the size

@@ -46,7 +46,7 @@ from checkin_storm import (
     verdict,
 )
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from domain.streams import MAX_STREAMS_PER_PERSON
 
 MAX_P99_MS = 100.0  # the target for check-ins during a replay storm

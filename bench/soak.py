@@ -48,7 +48,7 @@ from checkin_storm import (
     storm,
 )
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 
 MAX_MEMORY_GROWTH = 1.10  # "flat": the end within 10 % of the start
 # Idle connections are dropped before uvicorn's 5 s keep-alive ends them, or a request

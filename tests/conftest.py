@@ -188,7 +188,7 @@ def bearer(user_id: uuid.UUID, ago: timedelta = timedelta(0), ttl_s: int = 3600)
     Token expiry is checked against the real clock by the JWT library (unlike the
     app's own rules, which read the test clock), so tokens are issued in real time.
     """
-    from api.auth import issue_access_token
+    from api.http.auth import issue_access_token
 
     issued = datetime.now(UTC) - ago
     return {"Authorization": f"Bearer {issue_access_token(user_id, SECRET, issued, ttl_s)}"}

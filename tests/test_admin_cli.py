@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import asyncpg
 import msgspec
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from tests.processes import env, run
 
 

@@ -12,7 +12,7 @@ import jwt
 import msgspec
 import pytest
 
-from api.auth import issue_access_token
+from api.http.auth import issue_access_token
 from tests import factories
 from tests.conftest import SECRET, bearer
 

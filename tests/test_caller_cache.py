@@ -1,4 +1,4 @@
-"""The caller cache (api/auth.py): requests that miss together share one load, and a
+"""The caller cache (api/http/auth.py): requests that miss together share one load, and a
 change forgotten while a load was under way is not hidden by it."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from api.auth import CallerCache
+from api.http.auth import CallerCache
 from tests import factories
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)

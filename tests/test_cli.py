@@ -8,7 +8,7 @@ import asyncpg
 import httpx
 import msgspec
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from tests.processes import ROOT, env, free_port, postgres_serving, run, serve, stop, wait_ready
 
 

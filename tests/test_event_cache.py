@@ -10,7 +10,7 @@ from datetime import timedelta
 import asyncpg
 import pytest
 
-from api.event_cache import EventCache
+from api.usecases.event_cache import EventCache
 from domain.errors import NotFound
 from domain.srp import EventStatus
 from tests import factories

@@ -16,7 +16,7 @@ import httpx
 import msgspec
 import pytest
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from db.embedded import start_embedded
 from db.pool import database_dsn, unavailable
 from tests.fakes.twilio import FakeTwilio

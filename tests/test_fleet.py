@@ -15,7 +15,7 @@ import httpx
 import msgspec
 import pytest
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from db.migrate import available
 from tests.conftest import new_database
 from tests.processes import MUSTER, ROOT, env, free_port, outbox_settled, run, stop, wait_ready

@@ -18,7 +18,7 @@ from litestar import Litestar
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
-from api.openapi_doc import render_openapi
+from api.cli.openapi import render_openapi
 from api.settings import Settings
 from db.demo import seed_demo
 from tests import factories

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from api.logs import JsonFormatter, TextFormatter, configure_logging
+from api.http.logs import JsonFormatter, TextFormatter, configure_logging
 from tests import factories
 from tests.conftest import bearer
 from tests.fakes.twilio import FakeTwilio

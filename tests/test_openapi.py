@@ -22,8 +22,8 @@ import pytest
 from openapi_spec_validator import validate
 
 from api.app import create_app
-from api.openapi_doc import render_openapi
-from api.problems import PROBLEM_JSON
+from api.cli.openapi import render_openapi
+from api.http.problems import PROBLEM_JSON
 from tests import factories
 from tests.conftest import SECRET
 from tests.processes import ROOT, serving

@@ -1,4 +1,4 @@
-"""Replays' pages (api/replay.py): read once for every stream that asks together, full
+"""Replays' pages (api/routes/events/replay.py): read once for every stream that asks together, full
 pages kept, and a bounded number of pages per turn of the event loop."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from api.replay import PAGE, ReplayPages, Turns
+from api.routes.events.replay import PAGE, ReplayPages, Turns
 from db import timeline
 from tests import factories
 

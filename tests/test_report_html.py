@@ -15,9 +15,9 @@ from pathlib import Path
 
 import pytest
 
-from api.drill_record import EventReport, SchoolRef
-from api.report_html import render
-from api.report_text import to_terminal
+from api.rendering.report_html import render
+from api.rendering.report_text import to_terminal
+from api.usecases.drill_record import EventReport, SchoolRef
 from domain.after_action import (
     AfterActionRevision,
     During,

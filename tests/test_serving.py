@@ -11,7 +11,7 @@ import asyncpg
 import httpx
 import pytest
 
-from api.serving import HEAD_BYTES, HEAD_FIELDS
+from api.http.serving import HEAD_BYTES, HEAD_FIELDS
 from tests.conftest import SECRET
 from tests.processes import free_port, serve, stop, wait_ready
 

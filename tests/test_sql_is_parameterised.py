@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 QUERY_METHODS = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "cursor",
                  "prepare", "copy_from_query"}
 SOURCES = sorted(p for folder in ("api", "db", "notifications", "bench")
-                 for p in (ROOT / folder).glob("*.py"))
+                 for p in (ROOT / folder).rglob("*.py"))
 
 
 def _built_at_call_time(node: ast.expr) -> bool:

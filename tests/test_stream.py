@@ -9,7 +9,7 @@ import httpx
 import msgspec
 import pytest
 
-from api.demo_report import DemoReport
+from api.cli.demo import DemoReport
 from tests.processes import env, free_port, run, serve, stop, wait_ready
 from tests.waiting import eventually_blocking
 

@@ -18,7 +18,7 @@ import msgspec
 import pytest
 
 from api.app import create_app
-from api.auth import issue_access_token
+from api.http.auth import issue_access_token
 from db import signin
 from domain.signin import refresh_token_digest
 from domain.streams import MAX_STREAMS_PER_PERSON

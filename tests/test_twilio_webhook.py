@@ -9,8 +9,8 @@ import pytest
 from litestar.testing import AsyncTestClient
 
 from api.app import create_app
+from api.routes.webhooks import TWILIO_STATUS_PATH
 from api.settings import Settings
-from api.webhooks import TWILIO_STATUS_PATH
 from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender
 from notifications.twilio_sms import TwilioSmsSender

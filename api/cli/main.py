@@ -1,0 +1,301 @@
+"""`muster`: serve the API, migrate, seed demo data, mint tokens, export OpenAPI, print
+drill reports."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import tempfile
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO, TypeVar
+
+import click
+import msgspec
+
+from api.settings import Settings, SettingsError, jwt_secret, load_settings
+
+if TYPE_CHECKING:
+    import asyncpg
+    from litestar import Litestar
+
+    from api.usecases.drill_record import EventReport
+
+T = TypeVar("T")
+OPENAPI_FILE = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
+
+
+def _settings(**overrides: object) -> Settings:
+    try:
+        return load_settings(**overrides)
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+def _database_url(settings: Settings) -> str:
+    """MUSTER_DATABASE_URL, or the embedded server (started or reused) in the data dir."""
+    if settings.database_url:
+        return settings.database_url
+    from db.embedded import start_embedded
+    from db.pool import ensure_database
+
+    return asyncio.run(ensure_database(start_embedded(settings.data_path), "muster"))
+
+
+def _with_connection(url: str, work: Callable[..., Awaitable[T]]) -> T:
+    """Run `work(conn)` on a migrated database; a migration problem is one line."""
+    from db.migrate import MigrationError, migrate
+    from db.pool import connect
+
+    async def run() -> T:
+        conn = await connect(url)
+        try:
+            await migrate(conn)
+            return await work(conn)
+        finally:
+            await conn.close()
+
+    try:
+        return asyncio.run(run())
+    except MigrationError as exc:
+        raise click.ClickException(f"database: {exc}") from None
+
+
+def _configure_logging(settings: Settings) -> None:
+    from api.http.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
+
+
+@click.group(help=__doc__)
+def cli() -> None:
+    pass
+
+
+@cli.command()
+@click.option("--host", help="Listen address (MUSTER_HOST).")
+@click.option("--port", type=int, help="Listen port (MUSTER_PORT).")
+@click.option("--demo", is_flag=True, help="Seed the demo district first (idempotent).")
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="API processes on this host, each with its own dispatcher.")
+def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
+    """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
+    import uvicorn
+
+    from api.http.serving import uvicorn_options
+
+    settings = _settings(host=host, port=port)
+    _configure_logging(settings)
+    url = _database_url(settings)
+    if demo:
+        _seed_and_report(settings, url, as_json=False)
+    else:
+        _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
+    secret = jwt_secret(settings)  # generated (once) before any worker reads it
+    serving = uvicorn_options(settings)
+    if workers == 1:
+        from api.app import create_app
+
+        uvicorn.run(create_app(settings, database_url=url, secret=secret), **serving)
+        return
+    # Worker processes build their app from the environment: this process's database
+    # (it holds the embedded server, if any) and address (for MUSTER_PUBLIC_URL's default).
+    os.environ.update({"MUSTER_DATABASE_URL": url, "MUSTER_HOST": settings.host,
+                       "MUSTER_PORT": str(settings.port)})
+    uvicorn.run("api.cli.main:worker_app", factory=True, workers=workers, **serving)
+
+
+def worker_app() -> Litestar:
+    """The app of one process of `muster serve --workers N` (uvicorn imports this)."""
+    from api.app import create_app
+
+    settings = _settings()
+    _configure_logging(settings)
+    return create_app(settings, database_url=settings.database_url or "",
+                      secret=jwt_secret(settings))
+
+
+@cli.command("migrate")
+def migrate_command() -> None:
+    """Apply pending database migrations, then exit."""
+    from db.migrate import migrate as apply
+
+    settings = _settings()
+    applied = _with_connection(_database_url(settings), apply)
+    click.echo(f"applied: {', '.join(applied)}" if applied else "database is up to date")
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True, help="Print ids and access tokens as JSON.")
+def demo(as_json: bool) -> None:
+    """Seed a demo district with two schools (idempotent) and print how to sign in."""
+    settings = _settings()
+    _seed_and_report(settings, _database_url(settings), as_json=as_json)
+
+
+def _seed_and_report(settings: Settings, url: str, *, as_json: bool) -> None:
+    from api.cli.demo import demo_report, summary
+    from db.demo import seed_demo
+
+    seeded = _with_connection(url, seed_demo)
+    report = demo_report(seeded, jwt_secret(settings), settings.access_token_ttl)
+    _write_private(settings.data_path / "demo.json",
+                   msgspec.json.format(msgspec.json.encode(report)))
+    if as_json:
+        click.echo(msgspec.json.encode(report).decode())
+    else:
+        click.echo(summary(report, settings.data_path / "demo.json", settings.base_url))
+
+
+def _write_private(path: Path, content: bytes) -> None:
+    """Write a file only its owner may read (it holds live access tokens): written to a
+    new mode-600 file beside it, then renamed over it, so no reader ever sees it open to
+    others, not even an older copy that was."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(content)
+        os.replace(temporary, path)
+    except BaseException:
+        os.unlink(temporary)
+        raise
+
+
+@cli.command()
+@click.option("--phone", required=True, help="The user's phone, e.g. +15125550100.")
+def token(phone: str) -> None:
+    """Print an access token for the user with this phone (operators, scripts)."""
+    from api.cli.tokens import token_for_phone
+
+    settings = _settings()
+    try:
+        click.echo(_with_connection(_database_url(settings),
+                                    lambda conn: token_for_phone(conn, settings, phone)))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+@cli.command()
+@click.option("--check", is_flag=True, help="Exit 1 if the committed file differs from the app.")
+@click.option("--output", type=click.Path(path_type=Path), default=OPENAPI_FILE,
+              show_default=True)
+def openapi(check: bool, output: Path) -> None:
+    """Write the OpenAPI document generated from the app (or check it is current)."""
+    from api.cli.openapi import render_openapi
+
+    text = render_openapi()
+    if check:
+        if not output.exists() or output.read_text() != text:
+            raise click.ClickException(f"{output} is out of date: run `muster openapi`")
+        click.echo(f"{output} is current")
+        return
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(text)
+    click.echo(f"wrote {output}")
+
+
+@cli.command()
+@click.argument("event_id", type=click.UUID)
+@click.option("--html", "html_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the printable page (report.html) to this file.")
+def report(event_id: uuid.UUID, html_file: Path | None) -> None:
+    """Print an event's drill timing record as a table (and write its printable page)."""
+    from api.app import utc_now
+    from api.rendering.report_html import render
+    from api.rendering.report_text import to_terminal
+    from api.usecases.drill_record import report_of
+    from db.events import load_event
+    from domain.errors import NotFound
+
+    async def load(conn: asyncpg.Connection) -> EventReport:
+        return await report_of(conn, (await load_event(conn, event_id)).event, utc_now())
+
+    try:
+        record = _with_connection(_database_url(_settings()), load)
+    except NotFound as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(to_terminal(record), nl=False)
+    if html_file:
+        try:
+            html_file.write_text(render(record))
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {html_file}: {exc.strerror}") from None
+        click.echo(f"wrote {html_file}")
+
+
+@cli.command()
+def worker() -> None:
+    """Send queued notifications without serving the API (run several to scale out)."""
+    settings = _settings()
+    _configure_logging(settings)
+    url = _database_url(settings)
+    _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
+    asyncio.run(_dispatch_until_stopped(settings, url))
+
+
+@cli.command("import")
+@click.argument("kind", type=click.Choice(["staff", "rooms"]))
+@click.argument("file", type=click.File("rb"))
+@click.option("--school", "school_id", required=True, type=click.UUID,
+              help="The school's id (GET /v1/schools lists them).")
+def import_(kind: str, file: BinaryIO, school_id: uuid.UUID) -> None:
+    """Import a school's staff or rooms from a CSV FILE ('-' reads standard input). Every
+    row is checked first: one bad row and nothing is imported. Columns: see the README."""
+    from api.app import utc_now
+    from api.cli.admin import import_file, row_lines
+    from domain.errors import DomainError
+    from domain.roster import InvalidRows
+
+    settings = _settings()
+    body = file.read()
+    try:
+        click.echo(_with_connection(_database_url(settings), lambda conn: import_file(
+            conn, kind, school_id, body, utc_now())))
+    except InvalidRows as exc:
+        for line in row_lines(exc):
+            click.echo(line, err=True)
+        raise click.ClickException(str(exc)) from None
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
+async def _nothing(conn: object) -> None:
+    """For `_with_connection` when only its migration is wanted."""
+
+
+async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
+    from api.app import utc_now
+    from db.pool import create_pool
+    from notifications.dispatcher import LEASE, Dispatcher
+    from notifications.providers import open_senders
+
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    pool = await create_pool(url, max_size=settings.db_pool_size)
+    try:
+        providers = settings.providers()
+        async with (open_senders(providers) as senders,
+                    Dispatcher(pool, url, senders, utc_now,
+                               batch=providers.batches(LEASE))):
+            logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
+            await stop.wait()
+    finally:
+        await pool.close()
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> None:
+    """Exit normally on SIGTERM so that atexit hooks run: the last `muster`
+    process using the embedded PostgreSQL stops it on its way out.
+    (uvicorn re-raises the signal it caught once it has shut down.)"""
+    sys.exit(128 + signum)
+
+
+def main() -> None:
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
+    cli(prog_name="muster")

@@ -1,0 +1,21 @@
+"""Everything under /schools: a school and its rooms, staff, events, school years,
+compliance, drill log and administration, one module each with its own tags; this
+package builds the one "/schools" router from them.
+"""
+
+from litestar import Router
+
+from api.routes.schools import (
+    admin,
+    compliance,
+    drill_log,
+    events,
+    rooms,
+    school_years,
+    schools,
+    staff,
+)
+
+router = Router("/schools", route_handlers=[
+    schools.router, events.router, school_years.router, drill_log.router, compliance.router,
+    admin.router, rooms.router, staff.router])
