@@ -17,7 +17,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
 
 from api import routes
-from api.http.auth import CallerCache, jwt_auth
+from api.http.auth import jwt_auth
 from api.http.deps import DEPENDENCIES
 from api.http.logs import RequestLog
 from api.http.metrics import Metrics
@@ -26,6 +26,7 @@ from api.http.strict import StrictStructSchema, decode_strictly
 from api.routes.events.replay import ReplayPages
 from api.routes.events.stream import OpenStreams
 from api.settings import Settings
+from api.usecases.callers import CallerCache
 from api.usecases.event_cache import EventCache
 from db import migrate
 from db.checkin_writer import CheckinWriter

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime
 
-from api.http.auth import CallerCache
+from api.usecases.callers import CallerCache
 from tests import factories
 
 NOW = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)

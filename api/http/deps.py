@@ -1,4 +1,5 @@
-"""Per-request dependencies: a pooled connection, the caller, and `now` read once."""
+"""Per-request dependencies: a pooled connection (or a unit of work over one), the caller,
+and `now` read once."""
 
 from __future__ import annotations
 
@@ -11,10 +12,13 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.security.jwt import Token
 
-from api.http.auth import Caller
+from api.usecases.callers import Caller
+from api.usecases.unit_of_work import UnitOfWork
 
-# What handlers ask for, by parameter name: `conn: Conn, caller: CallerOf, now: Now`.
+# What handlers ask for, by parameter name: `uow: Work` (or `conn: Conn` to only read),
+# `caller: CallerOf`, `now: Now`.
 Conn = NamedDependency[asyncpg.Connection]
+Work = NamedDependency[UnitOfWork]
 CallerOf = NamedDependency[Caller]
 Now = NamedDependency[datetime]
 # The routes a storm hammers take the request instead (see `caller_and_now`).
@@ -34,6 +38,11 @@ async def _provide_conn(state: State) -> AsyncGenerator[asyncpg.Connection, None
         yield conn
 
 
+async def _provide_uow(state: State) -> AsyncGenerator[UnitOfWork, None]:
+    async with state.pool.acquire() as conn:
+        yield UnitOfWork(conn, events=state.events, callers=state.callers)
+
+
 def _provide_now(state: State) -> datetime:
     return state.clock()
 
@@ -44,6 +53,7 @@ def _provide_caller(request: Request) -> Caller:
 
 DEPENDENCIES = {
     "conn": Provide(_provide_conn),
+    "uow": Provide(_provide_uow),
     "now": Provide(_provide_now, sync_to_thread=False),
     "caller": Provide(_provide_caller, sync_to_thread=False),
 }

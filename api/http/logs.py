@@ -27,7 +27,7 @@ from typing import Any, TextIO
 import msgspec
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.http.auth import Caller
+from api.usecases.callers import Caller
 
 access_log = logging.getLogger("muster.access")
 

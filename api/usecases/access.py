@@ -15,7 +15,7 @@ from domain.roles import Role
 if TYPE_CHECKING:
     from litestar.datastructures import State
 
-    from api.http.auth import Caller
+    from api.usecases.callers import Caller
 
 
 async def load_event_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID, *,

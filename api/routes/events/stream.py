@@ -32,11 +32,11 @@ from litestar.datastructures import State
 from litestar.params import FromPath, HeaderParameter
 from litestar.response import ServerSentEventMessage, Stream
 
-from api.http.auth import Caller
 from api.http.deps import SignedIn
 from api.http.problems import problem_specs
 from api.routes.events.replay import message
 from api.usecases.access import read_event_as
+from api.usecases.callers import Caller
 from db.feed import RESYNC, Resync, Subscription
 from db.pool import retry_while_unavailable
 from db.timeline import TimelineEntry

@@ -31,11 +31,11 @@ from litestar.openapi.spec import (
 )
 from litestar.params import FromPath, JSONBody
 
-from api.http.auth import Caller
 from api.http.deps import CallerOf, Conn, Now
 from api.http.pagination import ById, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import PROBLEM_JSON, problem_specs, request_id
 from api.routes.schools.schools import SchoolOut, school_out
+from api.usecases.callers import Caller
 from db import audit
 from db import events as events_db
 from db import schools as db

@@ -17,9 +17,9 @@ import msgspec
 from litestar import Router, get, put
 from litestar.params import FromPath, JSONBody, QueryParameter
 
-from api.http.auth import Caller
 from api.http.deps import CallerOf, Conn, Now
 from api.http.problems import problem_specs
+from api.usecases.callers import Caller
 from db import compliance as db
 from db import events as events_db
 from db.compliance import LogWindow, SchoolWithYear
