@@ -24,7 +24,8 @@ async def _districts(conn) -> int:
 
 
 async def _add_district(conn) -> None:
-    await conn.execute("insert into districts (id, name, state) values ($1, 'North', 'TX')", uuid.uuid4())
+    await conn.execute("insert into districts (id, name, state) values ($1, 'North', 'TX')",
+                       uuid.uuid4())
 
 
 def _uow(db) -> tuple[UnitOfWork, Copy, Copy]:
@@ -71,7 +72,6 @@ async def test_an_inner_block_joins_the_outer_transaction(db):
             raise RuntimeError("the wrapper fails after the use case")
     assert events.forgotten == []
     assert await _districts(db) == 0
-    async with uow:  # and the unit of work is usable again
-        async with uow:
-            await _add_district(uow.conn)
+    async with uow, uow:  # and the unit of work is usable again
+        await _add_district(uow.conn)
     assert await _districts(db) == 1
