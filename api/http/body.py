@@ -1,0 +1,12 @@
+"""The base of every request body."""
+
+from __future__ import annotations
+
+import msgspec
+
+
+class Body(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+    """What a client sends: read-only once decoded, and a field it does not declare is
+    refused (400, naming the field), so a misspelt field never passes as left out.
+    Subclasses whose optional fields come before required ones add `kw_only=True`
+    (msgspec applies it per class, not by inheritance)."""
