@@ -1,4 +1,5 @@
-"""Types at the edge for what people type and the times phones send."""
+"""Times in queries and cursors, and the text and time types of request bodies (which
+are the domain's, domain/text.py: a body that is a domain command carries them)."""
 
 from __future__ import annotations
 
@@ -9,18 +10,12 @@ import msgspec
 from litestar.params import QueryParameter
 
 from domain.errors import Invalid
+from domain.text import Instant, Reason, Text200, Text500, Text1000
 
-# PostgreSQL text cannot hold NUL; refuse it here, naming the field, not with a 500.
-_NO_NUL = r"^[^\x00]*$"
-
-Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
-Text500 = Annotated[str, msgspec.Meta(max_length=500, pattern=_NO_NUL)]
-Text1000 = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_NO_NUL)]
-
-# RFC 3339 requires an offset; a time without one is ambiguous across time zones.
-# (Enforced in bodies by the strict decode; queries go through checked_instant.)
-Instant = Annotated[datetime, msgspec.Meta(tz=True)]
+# The body types are re-exported for the edge's own bodies. An Instant's offset is
+# enforced in bodies by the strict decode; queries go through checked_instant.
+__all__ = ["Instant", "QueryInstant", "Reason", "Text200", "Text500", "Text1000",
+           "checked_instant", "instant_from_query"]
 
 # A time in a query, taken as text: Litestar would read `?until=0.5` as a Unix time.
 QueryInstant = Annotated[str | None, QueryParameter(max_length=64,
