@@ -16,11 +16,14 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from api.usecases.access import load_event_as
+from api.usecases.callers import Caller
 from db import reports as db
 from db import schools
 from domain.after_action import AfterActionRevision
 from domain.errors import NotFound
 from domain.events import Event
+from domain.policy import Permission
 from domain.srp import EventStatus
 from domain.timing import TimingRecord, timing_record
 
@@ -72,6 +75,14 @@ async def _timing(conn: asyncpg.Connection, event: Event,
     if event.status is EventStatus.ACTIVE:
         return timing_record(event, await db.load_facts(conn, event), now=now), now
     return await db.load_record(conn, event.id) or await store_record(conn, event, now)
+
+
+async def report_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
+                    now: datetime) -> EventReport:
+    """The event's record, for a caller allowed to read reports at its school."""
+    ctx, role = await load_event_as(conn, caller, event_id)
+    ctx.policy.require(role, Permission.READ_REPORTS)
+    return await report_of(conn, ctx.event, now)
 
 
 async def report_of(conn: asyncpg.Connection, event: Event, now: datetime) -> EventReport:
