@@ -7,14 +7,10 @@ fails here, before it becomes a cycle or drags I/O into the domain.
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-OURS = ("api", "db", "domain", "notifications", "tests", "bench")
+from tests.source_imports import OURS, ROOT, imports, module_name, sources, top
+
 USECASES = ROOT / "api" / "usecases"
 
 # Everything `domain` imports besides itself: the standard library modules it uses today,
@@ -45,38 +41,6 @@ FOREIGN_PRIVATE_MODULES = {
 }
 
 
-def _module_name(path: Path) -> str:
-    parts = path.relative_to(ROOT).with_suffix("").parts
-    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-
-
-def _is_package(path: Path) -> bool:
-    return path.name == "__init__.py"
-
-
-def _sources(*packages: str) -> Iterator[Path]:
-    for package in packages:
-        yield from sorted((ROOT / package).rglob("*.py"))
-
-
-def _imports(path: Path) -> Iterator[str]:
-    """Every module or name `path` imports, absolute and dotted (`db.outbox.OutboxMessage`);
-    imports inside functions count as much as those at the top."""
-    importer = _module_name(path)
-    package = importer if _is_package(path) else importer.rpartition(".")[0]
-    for node in ast.walk(ast.parse(path.read_text(), str(path))):
-        if isinstance(node, ast.Import):
-            yield from (alias.name for alias in node.names)
-        elif isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:
-                anchor = package.split(".")
-                anchor = anchor[:len(anchor) - (node.level - 1)]
-                base = ".".join([*anchor, base] if base else anchor)
-            yield base
-            yield from (f"{base}.{alias.name}" for alias in node.names if alias.name != "*")
-
-
 def _ours_module(dotted: str) -> str | None:
     """The longest prefix of `dotted` that is one of our modules (or packages), if any."""
     parts = dotted.split(".")
@@ -87,18 +51,14 @@ def _ours_module(dotted: str) -> str | None:
     return None
 
 
-def _top(dotted: str) -> str:
-    return dotted.partition(".")[0]
-
-
 def _violations(packages: tuple[str, ...], forbidden: set[str]) -> list[str]:
     return [f"{path.relative_to(ROOT)} imports {name}"
-            for path in _sources(*packages)
-            for name in set(_imports(path)) if _top(name) in forbidden]
+            for path in sources(*packages)
+            for name in set(imports(path)) if top(name) in forbidden]
 
 
 def test_domain_imports_only_itself_the_listed_stdlib_and_msgspec() -> None:
-    found = {_top(name) for path in _sources("domain") for name in _imports(path)}
+    found = {top(name) for path in sources("domain") for name in imports(path)}
     assert found - {"domain"} <= DOMAIN_MAY_IMPORT, sorted(found - {"domain"} - DOMAIN_MAY_IMPORT)
 
 
@@ -112,10 +72,10 @@ def test_db_never_imports_notifications() -> None:
 
 def test_notifications_use_db_only_as_listed() -> None:
     used: dict[str, set[str]] = {}
-    for path in _sources("notifications"):
-        modules = {_ours_module(name) for name in _imports(path) if _top(name) == "db"}
+    for path in sources("notifications"):
+        modules = {_ours_module(name) for name in imports(path) if top(name) == "db"}
         if modules:
-            used[_module_name(path)] = {m for m in modules if m != "db"}
+            used[module_name(path)] = {m for m in modules if m != "db"}
     assert used == NOTIFICATIONS_USE_OF_DB
 
 
@@ -142,11 +102,11 @@ def _known_foreign(module: str) -> bool:
 def test_no_module_imports_another_packages_private_module() -> None:
     """`_name` modules are their package's own business, ours and other projects' alike."""
     found = set()
-    for path in _sources(*OURS):
-        importer = _module_name(path)
-        for name in _imports(path):
+    for path in sources(*OURS):
+        importer = module_name(path)
+        for name in imports(path):
             # of ours, only modules count: a `_name` function or constant is another matter
-            module = _ours_module(name) if _top(name) in OURS else name
+            module = _ours_module(name) if top(name) in OURS else name
             if module is None or _known_foreign(module):
                 continue
             parts = module.split(".")
