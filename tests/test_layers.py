@@ -80,7 +80,9 @@ def test_notifications_use_db_only_as_listed() -> None:
 
 
 def test_usecases_never_import_litestar() -> None:
-    """Use cases are the API without HTTP: the framework stays in the route modules."""
+    """Use cases are the API without HTTP: the framework stays in the route modules.
+    Imports under `if TYPE_CHECKING:` count too: a use case typed with the framework's
+    types cannot be called without it."""
     assert _violations(("api/usecases",), {"litestar"}) == []
 
 
