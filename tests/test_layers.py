@@ -7,8 +7,6 @@ fails here, before it becomes a cycle or drags I/O into the domain.
 
 from __future__ import annotations
 
-import pytest
-
 from tests.source_imports import OURS, ROOT, imports, module_name, sources, top
 
 USECASES = ROOT / "api" / "usecases"
@@ -86,12 +84,6 @@ def test_usecases_never_import_litestar() -> None:
     assert _violations(("api/usecases",), {"litestar"}) == []
 
 
-# api/usecases/ arrives with another branch. Until it is merged here the directory is
-# missing and this check is an expected failure; once it exists the mark no longer applies
-# and the check is a plain one. Delete the mark at that merge: while it stays, a package
-# that vanished later would pass as "expected" again.
-@pytest.mark.xfail(not USECASES.is_dir(), strict=True,
-                   reason="api/usecases/ is not merged into this branch yet")
 def test_usecases_package_exists() -> None:
     assert (USECASES / "__init__.py").is_file()
 
