@@ -33,8 +33,17 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
 
+DOMAIN = Path(__file__).resolve().parent / "domain"
 SECRET = "test-secret-" + "x" * 32
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load schemathesis' plugin (tests/api/test_fuzz.py) unless only the pure rules run:
+    pyproject.toml disables it, so that they do not wait for its seconds of imports."""
+    paths = [config.invocation_params.dir / arg.split("::")[0] for arg in config.args]
+    if not all(path.resolve().is_relative_to(DOMAIN) for path in paths):
+        config.pluginmanager.consider_pluginarg("schemathesis")
 
 
 class Clock:
