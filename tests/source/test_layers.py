@@ -7,7 +7,7 @@ fails here, before it becomes a cycle or drags I/O into the domain.
 
 from __future__ import annotations
 
-from tests.source_imports import OURS, ROOT, imports, module_name, sources, top
+from tests.source.imports import OURS, ROOT, imports, module_name, sources, top
 
 USECASES = ROOT / "api" / "usecases"
 

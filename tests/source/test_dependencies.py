@@ -11,7 +11,7 @@ import tomllib
 
 import pytest
 
-from tests.source_imports import OURS, ROOT, imports, sources, top
+from tests.source.imports import OURS, ROOT, imports, sources, top
 
 RUNTIME = ("api", "db", "domain", "notifications")
 # The benchmarks run as scripts from bench/ and import one another by bare name.
