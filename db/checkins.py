@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from db import timeline
+from db.pool import Connection
 from domain.checkins import CheckIn
 from domain.schools import Room
 
@@ -91,7 +92,7 @@ class Stored(msgspec.Struct, frozen=True):
     late: bool
 
 
-async def store_checkins(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
+async def store_checkins(conn: Connection, event_id: uuid.UUID, school_id: uuid.UUID,
                          batch: list[CheckIn]) -> dict[uuid.UUID, Stored]:
     """Store new reports of one event and announce them, by check-in id. A report missing
     from the answer was not stored: its client_id was seen before (also earlier in the
@@ -116,7 +117,7 @@ _INPUT = ["id", "room_id", "client_id", "status", "students_present", "students_
 _CHECKIN_BY_CLIENT_ID = f"select {_COLUMNS} from checkins where event_id = $1 and client_id = $2"
 
 
-async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def checkin_by_client_id(conn: Connection, event_id: uuid.UUID,
                                client_id: uuid.UUID) -> CheckIn | None:
     row = await conn.fetchrow(_CHECKIN_BY_CLIENT_ID, event_id, client_id)
     return _checkin(row) if row else None
@@ -126,7 +127,7 @@ async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
 _CHECKINS_OF = f"select {_COLUMNS} from checkins where event_id = $1"
 
 
-async def checkins_of(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[CheckIn]:
+async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
     rows = await conn.fetch(_CHECKINS_OF, event_id)
     return [_checkin(r) for r in rows]
 
@@ -142,7 +143,7 @@ order by r.code
 """
 
 
-async def rooms_with_reports(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def rooms_with_reports(conn: Connection, event_id: uuid.UUID,
                              school_id: uuid.UUID) -> tuple[list[Room], dict[uuid.UUID, CheckIn]]:
     """The school's rooms by code, and each reported room's current report."""
     rows = await conn.fetch(_ROOMS_WITH_REPORTS, event_id, school_id)

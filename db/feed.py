@@ -134,7 +134,8 @@ class TimelineFeed:
         lost = asyncio.Event()
         try:
             conn.add_termination_listener(lambda _conn: lost.set())
-            await conn.add_listener(CHANNEL, self._dispatch)
+            # asyncpg-stubs type a NOTIFY payload as object; asyncpg passes it as str
+            await conn.add_listener(CHANNEL, self._dispatch)  # type: ignore[arg-type]
         except BaseException:
             conn.terminate()
             raise

@@ -12,11 +12,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-import asyncpg
 import msgspec
 
 from db import timeline
 from db.directory import entry_name
+from db.pool import Connection
 from domain.alerts import PlannedMessage, Recipient
 from domain.delivery import wave_handed_off
 from domain.readiness import MemberReach
@@ -87,7 +87,7 @@ order by l.priority desc, l.id
 """
 
 
-async def claim(conn: asyncpg.Connection, now: datetime, limit: int, lease: timedelta,
+async def claim(conn: Connection, now: datetime, limit: int, lease: timedelta,
                 channel: str | None = None) -> list[OutboxMessage]:
     """Lease up to `limit` due messages (of one channel, if given)."""
     await conn.execute(_SKIP_ACKNOWLEDGED, now)
@@ -96,7 +96,7 @@ async def claim(conn: asyncpg.Connection, now: datetime, limit: int, lease: time
     return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
 
 
-async def record_outcome(conn: asyncpg.Connection, message_id: int, at: datetime, *,
+async def record_outcome(conn: Connection, message_id: int, at: datetime, *,
                          outcome: str, provider_id: str | None = None,
                          error_code: str | None = None, retry_at: datetime | None = None) -> None:
     """The provider's answer: sent, failed for good, or to retry at `retry_at`.
@@ -140,12 +140,13 @@ select exists (select 1 from alert_waves where event_id = $3 and expanded_at is 
 """
 
 
-async def goes_as_wave(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
+async def goes_as_wave(conn: Connection, event_id: uuid.UUID, school_id: uuid.UUID,
                        now: datetime, most_inline: int) -> bool:
-    return await conn.fetchval(_GOES_AS_WAVE, school_id, now, event_id, most_inline)
+    as_wave: bool = await conn.fetchval(_GOES_AS_WAVE, school_id, now, event_id, most_inline)
+    return as_wave
 
 
-async def recipients(conn: asyncpg.Connection, school_id: uuid.UUID,
+async def recipients(conn: Connection, school_id: uuid.UUID,
                      now: datetime) -> list[Recipient]:
     """Everyone the school's alerts may reach (district admins included; the plan
     decides whether they get it)."""
@@ -161,11 +162,11 @@ where event_id = $1 and kind in ('alert', 'action', 'reminder')
 """
 
 
-async def notified(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
+async def notified(conn: Connection, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     return [(r["user_id"], r["channel"]) for r in await conn.fetch(_NOTIFIED, event_id)]
 
 
-async def enqueue(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def enqueue(conn: Connection, event_id: uuid.UUID,
                   messages: list[PlannedMessage]) -> None:
     """Write the messages (inside the caller's transaction) and wake the dispatchers at
     commit."""
@@ -204,7 +205,7 @@ group by o.channel
 """
 
 
-async def delivery_counts(conn: asyncpg.Connection,
+async def delivery_counts(conn: Connection,
                           event_id: uuid.UUID) -> dict[str, ChannelCounts]:
     rows = await conn.fetch(_COUNTS, event_id)
     return {r["channel"]: ChannelCounts(**{k: v for k, v in dict(r).items() if k != "channel"})
@@ -237,7 +238,7 @@ order by o.id limit $3
 """
 
 
-async def delivery_rows(conn: asyncpg.Connection, event_id: uuid.UUID, after_id: int,
+async def delivery_rows(conn: Connection, event_id: uuid.UUID, after_id: int,
                         limit: int) -> list[DeliveryRow]:
     rows = await conn.fetch(_ROWS, event_id, after_id, limit)
     return [DeliveryRow(**dict(r)) for r in rows]
@@ -261,13 +262,13 @@ order by m.name
 """
 
 
-async def member_reach(conn: asyncpg.Connection, school_id: uuid.UUID,
+async def member_reach(conn: Connection, school_id: uuid.UUID,
                        now: datetime) -> list[MemberReach]:
     rows = await conn.fetch(_MEMBER_REACH, school_id, now)
     return [msgspec.convert(dict(r), MemberReach) for r in rows]
 
 
-async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: str,
+async def record_receipt(conn: Connection, provider_id: str, outcome: str,
                          error_code: str | None, at: datetime) -> bool:
     """A provider's delivery receipt (delivered, undelivered, failed) for a sent message;
     whether it was recorded: a repeated receipt, or one for no message of ours, changes
@@ -286,7 +287,7 @@ async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: st
     return True
 
 
-async def bring_reminder_forward(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def bring_reminder_forward(conn: Connection, event_id: uuid.UUID,
                                  user_id: uuid.UUID, now: datetime) -> None:
     """Make the person's pending SMS reminder for the event due now."""
     await conn.execute(
@@ -297,7 +298,7 @@ async def bring_reminder_forward(conn: asyncpg.Connection, event_id: uuid.UUID,
     await conn.execute("select pg_notify($1, '')", CHANNEL)
 
 
-async def disable_devices(conn: asyncpg.Connection, push_tokens: tuple[str, ...], reason: str,
+async def disable_devices(conn: Connection, push_tokens: tuple[str, ...], reason: str,
                           at: datetime) -> None:
     """Devices whose tokens the push provider called dead (the app was uninstalled or
     re-registered): no more pushes to them, and readiness shows it."""
@@ -321,13 +322,14 @@ where event_id = $1 and kind = 'delivery' order by seq desc limit 1
 """
 
 
-async def record_handoff(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime) -> bool:
+async def record_handoff(conn: Connection, event_id: uuid.UUID, at: datetime) -> bool:
     """Put "every message handed to a provider" on the event's timeline (and stream) once
     per wave of messages (the alert, each action change, the ending)."""
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
                            f"handoff:{event_id}")
         counts = await conn.fetchrow(_HANDOFF, event_id, at)
+        assert counts is not None  # an aggregate without group by yields one row
         last = await conn.fetchval(_LAST_HANDOFF, event_id) or 0
         if not wave_handed_off(counts["pending"], counts["sent"] + counts["failed"], last):
             return False

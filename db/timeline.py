@@ -11,10 +11,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
 import msgspec
 
 from db.directory import entry_name
+from db.pool import Connection
 
 CHANNEL = "muster_timeline"
 # PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the rest of an entry
@@ -49,7 +49,7 @@ returning seq
 """
 
 
-async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, kind: str,
+async def append(conn: Connection, event_id: uuid.UUID, at: datetime, kind: str,
                  actor_id: uuid.UUID | None, detail: bytes) -> TimelineEntry:
     """Add an entry (inside the caller's transaction) and announce it at commit."""
     seq = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
@@ -92,7 +92,7 @@ order by t.seq
 """
 
 
-async def entries_after(conn: asyncpg.Connection, event_id: uuid.UUID, after_seq: int,
+async def entries_after(conn: Connection, event_id: uuid.UUID, after_seq: int,
                         limit: int = 500) -> list[TimelineEntry]:
     """For a stream's replay and catch-up, and for the audit timeline."""
     rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)

@@ -21,7 +21,7 @@ def next_attempt(attempts: int, now: datetime, jitter: float) -> datetime | None
     backoff: 5 s, 10 s, 20 s ... capped at 5 min."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    backoff = min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    backoff = min(FIRST_BACKOFF * 2.0 ** (attempts - 1), MAX_BACKOFF)
     return now + backoff * (0.5 + jitter)
 
 

@@ -7,6 +7,7 @@ reveals) anything but the caller's role.
 
 import uuid
 from datetime import datetime
+from typing import TypedDict
 
 import msgspec
 from msgspec.structs import replace
@@ -86,7 +87,19 @@ def given_text(value: str | None) -> str | None:
     return value.strip() or None
 
 
-def _instruction(request: ActionRequest, drill: bool) -> dict[str, object]:
+class _Instruction(TypedDict):
+    """The event fields an action's request sets (all of them: none is carried over)."""
+
+    action: Action
+    message: str | None
+    directive: str
+    location: str | None
+    hazard: Hazard | None
+    purpose: Purpose | None
+    strategy: str | None
+
+
+def _instruction(request: ActionRequest, drill: bool) -> _Instruction:
     """Validate an action's details and words; return the event fields they set."""
     location, strategy = given_text(request.location), given_text(request.strategy)
     srp.check_details(request.action, location=location, hazard=request.hazard, strategy=strategy,

@@ -20,7 +20,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import outbox
-from db.pool import unavailable, while_unavailable
+from db.pool import Connection, unavailable, while_unavailable
 from domain.delivery import falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
@@ -115,7 +115,7 @@ class Dispatcher:
                           extra={"event_id": str(message.event_id), "channel": message.channel})
             return SendResult(outcome="retry", error_code="exception")
 
-    async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
+    async def _record(self, conn: Connection, message: outbox.OutboxMessage,
                       result: SendResult) -> None:
         now = self._clock()
         outcome, retry_at = result.outcome, None

@@ -136,7 +136,7 @@ def validate_status_callback(auth_token: str, public_url: str, form: dict[str, s
     callback URL, not the request's (a proxy in between changes host and scheme)."""
     if not signature:
         return False
-    return RequestValidator(auth_token).validate(public_url, form, signature)
+    return bool(RequestValidator(auth_token).validate(public_url, form, signature))
 
 
 def status_callback_outcome(status: str, error_code: str | int | None) -> DeliveryOutcome | None:

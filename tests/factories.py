@@ -1,4 +1,5 @@
-"""Small builders of rows for tests, straight into the database."""
+"""Small builders of rows for tests, straight into the database, and the start of an
+event over the API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,10 @@ from datetime import datetime
 
 import asyncpg
 
+from tests.conftest import bearer
+
 _phones = itertools.count()
+STAFF = ("teacher", "staff", "sro", "principal")  # a school's roles, from least to most
 
 
 async def district(db: asyncpg.Connection, name: str = "Test ISD") -> uuid.UUID:
@@ -48,6 +52,32 @@ async def person(db: asyncpg.Connection, district_id: uuid.UUID, school_id: uuid
            values ($1, $2, $3, $4, $5, $6, $7)""",
         uuid.uuid4(), user_id, district_id, school_id, role, expires_at, name)
     return user_id
+
+
+async def staffed_school(db: asyncpg.Connection, *roles: str, room_count: int = 0,
+                         district_id: uuid.UUID | None = None) -> dict:
+    """A school (in a new district unless `district_id`) with a person in each of `roles`
+    and `room_count` rooms: {"district": ..., "id": ..., "rooms": [...], role: user id}."""
+    district_id = district_id or await district(db)
+    school_id = await school(db, district_id)
+    people = {role: await person(db, district_id, school_id, role) for role in roles}
+    return {"district": district_id, "id": school_id,
+            "rooms": await rooms(db, school_id, room_count), **people}
+
+
+def start_request(client, school: dict, who: str = "sro", **body):
+    """The app's answer to `school[who]` starting an event at `school` (a staffed_school):
+    a real lockdown unless `body` says otherwise."""
+    body = {"action": "lockdown", "drill": False} | body
+    return client.post(f"/v1/schools/{school['id']}/events", json=body,
+                       headers=bearer(school[who]))
+
+
+async def start(client, school: dict, who: str = "sro", **body) -> str:
+    """The id of the event `school[who]` has started (as start_request), once it is 201."""
+    r = await start_request(client, school, who, **body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
 
 
 async def lockdown(db: asyncpg.Connection, school_id: uuid.UUID, started_by: uuid.UUID,

@@ -53,7 +53,7 @@ async def check_in(request: SignedIn, state: State, event_id: FromPath[uuid.UUID
     """Takes no pooled connection in a storm: the event is this process's recent copy,
     and the report waits for its batch (db/checkin_writer.py) without one."""
     caller, now = caller_and_now(request)
-    ctx, role = await read_event_as(state, caller, event_id, now)
+    ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     ctx.policy.require(role, Permission.CHECK_IN)
     if ctx.event.status is not EventStatus.ACTIVE:
         # a phone retrying a report it sent during the event gets it back, not a 409
@@ -97,7 +97,7 @@ async def accountability(request: SignedIn, state: State,
                          event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
     """Dashboards poll this all through a storm: the event is this process's recent copy."""
     caller, now = caller_and_now(request)
-    ctx, role = await read_event_as(state, caller, event_id, now)
+    ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     async with state.pool.acquire() as conn:
         return await accountability_of(conn, ctx, role)
 
