@@ -24,7 +24,8 @@ from domain.roles import Role
 from domain.srp import EventStatus
 from domain.text import NO_NUL, Instant, Text200, Text1000
 
-Name, Detail = Text200, Text1000
+Name = Text200
+Detail = Text1000
 Lessons = Annotated[str, msgspec.Meta(max_length=4000, pattern=NO_NUL)]
 ReportText = Annotated[str, msgspec.Meta(max_length=20000, pattern=NO_NUL)]
 Headcount = Annotated[int, msgspec.Meta(ge=0, le=100000)]

@@ -44,7 +44,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     end_reason: str | None = None
 
 
-class ActionRequest(Value, kw_only=True):
+class ActionRequest(Value, frozen=True, kw_only=True):
     """What to do now: an SRP action and its words. A blank text counts as not given.
     Evacuate needs `location`, shelter needs `hazard`; evacuate may say what it is for
     (`purpose`), which drill compliance counts by."""
@@ -58,7 +58,7 @@ class ActionRequest(Value, kw_only=True):
     strategy: Text500 | None = None
 
 
-class EventRequest(ActionRequest, kw_only=True):
+class EventRequest(ActionRequest, frozen=True, kw_only=True):
     """Start an event; `drill` has no default, so nobody starts a real one by omission."""
 
     drill: bool
