@@ -3,44 +3,28 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
 
-import msgspec
 from litestar import Response, Router, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from api.http.body import Body
 from api.http.deps import SignedIn, caller_and_now
 from api.http.problems import problem_specs
-from api.http.text import Instant, Text200, Text1000
 from api.usecases.access import read_event_as
 from api.usecases.accountability import AccountabilityOut, accountability_of
 from api.usecases.drill_record import keep_record
 from db import checkins as db
 from db.events import load_event
-from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
+from domain.checkins import CheckIn, CheckInReport, accept_late_checkin, received
 from domain.errors import Invalid
 from domain.policy import Permission
 from domain.srp import EventStatus
 
-Count = Annotated[int, msgspec.Meta(ge=0, le=10000)]
 
-
-class CheckInIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """A room's report. `client_id` is minted by the phone once per report, so a retry
-    of the same report is recognised; `observed_at` is the phone's clock."""
-
-    client_id: uuid.UUID
-    room_id: uuid.UUID
-    status: CheckInStatus
-    students_present: Count
-    students_missing: Count = 0
-    students_extra: Count = 0
-    injured: Count = 0
-    location: Text200 | None = None
-    note: Text1000 | None = None
-    observed_at: Instant | None = None
+class CheckInIn(CheckInReport, Body, frozen=True, kw_only=True):
+    """The domain's report as a body (named as the OpenAPI document has always named it)."""
 
 
 @post("/{event_id:uuid}/checkins", summary="Check in a room (201 new, 200 replayed client_id)",
@@ -61,11 +45,9 @@ async def check_in(request: SignedIn, state: State, event_id: FromPath[uuid.UUID
             replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
         if replayed is not None:
             return Response(replayed, status_code=200)
-    observed, flagged = observed_time(data.observed_at, now, ctx.event.started_at)
-    accept_late_checkin(ctx.event, observed)
-    fields = msgspec.structs.asdict(data) | {"observed_at": observed}
-    checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
-                      clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
+    checkin = received(data, checkin_id=uuid.uuid4(), event=ctx.event,
+                       reported_by=caller.user_id, received_at=now)
+    accept_late_checkin(ctx.event, checkin.observed_at)
     stored = await state.checkins.store(checkin, ctx.event.school_id)
     if stored is None:
         return Response(await _not_stored(state, checkin), status_code=200)
