@@ -31,7 +31,7 @@ from db import idempotency
 from db.events import EventContext
 from domain import events as rules
 from domain.alerts import MessageKind
-from domain.events import Event
+from domain.events import Event, TimelineKind
 from domain.idempotency import KeyScope, KeyUse, Replay, fingerprint, replay_decision
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
@@ -110,8 +110,9 @@ async def start_event(state: State, conn: Conn, caller: CallerOf, now: Now, requ
             event_id=uuid.uuid4(), school_id=school_id, actor_id=caller.user_id, role=role,
             policy=policy, now=now)
         if started.superseded:  # its people get the real alert instead of an ending
-            await db.record(conn, started.superseded, "status", caller.user_id, now)
-        await db.record(conn, started.event, "started", caller.user_id, now, new=True)
+            await db.record(conn, started.superseded, TimelineKind.STATUS, caller.user_id, now)
+        await db.record(conn, started.event, TimelineKind.STARTED, caller.user_id, now,
+                        new=True)
         await queue_alert(conn, started.event, MessageKind.ALERT, now)
         if key:
             await idempotency.store(conn, key, use, 201, msgspec.json.encode(started.event))
@@ -147,10 +148,10 @@ async def _change(state: State, conn: Conn, caller: CallerOf, now: datetime,
         ctx, role = await load_event_as(conn, caller, event_id, lock=True)
         event = decide(ctx, role)
         if message is MessageKind.ACTION:
-            await db.record(conn, event, "action", caller.user_id, now)
+            await db.record(conn, event, TimelineKind.ACTION, caller.user_id, now)
             await queue_alert(conn, event, message, now)
         else:
-            await db.record(conn, event, "status", caller.user_id, now)
+            await db.record(conn, event, TimelineKind.STATUS, caller.user_id, now)
             await queue_ending(conn, event, message)
     state.events.forget(event_id)
     if event.status is not EventStatus.ACTIVE:

@@ -11,6 +11,7 @@ import msgspec
 
 from db import timeline
 from domain.checkins import CheckIn
+from domain.events import TimelineKind
 from domain.schools import Room
 from domain.srp import EventStatus
 
@@ -75,13 +76,14 @@ with event as (
     update events set last_seq = last_seq + (select count(*) from new)
     where id = $1 and exists (select 1 from new) returning last_seq
 ), numbered as (
-    select i.*, c.last_seq - count(*) over () + row_number() over (order by i.arrival) as seq
+    select i.*, c.last_seq - count(*) over () + row_number() over (order by i.arrival) as seq,
+           '{TimelineKind.CHECKIN}'::text as kind
     from new n join input i on i.id = n.id cross join counted c
 ), entry as (
     insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-    select $1, seq, received_at, 'checkin', reported_by, detail::json from numbered
+    select $1, seq, received_at, kind, reported_by, detail::json from numbered
 ), announced as (
-    select id, seq, {timeline.announce("$1::uuid", "seq", "received_at", "'checkin'",
+    select id, seq, {timeline.announce("$1::uuid", "seq", "received_at", "kind",
                                        "reported_by", "detail")}
     from numbered order by seq
 )

@@ -19,6 +19,7 @@ from db import timeline
 from db.directory import entry_name
 from domain.alerts import PlannedMessage, Recipient
 from domain.delivery import wave_handed_off
+from domain.events import TimelineKind
 from domain.readiness import MemberReach
 
 CHANNEL = "muster_outbox"
@@ -332,5 +333,6 @@ async def record_handoff(conn: asyncpg.Connection, event_id: uuid.UUID, at: date
         if not wave_handed_off(counts["pending"], counts["sent"] + counts["failed"], last):
             return False
         detail = {"milestone": "handed_off", "sent": counts["sent"], "failed": counts["failed"]}
-        await timeline.append(conn, event_id, at, "delivery", None, msgspec.json.encode(detail))
+        await timeline.append(conn, event_id, at, TimelineKind.DELIVERY, None,
+                              msgspec.json.encode(detail))
     return True

@@ -15,6 +15,7 @@ import asyncpg
 import msgspec
 
 from db.directory import entry_name
+from domain.events import TimelineKind
 
 CHANNEL = "muster_timeline"
 _MAX_DETAIL = 7600  # bytes of detail in a notification: the rest of an entry takes < 300
@@ -26,7 +27,7 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     event_id: uuid.UUID
     seq: int
     at: datetime
-    kind: str
+    kind: str  # a TimelineKind
     actor_id: uuid.UUID | None
     detail: msgspec.Raw
     # False when a notification left the detail out (too big); read it with entries_after
@@ -60,7 +61,7 @@ from entry
 """
 
 
-async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, kind: str,
+async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, kind: TimelineKind,
                  actor_id: uuid.UUID | None, detail: bytes) -> int:
     """Add an entry (inside the caller's transaction) and announce it at commit; its seq."""
     return await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
@@ -91,7 +92,7 @@ order by t.seq
 
 
 async def entries_after(conn: asyncpg.Connection, event_id: uuid.UUID, after_seq: int,
-                        limit: int = 500) -> list[TimelineEntry]:
+                        limit: int) -> list[TimelineEntry]:
     """For a stream's replay and catch-up, and for the audit timeline."""
     rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)
     return [TimelineEntry(event_id=r["event_id"], seq=r["seq"], at=r["at"], kind=r["kind"],
