@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from db import outbox
+from db import devices, outbox, receipts
 from db.pool import unavailable, while_unavailable
 from domain.delivery import falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
@@ -88,7 +88,7 @@ class Dispatcher:
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))
         async with self._pool.acquire() as conn:
             for event_id in dict.fromkeys(m.event_id for m in claimed):
-                await outbox.record_handoff(conn, event_id, self._clock())
+                await receipts.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
     async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
@@ -129,7 +129,7 @@ class Dispatcher:
         if falls_back_to_sms(message.channel, message.kind, outcome):
             await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
         if result.dead_tokens:
-            await outbox.disable_devices(conn, result.dead_tokens, "push token rejected", now)
+            await devices.disable_devices(conn, result.dead_tokens, "push token rejected", now)
 
     async def _lane(self, channel: str) -> None:
         wake = self._wakes[channel]
