@@ -16,24 +16,9 @@ import asyncpg
 import msgspec
 
 from domain.alerts import PlannedMessage
+from domain.delivery import OutboxMessage
 
 CHANNEL = "muster_outbox"
-
-
-class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
-    """One message to one person on one channel, as a dispatcher claims it."""
-
-    id: int
-    event_id: uuid.UUID
-    user_id: uuid.UUID
-    channel: str
-    kind: str
-    body: str
-    critical: bool
-    data: dict[str, str]
-    attempts: int
-    phone: str
-    push_tokens: list[str]
 
 
 # skip_acknowledged -- due drill reminders of people who acknowledged the alert

@@ -1,4 +1,9 @@
-"""What to do after a provider answered: retry when, give up when, fall back when.
+"""A message as it goes to a provider, and what to do after the provider answered:
+retry when, give up when, fall back when.
+
+`OutboxMessage` is a plain value, here so that the senders' port
+(notifications/senders.py) and the outbox that claims it (db/outbox.py) share it
+without the database layer knowing of notifications, or the senders of the database.
 
 Retries back off exponentially with jitter, so that a provider's outage does not
 end in every dispatcher retrying in lock-step; they are bounded, so a message
@@ -7,11 +12,30 @@ that can never go stops being retried and shows as failed.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
+
+import msgspec
 
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+
+
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to one person on one channel, as a dispatcher claims it."""
+
+    id: int
+    event_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: str
+    kind: str
+    body: str
+    critical: bool
+    data: dict[str, str]
+    attempts: int
+    phone: str
+    push_tokens: list[str]
 
 
 def next_attempt(attempts: int, now: datetime, jitter: float) -> datetime | None:

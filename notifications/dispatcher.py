@@ -21,7 +21,7 @@ import asyncpg
 
 from db import devices, outbox, receipts
 from db.pool import unavailable, while_unavailable
-from domain.delivery import falls_back_to_sms, next_attempt
+from domain.delivery import OutboxMessage, falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
@@ -91,11 +91,11 @@ class Dispatcher:
                 await receipts.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
-    async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
+    async def _send_and_record(self, message: OutboxMessage) -> None:
         result = await self._send(message)
         await self._record_until_written(message, result)
 
-    async def _record_until_written(self, message: outbox.OutboxMessage,
+    async def _record_until_written(self, message: OutboxMessage,
                                     result: SendResult) -> None:
         """A message handed off whose outcome is not written (the database is restarting)
         stays leased, and is sent again once its lease has run out: keep trying to write
@@ -106,7 +106,7 @@ class Dispatcher:
                                 patience_s=math.inf,
                                 what=f"recording outbox message {message.id}")
 
-    async def _send(self, message: outbox.OutboxMessage) -> SendResult:
+    async def _send(self, message: OutboxMessage) -> SendResult:
         try:
             async with self._in_flight[message.channel]:
                 return await self._senders[message.channel].send(message)
@@ -115,7 +115,7 @@ class Dispatcher:
                           extra={"event_id": str(message.event_id), "channel": message.channel})
             return SendResult(outcome="retry", error_code="exception")
 
-    async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
+    async def _record(self, conn: asyncpg.Connection, message: OutboxMessage,
                       result: SendResult) -> None:
         now = self._clock()
         outcome, retry_at = result.outcome, None

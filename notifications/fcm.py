@@ -22,7 +22,7 @@ import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
 from google.auth.exceptions import GoogleAuthError
 
-from db.outbox import OutboxMessage
+from domain.delivery import OutboxMessage
 from notifications.senders import SendResult
 
 _CRITICAL_ANDROID = messaging.AndroidConfig(

@@ -12,7 +12,7 @@ from typing import Literal, Protocol
 
 import msgspec
 
-from db.outbox import OutboxMessage
+from domain.delivery import OutboxMessage
 
 log = logging.getLogger("muster.notifications")
 

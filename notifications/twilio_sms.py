@@ -21,7 +21,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from db.outbox import OutboxMessage
+from domain.delivery import OutboxMessage
 from notifications.senders import SendResult
 
 BACK_OFF_CODES = frozenset({20429, 30001})  # too many concurrent requests, queue overflow
