@@ -1,10 +1,11 @@
 """The dispatcher: claims due outbox rows, sends them, records each outcome.
 
 One lane per channel, so that push never waits behind the SMS rate limit. Each
-lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written) and polls
-every `poll_s` as a safety net (a lost notification, a drill reminder coming
-due, a lease running out). Several dispatchers on one database share the work
-through `FOR UPDATE SKIP LOCKED`.
+lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written; the
+supervised listener of db/listen.py also wakes them when it reconnects, as
+notifications may have been missed) and polls every `poll_s` as a safety net (a
+lost notification, a drill reminder coming due, a lease running out). Several
+dispatchers on one database share the work through `FOR UPDATE SKIP LOCKED`.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime, timedelta
 import asyncpg
 
 from db import devices, outbox, receipts
+from db.listen import Listener
 from db.pool import unavailable, while_unavailable
 from domain.delivery import OutboxMessage, falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
@@ -46,18 +48,21 @@ class Dispatcher:
                  lease: timedelta = LEASE, poll_s: float = 2.0,
                  jitter: Callable[[], float] = random.random,
                  on_outcome: OutcomeObserver = lambda channel, outcome, reason: None) -> None:
-        self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
+        self._pool, self._senders, self._clock = pool, senders, clock
         self._on_outcome = on_outcome
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
         self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
         self._wakes = {channel: asyncio.Event() for channel in senders}
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
-        self._listening = asyncio.Lock()
+        self._listener = Listener(dsn, outbox.CHANNEL, self._wake_all, self._wake_all,
+                                  what="outbox listener", application_name="muster-outbox",
+                                  log=log)
 
     async def __aenter__(self) -> Dispatcher:
-        """Dispatch in the background, one lane per channel, until the block ends."""
+        """Dispatch in the background, one lane per channel, until the block ends (the
+        database may be away: the lanes and the listener wait for it)."""
+        self._listener.start_soon()
         self._tasks = [asyncio.create_task(self._lane(ch), name=f"outbox-{ch}")
                        for ch in self._senders]
         return self
@@ -71,10 +76,7 @@ class Dispatcher:
         if self._tasks:
             await asyncio.wait(self._tasks)
         self._tasks = []
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close(timeout=2)
-            self._listener = None
+        await self._listener.stop()
 
     async def run_once(self, channel: str | None = None) -> int:
         """Write out waiting alert waves, then claim and send one batch (of one channel,
@@ -135,7 +137,6 @@ class Dispatcher:
         wake = self._wakes[channel]
         while True:
             try:
-                await self._ensure_listening()
                 while await self.run_once(channel) == self._batch[channel]:
                     pass  # a full batch: there may be more
             except asyncio.CancelledError:
@@ -149,13 +150,6 @@ class Dispatcher:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
-
-    async def _ensure_listening(self) -> None:
-        async with self._listening:  # the lanes share one LISTEN connection
-            if self._listener is not None and not self._listener.is_closed():
-                return
-            self._listener = await asyncpg.connect(self._dsn)
-            await self._listener.add_listener(outbox.CHANNEL, self._wake_all)
 
     def _wake_all(self, *_: object) -> None:
         for wake in self._wakes.values():
