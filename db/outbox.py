@@ -16,7 +16,7 @@ import asyncpg
 import msgspec
 
 from domain.alerts import PlannedMessage
-from domain.delivery import OutboxMessage
+from domain.delivery import DeliveryOutcome, OutboxMessage
 
 CHANNEL = "muster_outbox"
 
@@ -95,7 +95,7 @@ async def record_outcome(conn: asyncpg.Connection, message_id: int, at: datetime
             await conn.execute(
                 "insert into deliveries (outbox_id, at, outcome, error_code) "
                 "values ($1, $2, $3, $4)",
-                message_id, at, "retry" if retry_at else outcome, error_code)
+                message_id, at, DeliveryOutcome.RETRY if retry_at else outcome, error_code)
 
 
 async def enqueue(conn: asyncpg.Connection, event_id: uuid.UUID,

@@ -10,7 +10,7 @@ import asyncpg
 import msgspec
 
 from db import timeline
-from domain.delivery import wave_handed_off
+from domain.delivery import DeliveryOutcome, wave_handed_off
 from domain.events import TimelineKind
 
 
@@ -25,7 +25,8 @@ async def record_receipt(conn: asyncpg.Connection, provider_id: str, outcome: st
                where provider_id = $1 and state in ('sent', 'delivered')
                  and state is distinct from $2
                returning id""",
-            provider_id, "delivered" if outcome == "delivered" else "failed", error_code, at)
+            provider_id, DeliveryOutcome.DELIVERED if outcome == DeliveryOutcome.DELIVERED
+            else DeliveryOutcome.FAILED, error_code, at)
         if message_id is None:
             return False
         await conn.execute("insert into deliveries (outbox_id, at, outcome, error_code) "

@@ -14,12 +14,27 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 import msgspec
+
+from domain.alerts import Channel, MessageKind
 
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+
+
+class DeliveryOutcome(StrEnum):
+    """What became of a message, as its deliveries rows record it: a sender answers
+    sent, failed (for good) or retry; a provider's receipt later says delivered,
+    undelivered (this number cannot take it) or failed."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    RETRY = "retry"
 
 
 class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,8 +43,8 @@ class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
     id: int
     event_id: uuid.UUID
     user_id: uuid.UUID
-    channel: str
-    kind: str
+    channel: Channel
+    kind: MessageKind
     body: str
     critical: bool
     data: dict[str, str]
@@ -53,7 +68,8 @@ def falls_back_to_sms(channel: str, kind: str, outcome: str) -> bool:
     """A push alert that failed for good (no working device, every token dead) brings
     the person's pending SMS reminder forward, instead of waiting for the ack window.
     (For real events SMS already went out in parallel; there is nothing to bring.)"""
-    return channel == "push" and kind in ("alert", "action") and outcome == "failed"
+    return (channel == Channel.PUSH and kind in (MessageKind.ALERT, MessageKind.ACTION)
+            and outcome == DeliveryOutcome.FAILED)
 
 
 def wave_handed_off(pending: int, handled: int, handled_at_last_milestone: int) -> bool:

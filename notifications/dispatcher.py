@@ -23,7 +23,8 @@ import asyncpg
 from db import devices, outbox, receipts
 from db.listen import Listener
 from db.pool import unavailable, while_unavailable
-from domain.delivery import OutboxMessage, falls_back_to_sms, next_attempt
+from domain.alerts import Channel
+from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
@@ -32,7 +33,7 @@ log = logging.getLogger("muster.notifications")
 LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
 # Sends in flight per channel (an FCM call carries one person's devices): push is
 # bounded by the provider's latency, SMS by its rate limit anyway.
-IN_FLIGHT = {"push": 100, "sms": 32}
+IN_FLIGHT = {Channel.PUSH: 100, Channel.SMS: 32}
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
@@ -115,15 +116,16 @@ class Dispatcher:
         except Exception:  # a bug or an unexpected provider error: retry, do not lose it
             log.exception("sending outbox message %s failed", message.id,
                           extra={"event_id": str(message.event_id), "channel": message.channel})
-            return SendResult(outcome="retry", error_code="exception")
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="exception")
 
     async def _record(self, conn: asyncpg.Connection, message: OutboxMessage,
                       result: SendResult) -> None:
         now = self._clock()
         outcome, retry_at = result.outcome, None
-        if outcome == "retry":
+        if outcome == DeliveryOutcome.RETRY:
             retry_at = next_attempt(message.attempts, now, self._jitter())
-            outcome = "retry" if retry_at else "failed"  # gave up: it shows as failed
+            # gave up: it shows as failed
+            outcome = DeliveryOutcome.RETRY if retry_at else DeliveryOutcome.FAILED
         await outbox.record_outcome(conn, message.id, now, outcome=outcome,
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
