@@ -9,7 +9,7 @@ import pytest
 from msgspec.structs import replace
 
 from db.checkins import ForeignRoom, Replayed, Stored, TooLate, store_checkins
-from domain.checkins import CheckIn, CheckInStatus
+from domain.checkins import CheckIn
 from domain.srp import EventStatus
 from tests import factories
 from tests.conftest import T0
@@ -19,21 +19,11 @@ END = T0 + timedelta(minutes=5)
 
 @pytest.fixture
 async def world(db):
-    d = await factories.district(db)
-    school = await factories.school(db, d)
-    other = await factories.school(db, d, "Other High")
-    sro = await factories.person(db, d, school, "sro")
-    event = await factories.lockdown(db, school, sro, T0)
-    return {"event": event, "school": school, "sro": sro,
-            "rooms": await factories.rooms(db, school, 3),
-            "other_room": (await factories.rooms(db, other, 1))[0]}
+    return await factories.lockdown_with_rooms(db, 3, T0)
 
 
 def report(world, room, **changes) -> CheckIn:
-    checkin = CheckIn(id=uuid.uuid4(), event_id=world["event"], room_id=room,
-                      client_id=uuid.uuid4(), status=CheckInStatus.OK, students_present=20,
-                      observed_at=T0, received_at=T0, reported_by=world["sro"])
-    return replace(checkin, **changes)
+    return factories.room_report(world, room, T0, **changes)
 
 
 async def store(db, world, *batch: CheckIn) -> list:
