@@ -73,3 +73,12 @@ async def remove_all(conn: Connection, user_id: uuid.UUID) -> int:
     """Alerts stop going to any of the person's phones; how many there were."""
     removed: int = await conn.fetchval(_REMOVE_ALL, user_id)
     return removed
+
+
+async def disable_devices(conn: Connection, push_tokens: tuple[str, ...], reason: str,
+                          at: datetime) -> None:
+    """Devices whose tokens the push provider called dead (the app was uninstalled or
+    re-registered): no more pushes to them, and readiness shows it."""
+    await conn.execute("update devices set disabled_at = $2, disabled_reason = $3 "
+                       "where push_token = any($1::text[]) and disabled_at is null",
+                       list(push_tokens), at, reason)

@@ -11,7 +11,7 @@ import msgspec
 from db import timeline
 from db.pool import Connection
 from domain.errors import NotFound
-from domain.events import Event
+from domain.events import Event, TimelineKind
 from domain.policy import Policy
 from domain.srp import EventStatus
 
@@ -144,8 +144,8 @@ async def record_ack(conn: Connection, event_id: uuid.UUID, user_id: uuid.UUID,
                        "on conflict do nothing", event_id, user_id, at)
 
 
-async def record(conn: Connection, event: Event, kind: str, actor_id: uuid.UUID,
+async def record(conn: Connection, event: Event, kind: TimelineKind, actor_id: uuid.UUID,
                  at: datetime, *, new: bool = False) -> None:
-    """Store an event's new state and its timeline entry (kind: started, action, status)."""
+    """Store an event's new state and its timeline entry (started, action or status)."""
     await (insert_event if new else update_event)(conn, event)
     await timeline.append(conn, event.id, at, kind, actor_id, msgspec.json.encode(event))

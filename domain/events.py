@@ -7,6 +7,7 @@ reveals) anything but the caller's role.
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
 from typing import TypedDict
 
 import msgspec
@@ -19,6 +20,19 @@ from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
 from domain.text import Text200, Text500, Text1000
 from domain.values import Value
+
+
+class TimelineKind(StrEnum):
+    """What a line of an event's timeline records (the schema's list): the start, an
+    action change, any other change of status, a room's report, a wave of messages
+    handed to providers, and an acknowledgement (admitted; nothing writes one yet)."""
+
+    STARTED = "started"
+    ACTION = "action"
+    STATUS = "status"
+    CHECKIN = "checkin"
+    DELIVERY = "delivery"
+    ACK = "ack"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):

@@ -17,7 +17,7 @@ from datetime import datetime
 
 import asyncpg
 
-from db import outbox, waves
+from db import audience, outbox, waves
 from db.pool import Connection
 from domain import alerts
 from domain.alerts import MessageKind
@@ -47,13 +47,13 @@ async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> Non
     if await _as_wave(conn, event, ended_at):
         await waves.add_wave(conn, event, kind, ended_at)
         return
-    notified = await outbox.notified(conn, event.id)
+    notified = await audience.notified(conn, event.id)
     await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
 
 
 async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     """Whether the change goes as a wave: the event has one waiting, or too many people."""
-    return await outbox.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
+    return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
 async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
@@ -68,7 +68,7 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
             if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
                 await _write_alert(conn, wave.event, wave.kind, wave.planned_at)
             else:
-                notified = await outbox.notified(conn, wave.event.id)
+                notified = await audience.notified(conn, wave.event.id)
                 await outbox.enqueue(conn, wave.event.id,
                                      alerts.plan_ending(wave.event, wave.kind, notified))
             await waves.mark_expanded(conn, wave.id, clock())
@@ -77,7 +77,7 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
 
 async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
                        now: datetime) -> None:
-    people = await outbox.recipients(conn, event.school_id, now)
+    people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
     plan = alerts.plan_alert(event, kind, alerts.recipients_for(event, members, admins), now=now)

@@ -9,6 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
+from domain.checkins import CheckIn, CheckInStatus
 from tests.conftest import bearer
 
 _phones = itertools.count()
@@ -88,3 +89,25 @@ async def lockdown(db: asyncpg.Connection, school_id: uuid.UUID, started_by: uui
                      "started_at, started_by) values ($1, $2, 'lockdown', false, 'active', "
                      "'x', $3, $4)", event_id, school_id, started_at, started_by)
     return event_id
+
+
+async def lockdown_with_rooms(db: asyncpg.Connection, room_count: int,
+                              started_at: datetime) -> dict:
+    """A lockdown at a school of `room_count` rooms, its SRO, and a room of another school
+    of the district (a report from there is a foreign room's)."""
+    d = await district(db)
+    ours = await school(db, d)
+    other = await school(db, d, "Other High")
+    sro = await person(db, d, ours, "sro")
+    return {"event": await lockdown(db, ours, sro, started_at), "school": ours, "sro": sro,
+            "rooms": await rooms(db, ours, room_count),
+            "other_room": (await rooms(db, other, 1))[0]}
+
+
+def room_report(world: dict, room: uuid.UUID, at: datetime, **changes) -> CheckIn:
+    """A report of `room` by the SRO of `lockdown_with_rooms`, observed and received `at`:
+    safe, 20 present."""
+    fields = {"id": uuid.uuid4(), "event_id": world["event"], "room_id": room,
+              "client_id": uuid.uuid4(), "status": CheckInStatus.OK, "students_present": 20,
+              "observed_at": at, "received_at": at, "reported_by": world["sro"]}
+    return CheckIn(**(fields | changes))

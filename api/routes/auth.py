@@ -27,6 +27,7 @@ from api.http.problems import problem_specs
 from db import signin as db
 from db import users
 from domain import signin as rules
+from domain.delivery import DeliveryOutcome
 from domain.errors import Invalid, SignInRefused, SlowDown
 from domain.roles import Role
 from domain.signin import phone_changed_text
@@ -148,7 +149,7 @@ async def send_text(texts: TextSender, phone: str, text: str) -> None:
     except Exception:
         log.exception("a text to %s was not sent", phone)
         return
-    if result.outcome != "sent":
+    if result.outcome != DeliveryOutcome.SENT:
         log.warning("a text to %s was not sent: %s", phone, result.error_code)
 
 

@@ -1,4 +1,4 @@
-"""Every route of the app, called by every kind of caller: the role table of API.md (the
+"""Every route of the app, called by every kind of caller: the role table of docs/rules.md (the
 defaults of domain/policy.py) holds, another school's or district's resources answer 404
 and never data, and a refusal stores nothing.
 

