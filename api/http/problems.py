@@ -11,25 +11,25 @@ import uuid
 from http import HTTPStatus
 
 import asyncpg
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
 
 from db.pool import DATABASE_UNAVAILABLE, renew_connections, unavailable
 from domain import errors
+from domain.values import Value
 
 log = logging.getLogger("muster.api")
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(Value):
     field: str
     message: str
 
 
-class Problem(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class Problem(Value, omit_defaults=True, kw_only=True):
     """RFC 9457 problem details, plus Muster's extension members."""
 
     type: str = "about:blank"
