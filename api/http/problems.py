@@ -14,6 +14,7 @@ import asyncpg
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
 
 from db.pool import DATABASE_UNAVAILABLE, renew_connections, unavailable
 from domain import errors
@@ -160,7 +161,7 @@ def on_unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     # every framework 400 (unparseable JSON included), not only ValidationException
     400: on_validation_error,
     HTTPException: on_http_error,
