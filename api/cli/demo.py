@@ -7,6 +7,7 @@ from pathlib import Path
 
 from api.http.auth import issue_access_token
 from db.demo import SeededDistrict, SeededRoom, SeededUser
+from domain.roles import Role
 from domain.values import Value
 
 
@@ -56,7 +57,7 @@ def summary(report: DemoReport, path: Path, base_url: str) -> str:
     """A few lines a newcomer can copy from."""
     lines = [f"Demo district {report.district_id} is ready; ids and tokens: {path}"]
     for school in report.schools:
-        first = {}
+        first: dict[Role, DemoUser] = {}
         for user in school.users:
             first.setdefault(user.role, user)
         lines.append(f"  {school.name} ({school.id}): {len(school.rooms)} rooms, "
