@@ -16,6 +16,7 @@ import msgspec
 from domain.errors import EventClosed, Invalid
 from domain.events import Event
 from domain.srp import EventStatus
+from domain.values import Value
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 
@@ -30,7 +31,7 @@ class CheckInStatus(StrEnum):
     NEEDS_HELP = "needs_help"
 
 
-class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+class CheckIn(Value, kw_only=True):
     """One room's report during one event, as stored; `client_id` makes replays harmless."""
 
     id: uuid.UUID
@@ -113,7 +114,7 @@ def latest_per_room(checkins: Iterable[CheckIn]) -> dict[uuid.UUID, CheckIn]:
     return latest
 
 
-class StudentCounts(msgspec.Struct, frozen=True, kw_only=True):
+class StudentCounts(Value, kw_only=True):
     """Students across the reported rooms, from each room's current report."""
 
     present: int
@@ -122,14 +123,14 @@ class StudentCounts(msgspec.Struct, frozen=True, kw_only=True):
     injured: int
 
 
-class RoomState(msgspec.Struct, frozen=True, kw_only=True):
+class RoomState(Value, kw_only=True):
     """A room and its current report; `checkin` is None until the room reports."""
 
     room_id: uuid.UUID
     checkin: CheckIn | None
 
 
-class Accountability(msgspec.Struct, frozen=True, kw_only=True):
+class Accountability(Value, kw_only=True):
     """The school filling in, room by room, in the order the rooms were given."""
 
     rooms_total: int

@@ -10,15 +10,14 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-import msgspec
-
 from domain.alerts import Channel
 from domain.delivery import DeliveryOutcome, OutboxMessage
+from domain.values import Value
 
 log = logging.getLogger("muster.notifications")
 
 
-class SendResult(msgspec.Struct, frozen=True, kw_only=True):
+class SendResult(Value, kw_only=True):
     """What a provider said: sent (with its id), failed for good, or try again."""
 
     outcome: DeliveryOutcome  # sent, failed or retry
