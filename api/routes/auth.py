@@ -24,13 +24,12 @@ from api.http.auth import issue_access_token
 from api.http.deps import Conn, Now
 from api.http.phones import to_e164
 from api.http.problems import problem_specs
+from api.http.texting import send_text
 from db import signin as db
 from db import users
 from domain import signin as rules
 from domain.errors import Invalid, SignInRefused, SlowDown
 from domain.roles import Role
-from domain.signin import phone_changed_text
-from notifications.senders import TextSender
 
 log = logging.getLogger("muster.signin")
 
@@ -138,25 +137,6 @@ def _slow_down_if(wait: timedelta | None, what: str) -> None:
     if wait is not None:
         seconds = rules.retry_after_seconds(wait)
         raise SlowDown(f"{what}; try again in {seconds} s", retry_after_s=seconds)
-
-
-async def send_text(texts: TextSender, phone: str, text: str) -> None:
-    """After the answer has gone: a lost code costs a new request, so it is not queued
-    durably (nor stored anywhere readable)."""
-    try:
-        result = await texts.send_text(phone, text)
-    except Exception:
-        log.exception("a text to %s was not sent", phone)
-        return
-    if result.outcome != "sent":
-        log.warning("a text to %s was not sent: %s", phone, result.error_code)
-
-
-def told(state: State, old: str | None, new: str) -> BackgroundTask | None:
-    """After the answer: a text to the phone a person had, saying that it changed."""
-    if old is None:
-        return None
-    return BackgroundTask(send_text, state.texts, old, phone_changed_text(new))
 
 
 @post("/token", status_code=200, summary="Sign in with a code, or refresh",

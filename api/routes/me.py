@@ -18,6 +18,8 @@ from litestar.params import FromPath, JSONBody
 from api.http.deps import CallerOf, Conn, Now
 from api.http.phones import to_e164
 from api.http.problems import problem_specs
+from api.http.text import Email, Name
+from api.http.texting import told
 from api.routes.auth import (
     Code,
     CodeSent,
@@ -28,10 +30,8 @@ from api.routes.auth import (
     memberships,
     new_code,
     open_session,
-    told,
     use_code,
 )
-from api.routes.schools.admin import Email, Name, forget
 from api.usecases import identity
 from db import devices as db
 from db import users
@@ -81,7 +81,7 @@ async def change_me(conn: Conn, caller: CallerOf, state: State, data: JSONBody[M
     name = data.name or caller.name
     email = caller.email if data.email is msgspec.UNSET else data.email
     await users.set_own_details(conn, caller.user_id, name, email)
-    forget(state, [caller.user_id])
+    state.callers.forget(caller.user_id)
     return Me(id=caller.user_id, name=name, phone=caller.phone, email=email,
               memberships=memberships(caller.roles),
               devices=await db.user_devices(conn, caller.user_id))
@@ -113,8 +113,8 @@ async def confirm_phone(conn: Conn, caller: CallerOf, now: Now, request: Request
     async with conn.transaction():
         old = await identity.change_phone(conn, caller.user_id, caller.user_id, phone, now)
         tokens = await open_session(conn, state, caller.user_id, now)
-    forget(state, [caller.user_id])
-    return Response(tokens, background=told(state, old, phone))
+    state.callers.forget(caller.user_id)
+    return Response(tokens, background=told(state.texts, old, phone))
 
 
 @post("/devices", summary="Register this phone for alerts",
