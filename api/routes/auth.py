@@ -28,6 +28,7 @@ from api.usecases.signin import Session
 from domain import signin as rules
 from domain.errors import Invalid
 from domain.roles import Role
+from domain.values import Value
 from notifications.senders import TextSender
 
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40, pattern=r"^[^\x00]*$",
@@ -41,7 +42,7 @@ class CodeRequest(Body):
     phone: Phone
 
 
-class CodeSent(msgspec.Struct, frozen=True):
+class CodeSent(Value):
     """Said for every well-formed phone, known or not."""
 
     expires_in: int  # seconds the code is valid
@@ -55,12 +56,12 @@ class TokenRequest(Body, kw_only=True):
     refresh_token: RefreshToken | None = None
 
 
-class Membership(msgspec.Struct, frozen=True):
+class Membership(Value):
     school_id: uuid.UUID
     role: Role
 
 
-class UserOut(msgspec.Struct, frozen=True, kw_only=True):
+class UserOut(Value, kw_only=True):
     """The person as they name themselves (each school keeps its own entry for them)."""
 
     id: uuid.UUID
@@ -70,7 +71,7 @@ class UserOut(msgspec.Struct, frozen=True, kw_only=True):
     memberships: list[Membership]  # the schools the user reaches today, and the role in each
 
 
-class Tokens(msgspec.Struct, frozen=True, kw_only=True):
+class Tokens(Value, kw_only=True):
     access_token: str
     refresh_token: str  # single use: each refresh answers a new one
     token_type: str = "Bearer"

@@ -8,7 +8,6 @@ import uuid
 from collections import Counter
 from datetime import date
 
-import msgspec
 from litestar import Router, get, put
 from litestar.params import FromPath, JSONBody
 
@@ -22,16 +21,17 @@ from db import compliance as db
 from domain.calendar import year_label
 from domain.compliance import Requirement, RulePack, Status, worst
 from domain.errors import NotFound
+from domain.values import Value
 
 
-class StatusCounts(msgspec.Struct, frozen=True, kw_only=True):
+class StatusCounts(Value, kw_only=True):
     met: int = 0
     on_track: int = 0
     due_soon: int = 0
     overdue: int = 0
 
 
-class Attention(msgspec.Struct, frozen=True, kw_only=True):
+class Attention(Value, kw_only=True):
     """A requirement that is overdue or due soon."""
 
     id: str
@@ -42,7 +42,7 @@ class Attention(msgspec.Struct, frozen=True, kw_only=True):
     next_due: date | None
 
 
-class SchoolSummary(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolSummary(Value, kw_only=True):
     school_id: uuid.UUID
     school_name: str
     state: str
@@ -52,7 +52,7 @@ class SchoolSummary(msgspec.Struct, frozen=True, kw_only=True):
     skipped: int
 
 
-class DistrictCompliance(msgspec.Struct, frozen=True, kw_only=True):
+class DistrictCompliance(Value, kw_only=True):
     """Every school's compliance in brief, schools by name; `requirements` counts every
     school's requirements by status."""
 

@@ -35,6 +35,7 @@ from db import audit
 from db.audit import AuditEntry
 from domain.policy import Permission
 from domain.roster import InvalidRows, RowError
+from domain.values import Value
 
 TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=TRIMMED,
                                        examples=["America/Chicago"])]
@@ -45,7 +46,7 @@ MonthDay = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}-[0-9]{2}$", examples=
 
 # -- CSV uploads -----------------------------------------------------------------------
 
-class RowsProblem(msgspec.Struct, frozen=True, kw_only=True):
+class RowsProblem(Value, kw_only=True):
     """A refused import: every problem by row (the header is row 1) and column; nothing
     of the file was stored."""
 
@@ -123,7 +124,7 @@ async def update_school(uow: Work, caller: CallerOf, now: Now, school_id: FromPa
 
 # -- the audit trail -------------------------------------------------------------------
 
-class AuditPage(msgspec.Struct, frozen=True):
+class AuditPage(Value):
     items: list[AuditEntry]
     next_cursor: str | None
 

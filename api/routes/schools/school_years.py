@@ -22,6 +22,7 @@ from domain import calendar
 from domain.calendar import GradeBand, SchoolYear, Source, year_label
 from domain.errors import Invalid
 from domain.policy import Permission
+from domain.values import Value
 
 SchoolYearQuery = Annotated[str | None, QueryParameter(
     description="Required: the school year, two consecutive years, e.g. 2026-2027.",
@@ -37,7 +38,7 @@ def school_year_asked(text: str | None) -> int:
 
 # ---------------------------------------------------------------- school years
 
-class SchoolYearOut(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolYearOut(Value, kw_only=True):
     """A school's dates for a school year; `source` is `default` when the school set none
     (from its school_year_start to the day before the next, semester 2 halfway)."""
 

@@ -25,6 +25,7 @@ from db import staff as db
 from db.staff import StaffMember
 from domain.policy import Permission
 from domain.roles import Role
+from domain.values import Value
 
 Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40,
                                     examples=["(512) 555-0100", "+15125550100"])]
@@ -52,7 +53,7 @@ class StaffChange(Body, kw_only=True):
     expires_at: Instant | msgspec.UnsetType | None = msgspec.UNSET
 
 
-class StaffPage(msgspec.Struct, frozen=True):
+class StaffPage(Value):
     items: list[StaffMember]
     next_cursor: str | None
 
