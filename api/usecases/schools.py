@@ -41,7 +41,7 @@ async def school_as(conn: asyncpg.Connection, caller: Caller | None, school_id: 
     school = await db.get_school(conn, school_id, lock=lock)
     if school is None:
         raise NotFound(f"no school {school_id}")
-    if caller is None or role is None:
+    if caller is None or role is None:  # (role is None only without a caller)
         return school, OPERATOR
     if permission is not None:
         (await events_db.load_school_policy(conn, school_id)).require(role, permission)

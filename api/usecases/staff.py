@@ -55,8 +55,8 @@ class StaffImported(Value, kw_only=True):
 async def add_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID, *, name: str,
                      phone: str, role: Role, email: str | None, expires_at: datetime | None,
                      now: datetime) -> StaffMember:
-    """A phone already known (from another school) adds that person, as named here: the
-    answer holds what was sent and nothing else of theirs. Conflict if on the staff."""
+    """The new member as this school names them (Conflict if the phone is on its staff
+    already; a phone known from another school is that person)."""
     check_expiry(expires_at, now)
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.MANAGE_STAFF,
@@ -120,8 +120,8 @@ async def change_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
 
 async def remove_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                         user_id: uuid.UUID, now: datetime) -> None:
-    """They lose access to the school at once (a district admin, to the district); the
-    person and their other schools' memberships stay."""
+    """Their membership here ends (a district admin's: in the district); the person and
+    their other memberships stay."""
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.MANAGE_STAFF,
                                         lock=True)
@@ -136,9 +136,7 @@ async def remove_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
 async def import_staff(uow: UnitOfWork, caller: Caller | None, school_id: uuid.UUID,
                        body: bytes, now: datetime) -> StaffImported:
     """A staff CSV file, all rows or none (InvalidRows, per row), read once the caller
-    may; no caller is an operator (`muster import`). A row sets that person's role here
-    and this school's entry for them; a phone known elsewhere is that person, whose own
-    details are not touched; people not in the file are not touched."""
+    may; no caller is an operator (`muster import`)."""
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.MANAGE_STAFF,
                                         lock=True)
