@@ -32,6 +32,7 @@ from db import migrate
 from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
 from db.pool import create_pool
+from domain.alerts import Channel
 from notifications.dispatcher import LEASE, Dispatcher
 from notifications.providers import open_senders
 
@@ -66,7 +67,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             async with contextlib.AsyncExitStack() as background:
                 providers = settings.providers()
                 senders = await background.enter_async_context(open_senders(providers))
-                app.state.texts = senders["sms"]  # sign-in codes go out from the API itself
+                app.state.texts = senders[Channel.SMS]  # sign-in codes go out from the API itself
                 if dispatch:
                     await background.enter_async_context(Dispatcher(
                         pool, database_url, senders, clock,

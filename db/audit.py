@@ -10,10 +10,10 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-import asyncpg
 import msgspec
 
 from db.directory import entry_name
+from db.pool import Connection
 from domain.admin import Actor, AdminChange
 from domain.schools import School
 
@@ -36,7 +36,7 @@ values ($1, $2, $3, $4, $5, $6)
 """
 
 
-async def record(conn: asyncpg.Connection, school: School, actor: Actor, kind: AdminChange,
+async def record(conn: Connection, school: School, actor: Actor, kind: AdminChange,
                  detail: dict[str, Any], at: datetime) -> None:
     await conn.execute(_RECORD, at, actor.user_id, school.district_id, school.id, kind, detail)
 
@@ -51,7 +51,7 @@ where exists (select 1 from memberships m
 """
 
 
-async def record_for_person(conn: asyncpg.Connection, user_id: uuid.UUID,
+async def record_for_person(conn: Connection, user_id: uuid.UUID,
                             actor_id: uuid.UUID | None, kind: AdminChange,
                             detail: dict[str, Any], at: datetime) -> None:
     """Every school where the person works is told of a change that is theirs too."""
@@ -70,7 +70,7 @@ limit $3
 """
 
 
-async def list_entries(conn: asyncpg.Connection, school_id: uuid.UUID, before: int | None,
+async def list_entries(conn: Connection, school_id: uuid.UUID, before: int | None,
                        limit: int) -> list[AuditEntry]:
     rows = await conn.fetch(_LIST, school_id, before, limit)
     return [msgspec.convert(dict(r), AuditEntry) for r in rows]

@@ -6,7 +6,7 @@ would be as fast as one commit at a time. Instead, reports that arrive while a
 batch is being written wait and go together in the next one: one statement, one
 commit for all of them. A lone report goes at once; under a storm batches grow by
 themselves. The caller's answer waits for its batch's commit, so a 201 still means
-stored.
+stored; each caller is told its own report's outcome (db/checkins.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ import uuid
 
 import asyncpg
 
-from db.checkins import Stored, store_checkins
+from db.checkins import Outcome, Stored, store_checkins
 from db.pool import unavailable
 from domain.checkins import CheckIn
 
-_Waiting = tuple[CheckIn, "asyncio.Future[Stored | None]"]
+_Waiting = tuple[CheckIn, "asyncio.Future[Outcome]"]
 
 
 class CheckinWriter:
@@ -32,9 +32,13 @@ class CheckinWriter:
         self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
 
     async def store(self, checkin: CheckIn, school_id: uuid.UUID) -> Stored | None:
-        """The report as committed; None when it was not stored (its client_id was seen
-        before, its room is not the school's, or it came after the event's end)."""
-        done: asyncio.Future[Stored | None] = asyncio.get_running_loop().create_future()
+        """The report as committed; None when it was not stored."""
+        outcome = await self.write(checkin, school_id)
+        return outcome if isinstance(outcome, Stored) else None
+
+    async def write(self, checkin: CheckIn, school_id: uuid.UUID) -> Outcome:
+        """What became of the report, once its batch is committed."""
+        done: asyncio.Future[Outcome] = asyncio.get_running_loop().create_future()
         self._waiting.setdefault(checkin.event_id, []).append((checkin, done))
         if checkin.event_id not in self._writers:
             self._writers[checkin.event_id] = asyncio.create_task(
@@ -53,7 +57,8 @@ class CheckinWriter:
                            batch: list[_Waiting]) -> None:
         try:
             async with self._pool.acquire() as conn:
-                stored = await store_checkins(conn, event_id, school_id, [c for c, _ in batch])
+                outcomes = await store_checkins(conn, event_id, school_id,
+                                                [c for c, _ in batch])
         except Exception as exc:  # each caller gets its own report's outcome
             if unavailable(exc):
                 await self._pool.expire_connections()
@@ -66,7 +71,7 @@ class CheckinWriter:
         else:
             for checkin, done in batch:
                 if not done.done():
-                    done.set_result(stored.get(checkin.id))
+                    done.set_result(outcomes[checkin.id])
 
     def _take(self, event_id: uuid.UUID) -> list[_Waiting]:
         waiting = self._waiting.get(event_id, [])

@@ -4,23 +4,28 @@ read accountability."""
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import asyncpg
 import msgspec
 
 from db import timeline
+from db.pool import Connection
 from domain.checkins import CheckIn
+from domain.events import TimelineKind
 from domain.schools import Room
+from domain.srp import EventStatus
 
 _COLUMNS = """id, event_id, room_id, client_id, status, students_present, students_missing,
     students_extra, injured, location, note, observed_at, received_at, clock_skew_flagged,
     reported_by"""
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
+_INPUT = [n for n in _NAMES if n != "event_id"]  # a batch's columns: all of one event
 _ENCODER = msgspec.json.Encoder()
 
 
-def _checkin(row: asyncpg.Record) -> CheckIn:
-    return msgspec.convert({n: row[n] for n in _NAMES}, CheckIn)
+def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
+    return msgspec.convert({n: row[prefix + n] for n in _NAMES}, CheckIn)
 
 
 # store_checkins -- a batch of one event's reports in one statement, so one transaction,
@@ -29,30 +34,32 @@ def _checkin(row: asyncpg.Record) -> CheckIn:
 # event ended before it was observed (the domain's `accept_late_checkin`, decided here
 # again under the event's lock because the caller's copy of the event may be a second
 # old); each room's current report if the newest of the batch is newer than it (the
-# domain's `supersedes` order); timeline entries numbered in arrival order; their
-# notifications; and whether the event had ended (a late report changes its record).
+# domain's `supersedes` order); timeline entries numbered in arrival order, and their
+# notifications. One row per report, in arrival order, tells what happened to it: its
+# seq if stored, else the report stored before with its client_id (this statement's
+# snapshot cannot see one stored by a concurrent one), whether it was in time and whether
+# its room is the school's; and the event's status and end, as the lock found them.
 _STORE = f"""
 with event as (
     select status as event_status, ended_at from events where id = $1 for update
 ), input as (
-    select t.*
+    select t.*, r.id is not null as our_room,
+           event.event_status = 'active' or t.observed_at < event.ended_at as in_time
     from unnest($3::uuid[], $4::uuid[], $5::uuid[], $6::text[], $7::int[], $8::int[],
                 $9::int[], $10::int[], $11::text[], $12::text[], $13::timestamptz[],
-                $14::timestamptz[], $15::bool[], $16::uuid[], $17::text[], $18::text[],
-                $19::text[], $20::bool[])
+                $14::timestamptz[], $15::bool[], $16::uuid[], $17::text[])
          with ordinality as t(id, room_id, client_id, status, students_present,
                               students_missing, students_extra, injured, location, note,
                               observed_at, received_at, clock_skew_flagged, reported_by,
-                              detail, at, notified, complete, arrival)
-    join rooms r on r.id = t.room_id and r.school_id = $2
+                              detail, arrival)
+    left join rooms r on r.id = t.room_id and r.school_id = $2
     cross join event
-    where event.event_status = 'active' or t.observed_at < event.ended_at
 ), new as (
     insert into checkins ({_COLUMNS}, school_id)
     select id, $1, room_id, client_id, status, students_present, students_missing,
            students_extra, injured, location, note, observed_at, received_at,
            clock_skew_flagged, reported_by, $2
-    from input order by arrival
+    from input where our_room and in_time order by arrival
     on conflict on constraint checkins_event_client_key do nothing
     returning id, room_id, observed_at, received_at, client_id
 ), newest as (
@@ -70,20 +77,30 @@ with event as (
     update events set last_seq = last_seq + (select count(*) from new)
     where id = $1 and exists (select 1 from new) returning last_seq
 ), numbered as (
-    select i.*, c.last_seq - count(*) over () + row_number() over (order by i.arrival) as seq
+    select i.*, c.last_seq - count(*) over () + row_number() over (order by i.arrival) as seq,
+           '{TimelineKind.CHECKIN}'::text as kind
     from new n join input i on i.id = n.id cross join counted c
 ), entry as (
     insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-    select $1, seq, received_at, 'checkin', reported_by, detail::json from numbered
+    select $1, seq, received_at, kind, reported_by, detail::json from numbered
+), announced as (
+    select id, seq, {timeline.announce("$1::uuid", "seq", "received_at", "kind",
+                                       "reported_by", "detail")}
+    from numbered order by seq
 )
-select id, seq, event_status <> 'active' as late, pg_notify('{timeline.CHANNEL}', json_build_object(
-    'event_id', $1::uuid, 'seq', seq, 'at', at::json, 'kind', 'checkin',
-    'actor_id', reported_by, 'detail', notified::json, 'complete', complete)::text)
-from numbered cross join event order by seq
+select i.id, a.seq, i.in_time, i.our_room, e.event_status, e.ended_at, p.*
+from input i cross join event e
+left join announced a on a.id = i.id
+left join lateral (  -- one index probe per report not stored, not a scan of the event's
+    select {", ".join(f"c.{n} as p_{n}" for n in _NAMES)} from checkins c
+    where a.id is null and c.event_id = $1 and c.client_id = i.client_id
+    limit 1  -- (there is one at most) keeps the planner from making it a join
+) p on true
+order by i.arrival
 """
 
 
-class Stored(msgspec.Struct, frozen=True):
+class Stored(msgspec.Struct, frozen=True, tag=True):
     """A report stored: its place on the event's timeline, and whether the event had
     already ended (a late report, observed before the end)."""
 
@@ -91,32 +108,66 @@ class Stored(msgspec.Struct, frozen=True):
     late: bool
 
 
-async def store_checkins(conn: asyncpg.Connection, event_id: uuid.UUID, school_id: uuid.UUID,
-                         batch: list[CheckIn]) -> dict[uuid.UUID, Stored]:
-    """Store new reports of one event and announce them, by check-in id. A report missing
-    from the answer was not stored: its client_id was seen before (also earlier in the
-    batch), its room is not one of the school's, or the event ended before it was
-    observed."""
-    details = [_ENCODER.encode(c) for c in batch]
-    notes = [timeline.notifiable(d) for d in details]
+class Replayed(msgspec.Struct, frozen=True, tag=True):
+    """The report's client_id was stored before (or earlier in its batch): that report,
+    unchanged."""
+
+    checkin: CheckIn
+
+
+class TooLate(msgspec.Struct, frozen=True, tag=True):
+    """The event had ended when the report was observed: its status and end, as the
+    report's statement found them under the event's lock."""
+
+    status: EventStatus
+    ended_at: datetime | None
+
+
+class ForeignRoom(msgspec.Struct, frozen=True, tag=True):
+    """The report's room is not one of the event's school."""
+
+    room_id: uuid.UUID
+
+
+Outcome = Stored | Replayed | TooLate | ForeignRoom
+
+
+async def store_checkins(conn: Connection, event_id: uuid.UUID, school_id: uuid.UUID,
+                         batch: list[CheckIn]) -> dict[uuid.UUID, Outcome]:
+    """Store new reports of one event and announce them; each report's outcome, by
+    check-in id. A client_id seen before makes a report a replay whatever else is wrong
+    with it; then the end of the event comes before the room."""
     columns = [[getattr(c, n) for c in batch] for n in _INPUT]
-    rows = await conn.fetch(
-        _STORE, event_id, school_id, *columns, [d.decode() for d in details],
-        [_ENCODER.encode(c.received_at).decode() for c in batch],
-        [n.decode() for n, _ in notes], [complete for _, complete in notes])
-    return {r["id"]: Stored(r["seq"], r["late"]) for r in rows}
+    rows = await conn.fetch(_STORE, event_id, school_id, *columns,
+                            [_ENCODER.encode(c).decode() for c in batch])
+    earlier = {c.client_id: c for c, r in zip(batch, rows, strict=True) if r["seq"] is not None}
+    return {c.id: await _outcome(conn, c, r, earlier) for c, r in zip(batch, rows, strict=True)}
 
 
-_INPUT = ["id", "room_id", "client_id", "status", "students_present", "students_missing",
-          "students_extra", "injured", "location", "note", "observed_at", "received_at",
-          "clock_skew_flagged", "reported_by"]
+async def _outcome(conn: Connection, checkin: CheckIn, row: asyncpg.Record,
+                   stored: dict[uuid.UUID, CheckIn]) -> Outcome:
+    if row["seq"] is not None:
+        return Stored(row["seq"], row["event_status"] != EventStatus.ACTIVE)
+    if row["p_id"] is not None:
+        return Replayed(_checkin(row, "p_"))
+    if checkin.client_id in stored:
+        return Replayed(stored[checkin.client_id])
+    if not row["in_time"]:
+        return TooLate(EventStatus(row["event_status"]), row["ended_at"])
+    if not row["our_room"]:
+        return ForeignRoom(checkin.room_id)
+    # taken, yet not stored: a concurrent statement stored its client_id first
+    replayed = await checkin_by_client_id(conn, checkin.event_id, checkin.client_id)
+    if replayed is None:
+        raise LookupError(f"check-in {checkin.id} was neither stored nor replayed")
+    return Replayed(replayed)
 
 
 # checkin_by_client_id -- the report a phone already sent with this client_id, if any
 _CHECKIN_BY_CLIENT_ID = f"select {_COLUMNS} from checkins where event_id = $1 and client_id = $2"
 
 
-async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def checkin_by_client_id(conn: Connection, event_id: uuid.UUID,
                                client_id: uuid.UUID) -> CheckIn | None:
     row = await conn.fetchrow(_CHECKIN_BY_CLIENT_ID, event_id, client_id)
     return _checkin(row) if row else None
@@ -126,7 +177,7 @@ async def checkin_by_client_id(conn: asyncpg.Connection, event_id: uuid.UUID,
 _CHECKINS_OF = f"select {_COLUMNS} from checkins where event_id = $1"
 
 
-async def checkins_of(conn: asyncpg.Connection, event_id: uuid.UUID) -> list[CheckIn]:
+async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
     rows = await conn.fetch(_CHECKINS_OF, event_id)
     return [_checkin(r) for r in rows]
 
@@ -142,7 +193,7 @@ order by r.code
 """
 
 
-async def rooms_with_reports(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def rooms_with_reports(conn: Connection, event_id: uuid.UUID,
                              school_id: uuid.UUID) -> tuple[list[Room], dict[uuid.UUID, CheckIn]]:
     """The school's rooms by code, and each reported room's current report."""
     rows = await conn.fetch(_ROOMS_WITH_REPORTS, event_id, school_id)

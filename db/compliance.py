@@ -11,6 +11,7 @@ import asyncpg
 import msgspec
 
 from db.directory import entry_name
+from db.pool import Connection
 from domain.calendar import GradeBand, SchoolYear, Source
 from domain.compliance import RulePack
 from domain.roles import Role
@@ -54,13 +55,13 @@ def _with_year(row: asyncpg.Record, start_year: int) -> SchoolWithYear:
     return SchoolWithYear(school, year, today)
 
 
-async def school_with_year(conn: asyncpg.Connection, school_id: uuid.UUID, start_year: int,
+async def school_with_year(conn: Connection, school_id: uuid.UUID, start_year: int,
                            now: datetime) -> SchoolWithYear | None:
     row = await conn.fetchrow(_OF_SCHOOL, school_id, start_year, now)
     return _with_year(row, start_year) if row else None
 
 
-async def district_schools_with_year(conn: asyncpg.Connection, district_id: uuid.UUID,
+async def district_schools_with_year(conn: Connection, district_id: uuid.UUID,
                                      start_year: int, now: datetime) -> list[SchoolWithYear]:
     rows = await conn.fetch(_OF_DISTRICT, district_id, start_year, now)
     return [_with_year(r, start_year) for r in rows]
@@ -79,7 +80,7 @@ on conflict (school_id, start_year) do update set
 """
 
 
-async def save_school_year(conn: asyncpg.Connection, school_id: uuid.UUID, year: SchoolYear,
+async def save_school_year(conn: Connection, school_id: uuid.UUID, year: SchoolYear,
                            by: uuid.UUID, at: datetime) -> None:
     await conn.execute(_SAVE_YEAR, school_id, year.start_year, year.first_day, year.last_day,
                        year.second_semester_start, year.grade_band, at, by)
@@ -148,7 +149,7 @@ order by ev.started_at, ev.id
 """
 
 
-async def year_events(conn: asyncpg.Connection, windows: Sequence[LogWindow],
+async def year_events(conn: Connection, windows: Sequence[LogWindow],
                       after: tuple[datetime, uuid.UUID] | None = None,
                       limit: int | None = None) -> list[DrillLogEntry]:
     """Events of the schools' windows, oldest first; all of them unless `limit`."""
@@ -166,13 +167,13 @@ where user_id = $1 and district_id = $2 and (expires_at is null or expires_at > 
 """
 
 
-async def district_roles(conn: asyncpg.Connection, user_id: uuid.UUID, district_id: uuid.UUID,
+async def district_roles(conn: Connection, user_id: uuid.UUID, district_id: uuid.UUID,
                          now: datetime) -> set[Role]:
     rows = await conn.fetch(_DISTRICT_ROLES, user_id, district_id, now)
     return {Role(r["role"]) for r in rows}
 
 
-async def load_rule_pack(conn: asyncpg.Connection, district_id: uuid.UUID) -> RulePack | None:
+async def load_rule_pack(conn: Connection, district_id: uuid.UUID) -> RulePack | None:
     """The district's own rule pack (validated when it was stored), if it has one."""
     pack = await conn.fetchval("select pack from district_rule_packs where district_id = $1",
                                district_id)
@@ -188,6 +189,6 @@ on conflict (district_id) do update set
 """
 
 
-async def save_rule_pack(conn: asyncpg.Connection, district_id: uuid.UUID, pack: RulePack,
+async def save_rule_pack(conn: Connection, district_id: uuid.UUID, pack: RulePack,
                          by: uuid.UUID, at: datetime) -> None:
     await conn.execute(_SAVE_PACK, district_id, pack, at, by)

@@ -10,9 +10,9 @@ from __future__ import annotations
 import uuid
 from itertools import cycle, islice
 
-import asyncpg
 import msgspec
 
+from db.pool import Connection
 from domain.roles import Role
 
 _NS = uuid.UUID("6f1c2a44-1d2b-4a51-9a3e-5d0c8e7b9a10")
@@ -136,7 +136,7 @@ def demo_schools() -> list[DemoSchool]:
 DISTRICT_ADMIN = DemoPerson("Dana Whitfield", "+15125550199", Role.DISTRICT_ADMIN)
 
 
-async def seed_demo(conn: asyncpg.Connection) -> SeededDistrict:
+async def seed_demo(conn: Connection) -> SeededDistrict:
     """Insert whatever of the demo district is missing; return its ids."""
     district_id = _id("district")
     async with conn.transaction():
@@ -148,7 +148,7 @@ async def seed_demo(conn: asyncpg.Connection) -> SeededDistrict:
     return SeededDistrict(district_id, schools, admin)
 
 
-async def _seed_school(conn: asyncpg.Connection, district_id: uuid.UUID,
+async def _seed_school(conn: Connection, district_id: uuid.UUID,
                        school: DemoSchool) -> SeededSchool:
     school_id = _id("school", school.key)
     await conn.execute(
@@ -169,7 +169,7 @@ async def _seed_school(conn: asyncpg.Connection, district_id: uuid.UUID,
     return SeededSchool(school_id, school.name, [by_code[r.code] for r in school.rooms], users)
 
 
-async def _seed_people(conn: asyncpg.Connection, district_id: uuid.UUID,
+async def _seed_people(conn: Connection, district_id: uuid.UUID,
                        school_id: uuid.UUID | None,
                        people: list[DemoPerson]) -> list[SeededUser]:
     await conn.executemany(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
 import msgspec
+
+from db.pool import Connection
 
 
 class Device(msgspec.Struct, frozen=True, kw_only=True):
@@ -34,12 +35,14 @@ returning {_COLUMNS}, (select user_id from before) as previous_owner
 """
 
 
-async def register_device(conn: asyncpg.Connection, user_id: uuid.UUID,
+async def register_device(conn: Connection, user_id: uuid.UUID,
                           session_id: uuid.UUID | None, platform: str, push_token: str,
                           now: datetime) -> tuple[Device, bool]:
     """The device, and whether it is new to this user (created, or moved from another)."""
-    row = dict(await conn.fetchrow(_REGISTER_DEVICE, uuid.uuid4(), user_id, session_id,
-                                   push_token, platform, now))
+    record = await conn.fetchrow(_REGISTER_DEVICE, uuid.uuid4(), user_id, session_id,
+                                 push_token, platform, now)
+    assert record is not None  # an upsert returns its row
+    row = dict(record)
     new_here = row.pop("previous_owner") != user_id
     return Device(**row), new_here
 
@@ -48,7 +51,7 @@ async def register_device(conn: asyncpg.Connection, user_id: uuid.UUID,
 _USER_DEVICES = f"select {_COLUMNS} from devices where user_id = $1 order by created_at, id"
 
 
-async def user_devices(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Device]:
+async def user_devices(conn: Connection, user_id: uuid.UUID) -> list[Device]:
     return [Device(**dict(r)) for r in await conn.fetch(_USER_DEVICES, user_id)]
 
 
@@ -56,7 +59,7 @@ async def user_devices(conn: asyncpg.Connection, user_id: uuid.UUID) -> list[Dev
 _DELETE_DEVICE = "delete from devices where id = $1 and user_id = $2 returning id"
 
 
-async def delete_device(conn: asyncpg.Connection, device_id: uuid.UUID,
+async def delete_device(conn: Connection, device_id: uuid.UUID,
                         user_id: uuid.UUID) -> bool:
     return await conn.fetchval(_DELETE_DEVICE, device_id, user_id) is not None
 
@@ -66,6 +69,16 @@ _REMOVE_ALL = "with gone as (delete from devices where user_id = $1 returning 1)
               "select count(*) from gone"
 
 
-async def remove_all(conn: asyncpg.Connection, user_id: uuid.UUID) -> int:
+async def remove_all(conn: Connection, user_id: uuid.UUID) -> int:
     """Alerts stop going to any of the person's phones; how many there were."""
-    return await conn.fetchval(_REMOVE_ALL, user_id)
+    removed: int = await conn.fetchval(_REMOVE_ALL, user_id)
+    return removed
+
+
+async def disable_devices(conn: Connection, push_tokens: tuple[str, ...], reason: str,
+                          at: datetime) -> None:
+    """Devices whose tokens the push provider called dead (the app was uninstalled or
+    re-registered): no more pushes to them, and readiness shows it."""
+    await conn.execute("update devices set disabled_at = $2, disabled_reason = $3 "
+                       "where push_token = any($1::text[]) and disabled_at is null",
+                       list(push_tokens), at, reason)

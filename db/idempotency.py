@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-import asyncpg
 import msgspec
 
+from db.pool import Connection
 from domain.idempotency import KeyScope, KeyUse, expired_before
 
 
@@ -23,7 +23,7 @@ where user_id = $1 and method = $2 and path = $3 and key = $4
 """
 
 
-async def claim(conn: asyncpg.Connection, scope: KeyScope) -> StoredResponse | None:
+async def claim(conn: Connection, scope: KeyScope) -> StoredResponse | None:
     """Hold the key for this transaction (a concurrent retry waits) and return the stored
     response, if the key was used before (expired or not: the domain decides)."""
     await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -51,7 +51,7 @@ on conflict (user_id, method, path, key) do update set
 """
 
 
-async def store(conn: asyncpg.Connection, scope: KeyScope, use: KeyUse, status: int,
+async def store(conn: Connection, scope: KeyScope, use: KeyUse, status: int,
                 body: bytes) -> None:
     """Keep the answer for the key's retries, and purge every key expired at the time of
     this use (a write is rare, and this keeps the table to about a day of keys without a

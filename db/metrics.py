@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 import msgspec
+
+from db.pool import Connection
 
 
 class QueuedMessages(msgspec.Struct, frozen=True, kw_only=True):
@@ -32,6 +33,6 @@ group by channel
 """
 
 
-async def queued_messages(conn: asyncpg.Connection, now: datetime) -> list[QueuedMessages]:
+async def queued_messages(conn: Connection, now: datetime) -> list[QueuedMessages]:
     rows = await conn.fetch(_QUEUED, now)
     return [QueuedMessages(**dict(r)) for r in rows]

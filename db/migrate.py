@@ -10,8 +10,9 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import asyncpg
 import msgspec
+
+from db.pool import Connection
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant unique to Muster; pg_advisory_lock takes a bigint.
@@ -45,7 +46,7 @@ create table if not exists schema_migrations (
 )"""
 
 
-async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
+async def migrate(conn: Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Apply pending migrations under the advisory lock; return the versions applied."""
     migrations = available() if migrations is None else migrations
     await conn.execute("select pg_advisory_lock($1)", _LOCK_ID)
@@ -65,7 +66,7 @@ async def migrate(conn: asyncpg.Connection, migrations: list[Migration] | None =
         await conn.execute("select pg_advisory_unlock($1)", _LOCK_ID)
 
 
-async def pending(conn: asyncpg.Connection, migrations: list[Migration] | None = None) -> list[str]:
+async def pending(conn: Connection, migrations: list[Migration] | None = None) -> list[str]:
     """Versions not yet applied (for /ready); raises MigrationError on a mismatch."""
     migrations = available() if migrations is None else migrations
     has_table = await conn.fetchval("select to_regclass('schema_migrations') is not null")
@@ -74,7 +75,7 @@ async def pending(conn: asyncpg.Connection, migrations: list[Migration] | None =
     return [m.version for m in await _pending(conn, migrations)]
 
 
-async def _pending(conn: asyncpg.Connection, migrations: list[Migration]) -> list[Migration]:
+async def _pending(conn: Connection, migrations: list[Migration]) -> list[Migration]:
     rows = await conn.fetch("select version, checksum from schema_migrations")
     applied = {r["version"]: r["checksum"] for r in rows}
     for m in migrations:

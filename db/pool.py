@@ -8,13 +8,18 @@ import logging
 import re
 import time
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TypeAlias, TypeVar
 
 import asyncpg
 import msgspec
+from asyncpg.pool import PoolConnectionProxy
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+# What queries accept: `pool.acquire()` hands out a proxy, which is no asyncpg.Connection
+# (neither at run time nor to the type checker), and CLI commands use a dedicated one.
+Connection: TypeAlias = asyncpg.Connection | PoolConnectionProxy
 
 
 # What a refused or lost database connection raises: the server restarting, a failover,
@@ -45,7 +50,7 @@ def renew_connections(pool: asyncpg.Pool) -> None:
     task.add_done_callback(_renewing.discard)
 
 
-async def while_unavailable(pool: asyncpg.Pool, work: Callable[[asyncpg.Connection], Awaitable[T]],
+async def while_unavailable(pool: asyncpg.Pool, work: Callable[[Connection], Awaitable[T]],
                             *, patience_s: float, what: str) -> T:
     """`work(conn)` on a pooled connection, tried again while the database is unavailable
     (with backoff, renewing the pool's connections) for up to `patience_s` seconds.

@@ -7,11 +7,11 @@ import uuid
 from collections.abc import Collection
 from datetime import datetime
 
-import asyncpg
 import msgspec
 
 from db.checkins import checkins_of
 from db.directory import entry_name
+from db.pool import Connection
 from domain.after_action import AfterActionRevision
 from domain.events import Event
 from domain.schools import Room
@@ -41,7 +41,7 @@ order by seq
 """
 
 
-async def load_facts(conn: asyncpg.Connection, event: Event) -> TimingFacts:
+async def load_facts(conn: Connection, event: Event) -> TimingFacts:
     """Everything stored about the event that its timing record is computed from."""
     rooms = await conn.fetch(_ROOMS, event.school_id)
     messages = await conn.fetch(_MESSAGES, event.id)
@@ -62,14 +62,14 @@ select u.id, {entry_name("u.id", "$1")} as name from users u where u.id = any($2
 """
 
 
-async def names_of(conn: asyncpg.Connection, school_id: uuid.UUID,
+async def names_of(conn: Connection, school_id: uuid.UUID,
                    user_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
     """Those the school has (or had) a name for."""
     rows = await conn.fetch(_NAMES, school_id, list(user_ids))
     return {r["id"]: r["name"] for r in rows if r["name"] is not None}
 
 
-async def lock_record(conn: asyncpg.Connection, event_id: uuid.UUID) -> None:
+async def lock_record(conn: Connection, event_id: uuid.UUID) -> None:
     """Serialise recomputations of one event's record until the transaction ends, so that
     a record computed from older facts never overwrites a newer one."""
     await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
@@ -84,12 +84,12 @@ on conflict (event_id) do update
 """
 
 
-async def store_record(conn: asyncpg.Connection, event_id: uuid.UUID, record: TimingRecord,
+async def store_record(conn: Connection, event_id: uuid.UUID, record: TimingRecord,
                        computed_at: datetime) -> None:
     await conn.execute(_STORE, event_id, computed_at, record)
 
 
-async def load_record(conn: asyncpg.Connection,
+async def load_record(conn: Connection,
                       event_id: uuid.UUID) -> tuple[TimingRecord, datetime] | None:
     """The stored record and when it was computed; None if it never was."""
     row = await conn.fetchrow(
@@ -103,10 +103,12 @@ _AFTER_ACTION_COLUMNS = """revision, edited_by, edited_at, scheduled_at, during,
     staff, visitors, observers, notification_method, problems, lessons_learned, report"""
 
 
-async def current_revision(conn: asyncpg.Connection, event_id: uuid.UUID) -> int:
+async def current_revision(conn: Connection, event_id: uuid.UUID) -> int:
     """The number of the latest after-action revision, 0 for none."""
-    return await conn.fetchval("select coalesce(max(revision), 0) from after_action_revisions "
-                               "where event_id = $1", event_id)
+    revision: int = await conn.fetchval("select coalesce(max(revision), 0) "
+                                        "from after_action_revisions where event_id = $1",
+                                        event_id)
+    return revision
 
 
 # insert_after_action -- one revision of the notes (the event row is locked by the caller)
@@ -116,7 +118,7 @@ values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 """
 
 
-async def insert_after_action(conn: asyncpg.Connection, event_id: uuid.UUID,
+async def insert_after_action(conn: Connection, event_id: uuid.UUID,
                               notes: AfterActionRevision) -> None:
     p = notes.participants
     await conn.execute(
@@ -133,7 +135,7 @@ where event_id = $1 order by revision desc limit 1
 """
 
 
-async def load_after_action(conn: asyncpg.Connection,
+async def load_after_action(conn: Connection,
                             event_id: uuid.UUID) -> AfterActionRevision | None:
     row = await conn.fetchrow(_LOAD_AFTER_ACTION, event_id)
     if row is None:

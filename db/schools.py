@@ -7,6 +7,7 @@ from collections.abc import Collection
 
 import asyncpg
 
+from db.pool import Connection
 from domain.schools import Room, School
 
 _SCHOOL_COLUMNS = """id, district_id, name, timezone, state,
@@ -31,7 +32,7 @@ limit $4
 """
 
 
-async def list_schools(conn: asyncpg.Connection, ids: Collection[uuid.UUID],
+async def list_schools(conn: Connection, ids: Collection[uuid.UUID],
                        after: tuple[str, uuid.UUID] | None, limit: int) -> list[School]:
     name, last_id = after or (None, None)
     rows = await conn.fetch(_LIST_SCHOOLS, list(ids), name, last_id, limit)
@@ -43,7 +44,7 @@ _GET_SCHOOL = f"select {_SCHOOL_COLUMNS} from schools where id = $1"
 _GET_SCHOOL_FOR_UPDATE = _GET_SCHOOL + " for no key update"
 
 
-async def get_school(conn: asyncpg.Connection, school_id: uuid.UUID, *,
+async def get_school(conn: Connection, school_id: uuid.UUID, *,
                      lock: bool = False) -> School | None:
     """The school; `lock` holds its row until the transaction ends, so that administrative
     changes to one school take turns (`no key update`: events and check-ins, which only
@@ -52,8 +53,10 @@ async def get_school(conn: asyncpg.Connection, school_id: uuid.UUID, *,
     return _school(row) if row else None
 
 
-async def district_state(conn: asyncpg.Connection, district_id: uuid.UUID) -> str | None:
-    return await conn.fetchval("select state from districts where id = $1", district_id)
+async def district_state(conn: Connection, district_id: uuid.UUID) -> str | None:
+    state: str | None = await conn.fetchval("select state from districts where id = $1",
+                                            district_id)
+    return state
 
 
 _INSERT_SCHOOL = f"insert into schools ({_SCHOOL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7)"
@@ -64,15 +67,15 @@ where id = $1 and district_id = $2
 """
 
 
-def _school_values(school: School) -> tuple:
+def _school_values(school: School) -> tuple[object, ...]:
     return tuple(getattr(school, c.strip()) for c in _SCHOOL_COLUMNS.split(","))
 
 
-async def insert_school(conn: asyncpg.Connection, school: School) -> None:
+async def insert_school(conn: Connection, school: School) -> None:
     await conn.execute(_INSERT_SCHOOL, *_school_values(school))
 
 
-async def update_school(conn: asyncpg.Connection, school: School) -> None:
+async def update_school(conn: Connection, school: School) -> None:
     await conn.execute(_UPDATE_SCHOOL, *_school_values(school))
 
 
@@ -85,7 +88,7 @@ limit $4
 """
 
 
-async def list_rooms(conn: asyncpg.Connection, school_id: uuid.UUID,
+async def list_rooms(conn: Connection, school_id: uuid.UUID,
                      after: tuple[str, uuid.UUID] | None, limit: int) -> list[Room]:
     code, last_id = after or (None, None)
     rows = await conn.fetch(_LIST_ROOMS, school_id, code, last_id, limit)
@@ -98,7 +101,7 @@ select {_ROOM_COLUMNS} from rooms where school_id = $1 and code = any($2::text[]
 """
 
 
-async def rooms_by_code(conn: asyncpg.Connection, school_id: uuid.UUID,
+async def rooms_by_code(conn: Connection, school_id: uuid.UUID,
                         codes: Collection[str]) -> dict[str, Room]:
     rows = await conn.fetch(_ROOMS_BY_CODE, school_id, list(codes))
     return {r["code"]: _room(r) for r in rows}
@@ -111,11 +114,11 @@ where school_id = $1 and id = $2
 """
 
 
-def _room_values(school_id: uuid.UUID, rooms: Collection[Room]) -> list[tuple]:
+def _room_values(school_id: uuid.UUID, rooms: Collection[Room]) -> list[tuple[object, ...]]:
     return [(school_id, r.id, r.code, r.name, r.building, r.floor, r.capacity) for r in rooms]
 
 
-async def save_rooms(conn: asyncpg.Connection, school_id: uuid.UUID, created: Collection[Room],
+async def save_rooms(conn: Connection, school_id: uuid.UUID, created: Collection[Room],
                      updated: Collection[Room]) -> None:
     """Insert new rooms and update known ones (same id, so their check-ins stay theirs)."""
     await conn.executemany(_INSERT_ROOM, _room_values(school_id, created))

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import asyncpg
 
+from db.pool import Connection
 from domain.signin import LIVE_CODES, Earlier, PresentedToken, StoredCode
 
 # lock_phone_and_address -- serialise requests of one kind from one client address, then
@@ -15,7 +16,7 @@ from domain.signin import LIVE_CODES, Earlier, PresentedToken, StoredCode
 _LOCK = "select pg_advisory_xact_lock(hashtextextended($1 || ':' || $2, 0))"
 
 
-async def lock_phone_and_address(conn: asyncpg.Connection, kind: str, phone: str,
+async def lock_phone_and_address(conn: Connection, kind: str, phone: str,
                                  address: str) -> None:
     """Each limit is checked and the request counted while no other request it applies to
     can do the same (a lock per phone alone let a burst of phones from one address by)."""
@@ -38,7 +39,7 @@ where (phone = $1 or client_address = $2) and created_at > $3
 """
 
 
-async def recent_code_requests(conn: asyncpg.Connection, phone: str, address: str,
+async def recent_code_requests(conn: Connection, phone: str, address: str,
                                since: datetime) -> Earlier:
     return _earlier(await conn.fetch(_RECENT_CODE_REQUESTS, phone, address, since))
 
@@ -51,7 +52,7 @@ where (phone = $1 or client_address = $2) and tried_at > $3
 """
 
 
-async def recent_wrong_codes(conn: asyncpg.Connection, phone: str, address: str,
+async def recent_wrong_codes(conn: Connection, phone: str, address: str,
                              since: datetime) -> Earlier:
     return _earlier(await conn.fetch(_RECENT_WRONG_CODES, phone, address, since))
 
@@ -62,7 +63,7 @@ insert into wrong_codes (phone, client_address, tried_at) values ($1, $2, $3)
 """
 
 
-async def insert_wrong_code(conn: asyncpg.Connection, phone: str, address: str,
+async def insert_wrong_code(conn: Connection, phone: str, address: str,
                             now: datetime) -> None:
     await conn.execute(_INSERT_WRONG_CODE, phone, address, now)
 
@@ -76,9 +77,10 @@ where u.phone = $1
 """
 
 
-async def member_id_by_phone(conn: asyncpg.Connection, phone: str,
+async def member_id_by_phone(conn: Connection, phone: str,
                              now: datetime) -> uuid.UUID | None:
-    return await conn.fetchval(_MEMBER_ID_BY_PHONE, phone, now)
+    user_id: uuid.UUID | None = await conn.fetchval(_MEMBER_ID_BY_PHONE, phone, now)
+    return user_id
 
 
 # insert_code -- a code asked for (also for unknown phones, so limits treat all alike)
@@ -88,7 +90,7 @@ values ($1, $2, $3, $4, $5, $6, $7)
 """
 
 
-async def insert_code(conn: asyncpg.Connection, code_id: uuid.UUID, phone: str, address: str,
+async def insert_code(conn: Connection, code_id: uuid.UUID, phone: str, address: str,
                       digest: str, now: datetime, expires_at: datetime,
                       for_user: uuid.UUID | None = None) -> None:
     """A sign-in code, or (`for_user`) one to make `phone` that person's."""
@@ -104,7 +106,7 @@ order by created_at desc limit {LIVE_CODES}
 """
 
 
-async def newest_codes(conn: asyncpg.Connection, phone: str, for_user: uuid.UUID | None,
+async def newest_codes(conn: Connection, phone: str, for_user: uuid.UUID | None,
                        since: datetime) -> list[StoredCode]:
     rows = await conn.fetch(_NEWEST_CODES, phone, for_user, since)
     return [StoredCode(id=str(r["id"]), digest=r["code_hash"], expires_at=r["expires_at"],
@@ -117,7 +119,7 @@ update auth_codes set consumed_at = $2 where id = $1 and consumed_at is null ret
 """
 
 
-async def consume_code(conn: asyncpg.Connection, code_id: str, now: datetime) -> bool:
+async def consume_code(conn: Connection, code_id: str, now: datetime) -> bool:
     return await conn.fetchval(_CONSUME_CODE, uuid.UUID(code_id), now) is not None
 
 
@@ -127,7 +129,7 @@ insert into sessions (id, user_id, created_at, last_used_at) values ($1, $2, $3,
 """
 
 
-async def open_session(conn: asyncpg.Connection, session_id: uuid.UUID, user_id: uuid.UUID,
+async def open_session(conn: Connection, session_id: uuid.UUID, user_id: uuid.UUID,
                        now: datetime) -> None:
     await conn.execute(_OPEN_SESSION, session_id, user_id, now)
 
@@ -139,7 +141,7 @@ values ($1, $2, $3, $4, $5, $6)
 """
 
 
-async def insert_refresh_token(conn: asyncpg.Connection, token_id: uuid.UUID,
+async def insert_refresh_token(conn: Connection, token_id: uuid.UUID,
                                user_id: uuid.UUID, session_id: uuid.UUID, digest: str,
                                now: datetime, expires_at: datetime) -> None:
     await conn.execute(_INSERT_REFRESH_TOKEN, token_id, user_id, session_id, digest, now,
@@ -164,9 +166,9 @@ for update of t, s
 """
 
 
-async def find_refresh_token(conn: asyncpg.Connection, digest: str) -> FoundToken | None:
+async def find_refresh_token(conn: Connection, digest: str) -> FoundToken | None:
     row = await conn.fetchrow(_FIND_REFRESH_TOKEN, digest)
-    return row and FoundToken(**dict(row))
+    return FoundToken(**dict(row)) if row is not None else None
 
 
 # mark_replaced -- a rotated token points at its successor
@@ -176,7 +178,7 @@ where id = $1
 """
 
 
-async def mark_replaced(conn: asyncpg.Connection, token_id: uuid.UUID, successor: uuid.UUID,
+async def mark_replaced(conn: Connection, token_id: uuid.UUID, successor: uuid.UUID,
                         now: datetime) -> None:
     await conn.execute(_MARK_REPLACED, token_id, successor, now)
 
@@ -188,7 +190,7 @@ update devices set last_seen_at = $2 where session_id = $1
 """
 
 
-async def touch_session(conn: asyncpg.Connection, session_id: uuid.UUID, now: datetime) -> None:
+async def touch_session(conn: Connection, session_id: uuid.UUID, now: datetime) -> None:
     await conn.execute(_TOUCH_SESSION, session_id, now)
 
 
@@ -206,7 +208,7 @@ select id from ended
 """
 
 
-async def end_sessions(conn: asyncpg.Connection, *, session_id: uuid.UUID | None,
+async def end_sessions(conn: Connection, *, session_id: uuid.UUID | None,
                        user_id: uuid.UUID | None, now: datetime, reason: str) -> list[uuid.UUID]:
     """End `session_id`, or every live session of `user_id`; the ids that ended."""
     rows = await conn.fetch(_END_SESSIONS, session_id, user_id, now, reason)

@@ -17,6 +17,7 @@ import asyncpg
 import msgspec
 
 from db.directory import RANKED
+from db.pool import Connection
 from db.users import phone_taken
 from domain.roles import Role
 from domain.roster import Member
@@ -76,7 +77,7 @@ def _member(row: asyncpg.Record) -> StaffMember:
     return msgspec.convert(dict(row), StaffMember)
 
 
-async def list_staff(conn: asyncpg.Connection, school: School, now: datetime,
+async def list_staff(conn: Connection, school: School, now: datetime,
                      after: tuple[str, uuid.UUID] | None, limit: int) -> list[StaffMember]:
     name, last_id = after or (None, None)
     rows = await conn.fetch(_LIST, school.id, school.district_id, now, name, last_id, limit)
@@ -87,7 +88,7 @@ async def list_staff(conn: asyncpg.Connection, school: School, now: datetime,
 _GET = _PEOPLE + "where u.id = $4 and c.role is not null"
 
 
-async def get_staff_member(conn: asyncpg.Connection, school: School, user_id: uuid.UUID,
+async def get_staff_member(conn: Connection, school: School, user_id: uuid.UUID,
                            now: datetime) -> StaffMember | None:
     row = await conn.fetchrow(_GET, school.id, school.district_id, now, user_id)
     return _member(row) if row else None
@@ -97,7 +98,7 @@ async def get_staff_member(conn: asyncpg.Connection, school: School, user_id: uu
 _BY_PHONE = _PEOPLE + "where u.phone = any($4::text[])"
 
 
-async def members_by_phone(conn: asyncpg.Connection, school: School, phones: Collection[str],
+async def members_by_phone(conn: Connection, school: School, phones: Collection[str],
                            now: datetime) -> dict[str, Member]:
     """Who has these phones, and what this school has of them (nothing of anyone else's)."""
     rows = await conn.fetch(_BY_PHONE, school.id, school.district_id, now, list(phones))
@@ -115,13 +116,13 @@ limit 1
 """
 
 
-async def district_role(conn: asyncpg.Connection, user_id: uuid.UUID, district_id: uuid.UUID,
+async def district_role(conn: Connection, user_id: uuid.UUID, district_id: uuid.UUID,
                         now: datetime) -> Role | None:
     role = await conn.fetchval(_DISTRICT_ROLE, user_id, district_id, now)
     return role and Role(role)
 
 
-async def insert_people(conn: asyncpg.Connection,
+async def insert_people(conn: Connection,
                         people: Sequence[tuple[uuid.UUID, str, str, str | None]]) -> None:
     """New users (id, name, phone, email); a phone that is taken is a Conflict."""
     try:
@@ -138,7 +139,7 @@ where id = (select c.id from users u, lateral ({_COUNTS}) c where u.id = $4)
 """
 
 
-async def update_entry(conn: asyncpg.Connection, school: School, user_id: uuid.UUID,
+async def update_entry(conn: Connection, school: School, user_id: uuid.UUID,
                        now: datetime, name: str, email: str | None) -> None:
     """What this school calls a person; other schools' entries and the person's own
     name are not touched."""
@@ -162,7 +163,7 @@ values ($1, $2, $3, $4, $5, $6, $7, $8)
 """
 
 
-async def set_memberships(conn: asyncpg.Connection, school: School,
+async def set_memberships(conn: Connection, school: School,
                           memberships: Sequence[Membership], now: datetime) -> None:
     """Each person's membership reaching the school becomes the one given: at the school,
     or for district_admin the district's (which reaches its every school)."""
@@ -174,7 +175,7 @@ async def set_memberships(conn: asyncpg.Connection, school: School,
         for m in memberships])
 
 
-async def remove_memberships(conn: asyncpg.Connection, school: School,
+async def remove_memberships(conn: Connection, school: School,
                              user_ids: Sequence[uuid.UUID], now: datetime) -> None:
     """Take these people off the school's staff (a district admin off the district's)."""
     await conn.executemany(_REMOVE, [(school.id, school.district_id, u, now)

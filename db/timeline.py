@@ -11,15 +11,14 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import asyncpg
 import msgspec
 
 from db.directory import entry_name
+from db.pool import Connection
+from domain.events import TimelineKind
 
 CHANNEL = "muster_timeline"
-# PostgreSQL refuses NOTIFY payloads of 8000 bytes or more; the rest of an entry
-# takes < 300, so a bigger detail goes without and listeners read it from the table.
-_MAX_DETAIL = 7600
+_MAX_DETAIL = 7600  # bytes of detail in a notification: the rest of an entry takes < 300
 
 
 class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
@@ -28,7 +27,7 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     event_id: uuid.UUID
     seq: int
     at: datetime
-    kind: str
+    kind: str  # a TimelineKind
     actor_id: uuid.UUID | None
     detail: msgspec.Raw
     # False when a notification left the detail out (too big); read it with entries_after
@@ -36,36 +35,37 @@ class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
     actor_name: str | None = None  # filled by entries_after, not sent in notifications
 
 
-_ENCODER = msgspec.json.Encoder()
+def announce(event_id: str, seq: str, at: str, kind: str, actor_id: str, detail: str) -> str:
+    """The SQL that NOTIFYs a new entry, so that every statement writing entries builds
+    the same payload (a `TimelineEntry`); each argument is an SQL expression, `detail`
+    one of JSON text. PostgreSQL refuses a payload of 8000 bytes or more: a bigger
+    detail goes without (`complete` false) and listeners read it from the table."""
+    fits = f"octet_length({detail}) <= {_MAX_DETAIL}"
+    return (f"pg_notify('{CHANNEL}', json_build_object("
+            f"'event_id', {event_id}, 'seq', {seq}, 'at', to_json({at}), 'kind', {kind}, "
+            f"'actor_id', {actor_id}, 'detail', case when {fits} then ({detail})::json end, "
+            f"'complete', {fits})::text)")
+
 
 # append -- next seq under the event row lock, the entry, and its notification
-_APPEND = """
+_APPEND = f"""
 with next as (
     update events set last_seq = last_seq + 1 where id = $1 returning last_seq
+), entry as (
+    insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
+    select $1, next.last_seq, $2, $3, $4, $5::text::json from next
+    returning seq
 )
-insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
-select $1, next.last_seq, $2, $3, $4, $5::text::json from next
-returning seq
+select seq, {announce("$1::uuid", "seq", "$2::timestamptz", "$3::text", "$4::uuid", "$5::text")}
+from entry
 """
 
 
-async def append(conn: asyncpg.Connection, event_id: uuid.UUID, at: datetime, kind: str,
-                 actor_id: uuid.UUID | None, detail: bytes) -> TimelineEntry:
-    """Add an entry (inside the caller's transaction) and announce it at commit."""
-    seq = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
-    notified, complete = notifiable(detail)
-    entry = TimelineEntry(event_id=event_id, seq=seq, at=at, kind=kind, actor_id=actor_id,
-                          detail=msgspec.Raw(notified), complete=complete)
-    await conn.execute("select pg_notify($1, $2)", CHANNEL, _ENCODER.encode(entry).decode())
-    return entry
-
-
-def notifiable(detail: bytes) -> tuple[bytes, bool]:
-    """The detail to put in a notification, and whether it is complete: a detail too
-    big for NOTIFY is left out, and listeners read it from the table."""
-    if len(detail) > _MAX_DETAIL:
-        return b"null", False
-    return detail, True
+async def append(conn: Connection, event_id: uuid.UUID, at: datetime, kind: TimelineKind,
+                 actor_id: uuid.UUID | None, detail: bytes) -> int:
+    """Add an entry (inside the caller's transaction) and announce it at commit; its seq."""
+    seq: int = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
+    return seq
 
 
 def decode_notification(payload: str) -> TimelineEntry:
@@ -92,8 +92,8 @@ order by t.seq
 """
 
 
-async def entries_after(conn: asyncpg.Connection, event_id: uuid.UUID, after_seq: int,
-                        limit: int = 500) -> list[TimelineEntry]:
+async def entries_after(conn: Connection, event_id: uuid.UUID, after_seq: int,
+                        limit: int) -> list[TimelineEntry]:
     """For a stream's replay and catch-up, and for the audit timeline."""
     rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)
     return [TimelineEntry(event_id=r["event_id"], seq=r["seq"], at=r["at"], kind=r["kind"],

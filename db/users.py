@@ -9,6 +9,7 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from db.pool import Connection
 from domain.errors import Conflict
 from domain.identity import Holding
 from domain.roles import Role, strongest
@@ -39,7 +40,7 @@ where u.id = $1
 """
 
 
-async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
+async def load_caller(conn: Connection, user_id: uuid.UUID,
                       session_id: uuid.UUID | None, now: datetime) -> CallerRecord | None:
     """None when there is no such user, or `session_id` names no live session of theirs."""
     rows = await conn.fetch(_LOAD_CALLER, user_id, now, session_id)
@@ -56,8 +57,10 @@ async def load_caller(conn: asyncpg.Connection, user_id: uuid.UUID,
                         changes_at=min(expiries, default=None))
 
 
-async def find_user_id_by_phone(conn: asyncpg.Connection, phone: str) -> uuid.UUID | None:
-    return await conn.fetchval("select id from users where phone = $1", phone)
+async def find_user_id_by_phone(conn: Connection, phone: str) -> uuid.UUID | None:
+    user_id: uuid.UUID | None = await conn.fetchval("select id from users where phone = $1",
+                                                    phone)
+    return user_id
 
 
 def phone_taken(exc: asyncpg.UniqueViolationError) -> Conflict:
@@ -74,20 +77,22 @@ where user_id = $1 and ($2::timestamptz is null or expires_at is null or expires
 """
 
 
-async def holdings(conn: asyncpg.Connection, user_id: uuid.UUID,
+async def holdings(conn: Connection, user_id: uuid.UUID,
                    live_at: datetime | None = None) -> list[Holding]:
     """Every membership of the person, or only those live at `live_at`."""
     rows = await conn.fetch(_HOLDINGS, user_id, live_at)
     return [msgspec.convert(dict(r), Holding) for r in rows]
 
 
-async def lock_person(conn: asyncpg.Connection, user_id: uuid.UUID) -> str | None:
+async def lock_person(conn: Connection, user_id: uuid.UUID) -> str | None:
     """The person's phone, their row locked until the transaction ends (so that two
     changes of one person take turns); None if there is no such person."""
-    return await conn.fetchval("select phone from users where id = $1 for update", user_id)
+    phone: str | None = await conn.fetchval("select phone from users where id = $1 for update",
+                                            user_id)
+    return phone
 
 
-async def set_phone(conn: asyncpg.Connection, user_id: uuid.UUID, phone: str) -> None:
+async def set_phone(conn: Connection, user_id: uuid.UUID, phone: str) -> None:
     """The person's new sign-in identity; Conflict when the phone is someone else's."""
     try:
         await conn.execute("update users set phone = $2 where id = $1", user_id, phone)
@@ -95,7 +100,7 @@ async def set_phone(conn: asyncpg.Connection, user_id: uuid.UUID, phone: str) ->
         raise phone_taken(exc) from None
 
 
-async def set_own_details(conn: asyncpg.Connection, user_id: uuid.UUID, name: str,
+async def set_own_details(conn: Connection, user_id: uuid.UUID, name: str,
                           email: str | None) -> None:
     """The person's own name and email (no school's directory entry changes)."""
     await conn.execute("update users set name = $2, email = $3 where id = $1",

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import asyncpg
 import msgspec
 
 from db.outbox import CHANNEL
+from db.pool import Connection
 from domain.alerts import MessageKind
 from domain.events import Event
 
@@ -28,7 +28,7 @@ select pg_notify($5, '')
 """
 
 
-async def add_wave(conn: asyncpg.Connection, event: Event, kind: MessageKind,
+async def add_wave(conn: Connection, event: Event, kind: MessageKind,
                    planned_at: datetime) -> None:
     await conn.execute(_ADD_WAVE, event.id, kind, msgspec.to_builtins(event), planned_at,
                        CHANNEL)
@@ -48,14 +48,16 @@ limit 1
 """
 
 
-async def next_wave(conn: asyncpg.Connection) -> Wave | None:
+async def next_wave(conn: Connection) -> Wave | None:
     row = await conn.fetchrow(_NEXT_WAVE)
-    return row and msgspec.convert(dict(row), Wave, strict=False)  # the event as JSON
+    if row is None:
+        return None
+    return msgspec.convert(dict(row), Wave, strict=False)  # the event as JSON
 
 
 # mark_expanded -- the wave's messages are in the outbox
 _MARK_EXPANDED = "update alert_waves set expanded_at = $2 where id = $1"
 
 
-async def mark_expanded(conn: asyncpg.Connection, wave_id: int, now: datetime) -> None:
+async def mark_expanded(conn: Connection, wave_id: int, now: datetime) -> None:
     await conn.execute(_MARK_EXPANDED, wave_id, now)

@@ -138,7 +138,7 @@ def plan_alert(
 
 
 def plan_ending(
-    event: Event, kind: MessageKind, notified: Sequence[tuple[uuid.UUID, Channel]]
+    event: Event, kind: MessageKind, notified: Sequence[tuple[uuid.UUID, str]]
 ) -> list[PlannedMessage]:
     """The all-clear or cancellation of an ended event, to each (person, channel) that was
     notified (pass only what was sent or is queued: a skipped reminder notified nobody).

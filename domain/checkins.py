@@ -77,8 +77,13 @@ def accept_late_checkin(event: Event, observed_at: datetime) -> None:
         return
     if event.ended_at is not None and observed_at < event.ended_at:
         return
+    raise too_late(event, observed_at)
+
+
+def too_late(event: Event, observed_at: datetime) -> EventClosed:
+    """The refusal of a report observed at or after the event's end (409)."""
     ended = event.ended_at.isoformat() if event.ended_at else "an unknown time"
-    raise EventClosed(
+    return EventClosed(
         f"event {event.id} ended with {event.status} at {ended}; a report observed at "
         f"{observed_at.isoformat()} is too late for it"
     )

@@ -1,4 +1,9 @@
-"""What to do after a provider answered: retry when, give up when, fall back when.
+"""A message as it goes to a provider, and what to do after the provider answered:
+retry when, give up when, fall back when.
+
+`OutboxMessage` is a plain value, here so that the senders' port
+(notifications/senders.py) and the outbox that claims it (db/outbox.py) share it
+without the database layer knowing of notifications, or the senders of the database.
 
 Retries back off exponentially with jitter, so that a provider's outage does not
 end in every dispatcher retrying in lock-step; they are bounded, so a message
@@ -7,11 +12,45 @@ that can never go stops being retried and shows as failed.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, timedelta
+from enum import StrEnum
+
+import msgspec
+
+from domain.alerts import Channel, MessageKind
 
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
 MAX_ATTEMPTS = 8
+
+
+class DeliveryOutcome(StrEnum):
+    """What became of a message, as its deliveries rows record it: a sender answers
+    sent, failed (for good) or retry; a provider's receipt later says delivered,
+    undelivered (this number cannot take it) or failed."""
+
+    SENT = "sent"
+    DELIVERED = "delivered"
+    UNDELIVERED = "undelivered"
+    FAILED = "failed"
+    RETRY = "retry"
+
+
+class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+    """One message to one person on one channel, as a dispatcher claims it."""
+
+    id: int
+    event_id: uuid.UUID
+    user_id: uuid.UUID
+    channel: Channel
+    kind: MessageKind
+    body: str
+    critical: bool
+    data: dict[str, str]
+    attempts: int
+    phone: str
+    push_tokens: list[str]
 
 
 def next_attempt(attempts: int, now: datetime, jitter: float) -> datetime | None:
@@ -21,7 +60,7 @@ def next_attempt(attempts: int, now: datetime, jitter: float) -> datetime | None
     backoff: 5 s, 10 s, 20 s ... capped at 5 min."""
     if attempts >= MAX_ATTEMPTS:
         return None
-    backoff = min(FIRST_BACKOFF * 2 ** (attempts - 1), MAX_BACKOFF)
+    backoff = min(FIRST_BACKOFF * 2.0 ** (attempts - 1), MAX_BACKOFF)
     return now + backoff * (0.5 + jitter)
 
 
@@ -29,7 +68,8 @@ def falls_back_to_sms(channel: str, kind: str, outcome: str) -> bool:
     """A push alert that failed for good (no working device, every token dead) brings
     the person's pending SMS reminder forward, instead of waiting for the ack window.
     (For real events SMS already went out in parallel; there is nothing to bring.)"""
-    return channel == "push" and kind in ("alert", "action") and outcome == "failed"
+    return (channel == Channel.PUSH and kind in (MessageKind.ALERT, MessageKind.ACTION)
+            and outcome == DeliveryOutcome.FAILED)
 
 
 def wave_handed_off(pending: int, handled: int, handled_at_last_milestone: int) -> bool:

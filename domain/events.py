@@ -7,6 +7,8 @@ reveals) anything but the caller's role.
 
 import uuid
 from datetime import datetime
+from enum import StrEnum
+from typing import TypedDict
 
 import msgspec
 from msgspec.structs import replace
@@ -16,6 +18,19 @@ from domain.errors import Conflict, EventClosed, Invalid
 from domain.policy import Permission, Policy, permission_to_start
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
+
+
+class TimelineKind(StrEnum):
+    """What a line of an event's timeline records (the schema's list): the start, an
+    action change, any other change of status, a room's report, a wave of messages
+    handed to providers, and an acknowledgement (admitted; nothing writes one yet)."""
+
+    STARTED = "started"
+    ACTION = "action"
+    STATUS = "status"
+    CHECKIN = "checkin"
+    DELIVERY = "delivery"
+    ACK = "ack"
 
 
 class Event(msgspec.Struct, frozen=True, kw_only=True):
@@ -82,7 +97,19 @@ def given_text(value: str | None) -> str | None:
     return value.strip() or None
 
 
-def _instruction(request: ActionRequest, drill: bool) -> dict[str, object]:
+class _Instruction(TypedDict):
+    """The event fields an action's request sets (all of them: none is carried over)."""
+
+    action: Action
+    message: str | None
+    directive: str
+    location: str | None
+    hazard: Hazard | None
+    purpose: Purpose | None
+    strategy: str | None
+
+
+def _instruction(request: ActionRequest, drill: bool) -> _Instruction:
     """Validate an action's details and words; return the event fields they set."""
     location, strategy = given_text(request.location), given_text(request.strategy)
     srp.check_details(request.action, location=location, hazard=request.hazard, strategy=strategy,

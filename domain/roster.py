@@ -165,7 +165,7 @@ def _records(content: str) -> list[list[str]]:
     that runs onto the next line is a quote left open (`T-1,"abc` swallowing the rows
     after it into one room's name): refused, naming the row where it opened."""
     reader = csv.reader(io.StringIO(content, newline=""), strict=True)
-    records = []
+    records: list[list[str]] = []
     while True:
         row = reader.line_num + 1
         try:

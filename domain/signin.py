@@ -22,10 +22,11 @@ import ipaddress
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
+from typing import Final
 
 import msgspec
 
-CODE_DIGITS = 6
+CODE_DIGITS: Final = 6
 CODE_TTL = timedelta(minutes=5)
 # A phone that retries a refresh whose answer it never got (a lift, a stairwell) must
 # not be signed out in the middle of a lockdown: a second use this soon is a retry.

@@ -23,7 +23,7 @@ from domain.events import Event
 from domain.schools import Room
 from domain.srp import Action
 
-# "Acknowledged within a minute": the figure PRODUCT.md names, and the drill SMS window.
+# "Acknowledged within a minute": the figure docs/records.md names, and the drill SMS window.
 ACK_WINDOW = timedelta(seconds=60)
 # Start -> the time this share of the school's rooms had reported (rooms_50_s ...).
 ROOM_SHARES = (50, 90, 100)
@@ -110,7 +110,7 @@ class Chart(msgspec.Struct, frozen=True, kw_only=True):
 
 
 class TimingRecord(msgspec.Struct, frozen=True, kw_only=True):
-    """PRODUCT.md's "Drill timing record". `as_of_s` is how far the record reaches: the
+    """docs/records.md's "Drill timing record". `as_of_s` is how far the record reaches: the
     end, or for an active event the moment it was computed; `duration_s` is start -> end
     (all-clear, cancellation or the real event that superseded a drill), None while active.
     Alerts are the messages of the start (kind `alert`); recipients are the people they

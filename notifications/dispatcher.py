@@ -1,10 +1,11 @@
 """The dispatcher: claims due outbox rows, sends them, records each outcome.
 
 One lane per channel, so that push never waits behind the SMS rate limit. Each
-lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written) and polls
-every `poll_s` as a safety net (a lost notification, a drill reminder coming
-due, a lease running out). Several dispatchers on one database share the work
-through `FOR UPDATE SKIP LOCKED`.
+lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written; the
+supervised listener of db/listen.py also wakes them when it reconnects, as
+notifications may have been missed) and polls every `poll_s` as a safety net (a
+lost notification, a drill reminder coming due, a lease running out). Several
+dispatchers on one database share the work through `FOR UPDATE SKIP LOCKED`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from datetime import datetime, timedelta
 
 import asyncpg
 
-from db import outbox
-from db.pool import unavailable, while_unavailable
-from domain.delivery import falls_back_to_sms, next_attempt
+from db import devices, outbox, receipts
+from db.listen import Listener
+from db.pool import Connection, unavailable, while_unavailable
+from domain.alerts import Channel
+from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
@@ -30,7 +33,7 @@ log = logging.getLogger("muster.notifications")
 LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
 # Sends in flight per channel (an FCM call carries one person's devices): push is
 # bounded by the provider's latency, SMS by its rate limit anyway.
-IN_FLIGHT = {"push": 100, "sms": 32}
+IN_FLIGHT: dict[str, int] = {Channel.PUSH: 100, Channel.SMS: 32}
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
@@ -46,18 +49,21 @@ class Dispatcher:
                  lease: timedelta = LEASE, poll_s: float = 2.0,
                  jitter: Callable[[], float] = random.random,
                  on_outcome: OutcomeObserver = lambda channel, outcome, reason: None) -> None:
-        self._pool, self._dsn, self._senders, self._clock = pool, dsn, senders, clock
+        self._pool, self._senders, self._clock = pool, senders, clock
         self._on_outcome = on_outcome
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
         self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
         self._wakes = {channel: asyncio.Event() for channel in senders}
         self._tasks: list[asyncio.Task[None]] = []
-        self._listener: asyncpg.Connection | None = None
-        self._listening = asyncio.Lock()
+        self._listener = Listener(dsn, outbox.CHANNEL, self._wake_all, self._wake_all,
+                                  what="outbox listener", application_name="muster-outbox",
+                                  log=log)
 
     async def __aenter__(self) -> Dispatcher:
-        """Dispatch in the background, one lane per channel, until the block ends."""
+        """Dispatch in the background, one lane per channel, until the block ends (the
+        database may be away: the lanes and the listener wait for it)."""
+        self._listener.start_soon()
         self._tasks = [asyncio.create_task(self._lane(ch), name=f"outbox-{ch}")
                        for ch in self._senders]
         return self
@@ -71,10 +77,7 @@ class Dispatcher:
         if self._tasks:
             await asyncio.wait(self._tasks)
         self._tasks = []
-        if self._listener is not None:
-            with contextlib.suppress(Exception):
-                await self._listener.close(timeout=2)
-            self._listener = None
+        await self._listener.stop()
 
     async def run_once(self, channel: str | None = None) -> int:
         """Write out waiting alert waves, then claim and send one batch (of one channel,
@@ -88,14 +91,14 @@ class Dispatcher:
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))
         async with self._pool.acquire() as conn:
             for event_id in dict.fromkeys(m.event_id for m in claimed):
-                await outbox.record_handoff(conn, event_id, self._clock())
+                await receipts.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
-    async def _send_and_record(self, message: outbox.OutboxMessage) -> None:
+    async def _send_and_record(self, message: OutboxMessage) -> None:
         result = await self._send(message)
         await self._record_until_written(message, result)
 
-    async def _record_until_written(self, message: outbox.OutboxMessage,
+    async def _record_until_written(self, message: OutboxMessage,
                                     result: SendResult) -> None:
         """A message handed off whose outcome is not written (the database is restarting)
         stays leased, and is sent again once its lease has run out: keep trying to write
@@ -106,22 +109,23 @@ class Dispatcher:
                                 patience_s=math.inf,
                                 what=f"recording outbox message {message.id}")
 
-    async def _send(self, message: outbox.OutboxMessage) -> SendResult:
+    async def _send(self, message: OutboxMessage) -> SendResult:
         try:
             async with self._in_flight[message.channel]:
                 return await self._senders[message.channel].send(message)
         except Exception:  # a bug or an unexpected provider error: retry, do not lose it
             log.exception("sending outbox message %s failed", message.id,
                           extra={"event_id": str(message.event_id), "channel": message.channel})
-            return SendResult(outcome="retry", error_code="exception")
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="exception")
 
-    async def _record(self, conn: asyncpg.Connection, message: outbox.OutboxMessage,
+    async def _record(self, conn: Connection, message: OutboxMessage,
                       result: SendResult) -> None:
         now = self._clock()
         outcome, retry_at = result.outcome, None
-        if outcome == "retry":
+        if outcome == DeliveryOutcome.RETRY:
             retry_at = next_attempt(message.attempts, now, self._jitter())
-            outcome = "retry" if retry_at else "failed"  # gave up: it shows as failed
+            # gave up: it shows as failed
+            outcome = DeliveryOutcome.RETRY if retry_at else DeliveryOutcome.FAILED
         await outbox.record_outcome(conn, message.id, now, outcome=outcome,
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
@@ -129,13 +133,12 @@ class Dispatcher:
         if falls_back_to_sms(message.channel, message.kind, outcome):
             await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
         if result.dead_tokens:
-            await outbox.disable_devices(conn, result.dead_tokens, "push token rejected", now)
+            await devices.disable_devices(conn, result.dead_tokens, "push token rejected", now)
 
     async def _lane(self, channel: str) -> None:
         wake = self._wakes[channel]
         while True:
             try:
-                await self._ensure_listening()
                 while await self.run_once(channel) == self._batch[channel]:
                     pass  # a full batch: there may be more
             except asyncio.CancelledError:
@@ -149,13 +152,6 @@ class Dispatcher:
             wake.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
-
-    async def _ensure_listening(self) -> None:
-        async with self._listening:  # the lanes share one LISTEN connection
-            if self._listener is not None and not self._listener.is_closed():
-                return
-            self._listener = await asyncpg.connect(self._dsn)
-            await self._listener.add_listener(outbox.CHANNEL, self._wake_all)
 
     def _wake_all(self, *_: object) -> None:
         for wake in self._wakes.values():

@@ -22,7 +22,7 @@ import firebase_admin
 from firebase_admin import credentials, exceptions, messaging
 from google.auth.exceptions import GoogleAuthError
 
-from db.outbox import OutboxMessage
+from domain.delivery import DeliveryOutcome, OutboxMessage
 from notifications.senders import SendResult
 
 _CRITICAL_ANDROID = messaging.AndroidConfig(
@@ -61,28 +61,29 @@ class FcmSender:
     async def send(self, message: OutboxMessage) -> SendResult:
         tokens = message.push_tokens[:500]  # FCM's limit per call; nobody has 500 phones
         if not tokens:
-            return SendResult(outcome="failed", error_code="no-device")
+            return SendResult(outcome=DeliveryOutcome.FAILED, error_code="no-device")
         try:
             await asyncio.wait_for(self._fresh_access_token(), self._timeout_s)
         except (TimeoutError, GoogleAuthError):
-            return SendResult(outcome="retry", error_code="oauth")
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="oauth")
         try:  # on a timeout some devices may have it: a retry repeats it, the safe side
             batch = await asyncio.wait_for(messaging.send_each_async(
                 [_fcm_message(message, t) for t in tokens], app=self._app), self._deadline_s)
         except TimeoutError:
-            return SendResult(outcome="retry", error_code="deadline")
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="deadline")
         except exceptions.FirebaseError as error:  # e.g. the SDK's token refresh failed
-            return SendResult(outcome="retry", error_code=_code(error))
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code=_code(error))
         sent = [r.message_id for r in batch.responses if r.success]
         failures = [(token, *_verdict(r.exception))
                     for token, r in zip(tokens, batch.responses, strict=True) if not r.success]
         dead = tuple(token for token, kind, _ in failures if kind == "dead")
         if sent:
-            return SendResult(outcome="sent", provider_id=sent[0], dead_tokens=dead)
+            return SendResult(outcome=DeliveryOutcome.SENT, provider_id=sent[0], dead_tokens=dead)
         retry = [code for _, kind, code in failures if kind == "retry"]
         if retry:
-            return SendResult(outcome="retry", error_code=retry[0], dead_tokens=dead)
-        return SendResult(outcome="failed", error_code=failures[0][2], dead_tokens=dead)
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code=retry[0], dead_tokens=dead)
+        return SendResult(outcome=DeliveryOutcome.FAILED, error_code=failures[0][2],
+                          dead_tokens=dead)
 
     async def aclose(self) -> None:
         """Close the SDK's HTTP client in this loop, then delete the firebase App."""

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import msgspec
 
+from domain.alerts import Channel
 from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
@@ -31,14 +32,14 @@ class Providers(msgspec.Struct, frozen=True, kw_only=True):
         """Messages a dispatcher's lane may claim at once: for SMS no more than can be
         handed off in half a lease, or waiting SMS would outlive it and be sent twice."""
         sms = max(1, min(most, int(self.sms_rate_per_s * lease.total_seconds() / 2)))
-        return {"push": most, "sms": sms}
+        return {Channel.PUSH: most, Channel.SMS: sms}
 
 
 @contextlib.asynccontextmanager
 async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]:
     """One sender per channel, open for the duration of the block."""
     async with contextlib.AsyncExitStack() as stack:
-        sms: Sender = ConsoleSender("sms")
+        sms: Sender = ConsoleSender(Channel.SMS)
         if providers.twilio_account_sid and providers.twilio_auth_token:
             sms = await stack.enter_async_context(TwilioSmsSender(
                 providers.twilio_account_sid, providers.twilio_auth_token,
@@ -46,8 +47,8 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
                 messaging_service_sid=providers.twilio_messaging_service_sid,
                 status_callback_url=providers.sms_status_url,
                 rate_per_s=providers.sms_rate_per_s, base_url=providers.twilio_api_url))
-        push: Sender = ConsoleSender("push")
+        push: Sender = ConsoleSender(Channel.PUSH)
         if providers.fcm_credentials:
             push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
             stack.push_async_callback(push.aclose)
-        yield {"push": push, "sms": sms}
+        yield {Channel.PUSH: push, Channel.SMS: sms}

@@ -17,7 +17,8 @@ from datetime import datetime
 
 import asyncpg
 
-from db import outbox, waves
+from db import audience, outbox, waves
+from db.pool import Connection
 from domain import alerts
 from domain.alerts import MessageKind
 from domain.events import Event
@@ -27,7 +28,7 @@ from domain.roles import Role
 INLINE_RECIPIENTS = 500
 
 
-async def queue_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
+async def queue_alert(conn: Connection, event: Event, kind: MessageKind,
                       now: datetime) -> None:
     """An event started or changed action: alert the school (and, if real, its district)."""
     if await _as_wave(conn, event, now):
@@ -36,20 +37,23 @@ async def queue_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
     await _write_alert(conn, event, kind, now)
 
 
-async def queue_ending(conn: asyncpg.Connection, event: Event, kind: MessageKind) -> None:
+async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
     """All-clear or cancellation: tell everyone who was alerted, on the same channels.
     (Who was alerted is read from the outbox, which for a district takes as long as
     writing the messages: the school's size decides, as for an alert.)"""
-    if await _as_wave(conn, event, event.ended_at):
-        await waves.add_wave(conn, event, kind, event.ended_at)
+    ended_at = event.ended_at
+    if ended_at is None:
+        raise ValueError(f"event {event.id} has not ended; it has no {kind} to send")
+    if await _as_wave(conn, event, ended_at):
+        await waves.add_wave(conn, event, kind, ended_at)
         return
-    notified = await outbox.notified(conn, event.id)
+    notified = await audience.notified(conn, event.id)
     await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
 
 
-async def _as_wave(conn: asyncpg.Connection, event: Event, now: datetime) -> bool:
+async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     """Whether the change goes as a wave: the event has one waiting, or too many people."""
-    return await outbox.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
+    return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
 async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
@@ -64,16 +68,16 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
             if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
                 await _write_alert(conn, wave.event, wave.kind, wave.planned_at)
             else:
-                notified = await outbox.notified(conn, wave.event.id)
+                notified = await audience.notified(conn, wave.event.id)
                 await outbox.enqueue(conn, wave.event.id,
                                      alerts.plan_ending(wave.event, wave.kind, notified))
             await waves.mark_expanded(conn, wave.id, clock())
         written += 1
 
 
-async def _write_alert(conn: asyncpg.Connection, event: Event, kind: MessageKind,
+async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
                        now: datetime) -> None:
-    people = await outbox.recipients(conn, event.school_id, now)
+    people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
     plan = alerts.plan_alert(event, kind, alerts.recipients_for(event, members, admins), now=now)

@@ -8,11 +8,12 @@ flow (outbox, dispatch, outcomes, timeline) works offline.
 from __future__ import annotations
 
 import logging
-from typing import Literal, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 import msgspec
 
-from db.outbox import OutboxMessage
+from domain.alerts import Channel
+from domain.delivery import DeliveryOutcome, OutboxMessage
 
 log = logging.getLogger("muster.notifications")
 
@@ -20,7 +21,7 @@ log = logging.getLogger("muster.notifications")
 class SendResult(msgspec.Struct, frozen=True, kw_only=True):
     """What a provider said: sent (with its id), failed for good, or try again."""
 
-    outcome: Literal["sent", "failed", "retry"]
+    outcome: DeliveryOutcome  # sent, failed or retry
     provider_id: str | None = None
     error_code: str | None = None
     dead_tokens: tuple[str, ...] = ()  # push tokens the provider called dead: disable them
@@ -40,18 +41,19 @@ class TextSender(Protocol):
 class ConsoleSender:
     """Writes each message to the log instead of sending it."""
 
-    def __init__(self, channel: str) -> None:
+    def __init__(self, channel: Channel) -> None:
         self.channel = channel
 
     async def send(self, message: OutboxMessage) -> SendResult:
-        if self.channel == "push" and not message.push_tokens:
-            return SendResult(outcome="failed", error_code="no-device")
-        to = f"{len(message.push_tokens)} device(s)" if self.channel == "push" else message.phone
+        if self.channel == Channel.PUSH and not message.push_tokens:
+            return SendResult(outcome=DeliveryOutcome.FAILED, error_code="no-device")
+        push = self.channel == Channel.PUSH
+        to = f"{len(message.push_tokens)} device(s)" if push else message.phone
         log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id, to, message.body,
                  extra={"event_id": str(message.event_id)})
-        return SendResult(outcome="sent", provider_id=f"console-{message.id}")
+        return SendResult(outcome=DeliveryOutcome.SENT, provider_id=f"console-{message.id}")
 
     async def send_text(self, phone: str, body: str) -> SendResult:
         log.info("%s to %s: %s", self.channel.upper(), phone, body)
-        return SendResult(outcome="sent")
+        return SendResult(outcome=DeliveryOutcome.SENT)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Awaitable, Callable
-from typing import Literal
 
 import aiohttp
 from twilio.base.exceptions import TwilioRestException, TwilioServiceException
@@ -21,17 +20,17 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.request_validator import RequestValidator
 from twilio.rest import Client
 
-from db.outbox import OutboxMessage
+from domain.delivery import DeliveryOutcome, OutboxMessage
 from notifications.senders import SendResult
 
 BACK_OFF_CODES = frozenset({20429, 30001})  # too many concurrent requests, queue overflow
 # unreachable, blocked, unknown handset, landline: this number will not take SMS
 HANDSET_CODES = frozenset({"30003", "30004", "30005", "30006"})
 
-DeliveryOutcome = Literal["delivered", "undelivered", "failed"]
-_FINAL: dict[str, DeliveryOutcome] = {
-    "delivered": "delivered", "read": "delivered", "undelivered": "undelivered",
-    "failed": "failed", "canceled": "failed"}
+_FINAL = {  # Twilio's final statuses, as ours
+    "delivered": DeliveryOutcome.DELIVERED, "read": DeliveryOutcome.DELIVERED,
+    "undelivered": DeliveryOutcome.UNDELIVERED, "failed": DeliveryOutcome.FAILED,
+    "canceled": DeliveryOutcome.FAILED}
 
 
 class TokenBucket:
@@ -116,18 +115,18 @@ class TwilioSmsSender:
         except (TwilioRestException, TwilioServiceException) as e:
             return rest_error_result(e.status, e.code)
         except TimeoutError:
-            return SendResult(outcome="retry", error_code="timeout")
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="timeout")
         except aiohttp.ClientError:
-            return SendResult(outcome="retry", error_code="connection")
-        return SendResult(outcome="sent", provider_id=sms.sid)
+            return SendResult(outcome=DeliveryOutcome.RETRY, error_code="connection")
+        return SendResult(outcome=DeliveryOutcome.SENT, provider_id=sms.sid)
 
 
 def rest_error_result(status: int, code: int | None) -> SendResult:
     """Twilio's error answer as an outcome: back off and retry, or failed for good."""
     error_code = str(code if code is not None else status)
     if code in BACK_OFF_CODES or status == 429 or status >= 500:
-        return SendResult(outcome="retry", error_code=error_code)
-    return SendResult(outcome="failed", error_code=error_code)
+        return SendResult(outcome=DeliveryOutcome.RETRY, error_code=error_code)
+    return SendResult(outcome=DeliveryOutcome.FAILED, error_code=error_code)
 
 
 def validate_status_callback(auth_token: str, public_url: str, form: dict[str, str],
@@ -136,7 +135,7 @@ def validate_status_callback(auth_token: str, public_url: str, form: dict[str, s
     callback URL, not the request's (a proxy in between changes host and scheme)."""
     if not signature:
         return False
-    return RequestValidator(auth_token).validate(public_url, form, signature)
+    return bool(RequestValidator(auth_token).validate(public_url, form, signature))
 
 
 def status_callback_outcome(status: str, error_code: str | int | None) -> DeliveryOutcome | None:
@@ -146,6 +145,6 @@ def status_callback_outcome(status: str, error_code: str | int | None) -> Delive
     status says, or Twilio's own "undelivered"); "failed" that Twilio gave up on it.
     """
     outcome = _FINAL.get(status)
-    if outcome == "failed" and str(error_code) in HANDSET_CODES:
-        return "undelivered"
+    if outcome is DeliveryOutcome.FAILED and str(error_code) in HANDSET_CODES:
+        return DeliveryOutcome.UNDELIVERED
     return outcome

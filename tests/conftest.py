@@ -1,4 +1,6 @@
-"""Test fixtures: a real PostgreSQL, a fast reset between tests, the app over HTTP.
+"""Fixtures shared by the layers (tests/db, tests/api, tests/processes): a real
+PostgreSQL, a fast reset between tests, the app over HTTP. A layer's own fixtures are in
+its directory's conftest.py.
 
 The server is a session-wide embedded PostgreSQL on a fresh temporary data
 dir, or the server named by MUSTER_TEST_DATABASE_URL. Each test starts from
@@ -6,7 +8,8 @@ empty tables (TRUNCATE, a few ms) in a database migrated once per session.
 
 Every test loads this file, tests/domain too: it imports the app, the database
 driver and the providers' SDKs (seconds of imports) only inside the fixtures that
-need them, so that the pure rules' tests start at once.
+need them, so that the pure rules' tests start at once (tests/domain/conftest.py
+fails their collection if that ever stops being so).
 """
 
 from __future__ import annotations
@@ -30,8 +33,17 @@ if TYPE_CHECKING:
 
     from api.settings import Settings
 
+DOMAIN = Path(__file__).resolve().parent / "domain"
 SECRET = "test-secret-" + "x" * 32
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Load schemathesis' plugin (tests/api/test_fuzz.py) unless only the pure rules run:
+    pyproject.toml disables it, so that they do not wait for its seconds of imports."""
+    paths = [config.invocation_params.dir / arg.split("::")[0] for arg in config.args]
+    if not all(path.resolve().is_relative_to(DOMAIN) for path in paths):
+        config.pluginmanager.consider_pluginarg("schemathesis")
 
 
 class Clock:
@@ -160,22 +172,12 @@ async def client(db: asyncpg.Connection, database_url: str, settings: Settings,
     (the dispatcher is tested on its own, and in `muster serve` processes)."""
     from litestar.testing import AsyncTestClient
 
-    async with AsyncTestClient(_app(settings, database_url, clock)) as client:
+    async with AsyncTestClient(app_for(settings, database_url, clock)) as client:
         yield client
 
 
-@pytest.fixture
-async def other_server(client: AsyncTestClient, database_url: str, settings: Settings,
-                       clock: Clock) -> AsyncIterator[AsyncTestClient]:
-    """A second server on the client's database, as another `muster serve` worker is:
-    its own caches, its own copies of events."""
-    from litestar.testing import AsyncTestClient
-
-    async with AsyncTestClient(_app(settings, database_url, clock)) as other:
-        yield other
-
-
-def _app(settings: Settings, database_url: str, clock: Clock) -> Litestar:
+def app_for(settings: Settings, database_url: str, clock: Clock) -> Litestar:
+    """The app as `muster serve` builds it, on this database and clock, without a dispatcher."""
     from api.app import create_app
 
     return create_app(settings, database_url=database_url, secret=SECRET, clock=clock,

@@ -1,4 +1,5 @@
-"""Small builders of rows for tests, straight into the database."""
+"""Small builders of rows for tests, straight into the database, and the start of an
+event over the API."""
 
 from __future__ import annotations
 
@@ -8,7 +9,11 @@ from datetime import datetime
 
 import asyncpg
 
+from domain.checkins import CheckIn, CheckInStatus
+from tests.conftest import bearer
+
 _phones = itertools.count()
+STAFF = ("teacher", "staff", "sro", "principal")  # a school's roles, from least to most
 
 
 async def district(db: asyncpg.Connection, name: str = "Test ISD") -> uuid.UUID:
@@ -50,6 +55,32 @@ async def person(db: asyncpg.Connection, district_id: uuid.UUID, school_id: uuid
     return user_id
 
 
+async def staffed_school(db: asyncpg.Connection, *roles: str, room_count: int = 0,
+                         district_id: uuid.UUID | None = None) -> dict:
+    """A school (in a new district unless `district_id`) with a person in each of `roles`
+    and `room_count` rooms: {"district": ..., "id": ..., "rooms": [...], role: user id}."""
+    district_id = district_id or await district(db)
+    school_id = await school(db, district_id)
+    people = {role: await person(db, district_id, school_id, role) for role in roles}
+    return {"district": district_id, "id": school_id,
+            "rooms": await rooms(db, school_id, room_count), **people}
+
+
+def start_request(client, school: dict, who: str = "sro", **body):
+    """The app's answer to `school[who]` starting an event at `school` (a staffed_school):
+    a real lockdown unless `body` says otherwise."""
+    body = {"action": "lockdown", "drill": False} | body
+    return client.post(f"/v1/schools/{school['id']}/events", json=body,
+                       headers=bearer(school[who]))
+
+
+async def start(client, school: dict, who: str = "sro", **body) -> str:
+    """The id of the event `school[who]` has started (as start_request), once it is 201."""
+    r = await start_request(client, school, who, **body)
+    assert r.status_code == 201, r.text
+    return r.json()["id"]
+
+
 async def lockdown(db: asyncpg.Connection, school_id: uuid.UUID, started_by: uuid.UUID,
                    started_at: datetime) -> uuid.UUID:
     """An active real lockdown, as its start stores it (without the timeline or alerts)."""
@@ -58,3 +89,25 @@ async def lockdown(db: asyncpg.Connection, school_id: uuid.UUID, started_by: uui
                      "started_at, started_by) values ($1, $2, 'lockdown', false, 'active', "
                      "'x', $3, $4)", event_id, school_id, started_at, started_by)
     return event_id
+
+
+async def lockdown_with_rooms(db: asyncpg.Connection, room_count: int,
+                              started_at: datetime) -> dict:
+    """A lockdown at a school of `room_count` rooms, its SRO, and a room of another school
+    of the district (a report from there is a foreign room's)."""
+    d = await district(db)
+    ours = await school(db, d)
+    other = await school(db, d, "Other High")
+    sro = await person(db, d, ours, "sro")
+    return {"event": await lockdown(db, ours, sro, started_at), "school": ours, "sro": sro,
+            "rooms": await rooms(db, ours, room_count),
+            "other_room": (await rooms(db, other, 1))[0]}
+
+
+def room_report(world: dict, room: uuid.UUID, at: datetime, **changes) -> CheckIn:
+    """A report of `room` by the SRO of `lockdown_with_rooms`, observed and received `at`:
+    safe, 20 present."""
+    fields = {"id": uuid.uuid4(), "event_id": world["event"], "room_id": room,
+              "client_id": uuid.uuid4(), "status": CheckInStatus.OK, "students_present": 20,
+              "observed_at": at, "received_at": at, "reported_by": world["sro"]}
+    return CheckIn(**(fields | changes))

@@ -34,10 +34,11 @@ from prometheus_client.registry import Collector
 
 from api.http.problems import problem_response, problem_specs
 from db import metrics as db_metrics
+from domain.alerts import Channel
 
 log = logging.getLogger("muster.metrics")
 
-CHANNELS = ("push", "sms")  # reported even when nothing of theirs is queued
+CHANNELS = tuple(Channel)  # reported even when nothing of theirs is queued
 # Seconds: a check-in answers in a few milliseconds; a district-wide lockdown writes
 # 20,000 outbox rows inside its request.
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

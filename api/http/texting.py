@@ -8,6 +8,7 @@ import logging
 
 from litestar.background_tasks import BackgroundTask
 
+from domain.delivery import DeliveryOutcome
 from domain.signin import phone_changed_text
 from notifications.senders import TextSender
 
@@ -20,7 +21,7 @@ async def send_text(texts: TextSender, phone: str, text: str) -> None:
     except Exception:
         log.exception("a text to %s was not sent", phone)
         return
-    if result.outcome != "sent":
+    if result.outcome != DeliveryOutcome.SENT:
         log.warning("a text to %s was not sent: %s", phone, result.error_code)
 
 

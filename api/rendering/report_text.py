@@ -56,7 +56,7 @@ class Figure(NamedTuple):
 
 
 def figures(t: TimingRecord) -> list[Figure]:
-    """The headline figures of PRODUCT.md's table, in words, in the order of a drill."""
+    """The headline figures of docs/records.md's table, in words, in the order of a drill."""
     failed = f", {t.alerts_failed} failed" if t.alerts_failed else ""
     return [
         Figure("First alert handed off", seconds(t.notified_first_s), f"{t.alerts} alerts"),

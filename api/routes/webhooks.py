@@ -8,7 +8,8 @@ from litestar.exceptions import PermissionDeniedException
 
 from api.http.deps import Conn, Now
 from api.http.problems import problem_specs
-from db import outbox
+from db import receipts
+from domain.alerts import Channel
 from notifications.twilio_sms import status_callback_outcome, validate_status_callback
 
 TWILIO_STATUS_PATH = "/v1/webhooks/twilio/status"
@@ -26,9 +27,9 @@ async def twilio_status(request: Request, state: State, conn: Conn, now: Now) ->
             settings.twilio_auth_token, url, form, signature):
         raise PermissionDeniedException("the request is not signed by our Twilio account")
     outcome = status_callback_outcome(form.get("MessageStatus", ""), form.get("ErrorCode"))
-    if outcome is not None and form.get("MessageSid") and await outbox.record_receipt(
+    if outcome is not None and form.get("MessageSid") and await receipts.record_receipt(
             conn, form["MessageSid"], outcome, form.get("ErrorCode") or None, now):
-        state.metrics.count_receipt("sms", outcome)
+        state.metrics.count_receipt(Channel.SMS, outcome)
 
 
 router = Router("/v1/webhooks", route_handlers=[twilio_status], tags=["webhooks"])

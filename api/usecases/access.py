@@ -13,9 +13,8 @@ from db.events import EventContext
 from domain.roles import Role
 
 if TYPE_CHECKING:
-    from litestar.datastructures import State
-
     from api.usecases.callers import Caller
+    from api.usecases.event_cache import EventCache
 
 
 async def load_event_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID, *,
@@ -26,11 +25,11 @@ async def load_event_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid
     return ctx, _role(caller, ctx, event_id)
 
 
-async def read_event_as(state: State, caller: Caller, event_id: uuid.UUID,
-                        now: datetime) -> tuple[EventContext, Role]:
-    """As `load_event_as`, from this process's recent copy (api/usecases/event_cache.py): for the
-    paths a storm hammers, which need no lock."""
-    ctx = await state.events.get(state.pool, event_id, now)
+async def read_event_as(events: EventCache, pool: asyncpg.Pool, caller: Caller,
+                        event_id: uuid.UUID, now: datetime) -> tuple[EventContext, Role]:
+    """As `load_event_as`, from this process's recent copy (api/usecases/event_cache.py):
+    for the paths a storm hammers, which need no lock."""
+    ctx = await events.get(pool, event_id, now)
     return ctx, _role(caller, ctx, event_id)
 
 

@@ -20,7 +20,7 @@ from db import events as db
 from db.events import EventContext
 from domain import events as rules
 from domain.alerts import MessageKind
-from domain.events import Event
+from domain.events import Event, TimelineKind
 from domain.roles import Role
 from domain.srp import EventStatus
 from notifications.queueing import queue_alert, queue_ending
@@ -39,10 +39,12 @@ async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
             await db.load_active_event(uow.conn, school_id), request, event_id=uuid.uuid4(),
             school_id=school_id, actor_id=caller.user_id, role=role, policy=policy, now=now)
         if started.superseded:  # its people get the real alert instead of an ending
-            await db.record(uow.conn, started.superseded, "status", caller.user_id, now)
+            await db.record(uow.conn, started.superseded, TimelineKind.STATUS, caller.user_id,
+                            now)
             uow.forget_event(started.superseded.id)
             uow.keep_record(started.superseded, now)
-        await db.record(uow.conn, started.event, "started", caller.user_id, now, new=True)
+        await db.record(uow.conn, started.event, TimelineKind.STARTED, caller.user_id, now,
+                        new=True)
         await queue_alert(uow.conn, started.event, MessageKind.ALERT, now)
     return started.event
 
@@ -87,10 +89,10 @@ async def _change(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID, now: dat
         ctx, role = await load_event_as(uow.conn, caller, event_id, lock=True)
         event = decide(ctx, role)
         if message is MessageKind.ACTION:
-            await db.record(uow.conn, event, "action", caller.user_id, now)
+            await db.record(uow.conn, event, TimelineKind.ACTION, caller.user_id, now)
             await queue_alert(uow.conn, event, message, now)
         else:
-            await db.record(uow.conn, event, "status", caller.user_id, now)
+            await db.record(uow.conn, event, TimelineKind.STATUS, caller.user_id, now)
             await queue_ending(uow.conn, event, message)
         uow.forget_event(event_id)
         if event.status is not EventStatus.ACTIVE:

@@ -18,7 +18,8 @@ from domain.errors import Conflict, Forbidden, Invalid
 from domain.events import Event
 from domain.policy import Policy
 from domain.roles import Role
-from domain.srp import Action, EventStatus
+from domain.srp import EventStatus
+from tests import builders
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 PRINCIPAL = uuid.UUID(int=5)
@@ -26,10 +27,7 @@ PRINCIPAL = uuid.UUID(int=5)
 
 def event(status: EventStatus = EventStatus.ALL_CLEAR) -> Event:
     ended = None if status is EventStatus.ACTIVE else T0 + timedelta(minutes=10)
-    return Event(id=uuid.UUID(int=900), school_id=uuid.UUID(int=800), action=Action.LOCKDOWN,
-                 drill=True, status=status, message=None, directive="Locks, lights, out of sight.",
-                 location=None, hazard=None, strategy=None, started_at=T0, started_by=PRINCIPAL,
-                 ended_at=ended, ended_by=PRINCIPAL if ended else None)
+    return builders.event(by=PRINCIPAL, started_at=T0, status=status, ended_at=ended)
 
 
 def edit(notes: AfterAction, *, role: Role = Role.PRINCIPAL, previous: int = 0,

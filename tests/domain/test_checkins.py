@@ -23,7 +23,8 @@ from domain.checkins import (
 )
 from domain.errors import EventClosed, Invalid
 from domain.events import Event
-from domain.srp import Action, EventStatus
+from domain.srp import EventStatus
+from tests import builders
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ROOMS = [uuid.UUID(int=n) for n in range(1, 5)]
@@ -48,12 +49,7 @@ def report(room: uuid.UUID = ROOMS[0], *, observed: float = 1, received: float |
 
 
 def event(status: EventStatus = EventStatus.ACTIVE, ended_at: datetime | None = None) -> Event:
-    return Event(
-        id=uuid.UUID(int=900), school_id=uuid.UUID(int=800), action=Action.LOCKDOWN, drill=True,
-        status=status, message=None, directive="Locks, lights, out of sight.", location=None,
-        hazard=None, strategy=None, started_at=T0, started_by=TEACHER, ended_at=ended_at,
-        ended_by=TEACHER if ended_at else None,
-    )
+    return builders.event(by=TEACHER, started_at=T0, status=status, ended_at=ended_at)
 
 
 # --- the phone's clock ---------------------------------------------------------------

@@ -13,7 +13,7 @@ EVERYONE = set(Role)
 LEADS = {Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN}
 ADMINS = {Role.PRINCIPAL, Role.DISTRICT_ADMIN}
 
-# Written out from API.md "Roles", independently of the module's table.
+# Written out from docs/rules.md "Who may do what", independently of the module's table.
 CONTRACT = {
     Permission.START_REAL_EVENT: EVERYONE,
     Permission.START_DRILL: LEADS,
@@ -38,7 +38,7 @@ def test_contract_names_every_permission() -> None:
 
 @pytest.mark.parametrize(("role", "permission"), list(itertools.product(Role, Permission)))
 def test_defaults_follow_the_contract(role: Role, permission: Permission) -> None:
-    """Every role x permission default is exactly what API.md promises."""
+    """Every role x permission default is exactly what docs/rules.md promises."""
     assert Policy.default().allows(role, permission) is (role in CONTRACT[permission])
 
 

@@ -1,4 +1,4 @@
-"""The drill timing record: every figure of PRODUCT.md's table, from stored facts."""
+"""The drill timing record: every figure of docs/records.md's table, from stored facts."""
 
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -19,6 +19,7 @@ from domain.timing import (
     TimingFacts,
     timing_record,
 )
+from tests import builders
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 ROOMS = [Room(id=uuid.UUID(int=n), code=f"R-{n:03d}", name=f"Room {n}") for n in range(1, 5)]
@@ -32,11 +33,8 @@ def at(seconds: float) -> datetime:
 
 
 def event(status: EventStatus = EventStatus.ALL_CLEAR, ended: float | None = 600) -> Event:
-    return Event(
-        id=uuid.UUID(int=900), school_id=uuid.UUID(int=800), action=Action.LOCKDOWN, drill=True,
-        status=status, message=None, directive="Locks, lights, out of sight.", location=None,
-        hazard=None, strategy=None, started_at=T0, started_by=TEACHER,
-        ended_at=None if ended is None else at(ended), ended_by=None if ended is None else TEACHER)
+    return builders.event(by=TEACHER, started_at=T0, status=status,
+                          ended_at=None if ended is None else at(ended))
 
 
 def report(room: int, observed: float, *, received: float | None = None,

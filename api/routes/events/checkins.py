@@ -10,6 +10,7 @@ from litestar import Response, Router, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
+from msgspec.structs import replace
 
 from api.http.deps import SignedIn, caller_and_now
 from api.http.problems import problem_specs
@@ -19,10 +20,9 @@ from api.usecases.accountability import AccountabilityOut, accountability_of
 from api.usecases.drill_record import keep_record
 from db import checkins as db
 from db.events import load_event
-from domain.checkins import CheckIn, CheckInStatus, accept_late_checkin, observed_time
+from domain.checkins import CheckIn, CheckInStatus, observed_time, too_late
 from domain.errors import Invalid
 from domain.policy import Permission
-from domain.srp import EventStatus
 
 Count = Annotated[int, msgspec.Meta(ge=0, le=10000)]
 
@@ -53,42 +53,28 @@ async def check_in(request: SignedIn, state: State, event_id: FromPath[uuid.UUID
     """Takes no pooled connection in a storm: the event is this process's recent copy,
     and the report waits for its batch (db/checkin_writer.py) without one."""
     caller, now = caller_and_now(request)
-    ctx, role = await read_event_as(state, caller, event_id, now)
+    ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     ctx.policy.require(role, Permission.CHECK_IN)
-    if ctx.event.status is not EventStatus.ACTIVE:
-        # a phone retrying a report it sent during the event gets it back, not a 409
-        async with state.pool.acquire() as conn:
-            replayed = await db.checkin_by_client_id(conn, event_id, data.client_id)
-        if replayed is not None:
-            return Response(replayed, status_code=200)
     observed, flagged = observed_time(data.observed_at, now, ctx.event.started_at)
-    accept_late_checkin(ctx.event, observed)
     fields = msgspec.structs.asdict(data) | {"observed_at": observed}
     checkin = CheckIn(id=uuid.uuid4(), event_id=event_id, received_at=now,
                       clock_skew_flagged=flagged, reported_by=caller.user_id, **fields)
-    stored = await state.checkins.store(checkin, ctx.event.school_id)
-    if stored is None:
-        return Response(await _not_stored(state, checkin), status_code=200)
-    if stored.late:  # a late report changes the record
-        state.events.forget(event_id)
-        async with state.pool.acquire() as conn:
-            await keep_record(conn, (await load_event(conn, event_id)).event, now)
+    # the report's statement decides, under the event's lock: this process's copy of the
+    # event may be a second old
+    match await state.checkins.write(checkin, ctx.event.school_id):
+        case db.Replayed(earlier):  # a phone retrying: the report it sent, even after the end
+            return Response(earlier, status_code=200)
+        case db.TooLate(status, ended_at):
+            state.events.forget(event_id)
+            raise too_late(replace(ctx.event, status=status, ended_at=ended_at), observed)
+        case db.ForeignRoom(room_id):
+            raise Invalid(f"room {room_id} is not a room of this event's school",
+                          field="room_id")
+        case db.Stored(late=True):  # a late report changes the record
+            state.events.forget(event_id)
+            async with state.pool.acquire() as conn:
+                await keep_record(conn, (await load_event(conn, event_id)).event, now)
     return Response(checkin, status_code=201)
-
-
-async def _not_stored(state: State, checkin: CheckIn) -> CheckIn:
-    """The report stored earlier with this client_id; if there is none, the report was
-    refused because the event ended before it was observed (which this process's copy
-    of the event may not have known yet), or else for its room."""
-    async with state.pool.acquire() as conn:
-        stored = await db.checkin_by_client_id(conn, checkin.event_id, checkin.client_id)
-        if stored is not None:
-            return stored
-        event = (await load_event(conn, checkin.event_id)).event
-    state.events.forget(event.id)
-    accept_late_checkin(event, checkin.observed_at)
-    raise Invalid(f"room {checkin.room_id} is not a room of this event's school",
-                  field="room_id")
 
 
 @get("/{event_id:uuid}/accountability", summary="Rooms reported, needing help, unreported",
@@ -97,7 +83,7 @@ async def accountability(request: SignedIn, state: State,
                          event_id: FromPath[uuid.UUID]) -> AccountabilityOut:
     """Dashboards poll this all through a storm: the event is this process's recent copy."""
     caller, now = caller_and_now(request)
-    ctx, role = await read_event_as(state, caller, event_id, now)
+    ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     async with state.pool.acquire() as conn:
         return await accountability_of(conn, ctx, role)
 

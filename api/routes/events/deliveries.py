@@ -12,15 +12,15 @@ from api.http.deps import CallerOf, Conn
 from api.http.pagination import ById, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.usecases.access import load_event_as
-from db import outbox
+from db import deliveries as db
 from domain.policy import Permission
 
 
 class Deliveries(msgspec.Struct, frozen=True, kw_only=True):
     """Counts per channel (`push`, `sms`) over the whole event, and a page of messages."""
 
-    channels: dict[str, outbox.ChannelCounts]
-    items: list[outbox.DeliveryRow]
+    channels: dict[str, db.ChannelCounts]
+    items: list[db.DeliveryRow]
     next_cursor: str | None
 
 
@@ -31,9 +31,9 @@ async def deliveries(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]
     ctx, role = await load_event_as(conn, caller, event_id)
     ctx.policy.require(role, Permission.READ_REPORTS)
     (after,) = decode_cursor(cursor, ById) or (0,)
-    rows = await outbox.delivery_rows(conn, event_id, after, limit + 1)
+    rows = await db.delivery_rows(conn, event_id, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda row: (row.id,))
-    return Deliveries(channels=await outbox.delivery_counts(conn, event_id), items=items,
+    return Deliveries(channels=await db.delivery_counts(conn, event_id), items=items,
                       next_cursor=next_cursor)
 
 

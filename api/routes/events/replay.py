@@ -30,11 +30,16 @@ from api.usecases.shared_load import shared_load
 from db import timeline
 from db.pool import while_unavailable
 from db.timeline import TimelineEntry
+from domain.events import TimelineKind
 
 PAGE = 200  # entries per page: ~1 ms to encode, one chunk of ~100 KB
 PAGES_PER_TURN = 1  # 4 gave no faster replay (and slower check-ins) in bench/replay_storm.py
-_TYPES = {"started": "status", "action": "action", "status": "status", "checkin": "checkin",
-          "delivery": "delivery"}  # SSE event types by timeline kind; a start is a status
+# SSE event types by timeline kind, one for every kind: a start is a status, an
+# acknowledgement is delivery news (the stream's documented types stay these four)
+_TYPES: dict[TimelineKind, str] = {
+    TimelineKind.STARTED: "status", TimelineKind.ACTION: "action",
+    TimelineKind.STATUS: "status", TimelineKind.CHECKIN: "checkin",
+    TimelineKind.DELIVERY: "delivery", TimelineKind.ACK: "delivery"}
 
 
 def message(entry: TimelineEntry) -> bytes:

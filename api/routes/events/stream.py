@@ -62,7 +62,8 @@ LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0, 
 async def stream(request: SignedIn, event_id: FromPath[uuid.UUID],
                  last_event_id: LastEventId = None) -> Stream:
     state = request.app.state
-    ctx, _ = await read_event_as(state, request.user, event_id, state.clock())
+    ctx, _ = await read_event_as(state.events, state.pool, request.user, event_id,
+                                  state.clock())
     reader = Reader(state, request.user, request.auth.exp, ctx.event.school_id)
     slot = state.streams.hold(request.user.user_id)
     return Stream(_messages(state, reader, slot, event_id, last_event_id or 0),

@@ -12,8 +12,8 @@ from api.http.deps import CallerOf, Conn, Now
 from api.http.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.usecases.schools import year_start
+from db import audience
 from db import events as events_db
-from db import outbox
 from db import schools as db
 from domain.errors import NotFound
 from domain.policy import Permission
@@ -89,7 +89,7 @@ async def readiness(conn: Conn, caller: CallerOf, now: Now,
                     school_id: FromPath[uuid.UUID]) -> Readiness:
     role = caller.role_at(school_id)
     (await events_db.load_school_policy(conn, school_id)).require(role, Permission.READ_REPORTS)
-    members = await outbox.member_reach(conn, school_id, now)
+    members = await audience.member_reach(conn, school_id, now)
     return Readiness(members_total=len(members), unreachable=unreachable(members))
 
 

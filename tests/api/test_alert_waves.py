@@ -17,9 +17,8 @@ BIG = INLINE_RECIPIENTS + 100
 
 async def _school(db, members: int) -> dict:
     """A school with an SRO and `members` teachers (every other one with a phone app)."""
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    sro = await factories.person(db, d, s, "sro")
+    school = await factories.staffed_school(db, "sro")
+    d, s = school["district"], school["id"]
     users = [(uuid.uuid4(), f"Teacher {n}", f"+1201{n:07d}") for n in range(members)]
     await db.copy_records_to_table("users", columns=["id", "name", "phone"], records=users)
     await db.copy_records_to_table(
@@ -29,15 +28,7 @@ async def _school(db, members: int) -> dict:
         "devices", columns=["id", "user_id", "platform", "push_token"],
         records=[(uuid.uuid4(), u[0], "android", f"tok-{n}") for n, u in enumerate(users)
                  if n % 2 == 0])
-    return {"id": s, "sro": sro, "people": members + 1}
-
-
-async def _start(client, school, *, drill=False) -> str:
-    r = await client.post(f"/v1/schools/{school['id']}/events",
-                          json={"action": "lockdown", "drill": drill},
-                          headers=bearer(school["sro"]))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return school | {"people": members + 1}
 
 
 async def _outbox(db, event_id: str) -> dict[tuple[str, str], int]:
@@ -50,7 +41,7 @@ async def test_a_big_school_gets_a_wave_written_by_the_dispatcher(client, db, po
     """The request writes one wave and no messages; writing it out gives every member
     the messages a small school's request would have written."""
     school = await _school(db, BIG)
-    event_id = await _start(client, school)
+    event_id = await factories.start(client, school)
     assert await _outbox(db, event_id) == {}
     assert await db.fetchval("select count(*) from alert_waves where expanded_at is null") == 1
 
@@ -66,7 +57,7 @@ async def test_a_big_school_gets_a_wave_written_by_the_dispatcher(client, db, po
 
 async def test_a_small_school_is_alerted_from_the_request(client, db):
     school = await _school(db, 10)
-    event_id = await _start(client, school)
+    event_id = await factories.start(client, school)
     assert (await _outbox(db, event_id))[("alert", "sms")] == 11
     assert await db.fetchval("select count(*) from alert_waves") == 0
 
@@ -75,7 +66,7 @@ async def test_a_cancel_waits_behind_its_alert(client, db, pool, clock):
     """A pocket dial cancelled at once: the cancellation is a wave behind the alert's,
     written after it, so everyone the alert was meant for hears it was a false alarm."""
     school = await _school(db, BIG)
-    event_id = await _start(client, school)
+    event_id = await factories.start(client, school)
     r = await client.post(f"/v1/events/{event_id}/cancel", json={"reason": "pocket dial"},
                           headers=bearer(school["sro"]))
     assert r.status_code == 200
@@ -87,7 +78,7 @@ async def test_a_cancel_waits_behind_its_alert(client, db, pool, clock):
 
 async def test_dispatchers_writing_at_once_write_each_wave_once(client, db, pool, clock):
     school = await _school(db, BIG)
-    event_id = await _start(client, school)
+    event_id = await factories.start(client, school)
     await client.post(f"/v1/events/{event_id}/actions", json={"action": "hold"},
                       headers=bearer(school["sro"]))
     written = await asyncio.gather(*(write_waves(pool, clock) for _ in range(3)))
@@ -103,7 +94,7 @@ async def test_a_wave_is_sent_like_any_message(client, db, pool, database_url, c
     from notifications.senders import ConsoleSender
 
     school = await _school(db, BIG)
-    event_id = await _start(client, school, drill=drill)
+    event_id = await factories.start(client, school, drill=drill)
     dispatcher = Dispatcher(pool, database_url, {"push": ConsoleSender("push"),
                                                  "sms": ConsoleSender("sms")}, clock,
                             batch=2000)
@@ -117,7 +108,7 @@ async def test_the_all_clear_of_a_big_school_is_a_wave_too(client, db, pool, clo
     """Even once the alert is written out, the all-clear of 600 people goes as a wave
     (reading who was notified costs as much as writing the messages)."""
     school = await _school(db, BIG)
-    event_id = await _start(client, school)
+    event_id = await factories.start(client, school)
     await write_waves(pool, clock)
     clock.advance(minutes=5)
     r = await client.post(f"/v1/events/{event_id}/all-clear", json={},

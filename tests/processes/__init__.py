@@ -23,7 +23,7 @@ from litestar import Litestar
 from tests.waiting import eventually, eventually_blocking
 
 MUSTER = str(Path(sys.executable).parent / "muster")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def env(**extra: str) -> dict[str, str]:

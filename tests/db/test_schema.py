@@ -13,10 +13,7 @@ from tests.conftest import T0
 
 @pytest.fixture
 async def school(db):
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    return {"district": d, "school": s, "rooms": await factories.rooms(db, s, 2),
-            "sro": await factories.person(db, d, s, "sro")}
+    return await factories.staffed_school(db, "sro", room_count=2)
 
 
 async def _event(db, school, *, status="active", drill=False) -> uuid.UUID:
@@ -26,7 +23,7 @@ async def _event(db, school, *, status="active", drill=False) -> uuid.UUID:
         """insert into events (id, school_id, action, drill, status, directive, started_at,
                                started_by, ended_at)
            values ($1, $2, 'lockdown', $3, $4, 'Locks, lights, out of sight.', $5, $6, $7)""",
-        event_id, school["school"], drill, status, T0, school["sro"], ended)
+        event_id, school["id"], drill, status, T0, school["sro"], ended)
     return event_id
 
 
@@ -35,7 +32,7 @@ async def _checkin(db, school, event_id, *, room=None, client_id=None, present=2
         """insert into checkins (id, event_id, school_id, room_id, client_id, status,
                                  students_present, observed_at, received_at, reported_by)
            values ($1, $2, $3, $4, $5, 'ok', $6, $7, $7, $8)""",
-        uuid.uuid4(), event_id, school["school"], room or school["rooms"][0],
+        uuid.uuid4(), event_id, school["id"], room or school["rooms"][0],
         client_id or uuid.uuid4(), present, T0, school["sro"])
 
 
@@ -77,18 +74,18 @@ async def test_active_means_not_ended(db, school):
         await db.execute("""insert into events (id, school_id, action, drill, status, directive,
                                                 started_at, started_by)
                             values ($1, $2, 'hold', false, 'all_clear', 'x', $3, $4)""",
-                         uuid.uuid4(), school["school"], T0, school["sro"])
+                         uuid.uuid4(), school["id"], T0, school["sro"])
 
 
 @pytest.mark.parametrize(("school_scoped", "role"), [(True, "district_admin"), (False, "teacher")])
 async def test_district_admin_is_the_only_district_wide_role(db, school, school_scoped, role):
     """district_admin memberships have no school; every other role has one."""
-    user = await factories.person(db, school["district"], school["school"], "staff")
+    user = await factories.person(db, school["district"], school["id"], "staff")
     with pytest.raises(asyncpg.CheckViolationError):
         await db.execute(
             """insert into memberships (id, user_id, district_id, school_id, role, name)
                values ($1, $2, $3, $4, $5, 'X')""", uuid.uuid4(), user, school["district"],
-            school["school"] if school_scoped else None, role)
+            school["id"] if school_scoped else None, role)
 
 
 @pytest.mark.parametrize("phone", ["5125550100", "+0125550100", "+1 512 555 0100", "+1"])
@@ -105,4 +102,4 @@ async def test_an_action_outside_the_srp_is_refused(db, school):
         await db.execute("""insert into events (id, school_id, action, drill, status, directive,
                                                 started_at, started_by)
                             values ($1, $2, 'panic', false, 'active', 'x', $3, $4)""",
-                         uuid.uuid4(), school["school"], T0, school["sro"])
+                         uuid.uuid4(), school["id"], T0, school["sro"])

@@ -8,8 +8,8 @@ import uuid
 import pytest
 
 from tests import factories
+from tests.api.test_bad_input import NUL, assert_problem
 from tests.conftest import bearer
-from tests.test_bad_input import NUL, assert_problem
 
 REPORT = "/v1/events/{event}/report"
 PAGE = "/v1/events/{event}/report.html"

@@ -13,26 +13,18 @@ from tests.conftest import bearer
 @pytest.fixture
 async def school(db):
     """One school with rooms and a person in every role, plus another district's SRO."""
-    d = await factories.district(db)
-    s = await factories.school(db, d)
+    school = await factories.staffed_school(db, *factories.STAFF, room_count=3)
     other_d = await factories.district(db, "Other ISD")
     other_s = await factories.school(db, other_d, "Other High")
-    people = {role: await factories.person(db, d, s, role)
-              for role in ("teacher", "staff", "sro", "principal")}
-    people["district_admin"] = await factories.person(db, d, None, "district_admin")
-    people["outsider"] = await factories.person(db, other_d, other_s, "sro")
-    return {"id": s, "rooms": await factories.rooms(db, s, 3), **people}
-
-
-async def start(client, school, who="sro", **body):
-    body = {"action": "lockdown", "drill": False} | body
-    return await client.post(f"/v1/schools/{school['id']}/events", json=body,
-                             headers=bearer(school[who]))
+    school["district_admin"] = await factories.person(db, school["district"], None,
+                                                      "district_admin")
+    school["outsider"] = await factories.person(db, other_d, other_s, "sro")
+    return school
 
 
 async def test_anyone_may_start_a_real_lockdown(client, school, clock):
     """A teacher starts a real lockdown; the event carries the SRP directive."""
-    r = await start(client, school, "teacher")
+    r = await factories.start_request(client, school, "teacher")
     assert r.status_code == 201, r.text
     event = r.json()
     assert event | {"id": None} == {
@@ -45,7 +37,7 @@ async def test_anyone_may_start_a_real_lockdown(client, school, clock):
 
 async def test_teacher_may_not_start_a_drill(client, school, db):
     """Drills are for safety leads; the refusal stores nothing."""
-    r = await start(client, school, "teacher", drill=True)
+    r = await factories.start_request(client, school, "teacher", drill=True)
     assert r.status_code == 403
     assert "teacher may not start a drill" in r.json()["detail"]
     assert await db.fetchval("select count(*) from events") == 0
@@ -53,18 +45,18 @@ async def test_teacher_may_not_start_a_drill(client, school, db):
 
 async def test_a_second_event_while_one_is_active_is_409(client, school):
     """Starting another real event returns 409 naming the active one."""
-    first = (await start(client, school)).json()
-    r = await start(client, school, action="hold")
+    first = (await factories.start_request(client, school)).json()
+    r = await factories.start_request(client, school, action="hold")
     assert r.status_code == 409
     assert r.json()["active_event_id"] == first["id"]
 
 
 async def test_a_real_event_supersedes_an_active_drill(client, school, clock):
     """A real lockdown during a drill ends the drill as superseded."""
-    drill = (await start(client, school, "principal", drill=True, action="evacuate",
-                         location="Football field")).json()
+    drill = (await factories.start_request(client, school, "principal", drill=True,
+                                           action="evacuate", location="Football field")).json()
     clock.advance(minutes=3)
-    real = await start(client, school, "teacher")
+    real = await factories.start_request(client, school, "teacher")
     assert real.status_code == 201
     ended = (await client.get(f"/v1/events/{drill['id']}", headers=bearer(school["sro"]))).json()
     assert ended["status"] == "superseded" and ended["ended_at"] == "2026-11-29T08:03:00Z"
@@ -72,7 +64,7 @@ async def test_a_real_event_supersedes_an_active_drill(client, school, clock):
 
 async def test_escalate_then_all_clear(client, school, clock):
     """Hold -> lockdown -> all-clear, each step on the timeline with its actor."""
-    event = (await start(client, school, action="hold")).json()
+    event = (await factories.start_request(client, school, action="hold")).json()
     clock.advance(minutes=1)
     r = await client.post(f"/v1/events/{event['id']}/actions", json={"action": "lockdown"},
                           headers=bearer(school["principal"]))
@@ -89,7 +81,7 @@ async def test_escalate_then_all_clear(client, school, clock):
 
 async def test_cancel_needs_a_reason_and_a_safety_lead(client, school):
     """A false alarm is cancelled with a reason by an SRO, not by a teacher."""
-    event = (await start(client, school, "teacher")).json()
+    event = (await factories.start_request(client, school, "teacher")).json()
     url = f"/v1/events/{event['id']}/cancel"
     assert (await client.post(url, json={"reason": "pocket dial"},
                               headers=bearer(school["teacher"]))).status_code == 403
@@ -161,7 +153,7 @@ async def test_a_key_older_than_a_day_starts_a_new_event(client, school, db, clo
 
 async def test_another_tenants_event_is_404(client, school):
     """An SRO of another district cannot see or end this school's event."""
-    event = (await start(client, school)).json()
+    event = (await factories.start_request(client, school)).json()
     for method, path, body in [("get", "", None), ("post", "/all-clear", {}),
                                ("get", "/accountability", None), ("post", "/ack", None),
                                ("get", "/deliveries", None), ("get", "/timeline", None)]:
@@ -174,7 +166,7 @@ async def test_another_tenants_event_is_404(client, school):
 async def test_list_events_filters_and_pages(client, school, clock):
     """Events list newest first, filter by drill and status, and page with a cursor."""
     for n in range(3):
-        e = (await start(client, school, drill=n % 2 == 0)).json()
+        e = (await factories.start_request(client, school, drill=n % 2 == 0)).json()
         clock.advance(minutes=5)
         await client.post(f"/v1/events/{e['id']}/all-clear", json={},
                           headers=bearer(school["sro"]))
@@ -191,7 +183,7 @@ async def test_list_events_filters_and_pages(client, school, clock):
 
 async def test_acknowledge_is_recorded_once(client, school, db):
     """Acknowledging twice records the first time only."""
-    event = (await start(client, school)).json()
+    event = (await factories.start_request(client, school)).json()
     for _ in range(2):
         r = await client.post(f"/v1/events/{event['id']}/ack", headers=bearer(school["teacher"]))
         assert r.status_code == 204
@@ -206,7 +198,7 @@ async def test_unknown_event_is_404(client, school):
 
 async def test_timeline_lists_every_step_with_its_actor(client, school, clock):
     """Start, escalation, a check-in and the all-clear appear in order, with who did it."""
-    event = (await start(client, school, action="hold")).json()
+    event = (await factories.start_request(client, school, action="hold")).json()
     url = f"/v1/events/{event['id']}"
     await client.post(f"{url}/actions", json={"action": "lockdown"}, headers=bearer(school["sro"]))
     await client.post(f"{url}/checkins", headers=bearer(school["teacher"]), json={
@@ -232,8 +224,8 @@ async def test_a_school_can_let_only_safety_leads_start_real_events(client, scho
     """The role policy is per-school data: with an override, a teacher's real lockdown is 403."""
     await db.execute("""update schools set policy = '{"start_real_event": ["sro", "principal",
                         "district_admin"]}' where id = $1""", school["id"])
-    assert (await start(client, school, "teacher")).status_code == 403
-    assert (await start(client, school, "sro")).status_code == 201
+    assert (await factories.start_request(client, school, "teacher")).status_code == 403
+    assert (await factories.start_request(client, school, "sro")).status_code == 201
 
 
 async def _outbox(db) -> list[tuple]:
@@ -247,7 +239,7 @@ async def test_a_real_lockdown_queues_push_and_sms_for_everyone(client, school, 
     the district admin (and push to those with a device), leads first."""
     await db.execute("insert into devices (id, user_id, platform, push_token) "
                      "values ($1, $2, 'ios', 'tok-1')", uuid.uuid4(), school["teacher"])
-    await start(client, school, "teacher")
+    await factories.start_request(client, school, "teacher")
     queued = await _outbox(db)
     people = {school[w] for w in ("teacher", "staff", "sro", "principal", "district_admin")}
     assert {u for u, channel, *_ in queued if channel == "sms"} == people
@@ -262,7 +254,7 @@ async def test_a_drill_queues_no_district_admin_and_endings_go_to_the_notified(c
                                                                               db, clock):
     """A drill alerts the school only, labelled DRILL; its all-clear goes to exactly
     those it alerted."""
-    event = (await start(client, school, "principal", drill=True)).json()
+    event = (await factories.start_request(client, school, "principal", drill=True)).json()
     alerted = {(u, c) for u, c, kind, *_ in await _outbox(db) if kind == "alert"}
     assert school["district_admin"] not in {u for u, _ in alerted}
     assert {body for *_, body in await _outbox(db)} == {"DRILL - "}
@@ -275,16 +267,16 @@ async def test_a_drill_queues_no_district_admin_and_endings_go_to_the_notified(c
 
 async def test_a_refused_start_queues_nothing(client, school, db):
     """A 409 leaves the outbox as it was."""
-    await start(client, school)
+    await factories.start_request(client, school)
     before = await db.fetchval("select count(*) from notification_outbox")
-    assert (await start(client, school, action="hold")).status_code == 409
+    assert (await factories.start_request(client, school, action="hold")).status_code == 409
     assert await db.fetchval("select count(*) from notification_outbox") == before
 
 
 async def test_an_evacuation_says_what_it_is_for(client, school, db):
     """A fire evacuation drill keeps its purpose, on the event and in the database."""
-    r = await start(client, school, "principal", drill=True, action="evacuate",
-                    location="Football field", purpose="fire")
+    r = await factories.start_request(client, school, "principal", drill=True,
+                                      action="evacuate", location="Football field", purpose="fire")
     assert r.status_code == 201, r.text
     assert r.json()["purpose"] == "fire"
     assert await db.fetchval("select purpose from events") == "fire"
@@ -292,7 +284,7 @@ async def test_an_evacuation_says_what_it_is_for(client, school, db):
 
 async def test_a_new_action_states_its_own_purpose(client, school, db):
     """Escalating to an evacuation may give a purpose; leaving it clears the purpose."""
-    event = (await start(client, school)).json()
+    event = (await factories.start_request(client, school)).json()
     path, headers = f"/v1/events/{event['id']}/actions", bearer(school["sro"])
     r = await client.post(path, json={"action": "evacuate", "location": "Gym",
                                       "purpose": "bomb_threat"}, headers=headers)
@@ -310,7 +302,7 @@ async def test_a_new_action_states_its_own_purpose(client, school, db):
 async def test_a_purpose_only_on_an_evacuation_and_only_a_known_one(client, school, db, body,
                                                                    field):
     """A purpose on a lockdown, or one Muster does not know, is a 400 naming it."""
-    r = await start(client, school, **body)
+    r = await factories.start_request(client, school, **body)
     assert r.status_code == 400, r.text
     assert [e["field"] for e in r.json()["errors"]] == [field]
     assert await db.fetchval("select count(*) from events") == 0

@@ -1,4 +1,4 @@
-"""Every route of the app, called by every kind of caller: the role table of API.md (the
+"""Every route of the app, called by every kind of caller: the role table of docs/rules.md (the
 defaults of domain/policy.py) holds, another school's or district's resources answer 404
 and never data, and a refusal stores nothing.
 
@@ -106,7 +106,7 @@ TABLE = {
         SCHOOL, LEADS, S + "/staff",
         {"name": "New Teacher", "phone": "+15125550177", "role": "teacher"}),
     # the school's entry, and the phone: the teacher is only Alpha High's, so its leads
-    # manage all of them (tests/test_identity_api.py: someone who is not only theirs)
+    # manage all of them (tests/api/test_identity_api.py: someone who is not only theirs)
     ("PATCH", "/v1/schools/{school_id:uuid}/staff/{user_id:uuid}"): Call(
         SCHOOL, LEADS, S + "/staff/{teacher}",
         {"name": "Renamed Teacher", "phone": "{new_phone}"}),

@@ -18,23 +18,13 @@ from tests.conftest import bearer
 @pytest.fixture
 async def school(db):
     """A school of four rooms with a person in every role, and another district's SRO."""
-    d = await factories.district(db)
-    s = await factories.school(db, d)
+    school = await factories.staffed_school(db, *factories.STAFF, room_count=4)
     other_d = await factories.district(db, "Other ISD")
-    people = {role: await factories.person(db, d, s, role)
-              for role in ("teacher", "staff", "sro", "principal")}
-    people["district_admin"] = await factories.person(db, d, None, "district_admin")
-    people["outsider"] = await factories.person(
+    school["district_admin"] = await factories.person(db, school["district"], None,
+                                                      "district_admin")
+    school["outsider"] = await factories.person(
         db, other_d, await factories.school(db, other_d, "Other High"), "sro")
-    return {"id": s, "rooms": await factories.rooms(db, s, 4), **people}
-
-
-async def start(client, school, who="principal", **body):
-    body = {"action": "lockdown", "drill": True} | body
-    r = await client.post(f"/v1/schools/{school['id']}/events", json=body,
-                          headers=bearer(school[who]))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return school
 
 
 async def check_in(client, school, event_id, room, who="teacher", **fields):
@@ -69,7 +59,7 @@ async def get_report(client, school, event_id, who="principal", **params):
 async def drill(client, db, school, clock):
     """A lockdown drill: alerts handed off at 1.5 s, an acknowledgement at 20 s, rooms 1
     and 2 report at 30 s and 45 s (2 needs help), an evacuation at 60 s, all-clear at 5 min."""
-    event_id = await start(client, school)
+    event_id = await factories.start(client, school, "principal", drill=True)
     clock.advance(seconds=1.5)
     assert await hand_off(db, clock) == 4  # teacher, staff, SRO, principal; no device: SMS
     clock.advance(seconds=18.5)
@@ -135,7 +125,7 @@ async def test_reading_the_record_does_not_change_it(client, db, school, drill, 
 
 async def test_an_active_event_gets_a_partial_record_that_is_not_kept(client, db, school, clock):
     """Mid-drill the report is computed live, marked partial, and nothing is stored."""
-    event_id = await start(client, school)
+    event_id = await factories.start(client, school, "principal", drill=True)
     clock.advance(seconds=42)
     await check_in(client, school, event_id, 0)
     body = (await get_report(client, school, event_id)).json()
@@ -149,7 +139,7 @@ async def test_an_active_event_gets_a_partial_record_that_is_not_kept(client, db
 
 async def test_a_cancelled_event_keeps_its_record(client, db, school, clock):
     """A false alarm cancelled after 8 s has a record of 8 s, ended as cancelled."""
-    event_id = await start(client, school, "teacher", drill=False)
+    event_id = await factories.start(client, school, "teacher")
     clock.advance(seconds=8)
     await end(client, school, event_id, "cancel")
     t = (await get_report(client, school, event_id)).json()["timing"]
@@ -158,9 +148,9 @@ async def test_a_cancelled_event_keeps_its_record(client, db, school, clock):
 
 async def test_a_superseded_drill_keeps_its_record(client, db, school, clock):
     """A real lockdown during a drill ends the drill, and the drill's record is kept."""
-    drill_id = await start(client, school)
+    drill_id = await factories.start(client, school, "principal", drill=True)
     clock.advance(seconds=90)
-    await start(client, school, "teacher", drill=False)
+    await factories.start(client, school, "teacher")
     stored = await db.fetchval("select record from event_reports where event_id = $1",
                                uuid.UUID(drill_id))
     assert (stored["duration_s"], stored["chart"]["markers"][-1]["label"]) == (
@@ -170,7 +160,7 @@ async def test_a_superseded_drill_keeps_its_record(client, db, school, clock):
 async def test_the_end_stands_when_its_record_cannot_be_stored(client, db, school, clock):
     """If keeping the record fails, the all-clear still succeeds; the record is computed
     and kept when it is first read."""
-    event_id = await start(client, school)
+    event_id = await factories.start(client, school, "principal", drill=True)
     clock.advance(minutes=3)
     await db.execute("alter table event_reports rename to event_reports_away")
     try:
@@ -265,7 +255,7 @@ async def test_after_action_notes_are_kept_as_revisions(client, db, school, dril
 
 async def test_after_action_of_an_active_event_is_409(client, db, school):
     """Notes are for an ended event; nothing is stored while it is active."""
-    event_id = await start(client, school)
+    event_id = await factories.start(client, school, "principal", drill=True)
     r = await client.put(f"/v1/events/{event_id}/after-action", json=NOTES,
                          headers=bearer(school["principal"]))
     assert r.status_code == 409 and "still active" in r.json()["detail"]

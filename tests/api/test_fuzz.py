@@ -134,10 +134,9 @@ def test_request_bodies_say_they_refuse_unknown_fields():
 
 @pytest.fixture
 async def school(db):
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    return {"district": d, "id": s, "sro": await factories.person(db, d, s, "sro"),
-            "admin": await factories.person(db, d, None, "district_admin")}
+    school = await factories.staffed_school(db, "sro")
+    school["admin"] = await factories.person(db, school["district"], None, "district_admin")
+    return school
 
 
 async def test_csv_answers_are_documented_and_say_their_charset_once(client, school):

@@ -14,10 +14,10 @@ import pytest
 
 from api.http.logs import JsonFormatter, TextFormatter, configure_logging
 from tests import factories
+from tests.api.test_signin_api import OTP, TOKEN, clock, school, texts  # noqa: F401 (fixtures)
 from tests.conftest import bearer
 from tests.fakes.twilio import FakeTwilio
-from tests.test_signin_api import OTP, TOKEN, clock, school, texts  # noqa: F401 (fixtures)
-from tests.test_twilio_sms import send_one, sms
+from tests.processes.test_twilio_sms import send_one, sms
 
 
 class Captured:

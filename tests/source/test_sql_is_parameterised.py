@@ -14,7 +14,7 @@ import pytest
 
 from db.pool import identifier
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 QUERY_METHODS = {"execute", "executemany", "fetch", "fetchrow", "fetchval", "cursor",
                  "prepare", "copy_from_query"}
 SOURCES = sorted(p for folder in ("api", "db", "notifications", "bench")

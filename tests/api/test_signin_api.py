@@ -41,12 +41,10 @@ def texts(caplog):
 
 @pytest.fixture
 async def school(db):
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    teacher = await factories.person(db, d, s, "teacher")
+    school = await factories.staffed_school(db, "teacher")
     phone = "+15125550142"  # a real-looking US number (the factory's are not valid ones)
-    await db.execute("update users set phone = $2 where id = $1", teacher, phone)
-    return {"district": d, "school": s, "teacher": teacher, "phone": phone}
+    await db.execute("update users set phone = $2 where id = $1", school["teacher"], phone)
+    return school | {"phone": phone}
 
 
 @pytest.fixture
@@ -108,7 +106,7 @@ async def test_a_teacher_signs_in_with_the_texted_code(client, school, texts):
     assert body["expires_in"] == 900 and body["token_type"] == "Bearer"
     assert body["user"] == {"id": str(school["teacher"]), "name": body["user"]["name"],
                             "phone": school["phone"], "email": None,
-                            "memberships": [{"school_id": str(school["school"]),
+                            "memberships": [{"school_id": str(school["id"]),
                                              "role": "teacher"}]}
     me = await client.get("/v1/me", headers=auth(body))
     assert me.status_code == 200 and me.json()["memberships"] == body["user"]["memberships"]
@@ -131,7 +129,7 @@ async def test_an_unknown_phone_gets_the_same_answer_and_no_sms(client, db, text
 
 async def test_a_former_member_gets_no_code(client, db, school, texts, clock):
     """An expired substitute is treated as unknown: no SMS."""
-    sub = await factories.person(db, school["district"], school["school"], "teacher",
+    sub = await factories.person(db, school["district"], school["id"], "teacher",
                                  expires_at=clock.now - timedelta(minutes=1))
     await db.execute("update users set phone = '+15125550143' where id = $1", sub)
     assert (await client.post(OTP, json={"phone": "+15125550143"})).status_code == 202

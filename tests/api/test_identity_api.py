@@ -10,8 +10,7 @@ import uuid
 
 from tests import admin_world
 from tests.admin_world import snapshot
-from tests.conftest import bearer
-from tests.test_signin_api import (  # noqa: F401 (clock, texts: its fixtures)
+from tests.api.test_signin_api import (  # noqa: F401 (clock, texts: its fixtures)
     OTP,
     TOKEN,
     auth,
@@ -19,6 +18,7 @@ from tests.test_signin_api import (  # noqa: F401 (clock, texts: its fixtures)
     sign_in,
     texts,
 )
+from tests.conftest import bearer
 
 world = admin_world.world
 

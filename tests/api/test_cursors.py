@@ -11,8 +11,8 @@ from urllib.parse import parse_qsl
 import pytest
 
 from tests import factories
+from tests.api.test_bad_input import assert_problem
 from tests.conftest import T0, bearer
-from tests.test_bad_input import assert_problem
 
 
 def cursor(raw: bytes | str) -> str:

@@ -17,21 +17,11 @@ from tests.conftest import T0
 
 @pytest.fixture
 async def lockdown(db):
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    other = await factories.school(db, d, "Other High")
-    sro = await factories.person(db, d, s, "sro")
-    event = await factories.lockdown(db, s, sro, T0)
-    return {"event": event, "school": s, "rooms": await factories.rooms(db, s, 5),
-            "other_room": (await factories.rooms(db, other, 1))[0], "sro": sro}
+    return await factories.lockdown_with_rooms(db, 5, T0)
 
 
 def report(lockdown, room, client_id=None) -> CheckIn:
-    return CheckIn(id=uuid.uuid4(), event_id=lockdown["event"], room_id=room,
-                   client_id=client_id or uuid.uuid4(), status=CheckInStatus.OK,
-                   students_present=20, students_missing=0, students_extra=0, injured=0,
-                   location=None, note=None, observed_at=T0, received_at=T0,
-                   clock_skew_flagged=False, reported_by=lockdown["sro"])
+    return factories.room_report(lockdown, room, T0, client_id=client_id or uuid.uuid4())
 
 
 async def test_reports_arriving_together_share_a_commit_and_keep_their_order(db, pool,

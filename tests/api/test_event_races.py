@@ -27,11 +27,7 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def school(db):
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    people = {role: await factories.person(db, d, s, role)
-              for role in ("teacher", "staff", "sro", "principal")}
-    return {"id": s, **people}
+    return await factories.staffed_school(db, *factories.STAFF)
 
 
 def starts_at_once(client, school, body: dict) -> list[tuple[int, dict]]:

@@ -32,23 +32,14 @@ async def providers():
 @pytest.fixture
 async def school(db):
     """A teacher and an SRO with a phone each, a staff member without one."""
-    d = await factories.district(db)
-    s = await factories.school(db, d)
-    people = {role: await factories.person(db, d, s, role) for role in ("teacher", "sro", "staff")}
+    school = await factories.staffed_school(db, "teacher", "sro", "staff")
+    people = {role: school[role] for role in ("teacher", "sro", "staff")}
     for n, role in enumerate(("teacher", "sro"), 1):
         await db.execute("insert into devices (id, user_id, platform, push_token) "
                          "values ($1, $2, 'android', $3)", uuid.uuid4(), people[role], f"tok-{n}")
     phones = {role: await db.fetchval("select phone from users where id = $1", user)
               for role, user in people.items()}
-    return {"id": s, "people": people, "phones": phones}
-
-
-async def _start(client, school, *, drill: bool) -> str:
-    r = await client.post(f"/v1/schools/{school['id']}/events",
-                          json={"action": "lockdown", "drill": drill},
-                          headers=bearer(school["people"]["sro"]))
-    assert r.status_code == 201, r.text
-    return r.json()["id"]
+    return school | {"people": people, "phones": phones}
 
 
 async def _states(db, event_id: str) -> Counter:
@@ -64,7 +55,7 @@ async def test_fcm_down_during_a_drill_sms_covers_then_push_catches_up(client, d
     without a phone has their SMS at once; at 60 s whoever has not acknowledged gets the
     SMS reminder; once FCM is back, the pushes go out. Each message once."""
     fcm, twilio, senders = providers
-    event_id = await _start(client, school, drill=True)
+    event_id = await factories.start(client, school, drill=True)
     dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5)
 
     fcm.error_rate, fcm.error_status = 1.0, 503
@@ -96,7 +87,7 @@ async def test_twilio_pushing_back_during_a_lockdown_loses_nothing(client, db, p
     """Twilio answers 429 (or queue overflow, 30001) for a while: the SMS wait with backoff
     and then go out, each once."""
     _, twilio, senders = providers
-    event_id = await _start(client, school, drill=False)
+    event_id = await factories.start(client, school, drill=False)
     dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5)
     if busy == "too-many-requests":
         twilio.busy_rate = 1.0

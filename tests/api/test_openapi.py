@@ -25,9 +25,9 @@ from api.app import create_app
 from api.cli.openapi import render_openapi
 from api.http.problems import PROBLEM_JSON
 from tests import factories
+from tests.api.test_signin_api import clock, texts  # noqa: F401 (fixtures)
 from tests.conftest import SECRET
 from tests.processes import ROOT, serving
-from tests.test_signin_api import clock, texts  # noqa: F401 (fixtures)
 
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 BIN = Path(sys.executable).parent
