@@ -37,15 +37,20 @@ async def school_as(conn: asyncpg.Connection, caller: Caller | None, school_id: 
     """The school (locked for a change) and the caller acting on it: 404 outside their
     reach, 403 without `permission` there. No caller is an operator at the command line
     (`muster import`), with a district admin's powers."""
-    role = caller and caller.role_at(school_id)
-    school = await db.get_school(conn, school_id, lock=lock)
-    if school is None:
-        raise NotFound(f"no school {school_id}")
-    if caller is None or role is None:  # (role is None only without a caller)
-        return school, OPERATOR
+    if caller is None:
+        return await _school(conn, school_id, lock), OPERATOR
+    role = caller.role_at(school_id)
+    school = await _school(conn, school_id, lock)
     if permission is not None:
         (await events_db.load_school_policy(conn, school_id)).require(role, permission)
     return school, Actor(user_id=caller.user_id, role=role)
+
+
+async def _school(conn: asyncpg.Connection, school_id: uuid.UUID, lock: bool) -> School:
+    school = await db.get_school(conn, school_id, lock=lock)
+    if school is None:
+        raise NotFound(f"no school {school_id}")
+    return school
 
 
 def year_start(school: School) -> str:
