@@ -8,7 +8,7 @@ flow (outbox, dispatch, outcomes, timeline) works offline.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from domain.alerts import Channel
 from domain.delivery import DeliveryOutcome, OutboxMessage
@@ -30,6 +30,7 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+@runtime_checkable  # a request's dependency (api/http/deps.py), checked as one
 class TextSender(Protocol):
     """The SMS channel's own verb, for texts that are not alerts (sign-in codes)."""
 

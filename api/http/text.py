@@ -9,6 +9,7 @@ import msgspec
 from litestar.params import QueryParameter
 
 from domain.errors import Invalid
+from domain.roster import EMAIL, EMAIL_MAX
 
 # PostgreSQL text cannot hold NUL; refuse it here, naming the field, not with a 500.
 _NO_NUL = r"^[^\x00]*$"
@@ -17,6 +18,11 @@ Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
 Text500 = Annotated[str, msgspec.Meta(max_length=500, pattern=_NO_NUL)]
 Text1000 = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
 Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_NO_NUL)]
+
+# Typed by people: no NUL (PostgreSQL text cannot hold it), no spaces around, not empty.
+TRIMMED = r"^[^\x00\s]([^\x00]*[^\x00\s])?$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TRIMMED)]
+Email = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX, pattern=EMAIL)]
 
 # RFC 3339 requires an offset; a time without one is ambiguous across time zones.
 # (Enforced in bodies by the strict decode; queries go through checked_instant.)
