@@ -17,6 +17,7 @@ from typing import Annotated
 import msgspec
 import platformdirs
 
+from domain.values import Value
 from notifications.providers import Providers
 
 PREFIX = "MUSTER_"
@@ -46,7 +47,7 @@ class LogFormat(StrEnum):
     TEXT = "text"
 
 
-class Settings(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     """Everything Muster reads from its environment; field `x` is `MUSTER_X`."""
 
     database_url: Dsn | None = None

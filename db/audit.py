@@ -16,9 +16,10 @@ from db.directory import entry_name
 from db.pool import Connection
 from domain.admin import Actor, AdminChange
 from domain.schools import School
+from domain.values import Value
 
 
-class AuditEntry(msgspec.Struct, frozen=True, kw_only=True):
+class AuditEntry(Value, kw_only=True):
     """One administrative change; `actor_id` None: an operator's `muster import`."""
 
     id: int

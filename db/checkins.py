@@ -15,6 +15,7 @@ from domain.checkins import CheckIn
 from domain.events import TimelineKind
 from domain.schools import Room
 from domain.srp import EventStatus
+from domain.values import Value
 
 _COLUMNS = """id, event_id, room_id, client_id, status, students_present, students_missing,
     students_extra, injured, location, note, observed_at, received_at, clock_skew_flagged,
@@ -100,7 +101,7 @@ order by i.arrival
 """
 
 
-class Stored(msgspec.Struct, frozen=True, tag=True):
+class Stored(Value, tag=True):
     """A report stored: its place on the event's timeline, and whether the event had
     already ended (a late report, observed before the end)."""
 
@@ -108,14 +109,14 @@ class Stored(msgspec.Struct, frozen=True, tag=True):
     late: bool
 
 
-class Replayed(msgspec.Struct, frozen=True, tag=True):
+class Replayed(Value, tag=True):
     """The report's client_id was stored before (or earlier in its batch): that report,
     unchanged."""
 
     checkin: CheckIn
 
 
-class TooLate(msgspec.Struct, frozen=True, tag=True):
+class TooLate(Value, tag=True):
     """The event had ended when the report was observed: its status and end, as the
     report's statement found them under the event's lock."""
 
@@ -123,7 +124,7 @@ class TooLate(msgspec.Struct, frozen=True, tag=True):
     ended_at: datetime | None
 
 
-class ForeignRoom(msgspec.Struct, frozen=True, tag=True):
+class ForeignRoom(Value, tag=True):
     """The report's room is not one of the event's school."""
 
     room_id: uuid.UUID

@@ -17,9 +17,10 @@ from domain.compliance import RulePack
 from domain.roles import Role
 from domain.schools import School
 from domain.srp import Action, EventStatus, Hazard, Purpose
+from domain.values import Value
 
 
-class SchoolWithYear(msgspec.Struct, frozen=True):
+class SchoolWithYear(Value):
     """A school, its own dates for the school year asked for (None: not set), and the
     day it is there now."""
 
@@ -86,7 +87,7 @@ async def save_school_year(conn: Connection, school_id: uuid.UUID, year: SchoolY
                        year.second_semester_start, year.grade_band, at, by)
 
 
-class DrillLogEntry(msgspec.Struct, frozen=True, kw_only=True):
+class DrillLogEntry(Value, kw_only=True):
     """One event of a school year's drill log; `date` is its start day at the school."""
 
     id: uuid.UUID
@@ -107,7 +108,7 @@ class DrillLogEntry(msgspec.Struct, frozen=True, kw_only=True):
     end_reason: str | None
 
 
-class LogWindow(msgspec.Struct, frozen=True):
+class LogWindow(Value):
     """The days (at the school, both included) whose events are in its drill log."""
 
     school_id: uuid.UUID

@@ -6,13 +6,12 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import msgspec
-
 from db.directory import entry_name
 from db.pool import Connection
+from domain.values import Value
 
 
-class ChannelCounts(msgspec.Struct, frozen=True, kw_only=True):
+class ChannelCounts(Value, kw_only=True):
     queued: int = 0
     sent: int = 0
     delivered: int = 0
@@ -42,7 +41,7 @@ async def delivery_counts(conn: Connection,
             for r in rows}
 
 
-class DeliveryRow(msgspec.Struct, frozen=True, kw_only=True):
+class DeliveryRow(Value, kw_only=True):
     """One message to one person: where it stands, and whether they acknowledged."""
 
     id: int

@@ -10,10 +10,9 @@ from __future__ import annotations
 import uuid
 from itertools import cycle, islice
 
-import msgspec
-
 from db.pool import Connection
 from domain.roles import Role
+from domain.values import Value
 
 _NS = uuid.UUID("6f1c2a44-1d2b-4a51-9a3e-5d0c8e7b9a10")
 
@@ -27,7 +26,7 @@ LAST = ["Gonzalez", "Smith", "Nguyen", "Johnson", "Patel", "Williams", "Brown", 
         "Clark", "Lewis", "Robinson", "Walker", "Young", "Allen", "King", "Wright", "Scott"]
 
 
-class DemoRoom(msgspec.Struct, frozen=True):
+class DemoRoom(Value):
     code: str
     name: str
     building: str | None
@@ -35,13 +34,13 @@ class DemoRoom(msgspec.Struct, frozen=True):
     capacity: int | None
 
 
-class DemoPerson(msgspec.Struct, frozen=True):
+class DemoPerson(Value):
     name: str
     phone: str
     role: Role
 
 
-class DemoSchool(msgspec.Struct, frozen=True):
+class DemoSchool(Value):
     key: str
     name: str
     timezone: str
@@ -49,27 +48,27 @@ class DemoSchool(msgspec.Struct, frozen=True):
     staff: list[DemoPerson]
 
 
-class SeededUser(msgspec.Struct, frozen=True):
+class SeededUser(Value):
     id: uuid.UUID
     name: str
     role: Role
     phone: str
 
 
-class SeededRoom(msgspec.Struct, frozen=True):
+class SeededRoom(Value):
     id: uuid.UUID
     code: str
     name: str
 
 
-class SeededSchool(msgspec.Struct, frozen=True):
+class SeededSchool(Value):
     id: uuid.UUID
     name: str
     rooms: list[SeededRoom]
     users: list[SeededUser]
 
 
-class SeededDistrict(msgspec.Struct, frozen=True):
+class SeededDistrict(Value):
     district_id: uuid.UUID
     schools: list[SeededSchool]
     district_admin: SeededUser

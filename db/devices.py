@@ -5,12 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-import msgspec
-
 from db.pool import Connection
+from domain.values import Value
 
 
-class Device(msgspec.Struct, frozen=True, kw_only=True):
+class Device(Value, kw_only=True):
     id: uuid.UUID
     platform: str
     created_at: datetime

@@ -14,12 +14,13 @@ from domain.errors import NotFound
 from domain.events import Event, TimelineKind
 from domain.policy import Policy
 from domain.srp import EventStatus
+from domain.values import Value
 
 _COLUMNS = """id, school_id, action, drill, status, message, directive, location, hazard,
     purpose, strategy, started_at, started_by, ended_at, ended_by, end_reason"""
 
 
-class EventContext(msgspec.Struct, frozen=True):
+class EventContext(Value):
     """An event with the policy of its school, as one request needs them."""
 
     event: Event
@@ -108,7 +109,7 @@ async def update_event(conn: Connection, event: Event) -> None:
                        event.ended_at, event.ended_by, event.end_reason, event.purpose)
 
 
-class EventFilter(msgspec.Struct, frozen=True, kw_only=True):
+class EventFilter(Value, kw_only=True):
     status: EventStatus | None = None
     drill: bool | None = None
     since: datetime | None = None

@@ -17,11 +17,12 @@ import msgspec
 
 from db.listen import Listener
 from db.timeline import CHANNEL, TimelineEntry, decode_notification
+from domain.values import Value
 
 log = logging.getLogger(__name__)
 
 
-class Resync(msgspec.Struct, frozen=True):
+class Resync(Value):
     """Entries may have been missed: re-read the timeline after the last seq seen."""
 
 

@@ -8,9 +8,10 @@ import msgspec
 
 from db.pool import Connection
 from domain.idempotency import KeyScope, KeyUse, expired_before
+from domain.values import Value
 
 
-class StoredResponse(msgspec.Struct, frozen=True):
+class StoredResponse(Value):
     first: KeyUse
     status: int
     body: Any

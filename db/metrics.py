@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
-import msgspec
-
 from db.pool import Connection
+from domain.values import Value
 
 
-class QueuedMessages(msgspec.Struct, frozen=True, kw_only=True):
+class QueuedMessages(Value, kw_only=True):
     """A channel's messages waiting in the outbox: due now, or due later (drill
     reminders, retries in their backoff), and when the oldest due one came due."""
 

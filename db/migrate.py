@@ -10,16 +10,15 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-import msgspec
-
 from db.pool import Connection
+from domain.values import Value
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Any constant unique to Muster; pg_advisory_lock takes a bigint.
 _LOCK_ID = 0x6D75_7374_6572
 
 
-class Migration(msgspec.Struct, frozen=True):
+class Migration(Value):
     version: str
     sql: str
 

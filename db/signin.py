@@ -148,7 +148,7 @@ async def insert_refresh_token(conn: Connection, token_id: uuid.UUID,
                        expires_at)
 
 
-class FoundToken(PresentedToken, frozen=True, kw_only=True):
+class FoundToken(PresentedToken, kw_only=True):
     id: uuid.UUID
     user_id: uuid.UUID
     session_id: uuid.UUID

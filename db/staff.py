@@ -22,9 +22,10 @@ from db.users import phone_taken
 from domain.roles import Role
 from domain.roster import Member
 from domain.schools import School
+from domain.values import Value
 
 
-class StaffMember(msgspec.Struct, frozen=True, kw_only=True):
+class StaffMember(Value, kw_only=True):
     """A person on a school's staff; `active` is false once a substitute's time is over."""
 
     user_id: uuid.UUID
@@ -36,7 +37,7 @@ class StaffMember(msgspec.Struct, frozen=True, kw_only=True):
     active: bool
 
 
-class Membership(msgspec.Struct, frozen=True):
+class Membership(Value):
     """A membership and the school's directory entry for its person."""
 
     user_id: uuid.UUID

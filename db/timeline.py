@@ -16,12 +16,13 @@ import msgspec
 from db.directory import entry_name
 from db.pool import Connection
 from domain.events import TimelineKind
+from domain.values import Value
 
 CHANNEL = "muster_timeline"
 _MAX_DETAIL = 7600  # bytes of detail in a notification: the rest of an entry takes < 300
 
 
-class TimelineEntry(msgspec.Struct, frozen=True, kw_only=True):
+class TimelineEntry(Value, kw_only=True):
     """One line of an event's history; `detail` is the JSON the matching endpoint returns."""
 
     event_id: uuid.UUID

@@ -13,9 +13,10 @@ from db.pool import Connection
 from domain.errors import Conflict
 from domain.identity import Holding
 from domain.roles import Role, strongest
+from domain.values import Value
 
 
-class CallerRecord(msgspec.Struct, frozen=True):
+class CallerRecord(Value):
     name: str
     phone: str
     email: str | None

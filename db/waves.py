@@ -10,9 +10,10 @@ from db.outbox import CHANNEL
 from db.pool import Connection
 from domain.alerts import MessageKind
 from domain.events import Event
+from domain.values import Value
 
 
-class Wave(msgspec.Struct, frozen=True, kw_only=True):
+class Wave(Value, kw_only=True):
     id: int
     kind: MessageKind
     event: Event

@@ -7,10 +7,9 @@ import uuid
 from datetime import date, datetime, timedelta
 from enum import StrEnum
 
-import msgspec
-
 from domain.errors import Forbidden, Invalid
 from domain.roles import Role, strongest
+from domain.values import Value
 
 # A substitute is temporary; someone needed for longer than this is staff.
 LONGEST_SUBSTITUTE = timedelta(days=366)
@@ -30,7 +29,7 @@ class AdminChange(StrEnum):
     PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
 
 
-class Actor(msgspec.Struct, frozen=True, kw_only=True):
+class Actor(Value, kw_only=True):
     """Who makes an administrative change: a member with their role at the school, or an
     operator at the command line (no user, the powers of a district admin)."""
 

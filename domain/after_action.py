@@ -23,6 +23,7 @@ from domain.policy import Permission, Policy
 from domain.roles import Role
 from domain.srp import EventStatus
 from domain.text import NO_NUL, Instant, Text200, Text1000
+from domain.values import Value
 
 Name = Text200
 Detail = Text1000
@@ -48,7 +49,7 @@ class ProblemKind(StrEnum):
     OTHER = "other"  # says what in `detail`
 
 
-class Observer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Observer(Value, kw_only=True, forbid_unknown_fields=True):
     """Someone who watched the drill, e.g. a fire marshal with their certification."""
 
     name: Name
@@ -57,31 +58,33 @@ class Observer(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     certification: Name | None = None
 
 
-class ProblemFound(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class ProblemFound(Value, kw_only=True, forbid_unknown_fields=True):
     kind: ProblemKind
     detail: Detail | None = None  # where, who, what; required for `other`
 
 
-class Participants(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Participants(Value, kw_only=True, forbid_unknown_fields=True):
     students: Headcount | None = None
     staff: Headcount | None = None
     visitors: Headcount | None = None
 
 
-class AfterAction(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class AfterAction(Value, kw_only=True, forbid_unknown_fields=True):
     """The notes as a whole; an edit states all of them (what it leaves out is cleared)."""
 
     scheduled_at: Instant | None = None
     during: During | None = None
     participants: Participants = msgspec.field(default_factory=Participants)
-    observers: Annotated[list[Observer], msgspec.Meta(max_length=20)] = []
+    observers: Annotated[list[Observer], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list)
     notification_method: Name | None = None  # e.g. "PA announcement and Muster push"
-    problems: Annotated[list[ProblemFound], msgspec.Meta(max_length=50)] = []
+    problems: Annotated[list[ProblemFound], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list)
     lessons_learned: Lessons | None = None
     report: ReportText | None = None  # the after-action report itself
 
 
-class AfterActionRevision(AfterAction, frozen=True, kw_only=True):
+class AfterActionRevision(AfterAction, kw_only=True):
     """The notes as stored by one edit: revision 1, 2, ... with who and when."""
 
     revision: int

@@ -16,13 +16,13 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import msgspec
 from msgspec.structs import replace
 
 from domain import srp
 from domain.events import Event
 from domain.roles import Role, strongest
 from domain.srp import EventStatus
+from domain.values import Value
 
 
 class Channel(StrEnum):
@@ -42,7 +42,7 @@ class MessageKind(StrEnum):
     REMINDER = "reminder"
 
 
-class Recipient(msgspec.Struct, frozen=True, kw_only=True):
+class Recipient(Value, kw_only=True):
     """A person to alert and how they can be reached; `phone` is E.164, `push_devices`
     counts their devices whose push token still works."""
 
@@ -53,7 +53,7 @@ class Recipient(msgspec.Struct, frozen=True, kw_only=True):
     name: str
 
 
-class PlannedMessage(msgspec.Struct, frozen=True, kw_only=True):
+class PlannedMessage(Value, kw_only=True):
     """One message to one person on one channel: an outbox row, not yet a delivery. It may
     go from `not_before`, but not if `unless_acknowledged` and the person has acknowledged
     the event by then. `priority` is 0..9, higher first; `critical` asks for the iOS critical

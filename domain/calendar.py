@@ -14,9 +14,8 @@ import re
 from datetime import date, timedelta
 from enum import StrEnum
 
-import msgspec
-
 from domain.errors import Invalid
+from domain.values import Value
 
 _YEAR = re.compile(r"^([0-9]{4})-([0-9]{4})$")
 EARLIEST_YEAR, LATEST_YEAR = 1900, 2199
@@ -59,7 +58,7 @@ class GradeBand(StrEnum):
     SECONDARY = "secondary"
 
 
-class SchoolYear(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolYear(Value, kw_only=True):
     """One school's dates for one school year; the second semester runs from
     `second_semester_start` to `last_day`, the first up to the day before it."""
 
@@ -71,7 +70,7 @@ class SchoolYear(msgspec.Struct, frozen=True, kw_only=True):
     source: Source = Source.DEFAULT
 
 
-class Period(msgspec.Struct, frozen=True):
+class Period(Value):
     """A stretch of the school year that a rule counts drills in, both ends included."""
 
     label: str

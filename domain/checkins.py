@@ -33,7 +33,7 @@ class CheckInStatus(StrEnum):
     NEEDS_HELP = "needs_help"
 
 
-class CheckInReport(Value, frozen=True, kw_only=True):
+class CheckInReport(Value, kw_only=True):
     """A room's report as a phone sends it. `client_id` is minted by the phone once per
     report, so a retry of the same report is recognised; `observed_at` is the phone's
     clock."""
@@ -50,7 +50,7 @@ class CheckInReport(Value, frozen=True, kw_only=True):
     observed_at: Instant | None = None
 
 
-class CheckIn(msgspec.Struct, frozen=True, kw_only=True):
+class CheckIn(Value, kw_only=True):
     """One room's report during one event, as stored; `client_id` makes replays harmless."""
 
     id: uuid.UUID
@@ -142,7 +142,7 @@ def latest_per_room(checkins: Iterable[CheckIn]) -> dict[uuid.UUID, CheckIn]:
     return latest
 
 
-class StudentCounts(msgspec.Struct, frozen=True, kw_only=True):
+class StudentCounts(Value, kw_only=True):
     """Students across the reported rooms, from each room's current report."""
 
     present: int
@@ -151,14 +151,14 @@ class StudentCounts(msgspec.Struct, frozen=True, kw_only=True):
     injured: int
 
 
-class RoomState(msgspec.Struct, frozen=True, kw_only=True):
+class RoomState(Value, kw_only=True):
     """A room and its current report; `checkin` is None until the room reports."""
 
     room_id: uuid.UUID
     checkin: CheckIn | None
 
 
-class Accountability(msgspec.Struct, frozen=True, kw_only=True):
+class Accountability(Value, kw_only=True):
     """The school filling in, room by room, in the order the rooms were given."""
 
     rooms_total: int

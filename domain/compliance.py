@@ -26,6 +26,7 @@ import msgspec
 from domain.calendar import GradeBand, Period, PeriodKind, SchoolYear, month_day, periods
 from domain.errors import Invalid
 from domain.srp import Action, EventStatus, Hazard, Purpose
+from domain.values import Value
 
 _NO_NUL = r"^[^\x00]*$"
 Slug = Annotated[str, msgspec.Meta(pattern=r"^[a-z0-9][a-z0-9_]{0,39}$",
@@ -37,7 +38,7 @@ MonthDay = Annotated[str, msgspec.Meta(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12][0
                                        description="MM-DD, read in the school year")]
 
 
-class Counts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Counts(Value, kw_only=True, forbid_unknown_fields=True):
     """Which events count: an ended (all-clear) event whose action is listed; a shelter's
     hazard and an evacuation's purpose must be listed when a list is given, and an
     evacuation's purpose must not be excluded (an evacuation without one is never
@@ -46,11 +47,11 @@ class Counts(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=Tr
     actions: Annotated[list[Action], msgspec.Meta(min_length=1)]
     hazards: list[Hazard] | None = None
     purposes: list[Purpose] | None = None
-    exclude_purposes: list[Purpose] = []
+    exclude_purposes: list[Purpose] = msgspec.field(default_factory=list)
     real_events: bool = False
 
 
-class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class Rule(Value, kw_only=True, forbid_unknown_fields=True):
     """`required` events in each `period`, due at the period's end unless `deadline`
     (a MM-DD in the school year; period `year` only) or `deadline_days` (days after the
     period starts) says otherwise; only events from `count_from` (MM-DD; period `year`
@@ -66,11 +67,12 @@ class Rule(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True
     deadline_days: Annotated[int, msgspec.Meta(ge=1, le=366)] | None = None
     count_from: MonthDay | None = None
     grade_bands: list[GradeBand] | None = None
-    conditions: Annotated[list[Words], msgspec.Meta(max_length=20)] = []
+    conditions: Annotated[list[Words], msgspec.Meta(max_length=20)] = msgspec.field(
+        default_factory=list)
     note: Words | None = None
 
 
-class RulePack(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
+class RulePack(Value, kw_only=True, forbid_unknown_fields=True):
     """One jurisdiction's rules; `verified` and `not_verified` say what of the cited
     texts was checked. A district's pack may `replace` rules of the state packs
     ("tx/fire" when the fire marshal set another schedule)."""
@@ -79,9 +81,12 @@ class RulePack(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=
     title: Words
     jurisdiction: Words
     rules: Annotated[list[Rule], msgspec.Meta(max_length=200)]
-    replaces: Annotated[list[RuleRef], msgspec.Meta(max_length=200)] = []
-    verified: Annotated[list[Words], msgspec.Meta(max_length=50)] = []
-    not_verified: Annotated[list[Words], msgspec.Meta(max_length=50)] = []
+    replaces: Annotated[list[RuleRef], msgspec.Meta(max_length=200)] = msgspec.field(
+        default_factory=list)
+    verified: Annotated[list[Words], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list)
+    not_verified: Annotated[list[Words], msgspec.Meta(max_length=50)] = msgspec.field(
+        default_factory=list)
 
 
 def _check_month_day(text: str | None, field: str) -> None:
@@ -144,7 +149,7 @@ def parse_pack(data: object, known_rules: Iterable[str] = ()) -> RulePack:
 
 # ---------------------------------------------------------------- evaluation
 
-class Drill(msgspec.Struct, frozen=True, kw_only=True):
+class Drill(Value, kw_only=True):
     """What compliance needs of an event: its local start day and its kind."""
 
     id: uuid.UUID
@@ -173,7 +178,7 @@ DUE_SOON_DAYS: dict[PeriodKind, int] = {
 }
 
 
-class PeriodResult(msgspec.Struct, frozen=True, kw_only=True):
+class PeriodResult(Value, kw_only=True):
     """One period of a requirement: events counted from `counts_from` to `due`."""
 
     label: str
@@ -187,7 +192,7 @@ class PeriodResult(msgspec.Struct, frozen=True, kw_only=True):
     status: Status
 
 
-class Requirement(msgspec.Struct, frozen=True, kw_only=True):
+class Requirement(Value, kw_only=True):
     """A rule applied to one school year: totals over its periods, the worst period's
     status, and the earliest due date still ahead of an unmet period."""
 
@@ -204,7 +209,7 @@ class Requirement(msgspec.Struct, frozen=True, kw_only=True):
     note: str | None
 
 
-class Skipped(msgspec.Struct, frozen=True, kw_only=True):
+class Skipped(Value, kw_only=True):
     """A rule that could not be applied, and what the school would have to set."""
 
     id: str
@@ -212,7 +217,7 @@ class Skipped(msgspec.Struct, frozen=True, kw_only=True):
     reason: str
 
 
-class Evaluation(msgspec.Struct, frozen=True, kw_only=True):
+class Evaluation(Value, kw_only=True):
     requirements: list[Requirement]
     skipped: list[Skipped]
 

@@ -16,9 +16,8 @@ import uuid
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import msgspec
-
 from domain.alerts import Channel, MessageKind
+from domain.values import Value
 
 FIRST_BACKOFF = timedelta(seconds=5)
 MAX_BACKOFF = timedelta(minutes=5)
@@ -37,7 +36,7 @@ class DeliveryOutcome(StrEnum):
     RETRY = "retry"
 
 
-class OutboxMessage(msgspec.Struct, frozen=True, kw_only=True):
+class OutboxMessage(Value, kw_only=True):
     """One message to one person on one channel, as a dispatcher claims it."""
 
     id: int

@@ -10,7 +10,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import TypedDict
 
-import msgspec
 from msgspec.structs import replace
 
 from domain import srp
@@ -35,7 +34,7 @@ class TimelineKind(StrEnum):
     ACK = "ack"
 
 
-class Event(msgspec.Struct, frozen=True, kw_only=True):
+class Event(Value, kw_only=True):
     """A real event or a drill at one school; `message` and `directive` belong to its
     current action, `end_reason` holds the all-clear note, the cancel reason or why it was
     superseded."""
@@ -58,7 +57,7 @@ class Event(msgspec.Struct, frozen=True, kw_only=True):
     end_reason: str | None = None
 
 
-class ActionRequest(Value, frozen=True, kw_only=True):
+class ActionRequest(Value, kw_only=True):
     """What to do now: an SRP action and its words. A blank text counts as not given.
     Evacuate needs `location`, shelter needs `hazard`; evacuate may say what it is for
     (`purpose`), which drill compliance counts by."""
@@ -72,20 +71,20 @@ class ActionRequest(Value, frozen=True, kw_only=True):
     strategy: Text500 | None = None
 
 
-class EventRequest(ActionRequest, frozen=True, kw_only=True):
+class EventRequest(ActionRequest, kw_only=True):
     """Start an event; `drill` has no default, so nobody starts a real one by omission."""
 
     drill: bool
 
 
-class EventStarted(msgspec.Struct, frozen=True, kw_only=True):
+class EventStarted(Value, kw_only=True):
     """The new event, and the drill it ended if a real event interrupted one."""
 
     event: Event
     superseded: Event | None = None
 
 
-class ActionChanged(msgspec.Struct, frozen=True, kw_only=True):
+class ActionChanged(Value, kw_only=True):
     """The event under its new action, for a new alert and a line on the timeline."""
 
     event: Event

@@ -18,6 +18,7 @@ from enum import StrEnum
 import msgspec
 
 from domain.errors import IdempotencyMismatch, Invalid
+from domain.values import Value
 
 KEPT_FOR = timedelta(hours=24)
 
@@ -29,7 +30,7 @@ class Replay(StrEnum):
     REPLAY = "replay"  # the same request again: return the stored answer, do nothing
 
 
-class KeyScope(msgspec.Struct, frozen=True):
+class KeyScope(Value):
     """Whose key, for which request: the same key from another caller, or on another
     method or path, is another key."""
 
@@ -39,7 +40,7 @@ class KeyScope(msgspec.Struct, frozen=True):
     key: str
 
 
-class KeyUse(msgspec.Struct, frozen=True):
+class KeyUse(Value):
     """A use of a key: the fingerprint of its body and the time of its request."""
 
     fingerprint: str

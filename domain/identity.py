@@ -12,16 +12,15 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Mapping
 
-import msgspec
-
 from domain.errors import Forbidden
 from domain.policy import Permission, Policy
 from domain.roles import Role, strongest
+from domain.values import Value
 
 SELF_SERVICE = "POST /v1/me/phone"
 
 
-class Holding(msgspec.Struct, frozen=True, kw_only=True):
+class Holding(Value, kw_only=True):
     """A membership as this rule sees it: where (school_id None: the whole district, as a
     district admin's) and in which role."""
 

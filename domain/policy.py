@@ -10,10 +10,9 @@ from collections.abc import Mapping
 from enum import StrEnum
 from typing import Self
 
-import msgspec
-
 from domain.errors import Forbidden, Invalid
 from domain.roles import Role
+from domain.values import Value
 
 
 class Permission(StrEnum):
@@ -100,7 +99,7 @@ def _roles(permission: Permission, names: object) -> frozenset[Role]:
     return frozenset(Role(n) for n in names)
 
 
-class Policy(msgspec.Struct, frozen=True, kw_only=True):
+class Policy(Value, kw_only=True):
     """The (permission, role) pairs a school allows; anything not granted is refused."""
 
     grants: frozenset[tuple[Permission, Role]]

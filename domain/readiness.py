@@ -9,9 +9,8 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
-import msgspec
-
 from domain.roles import Role
+from domain.values import Value
 
 
 class ReachProblem(StrEnum):
@@ -22,7 +21,7 @@ class ReachProblem(StrEnum):
     SMS_UNDELIVERABLE = "sms_undeliverable"  # the last SMS to this number failed
 
 
-class MemberReach(msgspec.Struct, frozen=True, kw_only=True):
+class MemberReach(Value, kw_only=True):
     """What is known about reaching one member."""
 
     user_id: uuid.UUID
@@ -34,7 +33,7 @@ class MemberReach(msgspec.Struct, frozen=True, kw_only=True):
     last_sms_failed: bool
 
 
-class Unreachable(msgspec.Struct, frozen=True, kw_only=True):
+class Unreachable(Value, kw_only=True):
     user_id: uuid.UUID
     name: str
     role: Role

@@ -21,6 +21,7 @@ from domain.admin import Actor, check_expiry, check_membership_change
 from domain.errors import DomainError, Invalid
 from domain.roles import Role
 from domain.schools import Room
+from domain.values import Value
 
 MAX_ROWS = 5000  # data rows in one file; a district's largest school has far fewer
 MAX_ERRORS = 100  # listed in one answer; the count says how many there were
@@ -32,7 +33,7 @@ FLOORS, CAPACITIES = (-5, 200), (0, 10_000)
 EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+$"
 
 
-class RowError(msgspec.Struct, frozen=True, kw_only=True):
+class RowError(Value, kw_only=True):
     row: int
     column: str
     message: str
@@ -51,7 +52,7 @@ class InvalidRows(Invalid):
         self.total = len(errors)
 
 
-class Column(msgspec.Struct, frozen=True):
+class Column(Value):
     """A CSV column: its header, how a cell becomes a value (raising ValueError or a
     DomainError whose text is the message), and whether every row must fill it."""
 
@@ -232,7 +233,7 @@ def _refuse_repeats(table: list[tuple[int, dict[str, object]]], column: str) -> 
 
 # -- rooms -----------------------------------------------------------------------------
 
-class RoomRow(msgspec.Struct, frozen=True, kw_only=True):
+class RoomRow(Value, kw_only=True):
     """A room as an administrator describes it; `code` is how it is found again."""
 
     code: str
@@ -256,7 +257,7 @@ def room_rows(content: str) -> list[RoomRow]:
     return [RoomRow(**values) for _, values in table]  # type: ignore[arg-type]
 
 
-class RoomPlan(msgspec.Struct, frozen=True, kw_only=True):
+class RoomPlan(Value, kw_only=True):
     """What saving a list of rooms does: `rooms` in the list's order, with their ids."""
 
     rooms: list[Room]
@@ -282,7 +283,7 @@ def plan_rooms(existing: Mapping[str, Room], wanted: Sequence[RoomRow],
 
 # -- staff -----------------------------------------------------------------------------
 
-class StaffRow(msgspec.Struct, frozen=True, kw_only=True):
+class StaffRow(Value, kw_only=True):
     """A person and their membership at one school; `phone` (E.164) is who they are."""
 
     name: str
@@ -308,7 +309,7 @@ def staff_rows(content: str, columns: Sequence[Column]) -> list[tuple[int, Staff
     return [(number, StaffRow(**values)) for number, values in table]  # type: ignore[arg-type]
 
 
-class Member(msgspec.Struct, frozen=True, kw_only=True):
+class Member(Value, kw_only=True):
     """A person already known by phone, and their membership at this school if any, with
     the school's entry for them (nothing another school has of them)."""
 
@@ -319,7 +320,7 @@ class Member(msgspec.Struct, frozen=True, kw_only=True):
     email: str | None = None
 
 
-class StaffPlan(msgspec.Struct, frozen=True, kw_only=True):
+class StaffPlan(Value, kw_only=True):
     """What importing a staff file does: people to create, then memberships to set."""
 
     new_people: list[tuple[uuid.UUID, StaffRow]]

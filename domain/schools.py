@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-import msgspec
+from domain.values import Value
 
 
-class School(msgspec.Struct, frozen=True, kw_only=True):
+class School(Value, kw_only=True):
     id: uuid.UUID
     district_id: uuid.UUID
     name: str
@@ -17,7 +17,7 @@ class School(msgspec.Struct, frozen=True, kw_only=True):
     school_year_start_day: int
 
 
-class Room(msgspec.Struct, frozen=True, kw_only=True):
+class Room(Value, kw_only=True):
     """A place that is accounted for: a classroom, the gym, a portable."""
 
     id: uuid.UUID

@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
-import msgspec
+from domain.values import Value
 
 CODE_DIGITS: Final = 6
 CODE_TTL = timedelta(minutes=5)
@@ -33,14 +33,14 @@ CODE_TTL = timedelta(minutes=5)
 REFRESH_RETRY_GRACE = timedelta(seconds=10)
 
 
-class Limit(msgspec.Struct, frozen=True):
+class Limit(Value):
     """At most `count` requests in any `window`."""
 
     count: int
     window: timedelta
 
 
-class Limits(msgspec.Struct, frozen=True, kw_only=True):
+class Limits(Value, kw_only=True):
     """Limits counted for one phone (from anywhere), for one phone from one client
     address, and for one client address (any phone)."""
 
@@ -55,7 +55,7 @@ class Limits(msgspec.Struct, frozen=True, kw_only=True):
                                               *self.address))
 
 
-class Earlier(msgspec.Struct, frozen=True, kw_only=True):
+class Earlier(Value, kw_only=True):
     """When the earlier requests that the limits count were made."""
 
     phone: Sequence[datetime]  # for this phone, from any address
@@ -173,7 +173,7 @@ def phone_changed_text(new_phone: str) -> str:
             "you did not ask for this, tell your school's office at once.")
 
 
-class StoredCode(msgspec.Struct, frozen=True, kw_only=True):
+class StoredCode(Value, kw_only=True):
     """A code asked for a phone, as stored."""
 
     id: str
@@ -211,7 +211,7 @@ class Refresh(StrEnum):
     REFUSE = "refuse"  # expired, or its session has ended
 
 
-class PresentedToken(msgspec.Struct, frozen=True, kw_only=True):
+class PresentedToken(Value, kw_only=True):
     expires_at: datetime
     replaced_at: datetime | None  # when it was rotated, if it was
     session_ended: bool

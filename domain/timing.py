@@ -16,12 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-import msgspec
-
 from domain.checkins import CheckIn, CheckInStatus, StudentCounts, account, latest_per_room
 from domain.events import Event
 from domain.schools import Room
 from domain.srp import Action
+from domain.values import Value
 
 # "Acknowledged within a minute": the figure docs/records.md names, and the drill SMS window.
 ACK_WINDOW = timedelta(seconds=60)
@@ -31,7 +30,7 @@ ROOM_SHARES = (50, 90, 100)
 Seconds = Callable[[datetime], float]  # an instant -> seconds since the event started
 
 
-class SentMessage(msgspec.Struct, frozen=True, kw_only=True):
+class SentMessage(Value, kw_only=True):
     """One outbox message as timing sees it: why it went (`alert`, `action`, ...), when a
     provider first took it (None if never), and whether it failed for good."""
 
@@ -41,19 +40,19 @@ class SentMessage(msgspec.Struct, frozen=True, kw_only=True):
     failed: bool
 
 
-class Acknowledgement(msgspec.Struct, frozen=True, kw_only=True):
+class Acknowledgement(Value, kw_only=True):
     user_id: uuid.UUID
     at: datetime
 
 
-class ActionTaken(msgspec.Struct, frozen=True, kw_only=True):
+class ActionTaken(Value, kw_only=True):
     """The start (with its first action) or an action change, from the timeline."""
 
     at: datetime
     action: Action
 
 
-class TimingFacts(msgspec.Struct, frozen=True, kw_only=True):
+class TimingFacts(Value, kw_only=True):
     """Everything stored about one event that its timing record is computed from."""
 
     rooms: Sequence[Room]
@@ -63,13 +62,13 @@ class TimingFacts(msgspec.Struct, frozen=True, kw_only=True):
     actions: Sequence[ActionTaken]
 
 
-class RoomRef(msgspec.Struct, frozen=True, kw_only=True):
+class RoomRef(Value, kw_only=True):
     room_id: uuid.UUID
     code: str
     name: str
 
 
-class RoomTiming(msgspec.Struct, frozen=True, kw_only=True):
+class RoomTiming(Value, kw_only=True):
     """One room: seconds until its first report, and its current report (the newest
     observation) with who made it; all None for a room that never reported."""
 
@@ -93,13 +92,13 @@ class MarkerKind(StrEnum):
     END = "end"  # all-clear, cancelled or superseded
 
 
-class Marker(msgspec.Struct, frozen=True, kw_only=True):
+class Marker(Value, kw_only=True):
     at_s: float
     kind: MarkerKind
     label: str  # the action, or the final status
 
 
-class Chart(msgspec.Struct, frozen=True, kw_only=True):
+class Chart(Value, kw_only=True):
     """What the timeline chart draws besides the rooms: when each alert message was
     handed to a provider, when each recipient acknowledged, and the action changes and
     end, each in seconds since the start, in order."""
@@ -109,7 +108,7 @@ class Chart(msgspec.Struct, frozen=True, kw_only=True):
     markers: list[Marker]
 
 
-class TimingRecord(msgspec.Struct, frozen=True, kw_only=True):
+class TimingRecord(Value, kw_only=True):
     """docs/records.md's "Drill timing record". `as_of_s` is how far the record reaches: the
     end, or for an active event the moment it was computed; `duration_s` is start -> end
     (all-clear, cancellation or the real event that superseded a drill), None while active.

@@ -7,15 +7,14 @@ import contextlib
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
-import msgspec
-
 from domain.alerts import Channel
+from domain.values import Value
 from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
 
 
-class Providers(msgspec.Struct, frozen=True, kw_only=True):
+class Providers(Value, kw_only=True):
     """Provider settings, as the operator configured them (see README)."""
 
     fcm_credentials: str | None = None

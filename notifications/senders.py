@@ -8,17 +8,16 @@ flow (outbox, dispatch, outcomes, timeline) works offline.
 from __future__ import annotations
 
 import logging
-from typing import Protocol
-
-import msgspec
+from typing import Protocol, runtime_checkable
 
 from domain.alerts import Channel
 from domain.delivery import DeliveryOutcome, OutboxMessage
+from domain.values import Value
 
 log = logging.getLogger("muster.notifications")
 
 
-class SendResult(msgspec.Struct, frozen=True, kw_only=True):
+class SendResult(Value, kw_only=True):
     """What a provider said: sent (with its id), failed for good, or try again."""
 
     outcome: DeliveryOutcome  # sent, failed or retry
@@ -31,6 +30,7 @@ class Sender(Protocol):
     async def send(self, message: OutboxMessage) -> SendResult: ...
 
 
+@runtime_checkable  # a request's dependency (api/http/deps.py), checked as one
 class TextSender(Protocol):
     """The SMS channel's own verb, for texts that are not alerts (sign-in codes)."""
 

@@ -1,5 +1,6 @@
 """`muster import staff|rooms`: an operator loads a school's CSV file from the command line,
-through the same checks and audit trail as the API (the actor is recorded as none)."""
+through the same use cases, checks and audit trail as the API (the actor is recorded as
+none)."""
 
 from __future__ import annotations
 
@@ -8,31 +9,35 @@ from datetime import datetime
 
 import asyncpg
 
-from api.routes.schools.rooms import import_rooms
-from api.routes.schools.staff import import_staff
+from api.usecases import rooms, staff
+from api.usecases.unit_of_work import UnitOfWork
 from db.schools import get_school
-from domain.admin import OPERATOR
-from domain.errors import NotFound
 from domain.roster import InvalidRows
 
 KINDS = ("staff", "rooms")
+
+
+class _NoCopies:
+    """A command keeps no copies of callers or events: nothing to forget."""
+
+    def forget(self, key: uuid.UUID, /) -> None:
+        pass
 
 
 async def import_file(conn: asyncpg.Connection, kind: str, school_id: uuid.UUID, body: bytes,
                       now: datetime) -> str:
     """Import the file, all rows or none; one line saying what it did. InvalidRows or
     NotFound when nothing was imported."""
-    async with conn.transaction():
-        school = await get_school(conn, school_id, lock=True)
-        if school is None:
-            raise NotFound(f"no school {school_id}")
-        if kind == "rooms":
-            rooms = await import_rooms(conn, school, OPERATOR, body, now)
-            return (f"{school.name}: rooms {rooms.created} created, {rooms.updated} updated, "
-                    f"{rooms.unchanged} unchanged")
-        staff, _ = await import_staff(conn, school, OPERATOR, body, now)
-        return (f"{school.name}: staff {staff.added} added, {staff.updated} updated, "
-                f"{staff.unchanged} unchanged")
+    uow = UnitOfWork(conn, events=_NoCopies(), callers=_NoCopies())
+    if kind == "rooms":
+        saved = await rooms.import_rooms(uow, None, school_id, body, now)
+        did = f"rooms {saved.created} created, {saved.updated} updated, {saved.unchanged}"
+    else:
+        done = await staff.import_staff(uow, None, school_id, body, now)
+        did = f"staff {done.added} added, {done.updated} updated, {done.unchanged}"
+    school = await get_school(conn, school_id)
+    assert school is not None  # the import found it, and schools are never deleted
+    return f"{school.name}: {did} unchanged"
 
 
 def row_lines(refused: InvalidRows) -> list[str]:

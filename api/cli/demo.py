@@ -5,31 +5,31 @@ from __future__ import annotations
 import uuid
 from pathlib import Path
 
-import msgspec
-
 from api.http.auth import issue_access_token
 from db.demo import SeededDistrict, SeededRoom, SeededUser
+from domain.roles import Role
+from domain.values import Value
 
 
-class DemoUser(SeededUser, frozen=True):
+class DemoUser(SeededUser):
     access_token: str
 
 
-class DemoAdmin(msgspec.Struct, frozen=True):
+class DemoAdmin(Value):
     id: uuid.UUID
     name: str
     phone: str
     access_token: str
 
 
-class DemoSchoolReport(msgspec.Struct, frozen=True):
+class DemoSchoolReport(Value):
     id: uuid.UUID
     name: str
     rooms: list[SeededRoom]
     users: list[DemoUser]
 
 
-class DemoReport(msgspec.Struct, frozen=True):
+class DemoReport(Value):
     district_id: uuid.UUID
     schools: list[DemoSchoolReport]
     district_admin: DemoAdmin
@@ -57,7 +57,7 @@ def summary(report: DemoReport, path: Path, base_url: str) -> str:
     """A few lines a newcomer can copy from."""
     lines = [f"Demo district {report.district_id} is ready; ids and tokens: {path}"]
     for school in report.schools:
-        first = {}
+        first: dict[Role, DemoUser] = {}
         for user in school.users:
             first.setdefault(user.role, user)
         lines.append(f"  {school.name} ({school.id}): {len(school.rooms)} rooms, "

@@ -31,7 +31,7 @@ OPENAPI_FILE = Path(__file__).resolve().parents[2] / "openapi" / "openapi.json"
 
 def _settings(**overrides: object) -> Settings:
     try:
-        return load_settings(**overrides)
+        return load_settings(None, **overrides)  # os.environ, these on top
     except SettingsError as exc:
         raise click.ClickException(str(exc)) from None
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, ClassVar, Self
+from typing import Any, ClassVar
 
 from litestar.connection import ASGIConnection
 from litestar.openapi.spec import Components, SecurityScheme
@@ -26,16 +26,18 @@ class _VerifiedToken(Token):
     again (its expiry still is): in a storm, each phone sends the same token many
     times a second, and verification cost more than the rest of a check-in's Python."""
 
-    _verified: ClassVar[dict[tuple[str, str], tuple[float, Token]]] = {}
+    _verified: ClassVar[dict[tuple[str, str], tuple[float, _VerifiedToken]]] = {}
 
     @classmethod
-    def decode(cls, encoded_token: str, secret: str, algorithm: str, **checks: Any) -> Self:
+    def decode(cls, encoded_token: str, secret: str, *args: Any,
+               **checks: Any) -> _VerifiedToken:
+        # the algorithm and Token.decode's checks pass through as they came
         now = time.time()
         key = (secret, encoded_token)
         seen = cls._verified.get(key)
         if seen is not None and seen[0] > now and seen[1].exp.timestamp() > now:
-            return seen[1]  # type: ignore[return-value]
-        token = super().decode(encoded_token, secret, algorithm, **checks)
+            return seen[1]
+        token = super().decode(encoded_token, secret, *args, **checks)
         if len(cls._verified) >= 10_000:
             cls._verified.clear()  # bounded; a refill costs one verification per token
         cls._verified[key] = (now + 60, token)

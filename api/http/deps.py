@@ -12,15 +12,20 @@ from litestar.datastructures import State
 from litestar.di import NamedDependency, Provide
 from litestar.security.jwt import Token
 
+from api.usecases import signin
 from api.usecases.callers import Caller
 from api.usecases.unit_of_work import UnitOfWork
+from notifications.senders import TextSender
 
 # What handlers ask for, by parameter name: `uow: Work` (or `conn: Conn` to only read),
-# `caller: CallerOf`, `now: Now`.
+# `caller: CallerOf`, `now: Now`; `texts: Texts` to send one after the answer, `keys: Keys`
+# to sign someone in.
 Conn = NamedDependency[asyncpg.Connection]
 Work = NamedDependency[UnitOfWork]
 CallerOf = NamedDependency[Caller]
 Now = NamedDependency[datetime]
+Texts = NamedDependency[TextSender]
+Keys = NamedDependency[signin.Keys]
 # The routes a storm hammers take the request instead (see `caller_and_now`).
 SignedIn = Request[Caller, Token, State]
 
@@ -47,6 +52,16 @@ def _provide_now(state: State) -> datetime:
     return state.clock()
 
 
+def _provide_texts(state: State) -> TextSender:
+    return state.texts
+
+
+def _provide_keys(state: State) -> signin.Keys:
+    settings = state.settings
+    return signin.Keys(secret=state.secret, access_ttl=settings.access_token_ttl,
+                       refresh_ttl=settings.refresh_token_ttl)
+
+
 def _provide_caller(request: Request) -> Caller:
     return request.user
 
@@ -56,4 +71,6 @@ DEPENDENCIES = {
     "uow": Provide(_provide_uow),
     "now": Provide(_provide_now, sync_to_thread=False),
     "caller": Provide(_provide_caller, sync_to_thread=False),
+    "texts": Provide(_provide_texts, sync_to_thread=False),
+    "keys": Provide(_provide_keys, sync_to_thread=False),
 }

@@ -25,7 +25,8 @@ from datetime import UTC, datetime
 from typing import Any, TextIO
 
 import msgspec
-from litestar.types import ASGIApp, Message, Receive, Scope, Send
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, HTTPScope, Message, Receive, Scope, Send
 
 from api.usecases.callers import Caller
 
@@ -127,7 +128,7 @@ class RequestLog:
         self._app, self._observe = app, observe
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != ScopeType.HTTP:  # the enum, not "http": mypy narrows Scope by it
             await self._app(scope, receive, send)
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
@@ -153,7 +154,7 @@ class RequestLog:
         finally:
             _request_scope.reset(context)
 
-    def _respond(self, scope: Scope, status: int, seconds: float) -> None:
+    def _respond(self, scope: HTTPScope, status: int, seconds: float) -> None:
         method = scope["method"] if scope["method"] in _METHODS else "other"
         route = scope.get("path_template") or "unmatched"  # set once routing found one
         self._observe(method, route, status, seconds)

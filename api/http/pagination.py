@@ -12,7 +12,7 @@ import binascii
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
 import msgspec
 from litestar.params import QueryParameter
@@ -21,17 +21,30 @@ from api.http.text import Instant, Text200, checked_instant
 from domain.errors import Invalid
 
 T = TypeVar("T")
-K = TypeVar("K", bound=tuple)
+K = TypeVar("K", bound=tuple[Any, ...])
 
 _INT4, _INT8 = 2**31 - 1, 2**63 - 1
 Seq = Annotated[int, msgspec.Meta(ge=1, le=_INT4)]  # an event's timeline seq (integer)
 RowId = Annotated[int, msgspec.Meta(ge=1, le=_INT8)]  # a bigint identity
+
+
+class Key(Generic[K]):
+    """The key a list is ordered by: a tuple whose columns carry their ranges, which its
+    cursor is decoded against. To mypy such a tuple (of `Annotated` columns) is a special
+    form, not a `type[K]`, so the key holds it and says which tuple it decodes to."""
+
+    def __init__(self, columns: object) -> None:
+        self.columns = columns
+
+
 # The keys lists are ordered by; each list's cursor holds exactly its key.
-ByName = tuple[Text200, uuid.UUID]  # schools and staff by name, rooms by code
-ByTime = tuple[Instant, uuid.UUID]  # events by started_at
-BySeq = tuple[Seq]
-ById = tuple[RowId]
-BySlug = tuple[Text200]
+_ByName = tuple[Text200, uuid.UUID]  # schools and staff by name, rooms by code
+_ByTime = tuple[Instant, uuid.UUID]  # events by started_at
+_BySeq = tuple[Seq]
+_ById = tuple[RowId]
+_BySlug = tuple[Text200]
+ByName, ByTime = Key[_ByName](_ByName), Key[_ByTime](_ByTime)
+BySeq, ById, BySlug = Key[_BySeq](_BySeq), Key[_ById](_ById), Key[_BySlug](_BySlug)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]
 # A name of 200 characters takes up to 800 bytes of UTF-8: its cursor is ~1,100 long.
@@ -41,13 +54,13 @@ Cursor = Annotated[
 ]
 
 
-def decode_cursor(cursor: str | None, key: type[K]) -> K | None:
+def decode_cursor(cursor: str | None, key: Key[K]) -> K | None:
     """The keyset a cursor stands for; 400 for anything we did not hand out."""
     if cursor is None:
         return None
     try:
         raw = base64.urlsafe_b64decode(cursor.encode() + b"=" * (-len(cursor) % 4))
-        after = msgspec.json.decode(raw, type=key)
+        after: K = msgspec.json.decode(raw, type=key.columns)
     except (binascii.Error, ValueError, msgspec.DecodeError):
         raise Invalid("cursor is not one this API handed out", field="cursor") from None
     for value in after:
@@ -56,12 +69,12 @@ def decode_cursor(cursor: str | None, key: type[K]) -> K | None:
     return after
 
 
-def _encode_cursor(key: tuple) -> str:
+def _encode_cursor(key: tuple[Any, ...]) -> str:
     return base64.urlsafe_b64encode(msgspec.json.encode(key)).rstrip(b"=").decode()
 
 
 def paginate(rows: Sequence[T], limit: int,
-             key: Callable[[T], tuple]) -> tuple[list[T], str | None]:
+             key: Callable[[T], tuple[Any, ...]]) -> tuple[list[T], str | None]:
     """Split `limit + 1` fetched rows into a page and the cursor of the next one."""
     items = list(rows[:limit])
     more = len(rows) > limit

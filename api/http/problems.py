@@ -11,25 +11,26 @@ import uuid
 from http import HTTPStatus
 
 import asyncpg
-import msgspec
 from litestar import Request, Response
 from litestar.exceptions import HTTPException
 from litestar.openapi.datastructures import ResponseSpec
+from litestar.types import ExceptionHandlersMap
 
 from db.pool import DATABASE_UNAVAILABLE, renew_connections, unavailable
 from domain import errors
+from domain.values import Value
 
 log = logging.getLogger("muster.api")
 
 PROBLEM_JSON = "application/problem+json"
 
 
-class FieldError(msgspec.Struct, frozen=True):
+class FieldError(Value):
     field: str
     message: str
 
 
-class Problem(msgspec.Struct, frozen=True, omit_defaults=True, kw_only=True):
+class Problem(Value, omit_defaults=True, kw_only=True):
     """RFC 9457 problem details, plus Muster's extension members."""
 
     type: str = "about:blank"
@@ -160,7 +161,7 @@ def on_unexpected_error(request: Request, exc: Exception) -> Response:
     )
 
 
-EXCEPTION_HANDLERS = {
+EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     # every framework 400 (unparseable JSON included), not only ValidationException
     400: on_validation_error,
     HTTPException: on_http_error,

@@ -79,8 +79,9 @@ class BoundedHead(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         # Cheap first: the head is no longer than this chunk and the ones before it.
+        head_bytes = self.head_bytes or 0  # on_message_begin made it 0; never None here
         if len(self.headers) > HEAD_FIELDS or (
-                self.head_bytes + self.chunk_bytes > HEAD_BYTES and self._head_size() > HEAD_BYTES):
+                head_bytes + self.chunk_bytes > HEAD_BYTES and self._head_size() > HEAD_BYTES):
             self.too_large = True
             raise HeadRefused
         self._head_received()

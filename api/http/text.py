@@ -10,12 +10,19 @@ import msgspec
 from litestar.params import QueryParameter
 
 from domain.errors import Invalid
+from domain.roster import EMAIL, EMAIL_MAX
 from domain.text import Instant, Reason, Text200, Text500, Text1000
 
-# The body types are re-exported for the edge's own bodies. An Instant's offset is
-# enforced in bodies by the strict decode; queries go through checked_instant.
-__all__ = ["Instant", "QueryInstant", "Reason", "Text200", "Text500", "Text1000",
-           "checked_instant", "instant_from_query"]
+# The domain's text and time types are re-exported for the edge's own bodies. An
+# Instant's offset is enforced in bodies by the strict decode; queries go through
+# checked_instant.
+__all__ = ["TRIMMED", "Email", "Instant", "Name", "QueryInstant", "Reason", "Text200",
+           "Text500", "Text1000", "checked_instant", "instant_from_query"]
+
+# Typed by people: no NUL (PostgreSQL text cannot hold it), no spaces around, not empty.
+TRIMMED = r"^[^\x00\s]([^\x00]*[^\x00\s])?$"
+Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TRIMMED)]
+Email = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX, pattern=EMAIL)]
 
 # A time in a query, taken as text: Litestar would read `?until=0.5` as a Unix time.
 QueryInstant = Annotated[str | None, QueryParameter(max_length=64,

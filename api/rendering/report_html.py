@@ -346,7 +346,8 @@ def _marker_lines(t: TimingRecord, x) -> list[str]:
 
 
 def _legend(series) -> list[str]:
-    parts, left = [], _LEFT
+    parts: list[str] = []
+    left: float = _LEFT
     for (words, colour, dash), (times, total, unit) in series:
         dash_attr = f' stroke-dasharray="{dash}"' if dash else ""
         text = f"{words} ({len(times)} of {total} {unit})" if total else f"{words} (none)"

@@ -161,9 +161,9 @@ def _after_action_rows(report: EventReport) -> list[tuple[str, object]]:
             ("notification_method", notes.notification_method), ("observers", observers),
             ("problems", problems), ("lessons_learned", notes.lessons_learned),
             ("after_action_report", notes.report),
-            ("after_action_revision", edit and edit.revision),
-            ("after_action_edited_by", edit and report.people.get(edit.edited_by)),
-            ("after_action_edited_at", _iso(edit and edit.edited_at))]
+            ("after_action_revision", edit.revision if edit else None),
+            ("after_action_edited_by", report.people.get(edit.edited_by) if edit else None),
+            ("after_action_edited_at", _iso(edit.edited_at if edit else None))]
 
 
 def _iso(at: datetime | None) -> str | None:

@@ -37,8 +37,8 @@ async def change_phone(conn: asyncpg.Connection, actor_id: uuid.UUID | None,
     """In the caller's transaction, after the rule allowed it: the new phone (Conflict if
     someone else's), every session ended, every device removed, and an audit entry at
     each school of the person; the phone they had (None: it was this one already). After
-    commit the caller forgets the cached caller and tells the old phone (`told` in
-    api/routes/auth.py)."""
+    commit the cached caller is forgotten and the old phone told (`told` in
+    api/http/texting.py)."""
     old = await users.lock_person(conn, user_id)
     if old is None:
         raise NotFound(f"no person {user_id}")

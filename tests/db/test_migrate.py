@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 
 import asyncpg
@@ -19,12 +20,14 @@ STEPS = [
 
 @pytest.fixture
 async def scratch_url(server_dsn):
-    """An empty database, dropped afterwards."""
+    """An empty database of this test process's own (suites may share a server), dropped
+    afterwards."""
+    name = f"muster_migrate_test_{os.getpid()}"
     admin = await asyncpg.connect(server_dsn)
-    await admin.execute("drop database if exists muster_migrate_test with (force)")
-    await admin.execute("create database muster_migrate_test")
-    yield database_dsn(server_dsn, "muster_migrate_test")
-    await admin.execute("drop database muster_migrate_test with (force)")
+    await admin.execute(f"drop database if exists {name} with (force)")
+    await admin.execute(f"create database {name}")
+    yield database_dsn(server_dsn, name)
+    await admin.execute(f"drop database {name} with (force)")
     await admin.close()
 
 

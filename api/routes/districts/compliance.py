@@ -1,6 +1,6 @@
 """A district's compliance: every school's in brief, and the district's own rule pack
 (district admins only). Who may see what is as for the drill log
-(api/routes/schools/school_years.py)."""
+(api/usecases/school_years.py)."""
 
 from __future__ import annotations
 
@@ -8,34 +8,30 @@ import uuid
 from collections import Counter
 from datetime import date
 
-import msgspec
 from litestar import Router, get, put
 from litestar.params import FromPath, JSONBody
 
-from api.http.deps import CallerOf, Conn, Now
+from api.http.deps import CallerOf, Conn, Now, Work
 from api.http.problems import problem_specs
 from api.routes.schools.compliance import SchoolCompliance, compliance_of, events_of
-from api.routes.schools.school_years import (
-    SchoolYearQuery,
-    district_schools_in_year,
-    require_district_admin,
-    school_year_asked,
-)
+from api.routes.schools.school_years import SchoolYearQuery, school_year_asked
+from api.usecases import compliance
+from api.usecases.school_years import district_schools_in_year, require_district_admin
 from db import compliance as db
 from domain.calendar import year_label
 from domain.compliance import Requirement, RulePack, Status, worst
-from domain.compliance_rules import check_district_pack
 from domain.errors import NotFound
+from domain.values import Value
 
 
-class StatusCounts(msgspec.Struct, frozen=True, kw_only=True):
+class StatusCounts(Value, kw_only=True):
     met: int = 0
     on_track: int = 0
     due_soon: int = 0
     overdue: int = 0
 
 
-class Attention(msgspec.Struct, frozen=True, kw_only=True):
+class Attention(Value, kw_only=True):
     """A requirement that is overdue or due soon."""
 
     id: str
@@ -46,7 +42,7 @@ class Attention(msgspec.Struct, frozen=True, kw_only=True):
     next_due: date | None
 
 
-class SchoolSummary(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolSummary(Value, kw_only=True):
     school_id: uuid.UUID
     school_name: str
     state: str
@@ -56,7 +52,7 @@ class SchoolSummary(msgspec.Struct, frozen=True, kw_only=True):
     skipped: int
 
 
-class DistrictCompliance(msgspec.Struct, frozen=True, kw_only=True):
+class DistrictCompliance(Value, kw_only=True):
     """Every school's compliance in brief, schools by name; `requirements` counts every
     school's requirements by status."""
 
@@ -118,13 +114,10 @@ async def get_rule_pack(conn: Conn, caller: CallerOf, now: Now,
                  "every school of the district besides its state's; `replaces` drops state "
                  "rules (e.g. `tx/fire` where the fire marshal set another schedule).",
      responses=problem_specs(400, 401, 403, 404))
-async def set_rule_pack(conn: Conn, caller: CallerOf, now: Now,
+async def set_rule_pack(uow: Work, caller: CallerOf, now: Now,
                         district_id: FromPath[uuid.UUID],
                         data: JSONBody[RulePack]) -> RulePack:
-    await require_district_admin(conn, caller, district_id, now, "change the district's rule pack")
-    pack = check_district_pack(data)
-    await db.save_rule_pack(conn, district_id, pack, caller.user_id, now)
-    return pack
+    return await compliance.set_district_pack(uow, caller, district_id, data, now)
 
 
 router = Router("/", route_handlers=[district_compliance, get_rule_pack, set_rule_pack],

@@ -12,11 +12,8 @@ from api.http.deps import CallerOf, Conn, Now
 from api.http.pagination import Cursor, Limit
 from api.http.problems import problem_specs
 from api.routes.schools.drill_log import LOG_SPEC, DrillLogPage, Format, LogFormat, log_response
-from api.routes.schools.school_years import (
-    SchoolYearQuery,
-    district_schools_in_year,
-    school_year_asked,
-)
+from api.routes.schools.school_years import SchoolYearQuery, school_year_asked
+from api.usecases.school_years import district_schools_in_year
 
 
 @get("/{district_id:uuid}/drill-log",

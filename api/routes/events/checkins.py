@@ -18,7 +18,7 @@ from api.usecases.accountability import AccountabilityOut, accountability_of
 from domain.checkins import CheckIn, CheckInReport
 
 
-class CheckInIn(CheckInReport, Body, frozen=True, kw_only=True):
+class CheckInIn(CheckInReport, Body, kw_only=True):
     """The domain's report as a body (named as the OpenAPI document has always named it)."""
 
 

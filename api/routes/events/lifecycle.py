@@ -20,16 +20,16 @@ from domain import events as rules
 from domain.events import Event
 
 
-class ActionIn(rules.ActionRequest, Body, frozen=True, kw_only=True):
+class ActionIn(rules.ActionRequest, Body, kw_only=True):
     """The domain's command as a body: decoded straight into it, under the name the
     OpenAPI document has always given it (components are named after classes)."""
 
 
-class AllClearIn(Body, frozen=True):
+class AllClearIn(Body):
     message: Text1000 | None = None
 
 
-class CancelIn(Body, frozen=True):
+class CancelIn(Body):
     reason: Reason
 
 

@@ -1,6 +1,6 @@
 """Drill compliance over HTTP: required vs. conducted for a school, built here also for
 every school of a district (api/routes/districts/compliance.py). Who may see what is as
-for the drill log (api/routes/schools/school_years.py).
+for the drill log (api/usecases/school_years.py).
 """
 
 from __future__ import annotations
@@ -17,12 +17,10 @@ from api.http.problems import problem_specs
 from api.routes.schools.school_years import (
     SchoolYearOut,
     SchoolYearQuery,
-    log_windows,
-    school_in_year,
     school_year_asked,
     year_out,
-    years_of,
 )
+from api.usecases.school_years import log_windows, school_in_year, years_of
 from db import compliance as db
 from db.compliance import DrillLogEntry, SchoolWithYear
 from domain.calendar import year_label

@@ -19,12 +19,8 @@ from api.http.csv_download import CSV, JsonOrCsv
 from api.http.deps import CallerOf, Conn, Now
 from api.http.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
-from api.routes.schools.school_years import (
-    SchoolYearQuery,
-    log_windows,
-    school_in_year,
-    school_year_asked,
-)
+from api.routes.schools.school_years import SchoolYearQuery, school_year_asked
+from api.usecases.school_years import log_windows, school_in_year
 from db import compliance as db
 from db.compliance import DrillLogEntry, SchoolWithYear
 from domain.calendar import year_label

@@ -21,7 +21,7 @@ from domain.events import Event
 from domain.srp import EventStatus
 
 
-class EventIn(rules.EventRequest, Body, frozen=True, kw_only=True):
+class EventIn(rules.EventRequest, Body, kw_only=True):
     """The domain's command as a body (named as the OpenAPI document has always named it)."""
 
 

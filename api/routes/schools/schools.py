@@ -11,6 +11,7 @@ from litestar.params import FromPath
 from api.http.deps import CallerOf, Conn, Now
 from api.http.pagination import ByName, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
+from api.usecases.schools import year_start
 from db import audience
 from db import events as events_db
 from db import schools as db
@@ -43,10 +44,9 @@ class RoomPage(msgspec.Struct, frozen=True):
 
 def school_out(school: School, role: Role) -> SchoolOut:
     """The school as its members see it; `role` is the caller's there."""
-    start = f"{school.school_year_start_month:02d}-{school.school_year_start_day:02d}"
     return SchoolOut(id=school.id, name=school.name, district_id=school.district_id,
-                     timezone=school.timezone, state=school.state, school_year_start=start,
-                     role=role)
+                     timezone=school.timezone, state=school.state,
+                     school_year_start=year_start(school), role=role)
 
 
 @get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
