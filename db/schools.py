@@ -53,9 +53,10 @@ async def get_school(conn: Connection, school_id: uuid.UUID, *,
     return _school(row) if row else None
 
 
-async def district_state(conn: Connection, district_id: uuid.UUID) -> str | None:
-    state: str | None = await conn.fetchval("select state from districts where id = $1",
-                                            district_id)
+async def district_state(conn: Connection, district_id: uuid.UUID) -> str:
+    """The state of a district known to exist."""
+    state: str = await conn.fetchval("select state from districts where id = $1",
+                                     district_id)
     return state
 
 

@@ -5,8 +5,12 @@ import api.http, api.usecases, api.rendering, db, domain and notifications; app.
 `V1` under /v1 and `TOP` at the root.
 """
 
+from litestar.types import ControllerRouterHandler
+
 from api.http.metrics import scrape
 from api.routes import auth, districts, events, health, me, rule_packs, schools, webhooks
 
-V1 = [me.router, schools.router, events.router, districts.router, rule_packs.router]
-TOP = [health.health, health.ready, scrape, auth.router, webhooks.router]
+V1: list[ControllerRouterHandler] = [me.router, schools.router, events.router,
+                                     districts.router, rule_packs.router]
+TOP: list[ControllerRouterHandler] = [health.health, health.ready, scrape, auth.router,
+                                      webhooks.router]

@@ -76,8 +76,9 @@ class CallerCache:
         user_id, session_id = key
         async with pool.acquire() as conn:
             found = await users.load_caller(conn, user_id, session_id, now)
-        caller = found and Caller(user_id=user_id, name=found.name, phone=found.phone,
-                                  email=found.email, roles=found.roles, session_id=session_id)
+        caller = None if found is None else Caller(
+            user_id=user_id, name=found.name, phone=found.phone, email=found.email,
+            roles=found.roles, session_id=session_id)
         fresh_until = now + self._ttl
         if found and found.changes_at:  # a substitute's access ends on the dot
             fresh_until = min(fresh_until, found.changes_at)

@@ -93,8 +93,9 @@ async def report_of(conn: asyncpg.Connection, event: Event, now: datetime) -> Ev
         raise NotFound(f"no school {event.school_id}")
     timing, computed_at = await _timing(conn, event, now)
     after_action = await db.load_after_action(conn, event.id)
-    named = {event.started_by, event.ended_by, after_action and after_action.edited_by,
-             *(r.reported_by for r in timing.rooms)} - {None}
+    editor = after_action.edited_by if after_action else None
+    named = {u for u in (event.started_by, event.ended_by, editor,
+                         *(r.reported_by for r in timing.rooms)) if u is not None}
     return EventReport(
         event=event, school=SchoolRef(id=school.id, name=school.name, timezone=school.timezone),
         partial=event.status is EventStatus.ACTIVE, computed_at=computed_at, timing=timing,

@@ -32,8 +32,8 @@ async def once(uow: UnitOfWork, key: KeyScope, body: bytes, now: datetime, statu
     use = KeyUse(fingerprint(body), now)
     async with uow:
         stored = await idempotency.claim(uow.conn, key)
-        if replay_decision(stored and stored.first, use) is Replay.REPLAY:
-            assert stored is not None
+        first = stored.first if stored is not None else None
+        if replay_decision(first, use) is Replay.REPLAY and stored is not None:
             return FirstAnswer(stored.status, stored.body)
         result = await work()  # its own `async with uow` joins this transaction
         await idempotency.store(uow.conn, key, use, status, msgspec.json.encode(result))

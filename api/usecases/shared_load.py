@@ -6,10 +6,11 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable
 from typing import TypeVar
 
+K = TypeVar("K", bound=Hashable)
 T = TypeVar("T")
 
 
-async def shared_load(loading: dict[Hashable, asyncio.Future[T]], key: Hashable,
+async def shared_load(loading: dict[K, asyncio.Future[T]], key: K,
                       load: Callable[[], Awaitable[T]]) -> T:
     """`load()`'s result, loaded once for everyone who asks for `key` while it loads
     (`loading` holds the loads under way). A storm of requests, or of streams, that miss

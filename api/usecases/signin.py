@@ -78,21 +78,23 @@ async def refresh(uow: UnitOfWork, keys: Keys, token: str, now: datetime) -> Ses
     async with uow:
         found = await db.find_refresh_token(uow.conn, rules.refresh_token_digest(token))
         verdict = rules.judge_refresh(found, now) if found else rules.Refresh.REFUSE
+        if found is None or verdict is rules.Refresh.REFUSE:
+            raise SignInRefused(_REFRESH_REFUSED)
         if verdict is rules.Refresh.REUSE:
             await db.end_sessions(uow.conn, session_id=found.session_id, user_id=None,
                                   now=now, reason="reuse")
             uow.forget_callers([found.user_id])
-        elif verdict is not rules.Refresh.REFUSE:
+        else:
             issued, refresh_id = await _issue(uow.conn, keys, found.user_id,
                                               found.session_id, now)
             await db.mark_replaced(uow.conn, found.id, refresh_id, now)
-            if verdict is rules.Refresh.RETRY:  # the pair the phone never got is void
+            if verdict is rules.Refresh.RETRY and found.replaced_by is not None:
+                # the pair the phone never got is void
                 await db.mark_replaced(uow.conn, found.replaced_by, refresh_id, now)
             await db.touch_session(uow.conn, found.session_id, now)
             return issued
-    if verdict is rules.Refresh.REUSE:
-        log.warning("refresh token reused; session %s of user %s ended",
-                    found.session_id, found.user_id)
+    log.warning("refresh token reused; session %s of user %s ended", found.session_id,
+                found.user_id)
     raise SignInRefused(_REFRESH_REFUSED)
 
 

@@ -17,6 +17,7 @@ After a rollback nothing registered runs: a refused change leaves no trace.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
 from datetime import datetime
@@ -73,7 +74,7 @@ class UnitOfWork:
     def forget_callers(self, user_ids: Iterable[uuid.UUID | None]) -> None:
         """People whose memberships changed: read afresh on their next request here."""
         for user_id in {u for u in user_ids if u is not None}:
-            self._after.append(lambda u=user_id: self._callers.forget(u))
+            self._after.append(functools.partial(self._callers.forget, user_id))
 
     def keep_record(self, event: Event, now: datetime) -> None:
         self._after.append(lambda: keep_record(self.conn, event, now))

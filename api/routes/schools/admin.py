@@ -23,6 +23,7 @@ from litestar.openapi.spec import (
     Schema,
 )
 from litestar.params import FromPath, JSONBody
+from litestar.types import ExceptionHandlersMap
 
 from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Now, Work
@@ -65,7 +66,7 @@ def _on_invalid_rows(request: Request, exc: InvalidRows) -> Response:
                     status_code=400, media_type=PROBLEM_JSON)
 
 
-ROW_PROBLEMS = {InvalidRows: _on_invalid_rows}
+ROW_PROBLEMS: ExceptionHandlersMap = {InvalidRows: _on_invalid_rows}
 IMPORT_RESPONSES = {400: ResponseSpec(RowsProblem, description="Bad rows: nothing imported",
                                       media_type=PROBLEM_JSON, generate_examples=False),
                     **problem_specs(401, 403, 404, 409, 415)}

@@ -8,7 +8,7 @@ import csv
 import io
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 import msgspec
 from litestar import Response, Router, get
@@ -71,7 +71,9 @@ def drill_log_csv(entries: list[DrillLogEntry]) -> bytes:
 
 async def log_response(conn: Conn, found: list[SchoolWithYear], start_year: int,
                      format_: LogFormat, limit: int, cursor: str | None,
-                     name: str) -> Response[DrillLogPage]:
+                     name: str) -> Response[Any]:
+    """The page as JSON, or the whole year as CSV (the handlers' annotations describe
+    the JSON for OpenAPI)."""
     windows = log_windows(found, start_year)
     label = year_label(start_year)
     if format_ is LogFormat.CSV:
