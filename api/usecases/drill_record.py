@@ -20,6 +20,7 @@ from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
 from db import reports as db
 from db import schools
+from db.pool import Connection
 from domain.after_action import AfterActionRevision
 from domain.errors import NotFound
 from domain.events import Event
@@ -50,7 +51,7 @@ class EventReport(msgspec.Struct, frozen=True, kw_only=True):
     people: dict[uuid.UUID, str]
 
 
-async def store_record(conn: asyncpg.Connection, event: Event,
+async def store_record(conn: Connection, event: Event,
                        now: datetime) -> tuple[TimingRecord, datetime]:
     """Compute the event's timing record from what is stored now, and keep it."""
     async with conn.transaction():
@@ -60,7 +61,7 @@ async def store_record(conn: asyncpg.Connection, event: Event,
     return record, now
 
 
-async def keep_record(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
+async def keep_record(conn: Connection, event: Event, now: datetime) -> None:
     """After an event ended (or a late report arrived for it): store its record. A failure
     is logged, never raised, because the change that called this has already committed."""
     try:
