@@ -22,15 +22,14 @@ from domain.events import Event, given_text
 from domain.policy import Permission, Policy
 from domain.roles import Role
 from domain.srp import EventStatus
+from domain.text import NO_NUL, Instant, Text200, Text1000
 from domain.values import Value
 
-_NO_NUL = r"^[^\x00]*$"  # PostgreSQL text cannot hold NUL
-Name = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
-Detail = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
-Lessons = Annotated[str, msgspec.Meta(max_length=4000, pattern=_NO_NUL)]
-ReportText = Annotated[str, msgspec.Meta(max_length=20000, pattern=_NO_NUL)]
+Name = Text200
+Detail = Text1000
+Lessons = Annotated[str, msgspec.Meta(max_length=4000, pattern=NO_NUL)]
+ReportText = Annotated[str, msgspec.Meta(max_length=20000, pattern=NO_NUL)]
 Headcount = Annotated[int, msgspec.Meta(ge=0, le=100000)]
-Instant = Annotated[datetime, msgspec.Meta(tz=True)]  # with its UTC offset
 
 
 class During(StrEnum):

@@ -16,9 +16,11 @@ import msgspec
 from domain.errors import EventClosed, Invalid
 from domain.events import Event
 from domain.srp import EventStatus
+from domain.text import Instant, Text200, Text1000
 from domain.values import Value
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
+Headcount = Annotated[int, msgspec.Meta(ge=0, le=10000)]  # what one room can report
 
 # A phone clock this far ahead of ours is wrong, not early: trust our clock instead.
 MAX_CLOCK_SKEW = timedelta(minutes=2)
@@ -29,6 +31,23 @@ class CheckInStatus(StrEnum):
 
     OK = "ok"
     NEEDS_HELP = "needs_help"
+
+
+class CheckInReport(Value, kw_only=True):
+    """A room's report as a phone sends it. `client_id` is minted by the phone once per
+    report, so a retry of the same report is recognised; `observed_at` is the phone's
+    clock."""
+
+    client_id: uuid.UUID
+    room_id: uuid.UUID
+    status: CheckInStatus
+    students_present: Headcount
+    students_missing: Headcount = 0
+    students_extra: Headcount = 0
+    injured: Headcount = 0
+    location: Text200 | None = None
+    note: Text1000 | None = None
+    observed_at: Instant | None = None
 
 
 class CheckIn(Value, kw_only=True):
@@ -69,6 +88,15 @@ def observed_time(observed_at: datetime | None, received_at: datetime,
     if observed_at - received_at > MAX_CLOCK_SKEW or started_at - observed_at > MAX_CLOCK_SKEW:
         return received_at, True
     return observed_at, False
+
+
+def received(report: CheckInReport, *, checkin_id: uuid.UUID, event: Event,
+             reported_by: uuid.UUID, received_at: datetime) -> CheckIn:
+    """The report as it is kept, its observed time as `observed_time` takes it."""
+    observed, flagged = observed_time(report.observed_at, received_at, event.started_at)
+    return CheckIn(id=checkin_id, event_id=event.id, received_at=received_at,
+                   clock_skew_flagged=flagged, reported_by=reported_by,
+                   **msgspec.structs.asdict(report) | {"observed_at": observed})
 
 
 def accept_late_checkin(event: Event, observed_at: datetime) -> None:

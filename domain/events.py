@@ -17,6 +17,7 @@ from domain.errors import Conflict, EventClosed, Invalid
 from domain.policy import Permission, Policy, permission_to_start
 from domain.roles import Role
 from domain.srp import Action, EventStatus, Hazard, Purpose
+from domain.text import Text200, Text500, Text1000
 from domain.values import Value
 
 
@@ -57,15 +58,17 @@ class Event(Value, kw_only=True):
 
 
 class ActionRequest(Value, kw_only=True):
-    """What to do now: an action and its words. A blank text counts as not given."""
+    """What to do now: an SRP action and its words. A blank text counts as not given.
+    Evacuate needs `location`, shelter needs `hazard`; evacuate may say what it is for
+    (`purpose`), which drill compliance counts by."""
 
     action: Action
-    message: str | None = None
-    directive: str | None = None
-    location: str | None = None
+    message: Text1000 | None = None
+    directive: Text1000 | None = None
+    location: Text200 | None = None
     hazard: Hazard | None = None
     purpose: Purpose | None = None
-    strategy: str | None = None
+    strategy: Text500 | None = None
 
 
 class EventRequest(ActionRequest, kw_only=True):

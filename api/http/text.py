@@ -1,4 +1,5 @@
-"""Types at the edge for what people type and the times phones send."""
+"""Times in queries and cursors, and the text and time types of request bodies (which
+are the domain's, domain/text.py: a body that is a domain command carries them)."""
 
 from __future__ import annotations
 
@@ -10,23 +11,18 @@ from litestar.params import QueryParameter
 
 from domain.errors import Invalid
 from domain.roster import EMAIL, EMAIL_MAX
+from domain.text import Instant, Reason, Text200, Text500, Text1000
 
-# PostgreSQL text cannot hold NUL; refuse it here, naming the field, not with a 500.
-_NO_NUL = r"^[^\x00]*$"
-
-Text200 = Annotated[str, msgspec.Meta(max_length=200, pattern=_NO_NUL)]
-Text500 = Annotated[str, msgspec.Meta(max_length=500, pattern=_NO_NUL)]
-Text1000 = Annotated[str, msgspec.Meta(max_length=1000, pattern=_NO_NUL)]
-Reason = Annotated[str, msgspec.Meta(min_length=1, max_length=1000, pattern=_NO_NUL)]
+# The domain's text and time types are re-exported for the edge's own bodies. An
+# Instant's offset is enforced in bodies by the strict decode; queries go through
+# checked_instant.
+__all__ = ["TRIMMED", "Email", "Instant", "Name", "QueryInstant", "Reason", "Text200",
+           "Text500", "Text1000", "checked_instant", "instant_from_query"]
 
 # Typed by people: no NUL (PostgreSQL text cannot hold it), no spaces around, not empty.
 TRIMMED = r"^[^\x00\s]([^\x00]*[^\x00\s])?$"
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200, pattern=TRIMMED)]
 Email = Annotated[str, msgspec.Meta(max_length=EMAIL_MAX, pattern=EMAIL)]
-
-# RFC 3339 requires an offset; a time without one is ambiguous across time zones.
-# (Enforced in bodies by the strict decode; queries go through checked_instant.)
-Instant = Annotated[datetime, msgspec.Meta(tz=True)]
 
 # A time in a query, taken as text: Litestar would read `?until=0.5` as a Unix time.
 QueryInstant = Annotated[str | None, QueryParameter(max_length=64,

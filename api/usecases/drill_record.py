@@ -16,11 +16,15 @@ from datetime import datetime
 import asyncpg
 import msgspec
 
+from api.usecases.access import load_event_as
+from api.usecases.callers import Caller
 from db import reports as db
 from db import schools
+from db.pool import Connection
 from domain.after_action import AfterActionRevision
 from domain.errors import NotFound
 from domain.events import Event
+from domain.policy import Permission
 from domain.srp import EventStatus
 from domain.timing import TimingRecord, timing_record
 
@@ -47,7 +51,7 @@ class EventReport(msgspec.Struct, frozen=True, kw_only=True):
     people: dict[uuid.UUID, str]
 
 
-async def store_record(conn: asyncpg.Connection, event: Event,
+async def store_record(conn: Connection, event: Event,
                        now: datetime) -> tuple[TimingRecord, datetime]:
     """Compute the event's timing record from what is stored now, and keep it."""
     async with conn.transaction():
@@ -57,7 +61,7 @@ async def store_record(conn: asyncpg.Connection, event: Event,
     return record, now
 
 
-async def keep_record(conn: asyncpg.Connection, event: Event, now: datetime) -> None:
+async def keep_record(conn: Connection, event: Event, now: datetime) -> None:
     """After an event ended (or a late report arrived for it): store its record. A failure
     is logged, never raised, because the change that called this has already committed."""
     try:
@@ -72,6 +76,14 @@ async def _timing(conn: asyncpg.Connection, event: Event,
     if event.status is EventStatus.ACTIVE:
         return timing_record(event, await db.load_facts(conn, event), now=now), now
     return await db.load_record(conn, event.id) or await store_record(conn, event, now)
+
+
+async def report_as(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
+                    now: datetime) -> EventReport:
+    """The event's record, for a caller allowed to read reports at its school."""
+    ctx, role = await load_event_as(conn, caller, event_id)
+    ctx.policy.require(role, Permission.READ_REPORTS)
+    return await report_of(conn, ctx.event, now)
 
 
 async def report_of(conn: asyncpg.Connection, event: Event, now: datetime) -> EventReport:

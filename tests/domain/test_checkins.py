@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from domain.checkins import (
     MAX_CLOCK_SKEW,
     CheckIn,
+    CheckInReport,
     CheckInStatus,
     StudentCounts,
     accept_late_checkin,
@@ -19,6 +20,7 @@ from domain.checkins import (
     latest_of,
     latest_per_room,
     observed_time,
+    received,
     supersedes,
 )
 from domain.errors import EventClosed, Invalid
@@ -96,6 +98,29 @@ def test_phone_time_without_offset_is_refused() -> None:
     with pytest.raises(Invalid) as error:
         observed_time(datetime(2026, 11, 29, 8, 0), T0, T0)
     assert error.value.field == "observed_at"
+
+
+def test_a_received_report_is_kept_with_the_time_it_was_taken_at() -> None:
+    """The phone's words and counts are kept as sent; its clock only as observed_time
+    takes it, and who sent it and when it arrived are ours."""
+    sent = CheckInReport(client_id=uuid.UUID(int=5), room_id=ROOMS[1],
+                         status=CheckInStatus.NEEDS_HELP, students_present=18, injured=1,
+                         note="nurse needed", observed_at=minutes(30))
+    kept = received(sent, checkin_id=uuid.UUID(int=6), event=event(),
+                    reported_by=TEACHER, received_at=minutes(5))
+    assert kept == CheckIn(id=uuid.UUID(int=6), event_id=event().id, room_id=ROOMS[1],
+                           client_id=uuid.UUID(int=5), status=CheckInStatus.NEEDS_HELP,
+                           students_present=18, injured=1, note="nurse needed",
+                           observed_at=minutes(5), received_at=minutes(5),
+                           clock_skew_flagged=True, reported_by=TEACHER)
+
+
+@pytest.mark.parametrize("field", ["students_present", "students_missing", "injured"])
+def test_a_report_counts_at_most_ten_thousand(field: str) -> None:
+    body = {"client_id": str(uuid.UUID(int=5)), "room_id": str(ROOMS[0]), "status": "ok",
+            "students_present": 0, field: 10001}
+    with pytest.raises(msgspec.ValidationError, match=f"\\$.{field}"):
+        msgspec.convert(body, CheckInReport)
 
 
 # --- reports for ended events --------------------------------------------------------

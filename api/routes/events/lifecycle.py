@@ -9,35 +9,27 @@ import msgspec
 from litestar import Router, get, post
 from litestar.params import FromPath, JSONBody
 
+from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Now, Work
 from api.http.problems import problem_specs
-from api.http.text import Reason, Text200, Text500, Text1000
+from api.http.text import Reason, Text1000
 from api.usecases import events
 from api.usecases.access import load_event_as
 from api.usecases.accountability import AccountabilityOut, accountability_of
 from domain import events as rules
 from domain.events import Event
-from domain.srp import Action, Hazard, Purpose
 
 
-class ActionIn(msgspec.Struct, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    """An SRP action and its words; evacuate needs `location`, shelter needs `hazard`;
-    evacuate may say what it is for (`purpose`), which drill compliance counts by."""
-
-    action: Action
-    message: Text1000 | None = None
-    directive: Text1000 | None = None
-    location: Text200 | None = None
-    hazard: Hazard | None = None
-    purpose: Purpose | None = None
-    strategy: Text500 | None = None
+class ActionIn(rules.ActionRequest, Body, kw_only=True):
+    """The domain's command as a body: decoded straight into it, under the name the
+    OpenAPI document has always given it (components are named after classes)."""
 
 
-class AllClearIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class AllClearIn(Body):
     message: Text1000 | None = None
 
 
-class CancelIn(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
+class CancelIn(Body):
     reason: Reason
 
 
@@ -57,8 +49,7 @@ async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID])
       responses=problem_specs(400, 401, 403, 404, 409))
 async def change_action(uow: Work, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                         data: JSONBody[ActionIn]) -> Event:
-    command = msgspec.convert(msgspec.structs.asdict(data), rules.ActionRequest)
-    return await events.change_action(uow, caller, event_id, command, now)
+    return await events.change_action(uow, caller, event_id, data, now)
 
 
 @post("/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",

@@ -11,15 +11,13 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody, QueryParameter
 
 from api.http.csv_download import CSV, JsonOrCsv
-from api.http.deps import CallerOf, Conn, Now
+from api.http.deps import CallerOf, Conn, Now, Work
 from api.http.problems import problem_specs
 from api.http.text import checked_instant
 from api.rendering import report_html, report_text
-from api.usecases.access import load_event_as
-from api.usecases.drill_record import EventReport, report_of
-from db import reports as db
-from domain.after_action import AfterAction, AfterActionRevision, revise
-from domain.policy import Permission
+from api.usecases import after_action
+from api.usecases.drill_record import EventReport, report_as
+from domain.after_action import AfterAction, AfterActionRevision
 
 
 class ReportFormat(StrEnum):
@@ -29,13 +27,6 @@ class ReportFormat(StrEnum):
 
 Format = Annotated[ReportFormat, QueryParameter(
     description="`json` (default) or `csv` (headline figures, then rooms).")]
-
-
-async def _readable_report(conn: Conn, caller: CallerOf, now: Now,
-                           event_id: uuid.UUID) -> EventReport:
-    ctx, role = await load_event_as(conn, caller, event_id)
-    ctx.policy.require(role, Permission.READ_REPORTS)
-    return await report_of(conn, ctx.event, now)
 
 
 @get("/{event_id:uuid}/report", summary="The drill timing record (JSON or CSV)",
@@ -48,7 +39,7 @@ async def _readable_report(conn: Conn, caller: CallerOf, now: Now,
      operation_class=JsonOrCsv)
 async def report(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
                  format: Format = ReportFormat.JSON) -> Response[EventReport]:
-    record = await _readable_report(conn, caller, now, event_id)
+    record = await report_as(conn, caller, event_id, now)
     if format is ReportFormat.CSV:
         return Response(report_text.to_csv(record), media_type=CSV, headers={
             "Content-Disposition": f'attachment; filename="muster-report-{event_id}.csv"'})
@@ -61,23 +52,18 @@ async def report_page(conn: Conn, caller: CallerOf, now: Now,
                       event_id: FromPath[uuid.UUID]) -> str:
     """One page of HTML with inline CSS and an SVG chart; no JavaScript. An active event's
     page carries a banner saying it is partial."""
-    return report_html.render(await _readable_report(conn, caller, now, event_id))
+    return report_html.render(await report_as(conn, caller, event_id, now))
 
 
 @put("/{event_id:uuid}/after-action", summary="Write the after-action notes of an ended event",
      description="States all the notes (what is left out is cleared) and keeps them as a new "
                  "revision with who and when; the report shows the latest.",
      responses=problem_specs(400, 401, 403, 404, 409))
-async def edit_after_action(conn: Conn, caller: CallerOf, now: Now,
+async def edit_after_action(uow: Work, caller: CallerOf, now: Now,
                             event_id: FromPath[uuid.UUID],
                             data: JSONBody[AfterAction]) -> AfterActionRevision:
     checked_instant(data.scheduled_at, "scheduled_at")
-    async with conn.transaction():
-        ctx, role = await load_event_as(conn, caller, event_id, lock=True)
-        notes = revise(ctx.event, data, previous=await db.current_revision(conn, event_id),
-                       actor_id=caller.user_id, role=role, policy=ctx.policy, now=now)
-        await db.insert_after_action(conn, event_id, notes)
-    return notes
+    return await after_action.edit_after_action(uow, caller, event_id, data, now)
 
 
 router = Router("/", route_handlers=[report, report_page, edit_after_action],

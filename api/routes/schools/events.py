@@ -8,12 +8,12 @@ import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
+from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Now, Work
 from api.http.idempotency import IdempotencyKey, idempotently
 from api.http.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.http.text import QueryInstant, instant_from_query
-from api.routes.events.lifecycle import ActionIn
 from api.usecases import events
 from db import events as db
 from domain import events as rules
@@ -21,8 +21,8 @@ from domain.events import Event
 from domain.srp import EventStatus
 
 
-class EventIn(ActionIn, frozen=True, kw_only=True, forbid_unknown_fields=True):
-    drill: bool
+class EventIn(rules.EventRequest, Body, kw_only=True):
+    """The domain's command as a body (named as the OpenAPI document has always named it)."""
 
 
 class EventPage(msgspec.Struct, frozen=True):
@@ -37,9 +37,8 @@ async def start_event(uow: Work, caller: CallerOf, now: Now, request: Request,
                       idempotency_key: IdempotencyKey = None) -> Response[Event]:
     """A real event supersedes an active drill; anything else while one is active is 409."""
     caller.role_at(school_id)  # a retry is answered only while its caller is still a member
-    command = msgspec.convert(msgspec.structs.asdict(data), rules.EventRequest)
     return await idempotently(request, uow, caller, now, idempotency_key, 201,
-                              lambda: events.start_event(uow, caller, school_id, command, now))
+                              lambda: events.start_event(uow, caller, school_id, data, now))
 
 
 @get("/{school_id:uuid}/events", summary="A school's events, newest first",
