@@ -16,7 +16,7 @@ import uuid
 
 import asyncpg
 
-from db.checkins import Outcome, Stored, store_checkins
+from db.checkins import Outcome, store_checkins
 from db.pool import unavailable
 from domain.checkins import CheckIn
 
@@ -30,11 +30,6 @@ class CheckinWriter:
         self._pool, self._most = pool, most
         self._waiting: dict[uuid.UUID, list[_Waiting]] = {}
         self._writers: dict[uuid.UUID, asyncio.Task[None]] = {}
-
-    async def store(self, checkin: CheckIn, school_id: uuid.UUID) -> Stored | None:
-        """The report as committed; None when it was not stored."""
-        outcome = await self.write(checkin, school_id)
-        return outcome if isinstance(outcome, Stored) else None
 
     async def write(self, checkin: CheckIn, school_id: uuid.UUID) -> Outcome:
         """What became of the report, once its batch is committed."""

@@ -10,6 +10,7 @@ import pytest
 from msgspec.structs import replace
 
 from db.checkin_writer import CheckinWriter
+from db.checkins import Stored
 from domain.checkins import CheckIn, CheckInStatus
 from tests import factories
 from tests.conftest import T0
@@ -18,6 +19,12 @@ from tests.conftest import T0
 @pytest.fixture
 async def lockdown(db):
     return await factories.lockdown_with_rooms(db, 5, T0)
+
+
+async def stored_by(writer: CheckinWriter, checkin: CheckIn, school_id) -> Stored | None:
+    """The report as its batch committed it; None when it was not stored."""
+    outcome = await writer.write(checkin, school_id)
+    return outcome if isinstance(outcome, Stored) else None
 
 
 def report(lockdown, room, client_id=None) -> CheckIn:
@@ -30,7 +37,7 @@ async def test_reports_arriving_together_share_a_commit_and_keep_their_order(db,
     transactions than reports (rows written by one transaction share its xmin)."""
     writer = CheckinWriter(pool)
     reports = [report(lockdown, lockdown["rooms"][n % 5]) for n in range(60)]
-    stored = await asyncio.gather(*(writer.store(r, lockdown["school"]) for r in reports))
+    stored = await asyncio.gather(*(stored_by(writer, r, lockdown["school"]) for r in reports))
     assert [s.seq for s in stored] == list(range(1, 61))
     assert not any(s.late for s in stored)
     transactions = await db.fetchval(
@@ -42,8 +49,8 @@ async def test_reports_arriving_together_share_a_commit_and_keep_their_order(db,
 
 async def test_a_report_alone_is_written_at_once(db, pool, lockdown):
     writer = CheckinWriter(pool)
-    first = await writer.store(report(lockdown, lockdown["rooms"][0]), lockdown["school"])
-    second = await writer.store(report(lockdown, lockdown["rooms"][1]), lockdown["school"])
+    first = await stored_by(writer, report(lockdown, lockdown["rooms"][0]), lockdown["school"])
+    second = await stored_by(writer, report(lockdown, lockdown["rooms"][1]), lockdown["school"])
     assert (first.seq, second.seq) == (1, 2)
 
 
@@ -58,7 +65,7 @@ async def test_a_refused_or_repeated_report_leaves_the_rest_of_its_batch_alone(d
              report(lockdown, lockdown["rooms"][1], client_id=twice),
              report(lockdown, lockdown["rooms"][2], client_id=twice),
              report(lockdown, lockdown["rooms"][3])]
-    stored = await asyncio.gather(*(writer.store(r, lockdown["school"]) for r in batch))
+    stored = await asyncio.gather(*(stored_by(writer, r, lockdown["school"]) for r in batch))
     assert [s and s.seq for s in stored] == [1, None, 2, None, 3]
     assert await db.fetchval("select count(*) from checkins") == 3
 
@@ -71,8 +78,8 @@ async def test_each_room_shows_its_newest_report_of_the_batch(db, pool, lockdown
     newer = replace(report(lockdown, room), observed_at=T0 + timedelta(minutes=1),
                     status=CheckInStatus.NEEDS_HELP)
     writer = CheckinWriter(pool)
-    await asyncio.gather(writer.store(newer, lockdown["school"]),
-                         writer.store(older, lockdown["school"]))
+    await asyncio.gather(stored_by(writer, newer, lockdown["school"]),
+                         stored_by(writer, older, lockdown["school"]))
     current = await db.fetchval("select checkin_id from room_reports where room_id = $1", room)
     assert current == newer.id
 
@@ -88,7 +95,7 @@ async def test_a_report_observed_after_the_end_is_not_stored_one_before_it_is_la
     writer = CheckinWriter(pool)
     at_end = replace(report(lockdown, lockdown["rooms"][0]), observed_at=end)
     before = replace(report(lockdown, lockdown["rooms"][1]), observed_at=end - timedelta(seconds=1))
-    assert await writer.store(at_end, lockdown["school"]) is None
-    stored = await writer.store(before, lockdown["school"])
+    assert await stored_by(writer, at_end, lockdown["school"]) is None
+    stored = await stored_by(writer, before, lockdown["school"])
     assert stored is not None and stored.late
     assert await db.fetchval("select array_agg(id) from checkins") == [before.id]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from litestar import MediaType, Response, Router, get, put
 from litestar.openapi.datastructures import ResponseSpec
@@ -38,7 +38,8 @@ Format = Annotated[ReportFormat, QueryParameter(
                 **problem_specs(400, 401, 403, 404)},
      operation_class=JsonOrCsv)
 async def report(conn: Conn, caller: CallerOf, now: Now, event_id: FromPath[uuid.UUID],
-                 format: Format = ReportFormat.JSON) -> Response[EventReport]:
+                 format: Format = ReportFormat.JSON) -> Response[Any]:
+    """The record as JSON (`responses` describes it), or as CSV."""
     record = await report_as(conn, caller, event_id, now)
     if format is ReportFormat.CSV:
         return Response(report_text.to_csv(record), media_type=CSV, headers={
