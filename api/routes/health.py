@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Request, Response, get
 from litestar.datastructures import State
 
 from api.http.problems import problem_response, problem_specs
 from db import migrate
+from domain.values import Value
 
 
-class Health(msgspec.Struct, frozen=True):
+class Health(Value):
     status: str
 
 

@@ -41,7 +41,7 @@ class DeviceIn(Body):
     push_token: PushToken  # the FCM registration token
 
 
-class Me(UserOut, frozen=True, kw_only=True):
+class Me(UserOut, kw_only=True):
     devices: list[Device]
 
 

@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import msgspec
 from litestar import Router, get
 
 from api.http.pagination import BySlug, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from domain.compliance import RulePack
 from domain.compliance_rules import builtin_packs
+from domain.values import Value
 
 
-class RulePackPage(msgspec.Struct, frozen=True):
+class RulePackPage(Value):
     items: list[RulePack]
     next_cursor: str | None
 

@@ -6,22 +6,22 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-import msgspec
 
 from db import checkins as db
 from db.events import EventContext
 from domain.checkins import CheckInStatus, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
+from domain.values import Value
 
 
-class UnreportedRoom(msgspec.Struct, frozen=True):
+class UnreportedRoom(Value):
     room_id: uuid.UUID
     code: str
     name: str
 
 
-class RoomReport(msgspec.Struct, frozen=True, kw_only=True):
+class RoomReport(Value, kw_only=True):
     """A room's current report: the one with the newest observation."""
 
     room_id: uuid.UUID
@@ -40,7 +40,7 @@ class RoomReport(msgspec.Struct, frozen=True, kw_only=True):
     clock_skew_flagged: bool
 
 
-class AccountabilityOut(msgspec.Struct, frozen=True, kw_only=True):
+class AccountabilityOut(Value, kw_only=True):
     rooms_total: int
     rooms_reported: int
     rooms_ok: int

@@ -12,14 +12,14 @@ import uuid
 from datetime import datetime, timedelta
 
 import asyncpg
-import msgspec
 
 from db import users
 from domain.errors import NotFound
 from domain.roles import Role
+from domain.values import Value
 
 
-class Caller(msgspec.Struct, frozen=True, kw_only=True):
+class Caller(Value, kw_only=True):
     """The signed-in person and the role they hold in each school they reach."""
 
     user_id: uuid.UUID

@@ -14,7 +14,6 @@ import uuid
 from datetime import datetime
 
 import asyncpg
-import msgspec
 
 from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
@@ -27,17 +26,18 @@ from domain.events import Event
 from domain.policy import Permission
 from domain.srp import EventStatus
 from domain.timing import TimingRecord, timing_record
+from domain.values import Value
 
 log = logging.getLogger("muster.reports")
 
 
-class SchoolRef(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolRef(Value, kw_only=True):
     id: uuid.UUID
     name: str
     timezone: str
 
 
-class EventReport(msgspec.Struct, frozen=True, kw_only=True):
+class EventReport(Value, kw_only=True):
     """The drill record. `partial` is true while the event is active: the timing is then
     computed on each request, as of `computed_at`, and not stored. `people` names everyone
     the record refers to by id (who started and ended it, reporters, the last editor)."""

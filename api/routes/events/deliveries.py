@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 
@@ -14,9 +13,10 @@ from api.http.problems import problem_specs
 from api.usecases.access import load_event_as
 from db import deliveries as db
 from domain.policy import Permission
+from domain.values import Value
 
 
-class Deliveries(msgspec.Struct, frozen=True, kw_only=True):
+class Deliveries(Value, kw_only=True):
     """Counts per channel (`push`, `sms`) over the whole event, and a page of messages."""
 
     channels: dict[str, db.ChannelCounts]

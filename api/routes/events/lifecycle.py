@@ -33,7 +33,7 @@ class CancelIn(Body):
     reason: Reason
 
 
-class EventDetail(Event, frozen=True, kw_only=True):
+class EventDetail(Event, kw_only=True):
     accountability: AccountabilityOut
 
 

@@ -41,6 +41,7 @@ from db.feed import RESYNC, Resync, Subscription
 from db.pool import retry_while_unavailable
 from db.timeline import TimelineEntry
 from domain.streams import StreamEnd, refuse_another_stream, why_stream_ends
+from domain.values import Value
 
 HEARTBEAT_S = 15.0
 _HEARTBEAT = ServerSentEventMessage(comment="heartbeat").encode()
@@ -155,7 +156,7 @@ async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UU
             state.streams.release(reader.caller.user_id, slot)
 
 
-class _End(msgspec.Struct, frozen=True):
+class _End(Value):
     """The data of the last message of a stream that the server ended."""
 
     reason: StreamEnd

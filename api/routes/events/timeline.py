@@ -14,14 +14,15 @@ from api.http.pagination import BySeq, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.usecases.access import load_event_as
 from db import timeline as db
+from domain.values import Value
 
 
-class Actor(msgspec.Struct, frozen=True):
+class Actor(Value):
     id: uuid.UUID
     name: str | None
 
 
-class TimelineItem(msgspec.Struct, frozen=True, kw_only=True):
+class TimelineItem(Value, kw_only=True):
     """What happened and who did it; `detail` is what the matching endpoint returned
     (the event for started/action/status, the check-in for checkin)."""
 
@@ -32,7 +33,7 @@ class TimelineItem(msgspec.Struct, frozen=True, kw_only=True):
     detail: msgspec.Raw
 
 
-class TimelinePage(msgspec.Struct, frozen=True):
+class TimelinePage(Value):
     items: list[TimelineItem]
     next_cursor: str | None
 

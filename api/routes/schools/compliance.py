@@ -8,7 +8,6 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
-import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 
@@ -27,15 +26,16 @@ from domain.calendar import year_label
 from domain.compliance import Drill, Requirement, RulePack, Skipped, Status, evaluate
 from domain.compliance_rules import state_pack
 from domain.policy import Permission
+from domain.values import Value
 
 
-class PackOut(msgspec.Struct, frozen=True):
+class PackOut(Value):
     id: str
     title: str
     jurisdiction: str
 
 
-class SchoolCompliance(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolCompliance(Value, kw_only=True):
     """Required vs. conducted per rule of the school's packs (its state's and its
     district's own), as of `today` at the school; `status` is the worst requirement's."""
 

@@ -25,6 +25,7 @@ from db import compliance as db
 from db.compliance import DrillLogEntry, SchoolWithYear
 from domain.calendar import year_label
 from domain.policy import Permission
+from domain.values import Value
 
 
 class LogFormat(StrEnum):
@@ -36,7 +37,7 @@ Format = Annotated[LogFormat, QueryParameter(
     description="`json` (default, paginated) or `csv` (the whole year).")]
 
 
-class DrillLogPage(msgspec.Struct, frozen=True):
+class DrillLogPage(Value):
     """The events (drills and real) that started in the school year, oldest first."""
 
     school_year: str

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import msgspec
 from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
@@ -19,13 +18,14 @@ from db import events as db
 from domain import events as rules
 from domain.events import Event
 from domain.srp import EventStatus
+from domain.values import Value
 
 
 class EventIn(rules.EventRequest, Body, kw_only=True):
     """The domain's command as a body (named as the OpenAPI document has always named it)."""
 
 
-class EventPage(msgspec.Struct, frozen=True):
+class EventPage(Value):
     items: list[Event]
     next_cursor: str | None
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import msgspec
 from litestar import Router, get
 from litestar.params import FromPath
 
@@ -20,9 +19,10 @@ from domain.policy import Permission
 from domain.readiness import Unreachable, unreachable
 from domain.roles import Role
 from domain.schools import Room, School
+from domain.values import Value
 
 
-class SchoolOut(msgspec.Struct, frozen=True, kw_only=True):
+class SchoolOut(Value, kw_only=True):
     id: uuid.UUID
     name: str
     district_id: uuid.UUID
@@ -32,12 +32,12 @@ class SchoolOut(msgspec.Struct, frozen=True, kw_only=True):
     role: Role  # the caller's role here
 
 
-class SchoolPage(msgspec.Struct, frozen=True):
+class SchoolPage(Value):
     items: list[SchoolOut]
     next_cursor: str | None
 
 
-class RoomPage(msgspec.Struct, frozen=True):
+class RoomPage(Value):
     items: list[Room]
     next_cursor: str | None
 
@@ -76,7 +76,7 @@ async def list_rooms(conn: Conn, caller: CallerOf, school_id: FromPath[uuid.UUID
     return RoomPage(items, next_cursor)
 
 
-class Readiness(msgspec.Struct, frozen=True, kw_only=True):
+class Readiness(Value, kw_only=True):
     """Members an alert would not fully reach today, and why."""
 
     members_total: int
