@@ -5,8 +5,8 @@ from __future__ import annotations
 import asyncpg
 
 from api.http.auth import issue_access_token
-from api.http.phones import to_e164
 from api.settings import Settings, jwt_secret
+from api.usecases.phones import to_e164
 from db import users
 from domain.errors import Invalid
 

@@ -20,10 +20,10 @@ from litestar.params import JSONBody
 from api.http.auth import issue_access_token
 from api.http.body import Body
 from api.http.deps import Keys, Now, Texts, Work
-from api.http.phones import to_e164
 from api.http.problems import problem_specs
 from api.http.texting import send_text
 from api.usecases import signin
+from api.usecases.phones import to_e164
 from api.usecases.signin import Session
 from domain import signin as rules
 from domain.errors import Invalid

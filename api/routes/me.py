@@ -13,7 +13,6 @@ from litestar.params import FromPath, JSONBody
 
 from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Keys, Now, Texts, Work
-from api.http.phones import to_e164
 from api.http.problems import problem_specs
 from api.http.text import Email, Name
 from api.http.texting import told
@@ -29,6 +28,7 @@ from api.routes.auth import (
     tokens,
 )
 from api.usecases import me as usecases
+from api.usecases.phones import to_e164
 from db import devices as db
 from db.devices import Device
 from domain.errors import NotFound

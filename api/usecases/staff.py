@@ -20,9 +20,9 @@ from typing import Any
 import asyncpg
 import msgspec
 
-from api.http.phones import to_e164
 from api.usecases import identity
 from api.usecases.callers import Caller
+from api.usecases.phones import to_e164
 from api.usecases.schools import school_as
 from api.usecases.unit_of_work import UnitOfWork
 from db import audit

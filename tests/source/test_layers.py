@@ -82,6 +82,15 @@ def test_usecases_never_import_litestar() -> None:
     assert _violations(("api/usecases",), {"litestar"}) == []
 
 
+def test_usecases_never_import_the_http_edge_the_cli_or_rendering() -> None:
+    """Routes and the CLI call use cases, never the other way round."""
+    edge = ("api.http", "api.routes", "api.cli", "api.rendering", "api.app")
+    found = [f"{path.relative_to(ROOT)} imports {name}" for path in sources("api/usecases")
+             for name in set(imports(path))
+             if any(name == e or name.startswith(e + ".") for e in edge)]
+    assert found == []
+
+
 def test_usecases_package_exists() -> None:
     assert (USECASES / "__init__.py").is_file()
 

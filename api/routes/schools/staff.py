@@ -13,12 +13,12 @@ from litestar.params import FromPath, JSONBody
 from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Now, Texts, Work
 from api.http.pagination import ByName, Cursor, Limit, decode_cursor, paginate
-from api.http.phones import to_e164
 from api.http.problems import problem_specs
 from api.http.text import Email, Instant, Name
 from api.http.texting import told
 from api.routes.schools.admin import IMPORT_RESPONSES, ROW_PROBLEMS, csv_body, csv_upload
 from api.usecases import staff
+from api.usecases.phones import to_e164
 from api.usecases.schools import school_as
 from api.usecases.staff import StaffImported
 from db import staff as db
