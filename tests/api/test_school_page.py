@@ -28,7 +28,7 @@ async def test_a_principal_sees_the_running_event_its_controls_reports_and_readi
     assert "<h1>Cedar &lt;Elem&gt;</h1>" in html and "EVACUATE in progress" in html
     assert f'href="/events/{active}"' in html and "Go to the field." in html
     assert f'data-event-controls data-event-id="{active}"' in html
-    assert "Change the action" in html and "Cancel as a false alarm" in html
+    assert "Send the new action" in html and "Cancel as a false alarm" in html
     assert "Yes, all clear" in html
     for event in (ended, active):
         assert f'href="/v1/events/{event}/report.html"' in html

@@ -16,9 +16,10 @@
   const status = $("start-status");
   const error = $("start-error");
   const retry = $("start-retry");
-  const holdMs = Number(panel.dataset.holdMs);
-  const countdownS = Number(panel.dataset.countdownS);
-  let holding = null; // {timer, frame} while the button is held
+  // read when used, so that a test may shorten them
+  const holdMs = () => Number(panel.dataset.holdMs);
+  const countdownS = () => Number(panel.dataset.countdownS);
+  let holding = null; // {timer, frame, key} while the button is held
   let counting = null; // the countdown's interval
   let pending = null; // {body, key} once a start is decided
 
@@ -103,16 +104,16 @@
   });
 
   // --- a real event: hold, then the countdown
-  function holdStart() {
+  function holdStart(byKey) {
     if (drill() || holding || counting || !ready()) return;
     say("Keep holding…");
     const began = performance.now();
     progress.hidden = false;
     const draw = () => {
-      progress.value = Math.min(100, ((performance.now() - began) / holdMs) * 100);
+      progress.value = Math.min(100, ((performance.now() - began) / holdMs()) * 100);
       holding.frame = requestAnimationFrame(draw);
     };
-    holding = { frame: requestAnimationFrame(draw), timer: setTimeout(held, holdMs) };
+    holding = { frame: requestAnimationFrame(draw), timer: setTimeout(held, holdMs()), byKey };
   }
 
   function holdStop() {
@@ -126,22 +127,29 @@
   }
 
   function held() {
+    const byKey = holding.byKey;
     cancelAnimationFrame(holding.frame);
     holding = null;
     progress.hidden = true;
     progress.value = 0;
     decide();
-    countdown();
+    countdown(byKey);
   }
 
-  function countdown() {
-    const deadline = Date.now() + countdownS * 1000;
+  // a key still held down must not "press" Cancel: it gets the focus once the key is up
+  function countdown(byKey) {
+    const deadline = Date.now() + countdownS() * 1000;
     const what = $("countdown-what");
     what.textContent = `${name()} alert to everyone in`;
     form.hidden = true;
     say("");
     $("countdown").hidden = false;
-    $("countdown-cancel").focus();
+    if (byKey) {
+      document.addEventListener("keyup", () => counting && $("countdown-cancel").focus(),
+                                { once: true });
+    } else {
+      $("countdown-cancel").focus();
+    }
     const tick = () => {
       const left = Math.ceil((deadline - Date.now()) / 1000);
       if (left <= 0) {
@@ -172,7 +180,7 @@
   button.addEventListener("pointerdown", (e) => {
     if (drill() || e.button !== 0) return;
     button.setPointerCapture?.(e.pointerId);
-    holdStart();
+    holdStart(false);
   });
   for (const type of ["pointerup", "pointercancel", "lostpointercapture"]) {
     button.addEventListener(type, holdStop);
@@ -182,7 +190,7 @@
   button.addEventListener("keydown", (e) => {
     if (drill() || (e.key !== "Enter" && e.key !== " ")) return;
     e.preventDefault();
-    if (!e.repeat) holdStart();
+    if (!e.repeat) holdStart(true);
   });
   button.addEventListener("keyup", (e) => {
     if (drill() || (e.key !== "Enter" && e.key !== " ")) return;
