@@ -26,13 +26,18 @@ from db import schools as db
 from domain.errors import NotFound
 from domain.events import Event
 from domain.policy import Permission, Policy
-from domain.readiness import unreachable
+from domain.readiness import ReachProblem, unreachable
 from domain.roles import Role
 from domain.srp import EventStatus
 
 RECENT = 10  # events listed; the drill log has them all
 HOLD_MS = 1500  # how long a real event's button is held before its countdown
 COUNTDOWN_S = 5  # the countdown during which a real start can still be called off
+MISSES = {  # why an alert would miss someone, in words a principal can act on
+    ReachProblem.NO_DEVICE: "no phone with the app",
+    ReachProblem.DEVICE_DISABLED: "the app must be opened again to re-register",
+    ReachProblem.SMS_UNDELIVERABLE: "the last text to their phone failed",
+}
 
 
 def allowed(policy: Policy, role: Role) -> dict[str, bool]:
@@ -60,7 +65,8 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
     active = await _active(conn, school_id)
     missed = None
     if can[Permission.READ_REPORTS]:
-        missed = unreachable(await audience.member_reach(conn, school_id, now))
+        missed = [(member, "; ".join(MISSES[problem] for problem in member.problems))
+                  for member in unreachable(await audience.member_reach(conn, school_id, now))]
     real_running = active is not None and not active.drill
     return page("school.html", csrf=csrf_of(request, caller), caller=caller, role=role,
                 school=school, can=can, active=active, missed=missed,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from api.pages.schools import MISSES
+from domain.readiness import ReachProblem
 from domain.srp import Action, Hazard, Purpose
 from tests import factories
 from tests.conftest import bearer
@@ -92,3 +94,7 @@ async def test_without_a_session_the_page_sends_the_browser_to_sign_in(client, d
     r = await client.get(f"/schools/{school['id']}", follow_redirects=False)
     assert r.status_code == 303
     assert r.headers["location"] == f"/signin?next=/schools/{school['id']}"
+
+
+def test_every_reason_an_alert_may_miss_someone_has_words():
+    assert set(MISSES) == set(ReachProblem)
