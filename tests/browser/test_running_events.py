@@ -47,6 +47,22 @@ async def outbox_of(db, event_id):
                              event_id)
 
 
+async def hold_until_the_countdown(page, hold):
+    """Hold `hold` down until the countdown shows; its Cancel button."""
+    await hold.hover()
+    await page.mouse.down()
+    cancel = page.get_by_role("button", name="Cancel", exact=True)
+    await expect(cancel).to_be_visible()
+    await page.mouse.up()
+    return cancel
+
+
+def set_panel(page, **timing):
+    """Shorten (or lengthen) the start panel's hold and countdown: data-hold-ms..."""
+    script = "(t) => Object.assign(document.getElementById('start').dataset, t)"
+    return page.evaluate(script, timing)
+
+
 @pytest.mark.parametrize("device", [PHONE, LAPTOP], ids=["phone", "laptop"])
 async def test_a_real_lockdown_is_held_then_counted_down_then_sent(
         browser, device, live, db, world, shoot):
@@ -66,14 +82,8 @@ async def test_a_real_lockdown_is_held_then_counted_down_then_sent(
 
     await hold.click()  # a click is not a hold
     await expect(page.get_by_role("status")).to_have_text(re.compile("^Let go too soon"))
-    box = await hold.bounding_box()
-    await page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    await page.mouse.down()
-    cancel = page.get_by_role("button", name="Cancel", exact=True)
-    await expect(cancel).to_be_visible()
-    await page.mouse.up()
+    cancel = await hold_until_the_countdown(page, hold)
     await expect(panel.locator("#countdown-number")).to_have_text(re.compile("^[1-5]$"))
-    await shoot(page, "countdown")
     assert await events_of(db, world) == []
     await expect(cancel).to_be_visible()  # still counting: the look above came before any send
 
@@ -105,25 +115,33 @@ async def test_a_real_start_may_be_held_with_the_keyboard(laptop, live, db, worl
 
 @pytest.mark.parametrize("device", [PHONE, LAPTOP], ids=["phone", "laptop"])
 async def test_a_real_start_called_off_in_the_countdown_sends_nothing(
-        browser, device, live, db, world):
+        browser, device, live, db, world, shoot):
     context = await new_context(browser, live, **device)
     page = await school_page(context, live, db, world)
     sent = []
     page.on("request", lambda r: sent.append(r.url) if r.method == "POST" else None)
     panel = start_panel(page)
-    await page.evaluate("document.getElementById('start').dataset.holdMs = '300'")
     await page.get_by_role("switch", name="Drill").uncheck()
     await choose(panel, "shelter")
     await panel.get_by_label("Shelter from").select_option("tornado")
     hold = panel.get_by_role("button", name="Hold to start SHELTER")
-    await hold.hover()
-    await page.mouse.down()
-    cancel = page.get_by_role("button", name="Cancel", exact=True)
-    await expect(cancel).to_be_visible()
-    await page.mouse.up()
-    would_send = await page.evaluate("Date.now()") + COUNTDOWN_S * 1000
+    status = page.get_by_role("status")
+
+    # a long countdown, time enough to look at it
+    await set_panel(page, holdMs="300", countdownS="60")
+    cancel = await hold_until_the_countdown(page, hold)
+    await expect(panel.locator("#countdown-number")).to_have_text("60")
+    await shoot(page, "countdown")
     await cancel.click()
-    await expect(page.get_by_role("status")).to_have_text("Cancelled, nothing was sent.")
+    await expect(status).to_have_text("Cancelled, nothing was sent.")
+
+    # the page's own countdown, waited out
+    await set_panel(page, countdownS=str(COUNTDOWN_S))
+    cancel = await hold_until_the_countdown(page, hold)
+    would_send = await page.evaluate("Date.now()") + COUNTDOWN_S * 1000
+    await expect(status).to_have_text("")
+    await cancel.click()
+    await expect(status).to_have_text("Cancelled, nothing was sent.")
     await page.wait_for_function("(t) => Date.now() > t", arg=would_send + 1000)  # past its end
     await expect(hold).to_be_visible()
     assert sent == [] and await events_of(db, world) == []
