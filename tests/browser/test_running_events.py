@@ -47,13 +47,24 @@ async def outbox_of(db, event_id):
                              event_id)
 
 
-async def hold_until_the_countdown(page, hold):
-    """Hold `hold` down until the countdown shows; its Cancel button."""
-    await hold.hover()
-    await page.mouse.down()
+async def hold_until_the_countdown(page, hold, *, finger: bool = False):
+    """Hold `hold` down (with the mouse, or a finger on a touch screen) until the countdown
+    shows; its Cancel button."""
     cancel = page.get_by_role("button", name="Cancel", exact=True)
+    if not finger:
+        await hold.hover()
+        await page.mouse.down()
+        await expect(cancel).to_be_visible()
+        await page.mouse.up()
+        return cancel
+    await hold.scroll_into_view_if_needed()
+    box = await hold.bounding_box()
+    touch = [{"x": box["x"] + box["width"] / 2, "y": box["y"] + box["height"] / 2}]
+    cdp = await page.context.new_cdp_session(page)  # Playwright's touchscreen only taps
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchStart", "touchPoints": touch})
     await expect(cancel).to_be_visible()
-    await page.mouse.up()
+    await cdp.send("Input.dispatchTouchEvent", {"type": "touchEnd", "touchPoints": []})
+    await cdp.detach()
     return cancel
 
 
@@ -82,7 +93,7 @@ async def test_a_real_lockdown_is_held_then_counted_down_then_sent(
 
     await hold.click()  # a click is not a hold
     await expect(page.get_by_role("status")).to_have_text(re.compile("^Let go too soon"))
-    cancel = await hold_until_the_countdown(page, hold)
+    cancel = await hold_until_the_countdown(page, hold, finger=device is PHONE)
     await expect(panel.locator("#countdown-number")).to_have_text(re.compile("^[1-5]$"))
     assert await events_of(db, world) == []
     await expect(cancel).to_be_visible()  # still counting: the look above came before any send
