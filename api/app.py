@@ -24,6 +24,7 @@ from api.http.logs import RequestLog
 from api.http.metrics import Metrics
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.strict import StrictStructSchema, decode_strictly
+from api.http.turns import StreamsInTurns
 from api.pages import PAGES
 from api.pages.assets import Assets
 from api.pages.rendering import template_config
@@ -111,7 +112,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     )
     # Outside the router: Litestar runs middleware only once a route is found, so an
     # unknown path's 404, and a 401 raised by authentication, would escape it.
-    app.asgi_handler = RequestLog(app.asgi_handler, metrics.observe_request)
+    app.asgi_handler = StreamsInTurns(RequestLog(app.asgi_handler, metrics.observe_request))
     return app
 
 
