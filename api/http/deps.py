@@ -15,17 +15,19 @@ from litestar.security.jwt import Token
 from api.usecases import signin
 from api.usecases.callers import Caller
 from api.usecases.unit_of_work import UnitOfWork
+from domain.links import Links
 from notifications.senders import TextSender
 
 # What handlers ask for, by parameter name: `uow: Work` (or `conn: Conn` to only read),
 # `caller: CallerOf`, `now: Now`; `texts: Texts` to send one after the answer, `keys: Keys`
-# to sign someone in.
+# to sign someone in, `links: AlertLinks` to alert people with their links to the event.
 Conn = NamedDependency[asyncpg.Connection]
 Work = NamedDependency[UnitOfWork]
 CallerOf = NamedDependency[Caller]
 Now = NamedDependency[datetime]
 Texts = NamedDependency[TextSender]
 Keys = NamedDependency[signin.Keys]
+AlertLinks = NamedDependency[Links]
 # The routes a storm hammers take the request instead (see `caller_and_now`).
 SignedIn = Request[Caller, Token, State]
 
@@ -62,6 +64,10 @@ def _provide_keys(state: State) -> signin.Keys:
                        refresh_ttl=settings.refresh_token_ttl)
 
 
+def _provide_links(state: State) -> Links:
+    return state.links
+
+
 def _provide_caller(request: Request) -> Caller:
     return request.user
 
@@ -73,4 +79,5 @@ DEPENDENCIES = {
     "caller": Provide(_provide_caller, sync_to_thread=False),
     "texts": Provide(_provide_texts, sync_to_thread=False),
     "keys": Provide(_provide_keys, sync_to_thread=False),
+    "links": Provide(_provide_links, sync_to_thread=False),
 }
