@@ -99,7 +99,8 @@ async def list_rooms(conn: Connection, school_id: uuid.UUID,
 # rooms_reporter_first -- all of a school's rooms by code, the room of the person's newest
 # report at the school (any event) first: where they most likely are
 _ROOMS_REPORTER_FIRST = f"""
-select {", ".join("r." + c.strip() for c in _ROOM_COLUMNS.split(","))}
+select {", ".join("r." + c.strip() for c in _ROOM_COLUMNS.split(","))},
+       last.room_id is not null as last
 from rooms r
 left join lateral (
     select room_id from checkins
@@ -111,10 +112,12 @@ order by last.room_id is null, r.code
 """
 
 
-async def rooms_reporter_first(conn: Connection, school_id: uuid.UUID,
-                               reporter: uuid.UUID) -> list[Room]:
+async def rooms_reporter_first(conn: Connection, school_id: uuid.UUID, reporter: uuid.UUID
+                               ) -> tuple[list[Room], uuid.UUID | None]:
+    """The rooms, and which of them the person reported last (None: never here)."""
     rows = await conn.fetch(_ROOMS_REPORTER_FIRST, school_id, reporter)
-    return [_room(r) for r in rows]
+    last = next((r["id"] for r in rows if r["last"]), None)
+    return [Room(**{k: v for k, v in r.items() if k != "last"}) for r in rows], last
 
 
 # rooms_by_code -- the school's rooms with these codes, locked for an upsert

@@ -9,6 +9,7 @@ take it from there, with the event the link names, never one the request names.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import asyncpg
@@ -36,14 +37,16 @@ UNKNOWN = "no such link: it may be mistyped, or no longer yours"
 
 class LinkPage(Value, kw_only=True):
     """What the link's page shows: the event and its words, who the link is for, the
-    school's rooms (the person's usual room first) and what they reported during it.
-    `open_until` is when the link expires (None while the event is active)."""
+    school's rooms (`last_room_id`, the room of the person's newest report at the school,
+    first) and what they reported during it. `open_until` is when the link expires (None
+    while the event is active)."""
 
     event: Event
     school_name: str
     person_name: str
     open_until: datetime | None
     rooms: list[Room]
+    last_room_id: uuid.UUID | None
     checkins: list[CheckIn]
 
 
@@ -87,10 +90,10 @@ async def page(door: Door, token: str, now: datetime) -> LinkPage:
         school = await schools.get_school(conn, event.school_id)
         if school is None:
             raise NotFound(UNKNOWN)
+        rooms, last_room_id = await schools.rooms_reporter_first(conn, event.school_id, person)
         return LinkPage(
             event=event, school_name=school.name, person_name=holder.caller.name,
-            open_until=open_until(event),
-            rooms=await schools.rooms_reporter_first(conn, event.school_id, person),
+            open_until=open_until(event), rooms=rooms, last_room_id=last_room_id,
             checkins=await db_checkins.reports_by(conn, event.id, person))
 
 

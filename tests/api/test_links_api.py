@@ -79,7 +79,7 @@ async def test_the_link_opens_the_event_without_signing_in(client, db):
     assert page["school_name"] == "Test High"
     assert page["person_name"].startswith("Teacher")
     assert [room["code"] for room in page["rooms"]] == ["R-001", "R-002", "R-003"]
-    assert page["checkins"] == []
+    assert page["checkins"] == [] and page["last_room_id"] is None
 
 
 async def test_reading_the_page_does_not_acknowledge_but_the_ack_does_once(client, db, clock):
@@ -110,7 +110,7 @@ async def test_a_room_checks_in_by_link_as_by_the_api(client, db, clock):
     assert [tuple(r) for r in stored] == [(uuid.UUID(world["event"]), room, world["teacher"])]
     page = (await client.get(world["url"])).json()
     assert [c["id"] for c in page["checkins"]] == [first.json()["id"]]
-    assert page["rooms"][0]["id"] == str(room)
+    assert page["rooms"][0]["id"] == page["last_room_id"] == str(room)
     r = await client.get(f"/v1/events/{world['event']}/accountability",
                          headers=bearer(world["sro"]))
     assert r.json()["rooms_needs_help"] == 1
@@ -234,3 +234,22 @@ async def test_a_waves_alerts_carry_links_too(client, db, pool, clock, monkeypat
     [sms] = await _sms_of(db, world["event"], world["teacher"])
     assert sms.endswith(PAGE + world["token"])
     assert (await client.get(world["url"])).status_code == 200
+
+
+async def test_the_next_events_link_offers_the_room_reported_last_first(client, db, clock):
+    """Where the person reported last at the school, in any event, is where they most
+    likely are: that room leads the next event's list."""
+    world = await _world(db, client)
+    room = world["rooms"][1]
+    r = await client.post(world["url"] + "/checkins", json=_report(room))
+    assert r.status_code == 201, r.text
+    clock.advance(minutes=5)
+    await client.post(f"/v1/events/{world['event']}/all-clear", json={},
+                      headers=bearer(world["sro"]))
+    clock.advance(days=3)
+    later = await factories.start(client, world, action="hold", drill=True)
+    page = (await client.get(f"/v1/links/{LINKS.token(uuid.UUID(later), world['teacher'])}"
+                             )).json()
+    assert page["last_room_id"] == page["rooms"][0]["id"] == str(room)
+    assert [r["code"] for r in page["rooms"][1:]] == ["R-001", "R-003"]
+    assert page["checkins"] == []
