@@ -191,6 +191,8 @@ _GSM7 = frozenset(
 _TYPOGRAPHY = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
                              "`": "'"})
 _CUT = "..."
+# A link's shape: its basic GSM-7 characters as "x" (one septet each), the rest as they are.
+_SHAPE = str.maketrans(dict.fromkeys(_GSM7 - _GSM7_EXTENSION, "x"))
 
 
 def sms_segments(text: str) -> int:
@@ -209,8 +211,7 @@ def sms_text(text: str, link: str | None = None) -> str:
         return _sms_words(text, "")
     # all of an event's links have one shape (a base URL, a fixed-length token): the
     # words are worked out once for a wave of 10,000 SMS, for a stand-in of that shape
-    shape = "".join(c if c in _GSM7_EXTENSION or c not in _GSM7 else "x" for c in link)
-    return f"{_sms_words(text, shape)}\n{link}"
+    return f"{_sms_words(text, link.translate(_SHAPE))}\n{link}"
 
 
 def _gsm7_char(char: str) -> str:
