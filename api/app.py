@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin
@@ -23,6 +24,9 @@ from api.http.logs import RequestLog
 from api.http.metrics import Metrics
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.strict import StrictStructSchema, decode_strictly
+from api.pages import PAGES
+from api.pages.assets import Assets
+from api.pages.rendering import template_config
 from api.routes.events.replay import ReplayPages
 from api.routes.events.stream import OpenStreams
 from api.settings import Settings
@@ -82,8 +86,11 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     links = Links(secret=secret, base_url=settings.base_url)
     metrics = Metrics()
     v1 = Router("/v1", route_handlers=routes.V1, security=[auth.security_requirement])
+    assets = Assets()
     app = Litestar(
-        route_handlers=[*routes.TOP, v1],
+        route_handlers=[*routes.TOP, v1, PAGES],
+        template_config=template_config(assets),
+        cors_config=_cors(settings),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[auth.middleware],
@@ -94,7 +101,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         state=State({"settings": settings, "clock": clock, "secret": secret, "links": links,
                      "callers": CallerCache(), "events": EventCache(),
                      "metrics": metrics, "replays": ReplayPages(),
-                     "streams": OpenStreams()}),
+                     "streams": OpenStreams(), "assets": assets}),
         openapi_config=OpenAPIConfig(
             title="Muster API", version=API_VERSION, path="/schema",
             description="School emergency drills and lockdowns: events, room check-ins, "
@@ -109,3 +116,15 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     app.asgi_handler = RequestLog(app.asgi_handler, metrics.observe_request)
     return app
 
+
+
+def _cors(settings: Settings) -> CORSConfig | None:
+    """Scripts of the configured other origins may call the API with a bearer token (never
+    with the browser session: cookies stay same-site); by default no other origin may."""
+    origins = settings.cors_origin_list
+    if not origins:
+        return None
+    return CORSConfig(allow_origins=origins, allow_credentials=False,
+                      allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                      allow_headers=["Authorization", "Content-Type", "Idempotency-Key",
+                                     "Last-Event-ID"], max_age=600)

@@ -58,6 +58,10 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     jwt_secret: Secret | None = None
     access_token_ttl: Annotated[int, msgspec.Meta(ge=60, le=86400)] = 900
     refresh_token_ttl: Annotated[int, msgspec.Meta(ge=3600, le=366 * 86400)] = 60 * 86400
+    # Seconds a browser stays signed in (its cookie's life): a school day, then a new code
+    browser_session_ttl: Annotated[int, msgspec.Meta(ge=300, le=7 * 86400)] = 12 * 3600
+    # Other web origins whose scripts may call the API (comma-separated); none by default
+    cors_origins: str | None = None
     db_pool_size: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.AUTO
@@ -96,6 +100,15 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     def base_url(self) -> str:
         """Where phones and Twilio reach us: MUSTER_PUBLIC_URL or http://HOST:PORT."""
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Cookies are sent only over https when that is how we are reached."""
+        return self.base_url.startswith("https://")
+
+    @property
+    def cors_origin_list(self) -> list[str]:
+        return [o.strip().rstrip("/") for o in (self.cors_origins or "").split(",") if o.strip()]
 
     @property
     def trusted_proxy_list(self) -> list[str]:

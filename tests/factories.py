@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import NamedTuple
 
 import asyncpg
 
 from domain.checkins import CheckIn, CheckInStatus
-from tests.conftest import bearer
+from tests.conftest import SECRET, bearer
 
 _phones = itertools.count()
 STAFF = ("teacher", "staff", "sro", "principal")  # a school's roles, from least to most
@@ -111,3 +112,21 @@ def room_report(world: dict, room: uuid.UUID, at: datetime, **changes) -> CheckI
               "client_id": uuid.uuid4(), "status": CheckInStatus.OK, "students_present": 20,
               "observed_at": at, "received_at": at, "reported_by": world["sro"]}
     return CheckIn(**(fields | changes))
+
+
+class BrowserSession(NamedTuple):
+    cookie: str  # the muster_session cookie's value
+    csrf: str  # what the pages send as X-CSRF-Token
+
+
+async def browser_session(db: asyncpg.Connection, user_id: uuid.UUID) -> BrowserSession:
+    """A signed-in browser of `user_id` (as POST /v1/auth/browser makes), without the SMS
+    code: a session row, the cookie's token naming it, and the session's CSRF token."""
+    from api.http.auth import csrf_token, issue_access_token
+    from db import signin
+
+    session_id = uuid.uuid4()
+    now = datetime.now(UTC)
+    await signin.open_session(db, session_id, user_id, now)
+    return BrowserSession(issue_access_token(user_id, SECRET, now, 3600, session_id),
+                          csrf_token(SECRET, session_id))

@@ -17,9 +17,9 @@ from litestar import Request, Response, Router, post
 from litestar.background_tasks import BackgroundTask
 from litestar.params import JSONBody
 
-from api.http.auth import issue_access_token
+from api.http.auth import csrf_token, issue_access_token, session_cookie
 from api.http.body import Body
-from api.http.deps import Keys, Now, Texts, Work
+from api.http.deps import Config, Keys, Now, Texts, Work
 from api.http.problems import problem_specs
 from api.http.texting import send_text
 from api.usecases import signin
@@ -79,6 +79,21 @@ class Tokens(Value, kw_only=True):
     user: UserOut
 
 
+class BrowserSignIn(Body, kw_only=True):
+    phone: Phone
+    code: Code
+
+
+class BrowserSession(Value, kw_only=True):
+    """A browser's sign-in; the session itself is in an HttpOnly cookie, which scripts
+    cannot read. Send `csrf_token` as X-CSRF-Token with every request that changes
+    anything."""
+
+    csrf_token: str
+    expires_in: int  # seconds the browser stays signed in
+    user: UserOut
+
+
 class LogoutRequest(Body, kw_only=True):
     refresh_token: RefreshToken
     everywhere: bool = False  # end every sign-in of this user, not only this device's
@@ -131,15 +146,37 @@ async def sign_in(uow: Work, keys: Keys, now: Now, request: Request,
     return tokens(keys, session, now)
 
 
+@post("/browser", status_code=200, summary="Sign a browser in with a code (cookie session)",
+      responses=problem_specs(400, 401, 429))
+async def sign_in_browser(
+    uow: Work, keys: Keys, settings: Config, now: Now, request: Request,
+    data: JSONBody[BrowserSignIn],
+) -> Response[BrowserSession]:
+    """As `/token` with a phone and code, for Muster's own pages: the session is set as an
+    HttpOnly, SameSite=Strict cookie (Secure when MUSTER_PUBLIC_URL is https) that lasts
+    MUSTER_BROWSER_SESSION_TTL; there is no refresh token. `DELETE /v1/me/session` ends it."""
+    session = await signin.sign_in(uow, keys, to_e164(data.phone), data.code,
+                                   client_address(request), now)
+    ttl = settings.browser_session_ttl
+    access = issue_access_token(session.user_id, keys.secret, now, ttl, session.session_id)
+    body = BrowserSession(csrf_token=csrf_token(keys.secret, session.session_id),
+                          expires_in=ttl, user=user_out(session))
+    return Response(body, cookies=[session_cookie(access, max_age=ttl,
+                                                  secure=settings.secure_cookies)])
+
+
 def tokens(keys: signin.Keys, session: Session, now: datetime) -> Tokens:
     """A session's answer: a new access token for it, its refresh token, and who it is."""
-    person = session.person
     access = issue_access_token(session.user_id, keys.secret, now, keys.access_ttl,
                                 session.session_id)
-    user = UserOut(id=session.user_id, name=person.name, phone=person.phone,
-                   email=person.email, memberships=memberships(person.roles))
     return Tokens(access_token=access, refresh_token=session.refresh_token,
-                  expires_in=keys.access_ttl, user=user)
+                  expires_in=keys.access_ttl, user=user_out(session))
+
+
+def user_out(session: Session) -> UserOut:
+    person = session.person
+    return UserOut(id=session.user_id, name=person.name, phone=person.phone,
+                   email=person.email, memberships=memberships(person.roles))
 
 
 def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:
@@ -155,4 +192,5 @@ async def sign_out(uow: Work, now: Now, data: JSONBody[LogoutRequest]) -> None:
     await signin.sign_out(uow, data.refresh_token, data.everywhere, now)
 
 
-router = Router("/v1/auth", route_handlers=[ask_for_code, sign_in, sign_out], tags=["sign-in"])
+router = Router("/v1/auth", route_handlers=[ask_for_code, sign_in, sign_in_browser, sign_out],
+                tags=["sign-in"])

@@ -11,6 +11,7 @@ from litestar import Request, Response, Router, delete, get, patch, post
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, JSONBody
 
+from api.http.auth import session_cookie
 from api.http.body import Body
 from api.http.deps import CallerOf, Conn, Keys, Now, Texts, Work
 from api.http.problems import problem_specs
@@ -28,11 +29,15 @@ from api.routes.auth import (
     tokens,
 )
 from api.usecases import me as usecases
+from api.usecases import signin
 from api.usecases.phones import to_e164
 from db import devices as db
 from db.devices import Device
 from domain.errors import NotFound
 
+# Clears the browser's cookie (not Secure, so that it also clears over http; over https a
+# browser lets it replace the Secure one).
+ENDED = session_cookie(None, max_age=0, secure=False)
 PushToken = Annotated[str, msgspec.Meta(min_length=1, max_length=4096, pattern=r"^[^\x00\s]+$")]
 
 
@@ -122,5 +127,15 @@ async def remove_device(conn: Conn, caller: CallerOf, device_id: FromPath[uuid.U
         raise NotFound(f"no device {device_id}")
 
 
+@delete("/session", status_code=204, summary="Sign out the session this request is from",
+        responses=problem_specs(401), response_cookies=[ENDED])
+async def end_session(uow: Work, caller: CallerOf, now: Now) -> None:
+    """Ends this sign-in (a browser's, or an app's by its access token) and clears the
+    browser's session cookie. An operator's token (`muster token`) belongs to no session:
+    there is nothing to end, and it lasts until it expires."""
+    if caller.session_id is not None:
+        await signin.end_session(uow, caller.user_id, caller.session_id, now)
+
+
 router = Router("/me", route_handlers=[me, change_me, ask_to_change_phone, confirm_phone,
-                                     register_device, remove_device], tags=["me"])
+                                     register_device, remove_device, end_session], tags=["me"])

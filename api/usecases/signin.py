@@ -113,6 +113,16 @@ async def sign_out(uow: UnitOfWork, token: str, everywhere: bool, now: datetime)
         uow.forget_callers([found.user_id])
 
 
+async def end_session(uow: UnitOfWork, user_id: uuid.UUID, session_id: uuid.UUID,
+                      now: datetime) -> None:
+    """Ends the session a request came from (a browser's sign-out) and removes the phones
+    registered from it."""
+    async with uow:
+        await db.end_sessions(uow.conn, session_id=session_id, user_id=None, now=now,
+                              reason="logout")
+        uow.forget_callers([user_id])
+
+
 async def new_code(conn: asyncpg.Connection, keys: Keys, phone: str, address: str,
                    now: datetime, for_user: uuid.UUID | None = None) -> str:
     """In the caller's transaction: a new code for `phone`, for signing in or (`for_user`)

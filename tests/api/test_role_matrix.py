@@ -68,6 +68,9 @@ PUBLIC = {
     ("POST", "/v1/auth/otp"): "/v1/auth/otp",  # sign-in: rate-limited, never says who exists
     ("POST", "/v1/auth/token"): "/v1/auth/token",
     ("POST", "/v1/auth/logout"): "/v1/auth/logout",
+    ("POST", "/v1/auth/browser"): "/v1/auth/browser",
+    ("GET", "/signin"): "/signin",  # the browser's sign-in page
+    ("GET", "/static/{served:path}"): "/static/muster.00000000.css",  # the pages' files
     ("POST", "/v1/webhooks/twilio/status"): "/v1/webhooks/twilio/status",  # signed by Twilio
     # a person's link to an event: its token is the credential (test_links_reach_...)
     ("GET", "/v1/links/{token:str}"): "/v1/links/" + "A" * 22,
@@ -84,6 +87,7 @@ TABLE = {
     ("POST", "/v1/me/phone/confirm"): Call(MINE, EVERYONE, "/v1/me/phone/confirm",
                                            {"phone": "{new_phone}", "code": CODE},
                                            wall_clock=True),
+    ("DELETE", "/v1/me/session"): Call(MINE, EVERYONE, "/v1/me/session"),
     ("POST", "/v1/me/devices"): Call(MINE, EVERYONE, "/v1/me/devices",
                                      {"platform": "ios", "push_token": "token-new"}),
     # a member removes their own phone; an outsider tries the teacher's
@@ -160,6 +164,11 @@ TABLE = {
                                                                 D + "/rule-pack", RULE_PACK),
 }
 
+# Browser pages: like TABLE's routes, but without a session they send the browser to sign in.
+PAGES = {
+    ("GET", "/"): Call(MINE, EVERYONE, "/"),
+}
+
 # Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
 # the district admin of Two ISD: the strongest outsiders there are.
 CALLERS = [*Role, "other_school", "other_district"]
@@ -175,8 +184,8 @@ def routes(app) -> set[tuple[str, str]]:
 def test_every_route_is_in_the_table(settings):
     """A route added to the app without a row here fails this test."""
     app = create_app(settings, database_url="postgresql://unused", secret="x" * 32)
-    assert routes(app) == set(TABLE) | set(PUBLIC)
-    assert not set(TABLE) & set(PUBLIC)
+    assert routes(app) == set(TABLE) | set(PUBLIC) | set(PAGES)
+    assert not set(TABLE) & set(PUBLIC) and not set(PAGES) & (set(TABLE) | set(PUBLIC))
 
 
 async def build_world(db, client, now: datetime = T0) -> dict:
@@ -270,11 +279,11 @@ async def snapshot(db) -> dict[str, list[tuple]]:
             for t in tables}
 
 
-@pytest.mark.parametrize("key", sorted(TABLE), ids=" ".join)
+@pytest.mark.parametrize("key", sorted(TABLE | PAGES), ids=" ".join)
 async def test_role_matrix(client, db, clock, key):
     """Each kind of caller gets what the table says; a refusal is a problem that tells
     nothing of the resource, and nothing is stored."""
-    call, method = TABLE[key], key[0]
+    call, method = (TABLE | PAGES)[key], key[0]
     if call.wall_clock:
         clock.now = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=1)
     world = None
@@ -307,6 +316,13 @@ async def test_every_private_route_needs_a_token(client, db, key):
     assert r.status_code == 401, r.text
 
 
+@pytest.mark.parametrize("key", sorted(PAGES), ids=" ".join)
+async def test_every_page_sends_a_browser_without_a_session_to_sign_in(client, key):
+    url = PAGES[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4())
+    r = await client.request(key[0], url, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=/"), r.text
+
+
 @pytest.mark.parametrize("key", sorted(PUBLIC), ids=" ".join)
 async def test_public_routes_need_no_token(client, key):
     """Health, metrics, the schema, sign-in and provider webhooks answer without a token
@@ -319,7 +335,7 @@ async def test_public_routes_need_no_token(client, key):
 def test_the_path_templates_are_the_routes():
     """The table's URLs fill in the ids of their route's path (a typo would test another
     route)."""
-    for (_, path), call in TABLE.items():
+    for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
                                  device="x")

@@ -13,7 +13,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from api.app import create_app
 from api.settings import Settings
 from tests import factories
-from tests.conftest import SECRET
+from tests.conftest import SECRET, bearer
 from tests.fakes.twilio import FakeTwilio
 
 OTP, TOKEN, LOGOUT = "/v1/auth/otp", "/v1/auth/token", "/v1/auth/logout"
@@ -394,3 +394,96 @@ async def test_codes_go_out_through_twilio_when_configured(db, database_url, clo
             assert (await client.post(OTP, json={"phone": school["phone"]})).status_code == 202
         [sms] = fake.messages
     assert sms.to == school["phone"] and re.match(r"\d{6} is your Muster", sms.body)
+
+
+# -- browsers: the session in a cookie, CSRF on every change --
+
+BROWSER = "/v1/auth/browser"
+
+
+async def browser_sign_in(client, phone: str, texts) -> dict:
+    code = await ask_code(client, phone, texts)
+    r = await client.post(BROWSER, json={"phone": phone, "code": code})
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+async def test_a_browser_signs_in_into_a_cookie_scripts_cannot_read(client, school, texts):
+    """The session is an HttpOnly, SameSite=Strict cookie (not Secure over http); the
+    answer has the CSRF token and who signed in, and no token a script could steal."""
+    body = await browser_sign_in(client, school["phone"], texts)
+    assert set(body) == {"csrf_token", "expires_in", "user"}
+    assert body["expires_in"] == 12 * 3600
+    [cookie] = client.cookies.jar
+    assert cookie.name == "muster_session" and not cookie.secure
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite").lower() == "strict"
+    me = await client.get("/v1/me")
+    assert me.status_code == 200 and me.json()["id"] == str(school["teacher"])
+
+
+async def test_a_cookie_is_secure_when_muster_is_reached_over_https(db, database_url, clock,
+                                                                    tmp_path, school, texts):
+    settings = Settings(data_dir=str(tmp_path), jwt_secret=SECRET,
+                        public_url="https://muster.example.org")
+    app = create_app(settings, database_url=database_url, secret=SECRET, clock=clock,
+                     dispatch=False)
+    async with AsyncTestClient(app) as client:
+        code = await ask_code(client, school["phone"], texts)
+        r = await client.post(BROWSER, json={"phone": school["phone"], "code": code})
+    assert r.status_code == 200, r.text
+    assert "; secure" in r.headers["set-cookie"].lower()
+
+
+async def test_a_change_with_the_cookie_alone_needs_the_csrf_token(client, db, school, texts):
+    """Another site's form or script can make the browser send the cookie, but cannot read
+    the CSRF token: without it (or with a wrong one) nothing changes; with it, it does."""
+    csrf = (await browser_sign_in(client, school["phone"], texts))["csrf_token"]
+    before = await db.fetchval("select name from users where id = $1", school["teacher"])
+    for headers in ({}, {"X-CSRF-Token": "x" * len(csrf)}, {"X-CSRF-Token": ""}):
+        r = await client.patch("/v1/me", json={"name": "Mallory"}, headers=headers)
+        assert_problem(r, 403)
+        assert "X-CSRF-Token" in r.json()["detail"]
+    assert await db.fetchval("select name from users where id = $1", school["teacher"]) == before
+    r = await client.patch("/v1/me", json={"name": "Ms. Ortiz"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+
+
+async def test_a_bearer_token_needs_no_csrf_token_even_beside_a_cookie(client, school, texts):
+    """Apps send the Authorization header, which no other site can set; a browser cookie
+    of someone else beside it changes nothing."""
+    await browser_sign_in(client, school["phone"], texts)
+    r = await client.patch("/v1/me", json={"name": "Ms. Ortiz"}, headers=bearer(school["teacher"]))
+    assert r.status_code == 200, r.text
+
+
+async def test_an_operator_token_in_a_cookie_cannot_change_anything(client, school):
+    """`muster token`'s tokens have no session, hence no CSRF token: in a cookie they are
+    refused for changes (a browser never holds one)."""
+    client.cookies.set("muster_session", bearer(school["teacher"])["Authorization"][7:])
+    assert (await client.get("/v1/me")).status_code == 200
+    assert_problem(await client.patch("/v1/me", json={"name": "X"},
+                                      headers={"X-CSRF-Token": "anything"}), 401)
+
+
+async def test_signing_a_browser_out_ends_its_session(client, school, texts, clock):
+    csrf = (await browser_sign_in(client, school["phone"], texts))["csrf_token"]
+    r = await client.delete("/v1/me/session", headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 204
+    assert 'muster_session=""' in r.headers["set-cookie"] or "max-age=0" in r.headers[
+        "set-cookie"].lower()
+    client.cookies.clear()
+    clock.advance(minutes=1)  # one code a minute
+    code = await ask_code(client, school["phone"], texts)
+    r = await client.post(BROWSER, json={"phone": school["phone"], "code": code})
+    old = client.cookies["muster_session"]
+    await client.delete("/v1/me/session", headers={"X-CSRF-Token": r.json()["csrf_token"]})
+    client.cookies.set("muster_session", old)  # a copy kept from before the sign-out
+    assert_problem(await client.get("/v1/me"), 401)
+
+
+async def test_an_operator_token_has_no_session_to_end(client, school):
+    """...and still works after a sign-out, until it expires."""
+    headers = bearer(school["teacher"])
+    assert (await client.delete("/v1/me/session", headers=headers)).status_code == 204
+    assert (await client.get("/v1/me", headers=headers)).status_code == 200

@@ -43,10 +43,10 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(app: Litestar) -> AsyncIterator[str]:
-    """`app` served by uvicorn on a free local port in this process (so that its clock and
-    log stay the test's): the base URL, once it accepts connections."""
-    port = free_port()
+async def serving(app: Litestar, port: int | None = None) -> AsyncIterator[str]:
+    """`app` served by uvicorn on `port` (a free local one by default) in this process (so
+    that its clock and log stay the test's): the base URL, once it accepts connections."""
+    port = port or free_port()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None,
                                            access_log=False))
     task = asyncio.create_task(server.serve())
