@@ -253,3 +253,40 @@ async def test_the_next_events_link_offers_the_room_reported_last_first(client, 
     assert page["last_room_id"] == page["rooms"][0]["id"] == str(room)
     assert [r["code"] for r in page["rooms"][1:]] == ["R-001", "R-003"]
     assert page["checkins"] == []
+
+
+async def test_the_page_shows_the_event_and_acknowledges_nothing_itself(client, db):
+    """The HTML a link opens: the action and its words, marked real, with the page's
+    rules (no caching, no inline script, no referrer: the token is in the path); opening
+    it does not acknowledge, its script does."""
+    world = await _world(db, client, message="Intruder near the gym.")
+    r = await client.get(f"/e/{world['token']}")
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("text/html")
+    assert r.headers["cache-control"] == "no-store"
+    assert r.headers["referrer-policy"] == "no-referrer"
+    assert "script-src 'self'" in r.headers["content-security-policy"]
+    for words in ("LOCKDOWN", "Locks, lights, out of sight.", "Intruder near the gym.",
+                  "NOT A DRILL", 'class="link dark"', "I got it", ">Send<"):
+        assert words in r.text, words
+    assert await db.fetchval("select count(*) from acknowledgements") == 0
+
+
+async def test_a_page_that_does_not_open_names_nothing(client, db, clock):
+    world = await _world(db, client)
+    r = await client.get("/e/" + "A" * 22)
+    assert r.status_code == 404 and "This link does not work" in r.text
+    await client.post(f"/v1/events/{world['event']}/all-clear", json={},
+                      headers=bearer(world["sro"]))
+    clock.advance(days=2)
+    r = await client.get(f"/e/{world['token']}")
+    assert r.status_code == 410 and "This link has expired" in r.text
+    assert "Test High" not in r.text and "Teacher" not in r.text
+
+
+async def test_the_service_worker_is_served_for_the_links_scope(client):
+    r = await client.get("/e/sw.js")
+    assert r.status_code == 200
+    assert r.headers["content-type"].startswith("text/javascript")
+    assert r.headers["cache-control"] == "no-cache"
+    assert 'addEventListener("fetch"' in r.text

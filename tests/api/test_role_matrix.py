@@ -76,6 +76,8 @@ PUBLIC = {
     ("GET", "/v1/links/{token:str}"): "/v1/links/" + "A" * 22,
     ("POST", "/v1/links/{token:str}/ack"): "/v1/links/" + "A" * 22 + "/ack",
     ("POST", "/v1/links/{token:str}/checkins"): "/v1/links/" + "A" * 22 + "/checkins",
+    ("GET", "/e/{token:str}"): "/e/" + "A" * 22,  # the link's page, on the same terms
+    ("GET", "/e/sw.js"): "/e/sw.js",  # the links' service worker
 }
 
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
@@ -359,9 +361,10 @@ LINK_CASES = {
 
 @pytest.mark.parametrize("case", sorted(LINK_CASES))
 async def test_links_reach_their_own_event_for_their_own_person(client, db, clock, case):
-    """GET, ack and a check-in by link: a member's own link works; any other token is
-    refused with a problem that tells nothing of the school, and stores nothing (an
-    ended event's link acknowledges, which records receipt of that event only)."""
+    """GET, the page, ack and a check-in by link: a member's own link works; any other
+    token is refused with a problem (a page) that tells nothing of the school, and stores
+    nothing (an ended event's link acknowledges, which records receipt of that event
+    only)."""
     from domain.links import OFFLINE_REPLAY_WINDOW
     from tests.conftest import LINKS
 
@@ -378,14 +381,16 @@ async def test_links_reach_their_own_event_for_their_own_person(client, db, cloc
     url = f"/v1/links/{LINKS.token(uuid.UUID(event), person)}"
     report = {"client_id": str(uuid.uuid4()), "room_id": str(world["room"]), "status": "ok",
               "students_present": 20}
-    for method, path, body, allowed in (("GET", "", None, 200), ("POST", "/ack", None, 204),
+    page = url.replace("/v1/links/", "/e/")
+    for method, path, body, allowed in (("GET", "", None, 200), ("GET", "page", None, 200),
+                                        ("POST", "/ack", None, 204),
                                         ("POST", "/checkins", report, 201)):
         before = await snapshot(db) if method != "GET" else None
-        r = await client.request(method, url + path, json=body)
+        r = await client.request(method, page if path == "page" else url + path, json=body)
         # an ended event's link is open: only a new report is refused, as too late
         refused = status != 200 and (status != 409 or path == "/checkins")
         assert r.status_code == (status if refused else allowed), (case, path, r.text)
         if refused:
-            assert set(r.json()) <= PROBLEM_FIELDS, r.text
+            assert path == "page" or set(r.json()) <= PROBLEM_FIELDS, r.text
             assert before is None or await snapshot(db) == before, f"{case}: refused, stored"
             assert "Alpha High" not in r.text and "Teacher" not in r.text, r.text
