@@ -134,6 +134,34 @@ async def test_a_report_made_offline_is_kept_and_sent_once_when_back(phone, live
     assert len(await _checkins(db)) == 1
 
 
+async def test_a_report_that_does_not_get_through_is_retried_until_stored(browser, live, db):
+    """The phone thinks it is online but nothing gets through (a dead Wi-Fi): the report
+    is kept, the page says so and tries again, waiting longer each time, until it is
+    stored, once. (No service worker here: the page's own requests are cut.)"""
+    world = await _alerted(db, live)
+    context = await new_context(browser, live, **PHONE, service_workers="block")
+    page = await context.new_page()
+    await page.goto(world["link"])
+    tries: list[str] = []
+
+    async def dead_wifi(route) -> None:
+        tries.append(route.request.url)
+        await route.abort("connectionreset")
+
+    await context.route("**/checkins", dead_wifi)
+    await page.get_by_label("Room", exact=True).fill("r-001")
+    await page.get_by_role("button", name="Safe", exact=True).click()
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.get_by_text("R-001: saved on this phone, not sent yet",
+                                  exact=False)).to_be_visible()
+    await eventually(lambda: len(tries) >= 2)  # tried again by itself
+    assert await _checkins(db) == []
+    await context.unroute("**/checkins", dead_wifi)
+    await expect(page.get_by_text(re.compile(r"R-001: sent, stored at"))).to_be_visible()
+    assert await _checkins(db) == [("R-001", "ok", 0, 0, 0, 0, None, world["teacher"])]
+    await context.close()
+
+
 async def test_a_link_that_is_not_yours_or_has_expired_is_refused(phone, live, db, clock):
     """A token for another school's person, or for another school's event, and a garbled
     one open nothing (404, naming nothing); an ended event's link expires after the

@@ -19,6 +19,7 @@
   };
 
   async function post(path, body) {
+    if (!navigator.onLine) return { status: 0 };  // no connection at all: wait for one
     const response = await fetch(data.api + path, {
       method: "POST", credentials: "omit", cache: "no-store",
       headers: body ? { "Content-Type": "application/json" } : {},
