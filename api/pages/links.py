@@ -53,7 +53,7 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
     codes = {r.id: r.code for r in shown.rooms}
     return {
         "event": event, "school_name": shown.school_name, "person_name": shown.person_name,
-        "dark": event.action is Action.LOCKDOWN, "counts": COUNTS, "rooms": shown.rooms,
+        "dark": event.action is Action.LOCKDOWN, "counts": COUNTS,
         "last_room": f"{last.code} · {last.name}" if last else "",
         "ended": None if event.status is EventStatus.ACTIVE else
         f"This event has ended: {_ENDED[event.status]}. A report made before the end "

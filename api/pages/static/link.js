@@ -4,6 +4,8 @@
 "use strict";
 
 (() => {
+  // the page as the server sent it, kept below for reopening offline (not fetched again)
+  const served = "<!doctype html>\n" + document.documentElement.outerHTML;
   const data = JSON.parse(document.getElementById("link-data").textContent);
   const key = "muster.link." + data.token;
   const $ = (id) => document.getElementById(id);
@@ -101,6 +103,7 @@
 
   // ---- the form
   const rooms = data.rooms;
+  $("rooms").append(...rooms.map((r) => new Option(`${r.code} · ${r.name}`)));
   const findRoom = (text) => {
     const wanted = text.trim().toLowerCase();
     return rooms.find((r) => [r.code, r.name, `${r.code} · ${r.name}`]
@@ -154,7 +157,8 @@
     navigator.serviceWorker.register(data.worker, { scope: "/e/" }).catch(() => {});
   }
   if (window.caches) {
-    caches.open("muster-links").then((cache) => cache.addAll([location.pathname, ...data.assets]))
-      .catch(() => {});
+    const page = new Response(served, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+    caches.open("muster-links").then((cache) => Promise.all([
+      cache.put(location.pathname, page), cache.addAll(data.assets)])).catch(() => {});
   }
 })();
