@@ -22,7 +22,7 @@ def _door(state: State) -> Door:
 
 
 @get("/{token:str}", summary="The event a link is for, its rooms, the person's reports",
-     responses=problem_specs(404, 410))
+     responses=problem_specs(400, 404, 410))
 async def link_page(state: State, now: Now, token: FromPath[str]) -> LinkPage:
     """Reading it changes nothing (an SMS app's link preview fetches it): the page
     acknowledges with POST .../ack once it is open on the phone."""

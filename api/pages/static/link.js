@@ -35,7 +35,14 @@
   let delay = 1000, timer = null;
   const retryable = (status) => status === 0 || status === 429 || status >= 500;
 
-  async function flush() {
+  // one pass at a time: a second (the `online` event during a send) waits for the first
+  let running = null;
+  function flush() {
+    running = running || drain().finally(() => { running = null; });
+    return running;
+  }
+
+  async function drain() {
     clearTimeout(timer);
     timer = null;
     try {
@@ -52,8 +59,8 @@
 
   async function sendAck() {
     const answer = await post("/ack").catch(() => ({ status: 0 }));
-    if (answer.status === 204 || !retryable(answer.status)) {
-      kept.ack = "sent";
+    if (!retryable(answer.status)) {
+      kept.ack = answer.status === 204 ? "sent" : "refused";
       keep();
       return;
     }
@@ -65,7 +72,7 @@
     if (retryable(answer.status)) {
       throw Object.assign(new Error("not sent"), { status: answer.status });
     }
-    kept.reports.shift();
+    kept.reports = kept.reports.filter((other) => other !== report);
     if (answer.status === 200 || answer.status === 201) {
       kept.last = { room: report.room, at: answer.body.received_at };
     } else {
