@@ -169,6 +169,7 @@ TABLE = {
 # Browser pages: like TABLE's routes, but without a session they send the browser to sign in.
 PAGES = {
     ("GET", "/"): Call(MINE, EVERYONE, "/"),
+    ("GET", "/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, "/schools/{school}"),
 }
 
 # Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
