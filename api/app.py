@@ -38,6 +38,7 @@ from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
 from db.pool import create_pool
 from domain.alerts import Channel
+from domain.links import Links
 from notifications.dispatcher import LEASE, Dispatcher
 from notifications.providers import open_senders
 
@@ -75,7 +76,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 app.state.texts = senders[Channel.SMS]  # sign-in codes go out from the API itself
                 if dispatch:
                     await background.enter_async_context(Dispatcher(
-                        pool, database_url, senders, clock,
+                        pool, database_url, senders, clock, links=links,
                         batch=providers.batches(LEASE), on_outcome=metrics.count_delivery))
                 yield
         finally:
@@ -83,6 +84,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             await pool.close()
 
     auth = jwt_auth(secret)
+    links = Links(secret=secret, base_url=settings.base_url)
     metrics = Metrics()
     v1 = Router("/v1", route_handlers=routes.V1, security=[auth.security_requirement])
     assets = Assets()
@@ -97,7 +99,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         request_max_body_size=MAX_BODY_BYTES,
         plugins=[StrictStructSchema()],
         lifespan=[running],
-        state=State({"settings": settings, "clock": clock, "secret": secret,
+        state=State({"settings": settings, "clock": clock, "secret": secret, "links": links,
                      "callers": CallerCache(), "events": EventCache(),
                      "metrics": metrics, "replays": ReplayPages(),
                      "streams": OpenStreams(), "assets": assets}),
