@@ -18,6 +18,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+
+# Playwright reports a service worker's requests only when asked (before it starts)
+os.environ["PW_EXPERIMENTAL_SERVICE_WORKER_NETWORK_EVENTS"] = "1"
 import platform
 import re
 import time
@@ -27,7 +30,7 @@ from dataclasses import dataclass, field
 import asyncpg
 import msgspec
 from checkin_storm import BIN, World, start_lockdown
-from playwright.async_api import Browser, BrowserContext, async_playwright
+from playwright.async_api import Browser, BrowserContext, Request, async_playwright
 
 from api.cli.demo import DemoReport
 
@@ -45,7 +48,7 @@ PHONE = {"viewport": {"width": 360, "height": 740}, "has_touch": True, "is_mobil
 class Visit:
     """What one page load fetched and when it could be used."""
 
-    responses: dict[str, int] = field(default_factory=dict)  # url -> bytes on the wire
+    responses: dict[str, int] = field(default_factory=dict)  # url -> bytes (headers, body)
     ready_s: float = 0.0  # until the page's main control could be used
 
     @property
@@ -61,11 +64,20 @@ async def visit(context: BrowserContext, url: str, ready: str) -> Visit:
     await cdp.send("Network.enable")
     await cdp.send("Network.emulateNetworkConditions", SLOW_4G)
     seen = Visit()
-    urls: dict[str, str] = {}
-    cdp.on("Network.requestWillBeSent",
-           lambda e: urls.__setitem__(e["requestId"], e["request"]["url"]))
-    cdp.on("Network.loadingFinished", lambda e: seen.responses.__setitem__(
-        urls.get(e["requestId"], e["requestId"]), int(e["encodedDataLength"])))
+    finished: list[asyncio.Task[None]] = []
+
+    async def count(request: Request) -> None:
+        sizes = await request.sizes()  # the body as it came over the wire (gzipped)
+        if sizes["responseBodySize"] >= 0:  # a copy from a cache reports -(its headers)
+            fetched = sizes["responseBodySize"] + sizes["responseHeadersSize"]
+            seen.responses[request.url] = seen.responses.get(request.url, 0) + fetched
+
+    def on_finished(request: Request) -> None:
+        finished.append(asyncio.create_task(count(request)))
+
+    # the context's, not the page's: the service worker's own fetches (its copy of the
+    # page's files, which it then serves to the page) are downloads too
+    context.on("requestfinished", on_finished)
     role, _, name = ready.partition("=")
     began = time.perf_counter()
     await page.goto(url, wait_until="commit")
@@ -75,6 +87,9 @@ async def visit(context: BrowserContext, url: str, ready: str) -> Visit:
         await asyncio.sleep(0.01)
     seen.ready_s = time.perf_counter() - began
     await page.wait_for_load_state("load")
+    await page.wait_for_load_state("networkidle")
+    await asyncio.gather(*finished)
+    context.remove_listener("requestfinished", on_finished)
     await page.close()
     return seen
 
@@ -94,9 +109,11 @@ async def alert_link(dsn: str, event_id: uuid.UUID, user_id: uuid.UUID) -> str:
     return found.group(0)
 
 
-async def measure(browser: Browser, url: str, ready: str) -> tuple[Visit, Visit]:
+async def measure(browser: Browser, url: str, ready: str,
+                  service_workers: str = "allow") -> tuple[Visit, Visit]:
     """A fresh phone's first visit, then its second (from its cache)."""
-    context = await browser.new_context(**PHONE)  # type: ignore[arg-type]
+    context = await browser.new_context(service_workers=service_workers,  # type: ignore[arg-type]
+                                        **PHONE)  # type: ignore[arg-type]
     try:
         first = await visit(context, url, ready)
         again = await visit(context, url, ready)
@@ -105,14 +122,17 @@ async def measure(browser: Browser, url: str, ready: str) -> tuple[Visit, Visit]
     return first, again
 
 
-def show(name: str, first: Visit, again: Visit) -> None:
+def show(name: str, first: Visit, again: Visit, downloads: Visit) -> None:
+    """`downloads`: the first visit with service workers blocked. A worker fetches the
+    page's files itself and hands them to the page, and its own fetches are not reported
+    with sizes: without one, every byte the page needs is the page's own request."""
     print(f"\n{name}")
-    print(f"  first visit: {first.bytes / 1024:6.1f} KiB in {len(first.responses)} responses, "
-          f"usable after {first.ready_s:5.2f} s")
-    for url, size in sorted(first.responses.items(), key=lambda item: -item[1]):
-        print(f"    {size / 1024:6.1f} KiB  {url.split('/', 3)[-1][:70]}")
-    print(f"  again (cached): {again.bytes / 1024:6.1f} KiB in {len(again.responses)} "
-          f"responses, usable after {again.ready_s:5.2f} s "
+    print(f"  first visit: usable after {first.ready_s:5.2f} s; it downloads "
+          f"{downloads.bytes / 1024:.1f} KiB in {len(downloads.responses)} responses "
+          f"(usable after {downloads.ready_s:5.2f} s without a service worker):")
+    for url, size in sorted(downloads.responses.items(), key=lambda item: -item[1]):
+        print(f"    {size / 1024:6.1f} KiB  /{url.split('/', 3)[-1][:70]}")
+    print(f"  again (cached): usable after {again.ready_s:5.2f} s "
           f"({again.ready_s / first.ready_s:.2f}x the first)")
 
 
@@ -126,9 +146,13 @@ async def run(world: World, base: str, demo: DemoReport) -> None:
         browser = await playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
         print(f"Chromium {browser.version}, 360 px phone, Slow 4G "
               f"({SLOW_4G['latency']} ms RTT, 1.44 Mbit/s down)")
-        show(f"check-in page from the alert's link ({len(link)} characters)",
-             *await measure(browser, link, "button=Send"))
-        show("sign-in page", *await measure(browser, base + "/signin", "button=Text me a code"))
+        for name, url, ready in (
+                (f"check-in page from the alert's link ({len(link)} characters)", link,
+                 "button=Send"),
+                ("sign-in page", base + "/signin", "button=Text me a code")):
+            first, again = await measure(browser, url, ready)
+            downloads, _ = await measure(browser, url, ready, service_workers="block")
+            show(name, first, again, downloads)
         await browser.close()
 
 
