@@ -213,3 +213,12 @@ async def test_another_schools_dashboard_is_refused(laptop, live, db, api):
     status = await page.evaluate(
         "async (url) => (await fetch(url)).status", f"/v1/events/{event}/stream")
     assert status == 404
+
+
+async def test_the_stream_stops_when_the_viewer_loses_access(laptop, live, db, api, clock):
+    school, event = await _drill(db, api)
+    page = await _open(laptop, live, db, school["teacher"], event)
+    await db.execute("delete from memberships where user_id = $1", school["teacher"])
+    clock.advance(seconds=3)  # past the caller cache's 2 s
+    await expect(page.locator("#live")).to_have_text(
+        "Not live: you no longer have access to this school.")
