@@ -188,11 +188,13 @@ async def test_an_ended_event_shows_how_it_ended_and_links_its_report(screen, li
     await expect(page.locator("body")).to_contain_text("Cedar Elementary")
 
 
-async def test_a_teacher_follows_the_event_without_the_leads_figures(phone, live, db, api):
+async def test_a_teacher_follows_the_event_without_the_leads_figures(phone, live, db, api,
+                                                                     shoot):
     school, event = await _drill(db, api, drill=False)
     page = await _open(phone, live, db, school["teacher"], event)
     await expect(page.locator("#kind")).to_contain_text("REAL EVENT")
     await expect(page.locator("main")).to_contain_text("for the school's safety leads")
+    await shoot(page, "dashboard-real-teacher")
     r = await api.post(f"/v1/events/{event}/all-clear", headers=bearer(school["principal"]),
                        json={})
     assert r.status_code == 200, r.text
