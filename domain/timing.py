@@ -70,7 +70,8 @@ class RoomRef(Value, kw_only=True):
 
 class RoomTiming(Value, kw_only=True):
     """One room: seconds until its first report, and its current report (the newest
-    observation) with who made it; all None for a room that never reported."""
+    observation) with who made it and what they wrote; all None for a room that never
+    reported. `note` defaults to None so that records kept before it existed still read."""
 
     room_id: uuid.UUID
     code: str
@@ -81,6 +82,7 @@ class RoomTiming(Value, kw_only=True):
     students_missing: int | None
     students_extra: int | None
     injured: int | None
+    note: str | None = None  # the reporter's words, e.g. "two students hurt, need nurse"
     reported_by: uuid.UUID | None
     reports: int  # how many reports the room sent (the latest counts)
     arrived_after_end: bool  # its first report reached us after the end (an offline phone)
@@ -206,7 +208,7 @@ def _room_timings(event: Event, rooms: Sequence[Room], checkins: Iterable[CheckI
             students_present=current.students_present,
             students_missing=current.students_missing,
             students_extra=current.students_extra, injured=current.injured,
-            reported_by=current.reported_by, reports=len(sent),
+            note=current.note, reported_by=current.reported_by, reports=len(sent),
             arrived_after_end=event.ended_at is not None and first.received_at > event.ended_at,
             clock_skew_flagged=current.clock_skew_flagged))
     return timings

@@ -65,6 +65,8 @@ def summary(report: DemoReport, path: Path, base_url: str) -> str:
         for role, user in first.items():
             lines.append(f"    {role:<10} {user.name:<18} {user.phone}")
     lines.append(f"  district_admin {report.district_admin.name} {report.district_admin.phone}")
-    lines.append(f"Try: curl -H \"Authorization: Bearer $(muster token --phone "
+    lines.append(f"Open {base_url}/ in a browser and sign in with a phone above: its code "
+                 "is texted to this console (\"SMS to ...\").")
+    lines.append(f"Or: curl -H \"Authorization: Bearer $(muster token --phone "
                  f"{report.district_admin.phone})\" {base_url}/v1/schools")
     return "\n".join(lines)

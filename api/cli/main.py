@@ -97,6 +97,7 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     secret = jwt_secret(settings)  # generated (once) before any worker reads it
     serving = uvicorn_options(settings)
+    click.echo(f"Muster: open {settings.base_url}/ in a browser (API docs at /schema)")
     if workers == 1:
         from api.app import create_app
 

@@ -23,7 +23,7 @@ from litestar.response import Template
 from api.http.deps import CallerOf, Conn, Now
 from api.pages.home import csrf_of
 from api.pages.rendering import page, script_json
-from api.rendering.report_text import clock, zone
+from api.rendering.report_text import duration, zone
 from api.usecases.dashboard import Dashboard, RoomNow, dashboard_of
 from domain.checkins import CheckInStatus
 from domain.srp import EventStatus
@@ -76,7 +76,7 @@ async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now,
     seen = await dashboard_of(conn, caller, event_id, now)
     lasted = (seen.event.ended_at or now) - seen.event.started_at
     return page("dashboard.html", csrf=csrf_of(request, caller), caller=caller, d=seen,
-                elapsed=clock(max(lasted.total_seconds(), 0)),
+                elapsed=duration(max(lasted.total_seconds(), 0)),
                 plan=plan(seen.rooms) if seen.rooms is not None else None,
                 tz=zone(seen.school.timezone), ends=ENDINGS, EventStatus=EventStatus,
                 CheckInStatus=CheckInStatus,

@@ -9,11 +9,10 @@ from html import escape
 
 from api.rendering.report_text import (
     NEVER,
-    ROOM_HEADINGS,
+    duration,
     figures,
     local,
     room_cells,
-    seconds,
     title,
     zone,
 )
@@ -25,42 +24,48 @@ _CSS = """
 @page { size: letter; margin: 9mm 10mm; }
 * { box-sizing: border-box; }
 body { font: 9pt/1.3 "Helvetica Neue", Arial, "Liberation Sans", sans-serif; color: #111;
-       max-width: 196mm; margin: 0 auto; padding: 6mm 0;
+       max-width: 196mm; margin: 0 auto; padding: 6mm 12px;
        -webkit-print-color-adjust: exact; print-color-adjust: exact; }
-@media print { body { padding: 0; } }
 h1 { font-size: 16pt; margin: 0; }
 h2 { font-size: 10.5pt; margin: 10px 0 4px; border-bottom: 1.5px solid #111; }
-header { display: flex; justify-content: space-between; align-items: flex-start; gap: 12px; }
+header { display: flex; flex-wrap: wrap; justify-content: space-between;
+         align-items: flex-start; gap: 4px 12px; }
 .kind { display: inline-block; font-weight: 700; padding: 1px 8px; border-radius: 3px;
         border: 1.5px solid #111; letter-spacing: .04em; }
 .real { background: #111; color: #fff; }
-.status { text-align: right; font-size: 9pt; }
-.status .muted { font-size: 7.5pt; line-height: 1.25; margin-top: 2px; }
+.state { text-align: right; font-size: 9pt; }
+.state .muted { font-size: 7.5pt; line-height: 1.25; margin-top: 2px; }
 .banner { margin: 8px 0; padding: 6px 10px; border: 2px solid #9a6700; background: #fff8c5;
           font-weight: 700; }
 .halves { display: flex; gap: 14px; } .halves > div { flex: 1 1 0; min-width: 0; }
 .halves .facts { grid-template-columns: auto 1fr; }
 .facts { display: grid; grid-template-columns: auto 1fr auto 1fr; gap: 1px 10px;
          margin: 6px 0 0; font-size: 9pt; }
-.facts dt { color: #555; } .facts dd { margin: 0; }
+.facts dt { color: #555; } .facts dd { margin: 0; min-width: 0; overflow-wrap: anywhere; }
 .figures { display: grid; grid-template-columns: repeat(5, 1fr); gap: 4px; margin-top: 8px; }
 .figure { border: 1px solid #999; border-radius: 3px; padding: 2px 6px; break-inside: avoid;
-          line-height: 1.2; }
+          line-height: 1.2; min-width: 0; }
 .figure .v { font-size: 12.5pt; font-weight: 700; font-variant-numeric: tabular-nums; }
+.figure .v.why { font-size: 9.5pt; font-weight: 600; color: #555; padding: 2px 0 1px; }
 .figure .l { font-size: 8pt; color: #333; } .figure .n { font-size: 7.5pt; color: #666; }
 svg { display: block; width: 100%; height: auto; }
+.chart { overflow-x: auto; }
+.halves table { margin-top: 6px; }
 .rooms { display: flex; gap: 10px; align-items: flex-start; }
 .rooms > table { flex: 1 1 0; min-width: 0; }
-.rooms-table { table-layout: fixed; }
 table { border-collapse: collapse; width: 100%; font-size: 8pt; line-height: 1.25; }
 thead { display: table-header-group; }
 th { text-align: left; border-bottom: 1px solid #111; padding: 0 2px; font-weight: 600;
-     font-size: 7.5pt; }
+     font-size: 7.5pt; vertical-align: bottom; }
 td { border-bottom: 1px solid #ddd; padding: 0 2px; vertical-align: top; }
-.rooms-table td, .rooms-table th { white-space: nowrap; overflow: hidden;
-                                   text-overflow: ellipsis; }
+td.room, td.who, tr.note td { overflow-wrap: anywhere; }
+td.who { min-width: 6em; }
+td.n, th.n, td.status { width: 1%; white-space: nowrap; }  /* numbers take what they need */
+tbody.noted tr:first-child td { border-bottom: 0; }
+tr.note td { padding: 0 2px 2px 14px; }
 ul.inline { list-style: none; padding: 0; display: flex; flex-wrap: wrap; gap: 2px 14px; }
-tr { break-inside: avoid; }
+tr, tbody.noted { break-inside: avoid; }
+abbr { text-decoration: none; }
 td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .name { color: #555; }
 .help { color: #b00; font-weight: 700; }
@@ -68,15 +73,36 @@ td.n, th.n { text-align: right; font-variant-numeric: tabular-nums; }
 .muted { color: #666; }
 .key { font-size: 7.5pt; font-weight: 400; color: #555; margin-left: 8px; }
 p { margin: 3px 0; }
-.text { white-space: pre-wrap; }
+.text { white-space: pre-wrap; overflow-wrap: anywhere; }
 ul { margin: 2px 0; padding-left: 18px; }
+.signoff { display: none; }
+@media print {
+  body { padding: 0; }
+  .signoff { display: flex; align-items: flex-end; gap: 2mm; margin-top: 10px;
+             break-inside: avoid; }
+  .signoff b { margin-right: 3mm; }
+  .signoff .blank { flex: 3 1 0; height: 9mm; border-bottom: 1px solid #111;
+                    margin-right: 4mm; }
+  .signoff .blank.date { flex: 1.5 1 0; margin-right: 0; }
+}
+@media screen and (max-width: 640px) {
+  header { flex-direction: column; } .state { text-align: left; }
+  .facts { grid-template-columns: auto 1fr; }
+  .figures { grid-template-columns: repeat(2, 1fr); }
+  .rooms, .halves { flex-direction: column; } .rooms > table { width: 100%; }
+  .chart svg { min-width: 600px; }  /* readable words; the chart scrolls sideways */
+}
 """
 
-# Rooms beyond this many go in two side-by-side tables, to keep the page to one sheet.
+# Reported rooms beyond this many go in two side-by-side tables (stacked on a phone), to
+# keep the printed page short.
 _ONE_COLUMN_ROOMS = 12
-# Widths (%) of the room table's columns: room, after, status, four counts, reporter.
-_ROOM_COLUMNS = (20, 8, 10, 12, 12, 9, 11, 18)
-_STATUS = {None: "—", "ok": "OK", "needs_help": "HELP"}  # short, for the two-table layout
+# The room table's headings, short to leave two tables side by side room for names: the
+# words, what they abbreviate (the heading's key explains them), numeric or not.
+_HEADINGS = (("room", "", False), ("after", "", True), ("status", "", False),
+             ("pres.", "students present", True), ("miss.", "students missing", True),
+             ("extra", "", True), ("inj.", "injured", True), ("reporter", "", False))
+_STATUS = {None: NEVER, "ok": "OK", "needs_help": "HELP"}  # short, for two tables abreast
 
 # The chart's frame, in SVG user units (the page scales it to its width).
 _W, _H = 720, 186
@@ -95,18 +121,17 @@ def render(report: EventReport) -> str:
     t, tz = report.timing, zone(report.school.timezone)
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{escape(title(report))}, {escape(report.school.name)}</title>",
         f"<style>{_CSS}</style></head><body>",
         _header(report, tz),
         _banner(report, tz),
         _figures(t),
-        "<h2>Timeline</h2>", chart(t),
-        f'<h2>Rooms ({t.rooms_reported} of {t.rooms_total} reported) <span class="key">'
-        "after: m:ss from the start to the room's first report; HELP: needs help; "
-        "status and counts: its latest report</span></h2>",
-        _rooms(t.rooms, report.people),
+        '<h2>Timeline</h2><div class="chart">', chart(t), "</div>",
+        _rooms(t, report.people),
         _unreported(t),
         _after_action(report, tz),
+        _signoff(),
         "</body></html>\n",
     ])
 
@@ -129,7 +154,7 @@ def _header(report: EventReport, tz: tzinfo) -> str:
         facts.append(("Location", escape(event.location)))
     return (f"<header><div>{kind}<h1>{escape(title(report))}</h1>"
             f"<div>{escape(report.school.name)}</div></div>"
-            f'<div class="status">Status: <b>{escape(event.status.value.replace("_", " "))}'
+            f'<div class="state">Status: <b>{escape(event.status.value.replace("_", " "))}'
             f'</b><div class="muted">event {escape(str(event.id))}<br>computed at '
             f"{escape(local(report.computed_at, tz))}<br>from the stored timeline, check-ins,"
             f"<br>alerts and acknowledgements; times in {escape(report.school.timezone)}"
@@ -148,39 +173,60 @@ def _banner(report: EventReport, tz: tzinfo) -> str:
 
 def _figures(t: TimingRecord) -> str:
     cells = [f'<div class="figure"><div class="l">{escape(f.label)}</div>'
-             f'<div class="v">{escape(f.value)}</div>'
+             f'<div class="v{" why" if f.missing else ""}">{escape(f.value)}</div>'
              f'<div class="n">{escape(f.note) or "&nbsp;"}</div></div>' for f in figures(t)]
     return f'<div class="figures">{"".join(cells)}</div>'
 
 
+def _room(code: str, name: str, *, listed: bool = False) -> str:
+    """A room by its code and name (in a list, the code bold; in the table, the name
+    grey), or once where the school named it by its code ("Gym", "Gym")."""
+    shown, named = ((f"<b>{escape(code)}</b>", escape(name)) if listed
+                    else (escape(code), f'<span class="name">{escape(name)}</span>'))
+    return shown if name == code else f"{shown} {named}"
+
+
 def _room_table(rooms: list[RoomTiming], people: dict) -> str:
-    numeric = {"after", "present", "missing", "extra", "injured"}
-    head = "".join(f'<th class="n">{h}</th>' if h in numeric else f"<th>{h}</th>"
-                   for h in ROOM_HEADINGS if h != "name")
+    """Rooms that reported, each with its note (if its latest report has one) on a row of
+    its own beneath it, the two kept together on one page. Long names and notes wrap;
+    nothing is cut off."""
+    head = "".join(
+        ('<th class="n">' if numeric else "<th>")
+        + (f'<abbr title="{meaning}">{words}</abbr>' if meaning else words) + "</th>"
+        for words, meaning, numeric in _HEADINGS)
     rows = []
     for room in rooms:
         code, name, after, _, *counts, reporter = room_cells(room, people)
-        status = _STATUS[room.status]
-        status_class = {"needs_help": ' class="help"', None: ' class="never"'}.get(
-            room.status, "")
-        rows.append(
-            f'<tr><td>{escape(code)} <span class="name">{escape(name)}</span></td>'
-            f'<td class="n">{escape(after)}</td><td{status_class}>{escape(status)}</td>'
-            + "".join(f'<td class="n">{escape(c)}</td>' for c in counts)
-            + f"<td>{escape(reporter)}</td></tr>")
-    cols = "".join(f'<col style="width: {w}%">' for w in _ROOM_COLUMNS)
-    return (f'<table class="rooms-table"><colgroup>{cols}</colgroup><thead><tr>{head}</tr>'
-            f"</thead><tbody>{''.join(rows)}</tbody></table>")
+        status_class = " help" if room.status == "needs_help" else ""
+        row = (f'<tr><td class="room">{_room(code, name)}</td>'
+               f'<td class="n">{escape(after)}</td>'
+               f'<td class="status{status_class}">{escape(_STATUS[room.status])}</td>'
+               + "".join(f'<td class="n">{escape(c)}</td>' for c in counts)
+               + f'<td class="who">{escape(reporter)}</td></tr>')
+        if room.note:
+            row = (f'<tbody class="noted">{row}<tr class="note"><td colspan="{len(_HEADINGS)}">'
+                   f'<b>Note:</b> <span class="text">{escape(room.note)}</span></td></tr></tbody>')
+        else:
+            row = f"<tbody>{row}</tbody>"
+        rows.append(row)
+    return f"<table><thead><tr>{head}</tr></thead>{''.join(rows)}</table>"
 
 
-def _rooms(rooms: list[RoomTiming], people: dict) -> str:
-    if not rooms:
-        return '<p class="muted">This school has no rooms on record.</p>'
-    if len(rooms) <= _ONE_COLUMN_ROOMS:
-        return _room_table(rooms, people)
-    half = (len(rooms) + 1) // 2
-    return (f'<div class="rooms">{_room_table(rooms[:half], people)}'
-            f"{_room_table(rooms[half:], people)}</div>")
+def _rooms(t: TimingRecord, people: dict) -> str:
+    """The rooms that reported (those that did not are listed once, after them)."""
+    if not t.rooms:
+        return '<h2>Rooms</h2><p class="muted">This school has no rooms on record.</p>'
+    heading = (f"<h2>Rooms that reported ({t.rooms_reported} of {t.rooms_total}) "
+               '<span class="key">after: m:ss from the start to its first report; the rest: '
+               "its latest report; pres./miss./extra: students; inj.: injured</span></h2>")
+    reported = [r for r in t.rooms if r.status is not None]
+    if not reported:
+        return heading + '<p class="never">No room has reported.</p>'
+    if len(reported) <= _ONE_COLUMN_ROOMS:
+        return heading + _room_table(reported, people)
+    half = (len(reported) + 1) // 2
+    return (f'{heading}<div class="rooms">{_room_table(reported[:half], people)}'
+            f"{_room_table(reported[half:], people)}</div>")
 
 
 def _unreported(t: TimingRecord) -> str:
@@ -188,7 +234,7 @@ def _unreported(t: TimingRecord) -> str:
         return ""
     if not t.unreported_rooms:
         return "<h2>Unreported rooms</h2><p>None: every room reported.</p>"
-    items = "".join(f"<li><b>{escape(r.code)}</b> {escape(r.name)}</li>"
+    items = "".join(f"<li>{_room(r.code, r.name, listed=True)}</li>"
                     for r in t.unreported_rooms)
     return (f"<h2>Unreported rooms ({len(t.unreported_rooms)})</h2>"
             f'<ul class="inline never">{items}</ul>')
@@ -214,7 +260,7 @@ def _notes_facts(notes: AfterActionRevision, report: EventReport, tz: tzinfo) ->
     if notes.scheduled_at is not None:
         late = (report.event.started_at - notes.scheduled_at).total_seconds()
         scheduled = (f"{escape(local(notes.scheduled_at, tz))} (started "
-                     f"{seconds(abs(late))} {'after' if late >= 0 else 'before'} that)")
+                     f"{duration(abs(late))} {'after' if late >= 0 else 'before'} that)")
     p = notes.participants
     counted = [f"{n} {what}" for n, what in ((p.students, "students"), (p.staff, "staff"),
                                              (p.visitors, "visitors")) if n is not None]
@@ -251,16 +297,20 @@ def _long_text(heading: str, text: str | None) -> str:
     return f'<p><b>{heading}:</b> <span class="text">{escape(text)}</span></p>'
 
 
+def _signoff() -> str:
+    """A line each for whoever reviews the printed copy to write their name and title, sign
+    and date (the page's style prints them, and shows them only in print)."""
+    return ('<section class="signoff"><b>Reviewed by</b>Name and title'
+            '<span class="blank"></span>Signature<span class="blank"></span>'
+            'Date<span class="blank date"></span></section>')
+
+
 # --- the chart ---------------------------------------------------------------------------
 
 
 def _tick_step(span: float) -> int:
     """A round step giving at most 8 ticks across `span` seconds."""
     return next((s for s in _STEPS if span / s <= 8), _STEPS[-1])
-
-
-def _tick_label(value: int) -> str:
-    return f"{value} s" if value < 60 else seconds(value)
 
 
 def chart(t: TimingRecord) -> str:
@@ -295,9 +345,9 @@ def chart(t: TimingRecord) -> str:
         at = x(n * step)
         parts.append(f'<line x1="{at}" y1="{_BOTTOM}" x2="{at}" y2="{_BOTTOM + 4}" '
                      f'stroke="#111"/><text x="{at}" y="{_BOTTOM + 15}" text-anchor="middle">'
-                     f"{_tick_label(n * step)}</text>")
+                     f"{duration(n * step)}</text>")
     parts.append(f'<text x="{(_LEFT + _RIGHT) / 2}" y="{_BOTTOM + 29}" text-anchor="middle" '
-                 'fill="#444">time since the start (seconds; m:ss from a minute)</text>')
+                 'fill="#444">time since the start (m:ss)</text>')
     parts += _marker_lines(t, x)
     for (_, colour, dash), (times, total, _) in series:
         if total:

@@ -1,10 +1,15 @@
 """A drill record as text: the headline figures in words, the CSV export and the terminal
-table of `muster report`. The printable page (api/rendering/report_html.py) uses the same words."""
+table of `muster report`. The printable page (api/rendering/report_html.py) uses the same words.
+
+A duration a person reads is written one way everywhere (the page, its chart, the
+terminal): m:ss, h:mm:ss from an hour. The CSV keeps seconds as numbers, like the JSON,
+for a spreadsheet to sort and add up (a cell "2:33" would be read as a time of day)."""
 
 from __future__ import annotations
 
 import csv
 import io
+import unicodedata
 from datetime import UTC, datetime, tzinfo
 from typing import NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -18,23 +23,11 @@ from domain.timing import RoomTiming, TimingRecord
 NEVER = "—"
 
 
-def seconds(value: float | None) -> str:
-    """45.2 s under a minute, m:ss from a minute, h:mm:ss from an hour; NEVER for None."""
-    if value is None:
-        return NEVER
-    return f"{value:.1f} s" if value < 60 else clock(value)
-
-
-def clock(value: float | None) -> str:
-    """m:ss (h:mm:ss from an hour), to the nearest second; NEVER for None."""
-    if value is None:
-        return NEVER
-    hours, rest = divmod(round(value), 3600)
+def duration(value: float) -> str:
+    """m:ss (h:mm:ss from an hour) to the nearest second, a half second up (as a
+    stopwatch reads 0.5 s as begun, not as nothing)."""
+    hours, rest = divmod(int(value + 0.5), 3600)
     return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
-
-
-def percent(value: float | None) -> str:
-    return NEVER if value is None else f"{value:.1f} %"
 
 
 def zone(name: str) -> tzinfo:
@@ -50,27 +43,49 @@ def local(at: datetime | None, tz: tzinfo) -> str:
 
 
 class Figure(NamedTuple):
+    """A headline figure; `missing` when it never happened, its value then saying why."""
+
     label: str
     value: str
     note: str = ""
+    missing: bool = False
 
 
 def figures(t: TimingRecord) -> list[Figure]:
-    """The headline figures of docs/records.md's table, in words, in the order of a drill."""
+    """The headline figures of docs/records.md's table, in words, in the order of a drill.
+    A figure that did not happen says why rather than showing a bare dash."""
+    active = t.duration_s is None
+    yet = " yet" if active else ""
     failed = f", {t.alerts_failed} failed" if t.alerts_failed else ""
+    no_alert = "no alerts sent" if not t.alerts else f"none handed off{yet}"
+    no_room = "no rooms on record" if not t.rooms_total else f"no check-ins{yet}"
+    short = ("no rooms on record" if not t.rooms_total
+             else "not yet" if active else "not reached")
+    reported = f"{t.rooms_reported} of {t.rooms_total} rooms" if t.rooms_total else ""
+
+    def timed(label: str, value: float | None, why: str, note: str = "") -> Figure:
+        if value is None:
+            return Figure(label, why, note, missing=True)
+        return Figure(label, duration(value), note)
+
+    def share(label: str, value: float | None) -> Figure:
+        return timed(label, value, short, reported if value is None else "")
+
+    acknowledged = (Figure("Acknowledged by 1:00", "nobody was alerted", missing=True)
+                    if t.acknowledged_pct_60s is None else
+                    Figure("Acknowledged by 1:00", f"{t.acknowledged_pct_60s:.1f} %",
+                           f"{t.acknowledged_60s} of {t.recipients} people"))
     return [
-        Figure("First alert handed off", seconds(t.notified_first_s), f"{t.alerts} alerts"),
-        Figure("Last alert handed off", seconds(t.notified_all_s),
-               f"{t.alerts_handed_off} of {t.alerts} handed off{failed}"),
-        Figure("Acknowledged within 60 s", percent(t.acknowledged_pct_60s),
-               f"{t.acknowledged_60s} of {t.recipients} people"),
-        Figure("First room reported", seconds(t.first_checkin_s)),
-        Figure("Half the rooms reported", seconds(t.rooms_50_s)),
-        Figure("90 % of rooms reported", seconds(t.rooms_90_s)),
-        Figure("All rooms reported", seconds(t.rooms_100_s),
-               f"{t.rooms_reported} of {t.rooms_total} rooms"),
-        Figure("Duration", seconds(t.duration_s) if t.duration_s is not None else "in progress",
-               f"as of {seconds(t.as_of_s)}" if t.duration_s is None else ""),
+        timed("First alert handed off", t.notified_first_s, no_alert, f"{t.alerts} alerts"),
+        timed("Last alert handed off", t.notified_all_s, no_alert,
+              f"{t.alerts_handed_off} of {t.alerts} handed off{failed}"),
+        acknowledged,
+        timed("First room reported", t.first_checkin_s, no_room),
+        share("Half the rooms reported", t.rooms_50_s),
+        share("90 % of rooms reported", t.rooms_90_s),
+        timed("All rooms reported", t.rooms_100_s, short, reported),
+        timed("Duration", t.duration_s, "event still active", f"as of {duration(t.as_of_s)}"
+              if active else ""),
         Figure("Rooms needing help", str(t.rooms_needs_help)),
         Figure("Unreported rooms", str(len(t.unreported_rooms))),
     ]
@@ -91,7 +106,8 @@ def room_cells(room: RoomTiming, people: dict) -> list[str]:
         return "" if n is None else str(n)
 
     reporter = people.get(room.reported_by, "") if room.reported_by else ""
-    return [room.code, room.name, clock(room.time_to_report_s),
+    after = NEVER if room.time_to_report_s is None else duration(room.time_to_report_s)
+    return [room.code, room.name, after,
             STATUS_WORDS[room.status], count(room.students_present),
             count(room.students_missing), count(room.students_extra), count(room.injured),
             reporter]
@@ -109,7 +125,7 @@ _CSV_FIGURES = ("duration_s", "notified_first_s", "notified_all_s", "alerts",
 _CSV_ROOM_COLUMNS = ("room_code", "room_name", "time_to_report_s", "status",
                      "students_present", "students_missing", "students_extra", "injured",
                      "reported_by", "reporter", "reports", "arrived_after_end",
-                     "clock_skew_flagged")
+                     "clock_skew_flagged", "note")
 
 
 def _cell(value: object) -> object:
@@ -133,7 +149,7 @@ def to_csv(report: EventReport) -> str:
                        ("started_at", _iso(event.started_at)), ("ended_at", _iso(event.ended_at)),
                        ("computed_at", _iso(report.computed_at)),
                        *((k, getattr(t, k)) for k in _CSV_FIGURES),
-                       ("unreported_rooms", " ".join(r.code for r in t.unreported_rooms)),
+                       ("unreported_rooms", "; ".join(r.code for r in t.unreported_rooms)),
                        *_after_action_rows(report)]:
         write([key, _cell(str(value).lower() if isinstance(value, bool) else value)])
     write([])
@@ -143,7 +159,8 @@ def to_csv(report: EventReport) -> str:
             room.code, room.name, room.time_to_report_s, room.status, room.students_present,
             room.students_missing, room.students_extra, room.injured, room.reported_by,
             report.people.get(room.reported_by) if room.reported_by else None, room.reports,
-            str(room.arrived_after_end).lower(), str(room.clock_skew_flagged).lower())])
+            str(room.arrived_after_end).lower(), str(room.clock_skew_flagged).lower(),
+            room.note)])
     return out.getvalue()
 
 
@@ -176,8 +193,15 @@ def _table(rows: list[list[str]]) -> list[str]:
             for r in rows]
 
 
+def _printable(line: str) -> str:
+    """A line as the terminal shows it: control characters (a line break in a note, an
+    escape sequence) become spaces, so typed text cannot move the cursor or recolour."""
+    return "".join(" " if unicodedata.category(c) == "Cc" else c for c in line)
+
+
 def to_terminal(report: EventReport) -> str:
-    """The record for `muster report`: what, where, when, the figures, every room."""
+    """The record for `muster report`: what, where, when, the figures, every room and what
+    the rooms wrote."""
     event, t, tz = report.event, report.timing, zone(report.school.timezone)
     lines = [f"{title(report)} at {report.school.name}: {event.status.value}"
              + (" (PARTIAL: still active)" if report.partial else ""),
@@ -194,4 +218,8 @@ def to_terminal(report: EventReport) -> str:
     if t.unreported_rooms:
         lines += ["", "Unreported: " + ", ".join(f"{r.code} ({r.name})"
                                                  for r in t.unreported_rooms)]
-    return "\n".join(lines) + "\n"
+    noted = [r for r in t.rooms if r.note]
+    if noted:
+        lines += ["", "Notes from rooms (their latest report):",
+                  *(f"  {r.code}  {r.note}" for r in noted)]
+    return "\n".join(_printable(line) for line in lines) + "\n"

@@ -55,10 +55,14 @@ async def get_report(client, school, event_id, who="principal", **params):
                             headers=bearer(school[who]))
 
 
+NURSE = "Two students hurt, need nurse"
+
+
 @pytest.fixture
 async def drill(client, db, school, clock):
     """A lockdown drill: alerts handed off at 1.5 s, an acknowledgement at 20 s, rooms 1
-    and 2 report at 30 s and 45 s (2 needs help), an evacuation at 60 s, all-clear at 5 min."""
+    and 2 report at 30 s and 45 s (2 needs help, and at 50 s writes NURSE), an evacuation
+    at 60 s, all-clear at 5 min."""
     event_id = await factories.start(client, school, "principal", drill=True)
     clock.advance(seconds=1.5)
     assert await hand_off(db, clock) == 4  # teacher, staff, SRO, principal; no device: SMS
@@ -68,8 +72,11 @@ async def drill(client, db, school, clock):
     await check_in(client, school, event_id, 0)
     clock.advance(seconds=15)
     await check_in(client, school, event_id, 1, status="needs_help", students_missing=1,
-                   who="staff")
-    clock.advance(seconds=15)
+                   who="staff", note="All here")
+    clock.advance(seconds=5)
+    await check_in(client, school, event_id, 1, status="needs_help", students_missing=1,
+                   who="staff", note=NURSE)
+    clock.advance(seconds=10)
     r = await client.post(f"/v1/events/{event_id}/actions",
                           json={"action": "evacuate", "location": "Football field"},
                           headers=bearer(school["sro"]))
@@ -95,8 +102,9 @@ async def test_the_record_is_kept_when_the_drill_ends(client, db, school, drill)
         "acknowledged_60s": 1, "acknowledged_pct_60s": 25.0, "first_checkin_s": 30.0,
         "rooms_50_s": 45.0, "rooms_90_s": None, "rooms_100_s": None, "duration_s": 300.0}
     assert [r["code"] for r in t["unreported_rooms"]] == ["R-003", "R-004"]
-    assert [(r["code"], r["status"], r["reported_by"]) for r in t["rooms"][:2]] == [
-        ("R-001", "ok", str(school["teacher"])), ("R-002", "needs_help", str(school["staff"]))]
+    assert [(r["code"], r["status"], r["reported_by"], r["note"]) for r in t["rooms"][:3]] == [
+        ("R-001", "ok", str(school["teacher"]), None),
+        ("R-002", "needs_help", str(school["staff"]), NURSE), ("R-003", None, None, None)]
     assert body["people"][str(school["staff"])].startswith("Staff")
     assert [(m["at_s"], m["label"]) for m in t["chart"]["markers"]] == [
         (0.0, "lockdown"), (60.0, "evacuate"), (300.0, "all_clear")]
@@ -184,20 +192,27 @@ async def test_csv_has_the_figures_then_one_row_per_room(client, school, drill):
     figures = dict(csv.reader(io.StringIO(figures_block)))
     assert (figures["status"], figures["duration_s"], figures["rooms_100_s"]) == (
         "all_clear", "300.0", "")
-    assert figures["unreported_rooms"] == "R-003 R-004"
+    assert figures["unreported_rooms"] == "R-003; R-004"  # codes may hold spaces
     rooms = list(csv.DictReader(io.StringIO(rooms_block)))
     assert [(row["room_code"], row["status"], row["time_to_report_s"]) for row in rooms] == [
         ("R-001", "ok", "30.0"), ("R-002", "needs_help", "45.0"), ("R-003", "", ""),
         ("R-004", "", "")]
     assert rooms[1]["students_missing"] == "1" and rooms[1]["reporter"].startswith("Staff")
+    assert [row["note"] for row in rooms] == ["", NURSE, "", ""]
 
 
-async def test_csv_cells_that_a_spreadsheet_would_run_are_defused(client, db, school, drill):
-    """A room named like a formula is exported with a leading apostrophe."""
+async def test_csv_cells_that_a_spreadsheet_would_run_are_defused(client, db, school, drill,
+                                                                  clock):
+    """A room named like a formula, or a note written like one, is exported with a leading
+    apostrophe."""
     await db.execute("update rooms set name = '=HYPERLINK(\"http://x\")' where code = 'R-001'")
-    await db.execute("delete from event_reports")  # computed again, with the new name
+    clock.advance(minutes=10)  # a report made at 2:00, replayed late: the record is computed
+    await check_in(client, school, drill, 2, note="@SUM(1+1)*cmd|' /C calc'!A0",
+                   observed_at="2026-11-29T08:02:00Z")
     rows = (await get_report(client, school, drill, format="csv")).text.split("\r\n\r\n")[1]
-    assert next(csv.DictReader(io.StringIO(rows)))["room_name"] == "'=HYPERLINK(\"http://x\")"
+    first, _, third, _ = csv.DictReader(io.StringIO(rows))
+    assert first["room_name"] == "'=HYPERLINK(\"http://x\")"
+    assert third["note"] == "'@SUM(1+1)*cmd|' /C calc'!A0"
 
 
 async def test_the_page_is_html_with_the_chart_and_rooms(client, school, drill):
@@ -207,6 +222,17 @@ async def test_the_page_is_html_with_the_chart_and_rooms(client, school, drill):
     assert r.headers["content-type"].startswith("text/html")
     assert r.text.startswith("<!DOCTYPE html>") and "<svg" in r.text and "R-004" in r.text
     assert "<script" not in r.text.lower()
+    assert f"<b>Note:</b> <span class=\"text\">{NURSE}</span>" in r.text
+
+
+async def test_a_typed_note_cannot_inject_markup_into_the_page(client, school, clock):
+    """A room's note is text on the page, whatever it holds."""
+    event_id = await factories.start(client, school, "principal", drill=True)
+    clock.advance(seconds=20)
+    await check_in(client, school, event_id, 0, note='<img src=x onerror="alert(1)">')
+    page = (await client.get(f"/v1/events/{event_id}/report.html",
+                             headers=bearer(school["sro"]))).text
+    assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
 
 
 NOTES = {

@@ -5,12 +5,17 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
+from datetime import timedelta
 
 import asyncpg
 import pytest
 
+from db import checkins, events, reports
 from db.migrate import Migration, MigrationError, available, migrate, pending
 from db.pool import connect, database_dsn
+from domain.timing import timing_record
+from tests import factories
+from tests.conftest import T0
 
 STEPS = [
     Migration("0001_first", "create table m_one (id int primary key)"),
@@ -103,5 +108,46 @@ async def test_keys_stored_before_scoping_keep_answering_their_request(fresh_dat
         await migrate(conn)
         assert tuple(await conn.fetchrow("select method, path from idempotency_keys")) == (
             "POST", f"/v1/schools/{school}/events")
+    finally:
+        await conn.close()
+
+
+# Takes a kept record back to how it was kept before 0012: no room names a note.
+_WITHOUT_NOTES = """
+update event_reports set record = jsonb_set(record, '{rooms}', (
+    select jsonb_agg(room - 'note' order by position)
+    from jsonb_array_elements(record -> 'rooms') with ordinality as e (room, position)))
+"""
+
+
+async def test_records_kept_before_room_notes_get_each_rooms_current_note(fresh_database):
+    """0012 gives a record kept without notes each room's note: that of its current report
+    (the newest observation, even if it arrived first), none where that report has none."""
+    before = [m for m in available() if m.version < "0012"]
+    conn = await connect(fresh_database)
+    try:
+        await migrate(conn, before)
+        world = await factories.lockdown_with_rooms(conn, 3, T0)
+        hurt, _unreported, fixed = world["rooms"]
+
+        def report(room, seconds, note=None, received=None):
+            at = T0 + timedelta(seconds=seconds)
+            return factories.room_report(world, room, at, note=note,
+                                         received_at=T0 + timedelta(seconds=received or seconds))
+
+        await checkins.store_checkins(conn, world["event"], world["school"], [
+            report(hurt, 90, "two students hurt, need nurse", received=30),
+            report(hurt, 40, "all here", received=200),
+            report(fixed, 20, "door will not lock"), report(fixed, 60)])
+        event = (await events.load_event(conn, world["event"])).event
+        record = timing_record(event, await reports.load_facts(conn, event),
+                               now=T0 + timedelta(minutes=5))
+        await reports.store_record(conn, event.id, record, T0 + timedelta(minutes=5))
+        await conn.execute(_WITHOUT_NOTES)
+        await migrate(conn)
+        kept = await reports.load_record(conn, event.id)
+        assert kept is not None
+        assert [r.note for r in kept[0].rooms] == ["two students hurt, need nurse", None, None]
+        assert kept[0] == record
     finally:
         await conn.close()

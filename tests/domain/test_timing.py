@@ -39,13 +39,13 @@ def event(status: EventStatus = EventStatus.ALL_CLEAR, ended: float | None = 600
 
 def report(room: int, observed: float, *, received: float | None = None,
            status: CheckInStatus = CheckInStatus.OK, present: int = 20, missing: int = 0,
-           by: uuid.UUID = TEACHER) -> CheckIn:
+           by: uuid.UUID = TEACHER, note: str | None = None) -> CheckIn:
     """A report for ROOMS[room]."""
     client = next(_clients)
     return CheckIn(
         id=uuid.UUID(int=5000 + client), event_id=uuid.UUID(int=900), room_id=ROOMS[room].id,
         client_id=uuid.UUID(int=client), status=status, students_present=present,
-        students_missing=missing, observed_at=at(observed),
+        students_missing=missing, note=note, observed_at=at(observed),
         received_at=at(observed if received is None else received), reported_by=by)
 
 
@@ -207,11 +207,21 @@ def test_a_room_reporting_twice_is_timed_by_its_first_and_shown_by_its_latest() 
     """Time to report is the first report; status, counts and reporter are the current one
     (the newest observation), whatever the arrival order."""
     other = uuid.UUID(int=78)
-    checkins = [report(0, 200, status=CheckInStatus.NEEDS_HELP, missing=2, by=other),
-                report(0, 50, received=250)]
+    checkins = [report(0, 200, status=CheckInStatus.NEEDS_HELP, missing=2, by=other,
+                       note="two students hurt, need nurse"),
+                report(0, 50, received=250, note="all here")]
     room = timing_record(event(), facts(checkins=checkins), now=at(9999)).rooms[0]
     assert (room.time_to_report_s, room.status, room.students_missing, room.reported_by,
-            room.reports) == (50.0, CheckInStatus.NEEDS_HELP, 2, other, 2)
+            room.reports, room.note) == (50.0, CheckInStatus.NEEDS_HELP, 2, other, 2,
+                                         "two students hurt, need nurse")
+
+
+def test_a_later_report_without_a_note_clears_the_note() -> None:
+    """The note is the current report's, like its counts: a newer report without one means
+    the room has nothing to add any more; a room that never reported has no note."""
+    checkins = [report(0, 30, note="door will not lock"), report(0, 90)]
+    rooms = timing_record(event(), facts(checkins=checkins), now=at(9999)).rooms
+    assert [r.note for r in rooms[:2]] == [None, None]
 
 
 def test_a_report_for_a_room_the_school_no_longer_has_is_left_out() -> None:

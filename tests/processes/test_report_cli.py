@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -18,7 +19,8 @@ from tests.processes import env, run
 
 
 async def _ended_drill(url: str) -> uuid.UUID:
-    """A lockdown drill of 6 minutes at a school of three rooms, two of which reported."""
+    """A lockdown drill of 6 minutes at a school of three rooms, two of which reported (the
+    second needing help, with a note)."""
     conn = await connect(url)
     try:
         d = await factories.district(conn)
@@ -35,7 +37,8 @@ async def _ended_drill(url: str) -> uuid.UUID:
             await checkins.store_checkins(conn, event.id, s, [CheckIn(
                 id=uuid.uuid4(), event_id=event.id, room_id=room, client_id=uuid.uuid4(),
                 status=CheckInStatus.NEEDS_HELP if n else CheckInStatus.OK,
-                students_present=22, observed_at=at, received_at=at, reported_by=principal)])
+                students_present=22, note="Two students hurt, need nurse" if n else None,
+                observed_at=at, received_at=at, reported_by=principal)])
         end = T0 + timedelta(minutes=6)
         await events.record(conn, replace(event, status=EventStatus.ALL_CLEAR, ended_at=end,
                                           ended_by=principal), "status", principal, end)
@@ -45,19 +48,22 @@ async def _ended_drill(url: str) -> uuid.UUID:
 
 
 async def test_report_prints_the_record_and_writes_the_page(fresh_database, tmp_path):
-    """The terminal table has the figures and every room; --html writes the page."""
+    """The terminal table has the figures (durations as m:ss), every room and the rooms'
+    notes; --html writes the page."""
     muster_env = env(MUSTER_DATABASE_URL=fresh_database, MUSTER_DATA_DIR=str(tmp_path))
     run("migrate", env=muster_env)
     event_id = await _ended_drill(fresh_database)
     page = tmp_path / "drill.html"
     out = run("report", str(event_id), "--html", str(page), env=muster_env).stdout
     assert "Lockdown drill at Test High: all_clear" in out
-    assert "First room reported" in out and "40.0 s" in out and "6:00" in out
+    assert re.search(r"First room reported +0:40", out) and re.search(r"Duration +6:00", out)
     rows = [line.split() for line in out.splitlines() if line.startswith("R-00")]
     assert [(r[0], r[4]) for r in rows] == [("R-001", "OK"), ("R-002", "NEEDS"),
                                            ("R-003", "not")]
     assert "Unreported: R-003 (Room 3)" in out and f"wrote {page}" in out
+    assert "  R-002  Two students hurt, need nurse" in out
     assert page.read_text().startswith("<!DOCTYPE html>")
+    assert "Two students hurt, need nurse" in page.read_text()
 
 
 def test_report_of_an_unknown_event_is_one_line(fresh_database, tmp_path):
