@@ -188,6 +188,21 @@ async def test_an_ended_event_shows_how_it_ended_and_links_its_report(screen, li
     await expect(page.locator("body")).to_contain_text("Cedar Elementary")
 
 
+async def test_a_drill_a_real_event_ends_leads_to_the_real_events_dashboard(laptop, live, db,
+                                                                            api):
+    school, drill = await _drill(db, api)
+    page = await _open(laptop, live, db, school["principal"], drill)
+    r = await api.post(f"/v1/schools/{school['id']}/events", headers=bearer(school["teacher"]),
+                       json={"action": "lockdown", "drill": False})
+    assert r.status_code == 201, r.text
+    await expect(page.locator("#ended")).to_contain_text("Ended by a real event")
+    link = page.get_by_role("link", name="Open the real event's dashboard")
+    await expect(link).to_have_attribute("href", f"/events/{r.json()['id']}")
+    await link.click()
+    await expect(page.locator("#kind")).to_contain_text("REAL EVENT")
+    await expect(page.locator("#live")).to_have_text("Live")
+
+
 async def test_a_teacher_follows_the_event_without_the_leads_figures(phone, live, db, api,
                                                                      shoot):
     school, event = await _drill(db, api, drill=False)

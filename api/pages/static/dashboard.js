@@ -138,8 +138,24 @@
       $("end-reason").textContent = event.end_reason || "";
       $("elapsed-label").textContent = "lasted";
       $("ended").hidden = false;
+      if (event.status === "superseded") showRealEvent();
     }
     tick();
+  }
+
+  // a real event ended this drill: it started as the drill ended, and is the school's
+  // oldest real event since
+  async function showRealEvent() {
+    const since = encodeURIComponent(event.ended_at);
+    try {
+      const page = await Muster.api(`/v1/schools/${d.school.id}/events?drill=false&since=${since}&limit=500`);
+      const real = page.items[page.items.length - 1];
+      if (!real) return;
+      $("real-event").querySelector("a").href = `/events/${real.id}`;
+      $("real-event").hidden = false;
+    } catch (error) {
+      // the drill's page still says how it ended; the school's page lists the real event
+    }
   }
 
   // --- the timeline, newest first ---
