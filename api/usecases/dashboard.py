@@ -11,7 +11,7 @@ import asyncpg
 
 from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
-from db import checkins, deliveries, schools, timeline
+from db import checkins, deliveries, schools, staff, timeline
 from db.deliveries import ChannelCounts
 from db.timeline import TimelineEntry
 from domain.checkins import Accountability, CheckIn, account
@@ -23,6 +23,7 @@ from domain.schools import Room, School
 from domain.values import Value
 
 RECENT = 100  # timeline entries a dashboard opens with; the stream adds the later ones
+STAFF_NAMES = 5000  # the most names of staff a dashboard is given
 
 
 class RoomNow(Value, kw_only=True):
@@ -38,6 +39,8 @@ class Dashboard(Value, kw_only=True):
     `rooms` and `accountability` are None when the viewer's role may not see room
     accountability at this school, `deliveries` when it may not see delivery figures
     (leads' by default); `may_read_report` says whether the drill report is theirs to open.
+    `people` names the school's staff for a viewer who may see its staff list (so that the
+    stream's later check-ins say who reported); others have the names on the timeline.
     """
 
     event: Event
@@ -50,6 +53,7 @@ class Dashboard(Value, kw_only=True):
     deliveries: dict[str, ChannelCounts] | None
     timeline: list[TimelineEntry]
     may_read_report: bool
+    people: dict[uuid.UUID, str]
 
 
 async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
@@ -73,6 +77,10 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
             rooms = [RoomNow(room=r, checkin=latest.get(r.id)) for r in found]
         may_read_report = policy.allows(role, Permission.READ_REPORTS)
         counts = await deliveries.delivery_counts(conn, event_id) if may_read_report else None
+        people = {}
+        if policy.allows(role, Permission.MANAGE_STAFF):
+            people = {m.user_id: m.name
+                      for m in await staff.list_staff(conn, school, now, None, STAFF_NAMES)}
     return Dashboard(event=event, school=school, role=role, seq=seq, now=now, rooms=rooms,
                      accountability=tally, deliveries=counts, timeline=recent,
-                     may_read_report=may_read_report)
+                     may_read_report=may_read_report, people=people)

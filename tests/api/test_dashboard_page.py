@@ -57,6 +57,7 @@ async def test_a_teacher_sees_the_rooms_and_totals_but_not_the_leads_figures(cli
     assert "for the school's safety leads" in r.text and "report.html" not in r.text
     data = _data(r.text)["dashboard"]
     assert data["seq"] == 3 and data["deliveries"] is None and not data["may_read_report"]
+    assert data["people"] == {}  # the staff list is the leads'; a teacher sees the timeline's
     assert [e["seq"] for e in data["timeline"]] == [1, 2, 3]
 
 
@@ -73,6 +74,7 @@ async def test_a_lead_sees_delivery_figures_and_an_ended_events_report_link(clie
     assert re.search(r"<strong>(Push|SMS)</strong>: \d+ sent", r.text), r.text
     data = _data(r.text)["dashboard"]
     assert data["may_read_report"] and data["deliveries"]
+    assert set(data["people"]) == {str(school["teacher"]), str(school["sro"])}
 
 
 async def test_another_schools_event_is_not_found_and_tells_nothing(client, db):

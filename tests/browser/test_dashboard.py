@@ -99,6 +99,7 @@ async def test_the_dashboard_fills_in_as_phones_check_in(screen, live, db, api, 
     await expect(tile).to_have_attribute("data-status", "ok")
     await expect(tile).to_contain_text("Safe")
     await expect(page.locator("#t-present")).to_have_text("24")
+    await expect(page.locator("#timeline li").first).to_contain_text("safe, 24 present — Teacher")
     await _check_in(api, school, event, help_, "needs_help", students_present=18, injured=2,
                     students_missing=1, note="Asthma attack, need the nurse")
     tile = page.locator(f"#room-{help_}")

@@ -13,7 +13,7 @@
 
   let seq = d.seq; // the last timeline entry this page shows
   let event = d.event;
-  const names = new Map(); // person id -> name, as the timeline named them
+  const names = new Map(); // person id -> name: the staff list (leads), the timeline's
   const rooms = new Map(); // room id -> {room, checkin}
   for (const r of d.rooms || []) rooms.set(r.room.id, r);
 
@@ -200,7 +200,7 @@
     if (type === "checkin" && detail.status === "needs_help") li.className = "needs-help";
     const who = actorId && names.get(actorId);
     li.append(el("time", localTime(at || new Date(serverNow()).toISOString())),
-              ` ${describe(type, detail)}${who ? ` — ${who}` : ""}${note}`);
+              ` ${describe(type, detail)}${note}${who ? ` — ${who}` : ""}`);
     $("timeline").prepend(li);
   }
 
@@ -296,6 +296,7 @@
     });
   }
 
+  for (const [id, name] of Object.entries(d.people)) names.set(id, name);
   for (const entry of d.timeline) {
     if (entry.actor_id && entry.actor_name) names.set(entry.actor_id, entry.actor_name);
   }
