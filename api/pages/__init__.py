@@ -8,8 +8,8 @@ browser's session cookie authenticates them). Nothing here is in the OpenAPI doc
 from litestar import Router
 from litestar.exceptions import NotAuthorizedException
 
-from api.pages import assets, dashboard, home
+from api.pages import assets, dashboard, home, schools
 
 PAGES = Router("/", route_handlers=[assets.static_file, home.sign_in, home.home,
-                                     dashboard.dashboard],
+                                    schools.school_page, dashboard.dashboard],
                exception_handlers={NotAuthorizedException: home.to_sign_in})

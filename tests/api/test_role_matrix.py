@@ -163,6 +163,7 @@ TABLE = {
 # Browser pages: like TABLE's routes, but without a session they send the browser to sign in.
 PAGES = {
     ("GET", "/"): Call(MINE, EVERYONE, "/"),
+    ("GET", "/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, "/schools/{school}"),
     ("GET", "/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, "/events/{event}"),
 }
 
