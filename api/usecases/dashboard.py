@@ -54,6 +54,7 @@ class Dashboard(Value, kw_only=True):
     timeline: list[TimelineEntry]
     may_read_report: bool
     people: dict[uuid.UUID, str]
+    can: dict[str, bool]  # each permission's name: whether the viewer has it at this school
 
 
 async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
@@ -83,4 +84,5 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
                       for m in await staff.list_staff(conn, school, now, None, STAFF_NAMES)}
     return Dashboard(event=event, school=school, role=role, seq=seq, now=now, rooms=rooms,
                      accountability=tally, deliveries=counts, timeline=recent,
-                     may_read_report=may_read_report, people=people)
+                     may_read_report=may_read_report, people=people,
+                     can={p.value: policy.allows(role, p) for p in Permission})

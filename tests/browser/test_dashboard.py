@@ -189,6 +189,29 @@ async def test_an_ended_event_shows_how_it_ended_and_links_its_report(screen, li
     await expect(page.locator("body")).to_contain_text("Cedar Elementary")
 
 
+@pytest.mark.parametrize("device", [PHONE, LAPTOP], ids=["phone", "laptop"])
+async def test_a_lead_runs_the_event_from_the_dashboard(browser, device, live, db, api, shoot):
+    school, event = await _drill(db, api)
+    context = await new_context(browser, live, **device)
+    try:
+        page = await _open(context, live, db, school["principal"], event)
+        controls = page.locator("[data-event-controls]")
+        await page.get_by_text("Change the action").click()
+        await controls.get_by_role("radio", name=re.compile(r"^HOLD")).check()
+        await controls.get_by_role("button", name="Send the new action").click()
+        await expect(page.locator("#action")).to_have_text("Hold")
+        await expect(page.locator("#timeline li").first).to_contain_text("Action changed to Hold")
+        await shoot(page, "dashboard-controls")
+        await controls.get_by_role("button", name="All clear…").click()
+        await controls.get_by_role("button", name="Yes, all clear").click()
+        await expect(page.locator("#ended")).to_contain_text("All clear")
+        await expect(controls).to_be_hidden()
+        await expect(page.locator("#report-link")).to_be_visible()
+        assert await page.evaluate("performance.getEntriesByType('navigation').length") == 1
+    finally:
+        await context.close()
+
+
 async def test_a_drill_a_real_event_ends_leads_to_the_real_events_dashboard(laptop, live, db,
                                                                             api):
     school, drill = await _drill(db, api)
@@ -210,6 +233,7 @@ async def test_a_teacher_follows_the_event_without_the_leads_figures(phone, live
     page = await _open(phone, live, db, school["teacher"], event)
     await expect(page.locator("#kind")).to_contain_text("REAL EVENT")
     await expect(page.locator("main")).to_contain_text("for the school's safety leads")
+    assert await page.locator("[data-event-controls]").count() == 0  # a lead's to run
     await shoot(page, "dashboard-real-teacher")
     r = await api.post(f"/v1/events/{event}/all-clear", headers=bearer(school["principal"]),
                        json={})

@@ -140,6 +140,9 @@
       $("ended").hidden = false;
       if (event.status === "superseded") showRealEvent();
     }
+    for (const controls of document.querySelectorAll("[data-event-controls]")) {
+      controls.hidden = event.status !== "active";
+    }
     tick();
   }
 
@@ -295,6 +298,13 @@
         : "Not live: your sign-in ended. Reload the page to sign in again.");
     });
   }
+
+  // the event's controls changed it: no reload, the change comes on the stream like
+  // anyone else's (so it is applied once, in order); the form that sent it closes
+  document.addEventListener("muster:event-changed", (changed) => {
+    changed.preventDefault();
+    for (const open of changed.target.querySelectorAll("details[open]")) open.open = false;
+  });
 
   for (const [id, name] of Object.entries(d.people)) names.set(id, name);
   for (const entry of d.timeline) {
