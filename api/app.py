@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from litestar import Litestar, Router
+from litestar.config.compression import CompressionConfig
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
@@ -24,6 +25,7 @@ from api.http.logs import RequestLog
 from api.http.metrics import Metrics
 from api.http.problems import EXCEPTION_HANDLERS
 from api.http.strict import StrictStructSchema, decode_strictly
+from api.http.turns import StreamsInTurns
 from api.pages import PAGES
 from api.pages.assets import Assets
 from api.pages.rendering import template_config
@@ -37,6 +39,7 @@ from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
 from db.pool import create_pool
 from domain.alerts import Channel
+from domain.links import Links
 from notifications.dispatcher import LEASE, Dispatcher
 from notifications.providers import open_senders
 
@@ -45,6 +48,11 @@ API_VERSION = "1.0.0"
 # The largest request body: a check-in is a few hundred bytes, a CSV roster of a big
 # school some hundreds of KB. More is a mistake or an attack; it is refused with 413.
 MAX_BODY_BYTES = 2 * 1024 * 1024
+# The pages' HTML is gzipped for a phone on a slow connection (a 60-room school's check-in
+# page: 9.4 KiB). The API's answers are not (a check-in storm would pay for it in CPU),
+# nor streams, nor the static files (gzipped once, when read).
+PAGES_GZIPPED = CompressionConfig(backend="gzip", gzip_compress_level=6, exclude=[
+    "^/v1/", "^/static/", "^/health", "^/ready", "^/metrics", "^/schema"])
 
 
 def utc_now() -> datetime:
@@ -74,7 +82,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 app.state.texts = senders[Channel.SMS]  # sign-in codes go out from the API itself
                 if dispatch:
                     await background.enter_async_context(Dispatcher(
-                        pool, database_url, senders, clock,
+                        pool, database_url, senders, clock, links=links,
                         batch=providers.batches(LEASE), on_outcome=metrics.count_delivery))
                 yield
         finally:
@@ -82,12 +90,14 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
             await pool.close()
 
     auth = jwt_auth(secret)
+    links = Links(secret=secret, base_url=settings.base_url)
     metrics = Metrics()
     v1 = Router("/v1", route_handlers=routes.V1, security=[auth.security_requirement])
     assets = Assets()
     app = Litestar(
         route_handlers=[*routes.TOP, v1, PAGES],
         template_config=template_config(assets),
+        compression_config=PAGES_GZIPPED,
         cors_config=_cors(settings),
         dependencies=DEPENDENCIES,
         exception_handlers=EXCEPTION_HANDLERS,
@@ -96,7 +106,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         request_max_body_size=MAX_BODY_BYTES,
         plugins=[StrictStructSchema()],
         lifespan=[running],
-        state=State({"settings": settings, "clock": clock, "secret": secret,
+        state=State({"settings": settings, "clock": clock, "secret": secret, "links": links,
                      "callers": CallerCache(), "events": EventCache(),
                      "metrics": metrics, "replays": ReplayPages(),
                      "streams": OpenStreams(), "assets": assets}),
@@ -111,7 +121,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     )
     # Outside the router: Litestar runs middleware only once a route is found, so an
     # unknown path's 404, and a 401 raised by authentication, would escape it.
-    app.asgi_handler = RequestLog(app.asgi_handler, metrics.observe_request)
+    app.asgi_handler = StreamsInTurns(RequestLog(app.asgi_handler, metrics.observe_request))
     return app
 
 

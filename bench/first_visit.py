@@ -84,8 +84,8 @@ async def alert_link(dsn: str, event_id: uuid.UUID, user_id: uuid.UUID) -> str:
     conn = await asyncpg.connect(dsn)
     try:
         body = await conn.fetchval(
-            "select body from outbox where event_id = $1 and user_id = $2 and channel = 'sms' "
-            "order by id limit 1", event_id, user_id)
+            "select body from notification_outbox where event_id = $1 and user_id = $2 "
+            "and channel = 'sms' order by id limit 1", event_id, user_id)
     finally:
         await conn.close()
     found = re.search(r"https?://\S+/e/\S+", body or "")

@@ -183,6 +183,21 @@ async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
     return [_checkin(r) for r in rows]
 
 
+# reports_by -- the newest report of each room a person reported during the event
+_REPORTS_BY = f"""
+select distinct on (room_id) {_COLUMNS} from checkins
+where event_id = $1 and reported_by = $2
+order by room_id, observed_at desc, received_at desc, client_id desc
+"""
+
+
+async def reports_by(conn: Connection, event_id: uuid.UUID,
+                     reporter: uuid.UUID) -> list[CheckIn]:
+    """Newest observation first."""
+    rows = await conn.fetch(_REPORTS_BY, event_id, reporter)
+    return sorted(map(_checkin, rows), key=lambda c: c.observed_at, reverse=True)
+
+
 # rooms_with_reports -- every room of the school, with its current report if any
 _ROOMS_WITH_REPORTS = f"""
 select r.id as r_id, r.code as r_code, r.name as r_name, r.building as r_building,

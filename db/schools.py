@@ -96,6 +96,30 @@ async def list_rooms(conn: Connection, school_id: uuid.UUID,
     return [_room(r) for r in rows]
 
 
+# rooms_reporter_first -- all of a school's rooms by code, the room of the person's newest
+# report at the school (any event) first: where they most likely are
+_ROOMS_REPORTER_FIRST = f"""
+select {", ".join("r." + c.strip() for c in _ROOM_COLUMNS.split(","))},
+       last.room_id is not null as last
+from rooms r
+left join lateral (
+    select room_id from checkins
+    where reported_by = $2 and school_id = $1
+    order by observed_at desc limit 1
+) last on last.room_id = r.id
+where r.school_id = $1
+order by last.room_id is null, r.code
+"""
+
+
+async def rooms_reporter_first(conn: Connection, school_id: uuid.UUID, reporter: uuid.UUID
+                               ) -> tuple[list[Room], uuid.UUID | None]:
+    """The rooms, and which of them the person reported last (None: never here)."""
+    rows = await conn.fetch(_ROOMS_REPORTER_FIRST, school_id, reporter)
+    last = next((r["id"] for r in rows if r["last"]), None)
+    return [Room(**{k: v for k, v in r.items() if k != "last"}) for r in rows], last
+
+
 # rooms_by_code -- the school's rooms with these codes, locked for an upsert
 _ROOMS_BY_CODE = f"""
 select {_ROOM_COLUMNS} from rooms where school_id = $1 and code = any($2::text[]) for update

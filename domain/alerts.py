@@ -12,7 +12,7 @@ of `Channel` and entries in `_ROUTES`, nothing else here.
 import functools
 import unicodedata
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -115,10 +115,13 @@ def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
 
 def plan_alert(
     event: Event, kind: MessageKind, recipients: Sequence[Recipient], *,
-    now: datetime, ack_window: timedelta = timedelta(seconds=60),
+    links: Mapping[uuid.UUID, str], now: datetime,
+    ack_window: timedelta = timedelta(seconds=60),
 ) -> list[PlannedMessage]:
     """The messages for an event's start (`alert`) or an action change (`action`), in
-    sending order: highest priority first, the drill reminders last."""
+    sending order: highest priority first, the drill reminders last. `links` has each
+    recipient's link to the event (domain/links.py): every SMS ends with it and every
+    push carries it, so the alert opens the page to check the room in."""
     if kind not in _CALLS_TO_ACT:
         raise ValueError(f"plan_alert plans an alert or an action change, not {kind}")
     body = srp.alert_text(event.action, event.drill, event.directive, event.message)
@@ -132,6 +135,7 @@ def plan_alert(
                 event, person.user_id, channel, sent_as,
                 _priority(event.drill, person.role in _LEADS, sent_as), body,
                 now + ack_window if deferred else now, unless_acknowledged=deferred,
+                link=links[person.user_id],
             ))
     plan.sort(key=lambda m: (-m.priority, m.not_before))
     return plan
@@ -159,30 +163,55 @@ def plan_ending(
 
 def _message(
     event: Event, user_id: uuid.UUID, channel: Channel, kind: MessageKind, priority: int,
-    body: str, when: datetime, *, unless_acknowledged: bool = False,
+    body: str, when: datetime, *, unless_acknowledged: bool = False, link: str | None = None,
 ) -> PlannedMessage:
-    """One message, with the body, sound and payload its channel calls for."""
+    """One message, with the body, sound and payload its channel calls for; a call to
+    act carries the person's `link` (an ending has none to give)."""
     push = channel is Channel.PUSH
     data = {"event_id": str(event.id), "school_id": str(event.school_id),
             "action": event.action.value, "drill": "true" if event.drill else "false",
-            "kind": kind.value}
+            "kind": kind.value} | ({"link": link} if link else {})
     return PlannedMessage(
         user_id=user_id, channel=channel, kind=kind, priority=priority,
-        body=body if push else _sms_text(body),
+        body=body if push else sms_text(body, link),
         critical=push and not event.drill and kind in _CALLS_TO_ACT,
         data=data if push else {}, not_before=when, unless_acknowledged=unless_acknowledged,
     )
 
 
-SMS_LIMIT = 320
+# An SMS is at most two segments: a carrier joins them (and bills them) as one message.
+# Joined, a GSM-7 segment carries 153 septets (160 alone), a UCS-2 one 67 characters (70).
+SMS_SEGMENTS = 2
 # GSM 03.38: the basic set, then the extension set (two septets each, still GSM-7).
+_GSM7_EXTENSION = frozenset("\f^{}\\[~]|€")
 _GSM7 = frozenset(
     "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?"
     "¡ABCDEFGHIJKLMNOPQRSTUVWXYZÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
-    "\f^{}\\[~]|€"
-)
+) | _GSM7_EXTENSION
 _TYPOGRAPHY = str.maketrans({"—": "-", "–": "-", "‘": "'", "’": "'", "“": '"', "”": '"',
                              "`": "'"})
+_CUT = "..."
+# A link's shape: its basic GSM-7 characters as "x" (one septet each), the rest as they are.
+_SHAPE = str.maketrans(dict.fromkeys(_GSM7 - _GSM7_EXTENSION, "x"))
+
+
+def sms_segments(text: str) -> int:
+    """How many segments an SMS of `text` takes (GSM-7 if every character is, else UCS-2)."""
+    if all(c in _GSM7 for c in text):
+        units, alone, joined = len(text) + sum(c in _GSM7_EXTENSION for c in text), 160, 153
+    else:
+        units, alone, joined = len(text.encode("utf-16-le")) // 2, 70, 67
+    return 1 if units <= alone else -(-units // joined)
+
+
+def sms_text(text: str, link: str | None = None) -> str:
+    """`text` as an SMS of at most SMS_SEGMENTS segments, ending with `link` whole on a
+    line of its own: the words are cut to make room, never the link."""
+    if link is None:
+        return _sms_words(text, "")
+    # all of an event's links have one shape (a base URL, a fixed-length token): the
+    # words are worked out once for a wave of 10,000 SMS, for a stand-in of that shape
+    return f"{_sms_words(text, link.translate(_SHAPE))}\n{link}"
 
 
 def _gsm7_char(char: str) -> str:
@@ -194,10 +223,25 @@ def _gsm7_char(char: str) -> str:
     return base if base and all(c in _GSM7 for c in base) else char
 
 
-@functools.lru_cache(maxsize=256)  # a wave's 10,000 SMS share one body: work it out once
-def _sms_text(text: str) -> str:
-    """Text for SMS: one character outside GSM-7 (our own em dash included) makes the whole
-    message UCS-2, 70 characters a segment instead of 160; and at most SMS_LIMIT characters,
-    cut at the end, where the words matter least (the app shows them all)."""
+@functools.lru_cache(maxsize=256)
+def _sms_words(text: str, link_shape: str) -> str:
+    """The words of an SMS followed by a link of `link_shape`. One character outside GSM-7
+    (our own em dash included) makes the whole message UCS-2, under half the characters a
+    segment; and what does not fit is cut at the end, where the words matter least (the
+    app and the page show them all), after a whole word if one ends near the cut."""
     text = "".join(_gsm7_char(c) for c in text.translate(_TYPOGRAPHY))
-    return text if len(text) <= SMS_LIMIT else f"{text[: SMS_LIMIT - 3].rstrip()}..."
+    tail = f"\n{link_shape}" if link_shape else ""
+    if sms_segments(text + tail) <= SMS_SEGMENTS:
+        return text
+
+    def fits(n: int) -> bool:
+        return sms_segments(f"{text[:n].rstrip()}{_CUT}{tail}") <= SMS_SEGMENTS
+
+    low, high = 0, len(text)  # fits(low); not fits(high)
+    while high - low > 1:
+        middle = (low + high) // 2
+        low, high = (middle, high) if fits(middle) else (low, middle)
+    word_end = text.rfind(" ", 0, low + 1)
+    if word_end > low * 3 // 4:  # a whole word, unless that drops most of the room
+        low = word_end
+    return f"{text[:low].rstrip()}{_CUT}"

@@ -7,6 +7,7 @@
     ├── Invalid              a bad request the types could not catch        (400)
     ├── IdempotencyMismatch  an Idempotency-Key reused with another body    (422)
     ├── NotFound             no such thing, or another tenant's             (404)
+    ├── Expired              it was here, and is no longer                  (410)
     ├── SignInRefused        a wrong or used code, a dead refresh token     (401)
     └── SlowDown             asked too often; try after `retry_after_s`     (429)
 """
@@ -53,6 +54,10 @@ class IdempotencyMismatch(DomainError):
 
 class NotFound(DomainError):
     """No such thing, or not one the caller may know exists (another school's)."""
+
+
+class Expired(DomainError):
+    """It existed and has run out for good (an event's link, long after the event)."""
 
 
 class SignInRefused(DomainError):

@@ -25,6 +25,7 @@ from db.listen import Listener
 from db.pool import Connection, unavailable, while_unavailable
 from domain.alerts import Channel
 from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
+from domain.links import Links
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
@@ -42,14 +43,16 @@ OutcomeObserver = Callable[[str, str, str | None], None]
 class Dispatcher:
     """`batch` is how many messages one pass of a lane claims (per channel, or one for
     all): keep SMS within what it hands off in a lease (Providers.batches). `on_outcome`
-    hears of each outcome once it is recorded (the metrics count them)."""
+    hears of each outcome once it is recorded (the metrics count them). `links` makes the
+    links that the alerts of the waves it writes out carry."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
-                 clock: Callable[[], datetime], *, batch: int | Mapping[str, int] = 100,
-                 lease: timedelta = LEASE, poll_s: float = 2.0,
+                 clock: Callable[[], datetime], *, links: Links,
+                 batch: int | Mapping[str, int] = 100, lease: timedelta = LEASE,
+                 poll_s: float = 2.0,
                  jitter: Callable[[], float] = random.random,
                  on_outcome: OutcomeObserver = lambda channel, outcome, reason: None) -> None:
-        self._pool, self._senders, self._clock = pool, senders, clock
+        self._pool, self._senders, self._clock, self._links = pool, senders, clock, links
         self._on_outcome = on_outcome
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
@@ -85,7 +88,7 @@ class Dispatcher:
         returns, so a rate-limited lane keeps handing off while earlier outcomes are
         written."""
         limit = self._batch[channel] if channel else max(self._batch.values())
-        await write_waves(self._pool, self._clock)
+        await write_waves(self._pool, self._clock, self._links)
         async with self._pool.acquire() as conn:
             claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))

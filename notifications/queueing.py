@@ -18,23 +18,26 @@ from datetime import datetime
 import asyncpg
 
 from db import audience, outbox, waves
+from db import links as db_links
 from db.pool import Connection
 from domain import alerts
 from domain.alerts import MessageKind
 from domain.events import Event
+from domain.links import Links, digest
 from domain.roles import Role
 
 # People an event change may alert from inside its request; beyond, it goes as a wave.
 INLINE_RECIPIENTS = 500
 
 
-async def queue_alert(conn: Connection, event: Event, kind: MessageKind,
-                      now: datetime) -> None:
-    """An event started or changed action: alert the school (and, if real, its district)."""
+async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: datetime,
+                      links: Links) -> None:
+    """An event started or changed action: alert the school (and, if real, its district),
+    each person with their link to the event."""
     if await _as_wave(conn, event, now):
         await waves.add_wave(conn, event, kind, now)
         return
-    await _write_alert(conn, event, kind, now)
+    await _write_alert(conn, event, kind, now, links)
 
 
 async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
@@ -56,7 +59,7 @@ async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
-async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
+async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: Links) -> int:
     """Write out the waves waiting (each in its own transaction, an event's in order);
     how many were written. Several dispatchers may call this at once."""
     written = 0
@@ -66,7 +69,7 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
             if wave is None:
                 return written
             if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
-                await _write_alert(conn, wave.event, wave.kind, wave.planned_at)
+                await _write_alert(conn, wave.event, wave.kind, wave.planned_at, links)
             else:
                 notified = await audience.notified(conn, wave.event.id)
                 await outbox.enqueue(conn, wave.event.id,
@@ -76,9 +79,15 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime]) -> int:
 
 
 async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
-                       now: datetime) -> None:
+                       now: datetime, links: Links) -> None:
+    """The alert's messages, and the links they carry (their digests), in one transaction:
+    a link that was sent always opens."""
     people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
-    plan = alerts.plan_alert(event, kind, alerts.recipients_for(event, members, admins), now=now)
+    recipients = alerts.recipients_for(event, members, admins)
+    tokens = {p.user_id: links.token(event.id, p.user_id) for p in recipients}
+    await db_links.add_links(conn, event.id, {u: digest(t) for u, t in tokens.items()})
+    plan = alerts.plan_alert(event, kind, recipients, now=now,
+                             links={u: links.url(t) for u, t in tokens.items()})
     await outbox.enqueue(conn, event.id, plan)

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from domain.links import Links
+
 if TYPE_CHECKING:
     import asyncpg
     from litestar import Litestar
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
 
 DOMAIN = Path(__file__).resolve().parent / "domain"
 SECRET = "test-secret-" + "x" * 32
+# The links the app of `client` (and any dispatcher given them) puts in alerts.
+LINKS = Links(secret=SECRET, base_url="http://127.0.0.1:8000")
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 
 

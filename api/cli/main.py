@@ -272,6 +272,7 @@ async def _nothing(conn: object) -> None:
 async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     from api.app import utc_now
     from db.pool import create_pool
+    from domain.links import Links
     from notifications.dispatcher import LEASE, Dispatcher
     from notifications.providers import open_senders
 
@@ -282,8 +283,9 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     try:
         providers = settings.providers()
         async with (open_senders(providers) as senders,
-                    Dispatcher(pool, url, senders, utc_now,
-                               batch=providers.batches(LEASE))):
+                    Dispatcher(pool, url, senders, utc_now, batch=providers.batches(LEASE),
+                               links=Links(secret=jwt_secret(settings),
+                                           base_url=settings.base_url))):
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:

@@ -16,17 +16,20 @@ from api.settings import Settings
 from api.usecases import signin
 from api.usecases.callers import Caller
 from api.usecases.unit_of_work import UnitOfWork
+from domain.links import Links
 from notifications.senders import TextSender
 
 # What handlers ask for, by parameter name: `uow: Work` (or `conn: Conn` to only read),
 # `caller: CallerOf`, `now: Now`; `texts: Texts` to send one after the answer, `keys: Keys`
-# to sign someone in, `settings: Config` for what the operator configured.
+# to sign someone in, `settings: Config` for what the operator configured, `links:
+# AlertLinks` to alert people with their links to the event.
 Conn = NamedDependency[asyncpg.Connection]
 Work = NamedDependency[UnitOfWork]
 CallerOf = NamedDependency[Caller]
 Now = NamedDependency[datetime]
 Texts = NamedDependency[TextSender]
 Keys = NamedDependency[signin.Keys]
+AlertLinks = NamedDependency[Links]
 Config = NamedDependency[Settings]
 # The routes a storm hammers take the request instead (see `caller_and_now`).
 SignedIn = Request[Caller, Token, State]
@@ -64,6 +67,10 @@ def _provide_keys(state: State) -> signin.Keys:
                        refresh_ttl=settings.refresh_token_ttl)
 
 
+def _provide_links(state: State) -> Links:
+    return state.links
+
+
 def _provide_settings(state: State) -> Settings:
     return state.settings
 
@@ -79,5 +86,6 @@ DEPENDENCIES = {
     "caller": Provide(_provide_caller, sync_to_thread=False),
     "texts": Provide(_provide_texts, sync_to_thread=False),
     "keys": Provide(_provide_keys, sync_to_thread=False),
+    "links": Provide(_provide_links, sync_to_thread=False),
     "settings": Provide(_provide_settings, sync_to_thread=False),
 }

@@ -49,6 +49,7 @@ _DOMAIN_STATUS: dict[type[errors.DomainError], tuple[int, str]] = {
     errors.Invalid: (400, "invalid"),
     errors.IdempotencyMismatch: (422, "idempotency-key-reused"),
     errors.NotFound: (404, "not-found"),
+    errors.Expired: (410, "expired"),
     errors.SignInRefused: (401, "sign-in-refused"),
     errors.SlowDown: (429, "too-many-requests"),
 }

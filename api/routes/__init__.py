@@ -1,5 +1,5 @@
 """HTTP routes grouped by resource, under one convention: each resource's Router carries
-its prefix (/schools, /events, /districts, /rule-packs, /me; /v1/auth and /v1/webhooks
+its prefix (/schools, /events, /districts, /rule-packs, /me; /v1/auth, /v1/webhooks and /v1/links
 outside the signed-in /v1 router) and its handlers' paths are relative to it. Routes may
 import api.http, api.usecases, api.rendering, db, domain and notifications; app.py mounts
 `V1` under /v1 and `TOP` at the root.
@@ -8,9 +8,19 @@ import api.http, api.usecases, api.rendering, db, domain and notifications; app.
 from litestar.types import ControllerRouterHandler
 
 from api.http.metrics import scrape
-from api.routes import auth, districts, events, health, me, rule_packs, schools, webhooks
+from api.routes import (
+    auth,
+    districts,
+    events,
+    health,
+    links,
+    me,
+    rule_packs,
+    schools,
+    webhooks,
+)
 
 V1: list[ControllerRouterHandler] = [me.router, schools.router, events.router,
                                      districts.router, rule_packs.router]
 TOP: list[ControllerRouterHandler] = [health.health, health.ready, scrape, auth.router,
-                                      webhooks.router]
+                                      webhooks.router, links.router]

@@ -10,7 +10,7 @@ record is kept.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from api.usecases.access import load_event_as
@@ -21,15 +21,17 @@ from db.events import EventContext
 from domain import events as rules
 from domain.alerts import MessageKind
 from domain.events import Event, TimelineKind
+from domain.links import Links
 from domain.roles import Role
 from domain.srp import EventStatus
 from notifications.queueing import queue_alert, queue_ending
 
 Decide = Callable[[EventContext, Role], Event]
+Announce = Callable[[Event], Awaitable[None]]
 
 
 async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
-                      request: rules.EventRequest, now: datetime) -> Event:
+                      request: rules.EventRequest, now: datetime, links: Links) -> Event:
     """A real event supersedes an active drill; anything else while one is active is
     refused (Conflict, naming the active event)."""
     role = caller.role_at(school_id)
@@ -45,17 +47,20 @@ async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
             uow.keep_record(started.superseded, now)
         await db.record(uow.conn, started.event, TimelineKind.STARTED, caller.user_id, now,
                         new=True)
-        await queue_alert(uow.conn, started.event, MessageKind.ALERT, now)
+        await queue_alert(uow.conn, started.event, MessageKind.ALERT, now, links)
     return started.event
 
 
 async def change_action(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
-                        request: rules.ActionRequest, now: datetime) -> Event:
+                        request: rules.ActionRequest, now: datetime, links: Links) -> Event:
     def decide(ctx: EventContext, role: Role) -> Event:
         return rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
                                    policy=ctx.policy, now=now).event
 
-    return await _change(uow, caller, event_id, now, MessageKind.ACTION, decide)
+    async def alert(event: Event) -> None:
+        await queue_alert(uow.conn, event, MessageKind.ACTION, now, links)
+
+    return await _change(uow, caller, event_id, now, TimelineKind.ACTION, decide, alert)
 
 
 async def all_clear(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
@@ -64,7 +69,10 @@ async def all_clear(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
         return rules.all_clear(ctx.event, actor_id=caller.user_id, role=role,
                                policy=ctx.policy, now=now, message=message)
 
-    return await _change(uow, caller, event_id, now, MessageKind.ALL_CLEAR, decide)
+    async def tell(event: Event) -> None:
+        await queue_ending(uow.conn, event, MessageKind.ALL_CLEAR)
+
+    return await _change(uow, caller, event_id, now, TimelineKind.STATUS, decide, tell)
 
 
 async def cancel(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID, reason: str,
@@ -73,7 +81,10 @@ async def cancel(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID, reason: s
         return rules.cancel(ctx.event, reason, actor_id=caller.user_id, role=role,
                             policy=ctx.policy, now=now)
 
-    return await _change(uow, caller, event_id, now, MessageKind.CANCELLED, decide)
+    async def tell(event: Event) -> None:
+        await queue_ending(uow.conn, event, MessageKind.CANCELLED)
+
+    return await _change(uow, caller, event_id, now, TimelineKind.STATUS, decide, tell)
 
 
 async def acknowledge(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
@@ -84,16 +95,14 @@ async def acknowledge(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
 
 
 async def _change(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID, now: datetime,
-                  message: MessageKind, decide: Decide) -> Event:
+                  entry: TimelineKind, decide: Decide, announce: Announce) -> Event:
+    """Decide on the locked event, record it, and queue what it announces (an alert, or
+    the ending to those who were alerted)."""
     async with uow:
         ctx, role = await load_event_as(uow.conn, caller, event_id, lock=True)
         event = decide(ctx, role)
-        if message is MessageKind.ACTION:
-            await db.record(uow.conn, event, TimelineKind.ACTION, caller.user_id, now)
-            await queue_alert(uow.conn, event, message, now)
-        else:
-            await db.record(uow.conn, event, TimelineKind.STATUS, caller.user_id, now)
-            await queue_ending(uow.conn, event, message)
+        await db.record(uow.conn, event, entry, caller.user_id, now)
+        await announce(event)
         uow.forget_event(event_id)
         if event.status is not EventStatus.ACTIVE:
             uow.keep_record(event, now)

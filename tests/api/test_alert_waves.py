@@ -10,7 +10,7 @@ import pytest
 
 from notifications.queueing import INLINE_RECIPIENTS, write_waves
 from tests import factories
-from tests.conftest import T0, bearer
+from tests.conftest import LINKS, T0, bearer
 
 BIG = INLINE_RECIPIENTS + 100
 
@@ -46,13 +46,13 @@ async def test_a_big_school_gets_a_wave_written_by_the_dispatcher(client, db, po
     assert await db.fetchval("select count(*) from alert_waves where expanded_at is null") == 1
 
     clock.advance(seconds=1)
-    assert await write_waves(pool, clock) == 1
+    assert await write_waves(pool, clock, LINKS) == 1
     assert await _outbox(db, event_id) == {("alert", "push"): BIG // 2,
                                            ("alert", "sms"): school["people"]}
     planned = await db.fetchval("select min(not_before) from notification_outbox")
     assert planned == T0  # from the lockdown's time, not the writing
     assert await db.fetchval("select count(*) from alert_waves where expanded_at is null") == 0
-    assert await write_waves(pool, clock) == 0
+    assert await write_waves(pool, clock, LINKS) == 0
 
 
 async def test_a_small_school_is_alerted_from_the_request(client, db):
@@ -70,7 +70,7 @@ async def test_a_cancel_waits_behind_its_alert(client, db, pool, clock):
     r = await client.post(f"/v1/events/{event_id}/cancel", json={"reason": "pocket dial"},
                           headers=bearer(school["sro"]))
     assert r.status_code == 200
-    assert await write_waves(pool, clock) == 2
+    assert await write_waves(pool, clock, LINKS) == 2
     counts = await _outbox(db, event_id)
     assert counts[("cancelled", "sms")] == school["people"]
     assert counts[("cancelled", "push")] == BIG // 2
@@ -81,7 +81,7 @@ async def test_dispatchers_writing_at_once_write_each_wave_once(client, db, pool
     event_id = await factories.start(client, school)
     await client.post(f"/v1/events/{event_id}/actions", json={"action": "hold"},
                       headers=bearer(school["sro"]))
-    written = await asyncio.gather(*(write_waves(pool, clock) for _ in range(3)))
+    written = await asyncio.gather(*(write_waves(pool, clock, LINKS) for _ in range(3)))
     assert sum(written) == 2
     counts = await _outbox(db, event_id)
     assert counts[("alert", "sms")] == counts[("action", "sms")] == school["people"]
@@ -97,7 +97,7 @@ async def test_a_wave_is_sent_like_any_message(client, db, pool, database_url, c
     event_id = await factories.start(client, school, drill=drill)
     dispatcher = Dispatcher(pool, database_url, {"push": ConsoleSender("push"),
                                                  "sms": ConsoleSender("sms")}, clock,
-                            batch=2000)
+                            batch=2000, links=LINKS)
     assert await dispatcher.run_once("push") == BIG // 2
     sent = await db.fetchval("select count(*) from notification_outbox where state = 'sent' "
                              "and event_id = $1", uuid.UUID(event_id))
@@ -109,11 +109,11 @@ async def test_the_all_clear_of_a_big_school_is_a_wave_too(client, db, pool, clo
     (reading who was notified costs as much as writing the messages)."""
     school = await _school(db, BIG)
     event_id = await factories.start(client, school)
-    await write_waves(pool, clock)
+    await write_waves(pool, clock, LINKS)
     clock.advance(minutes=5)
     r = await client.post(f"/v1/events/{event_id}/all-clear", json={},
                           headers=bearer(school["sro"]))
     assert r.status_code == 200
     assert ("all_clear", "sms") not in await _outbox(db, event_id)
-    assert await write_waves(pool, clock) == 1
+    assert await write_waves(pool, clock, LINKS) == 1
     assert (await _outbox(db, event_id))[("all_clear", "sms")] == school["people"]

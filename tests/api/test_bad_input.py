@@ -215,7 +215,7 @@ def json_routes(app) -> list[tuple[str, str]]:
     """(method, path) of every route that takes a JSON body, its path ids made up: the
     body is judged before the handler looks for what they name."""
     return [(method, re.sub(r"\{\w+:uuid\}", str(uuid.uuid4()), route.path)
-             .replace("{school_year:str}", "2026-2027"))
+             .replace("{school_year:str}", "2026-2027").replace("{token:str}", "A" * 22))
             for route in app.routes for handler in getattr(route, "route_handlers", [])
             if "data" in handler.parsed_fn_signature.parameters
             for method in sorted(handler.http_methods)]

@@ -15,7 +15,7 @@ from db.pool import create_pool
 from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender
 from tests import factories
-from tests.conftest import SECRET, bearer
+from tests.conftest import LINKS, SECRET, bearer
 from tests.metrics_samples import scrape, value
 from tests.processes import serving
 from tests.waiting import eventually
@@ -84,7 +84,7 @@ async def test_delivery_outcomes_are_counted_by_channel_and_reason(client, pool,
                             headers=bearer(lockdown["principal"]))
     assert r.status_code == 204
     dispatcher = Dispatcher(pool, database_url, {ch: ConsoleSender(ch) for ch in ("push", "sms")},
-                            clock, on_outcome=client.app.state.metrics.count_delivery)
+                            clock, on_outcome=client.app.state.metrics.count_delivery, links=LINKS)
     assert await dispatcher.run_once() == 6
     samples = await scrape(client)
     deliveries = "muster_deliveries_total"

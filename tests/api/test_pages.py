@@ -76,3 +76,15 @@ async def test_no_other_origin_may_call_the_api_unless_configured(client, db, da
         assert "access-control-allow-credentials" not in r.headers
         r = await other.options("/v1/me", headers=preflight | {"Origin": "https://evil.example"})
         assert r.headers.get("access-control-allow-origin") != "https://evil.example"
+
+
+async def test_pages_are_gzipped_and_the_api_is_not(client, db):
+    school = await factories.staffed_school(db, "principal", room_count=30)
+    session = await factories.browser_session(db, school["principal"])
+    client.cookies.set("muster_session", session.cookie)
+    page = await client.get("/signin", headers={"Accept-Encoding": "gzip"})
+    assert page.headers["content-encoding"] == "gzip" and "Sign in" in page.text
+    api = await client.get(f"/v1/schools/{school['id']}/rooms",
+                           headers={"Accept-Encoding": "gzip"})
+    assert api.status_code == 200 and len(api.content) > 1000  # past gzip's minimum size
+    assert "content-encoding" not in api.headers

@@ -72,6 +72,12 @@ PUBLIC = {
     ("GET", "/signin"): "/signin",  # the browser's sign-in page
     ("GET", "/static/{served:path}"): "/static/muster.00000000.css",  # the pages' files
     ("POST", "/v1/webhooks/twilio/status"): "/v1/webhooks/twilio/status",  # signed by Twilio
+    # a person's link to an event: its token is the credential (test_links_reach_...)
+    ("GET", "/v1/links/{token:str}"): "/v1/links/" + "A" * 22,
+    ("POST", "/v1/links/{token:str}/ack"): "/v1/links/" + "A" * 22 + "/ack",
+    ("POST", "/v1/links/{token:str}/checkins"): "/v1/links/" + "A" * 22 + "/checkins",
+    ("GET", "/e/{token:str}"): "/e/" + "A" * 22,  # the link's page, on the same terms
+    ("GET", "/e/sw.js"): "/e/sw.js",  # the links' service worker
 }
 
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
@@ -338,3 +344,55 @@ def test_the_path_templates_are_the_routes():
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
                                  device="x")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
+
+
+# A link's token is its caller: (whose token, for which event) -> what its three routes
+# answer. Only the alerted members of the event's school hold one; an ended event's link
+# works for a day after the end (a report observed before the end is still taken, a new
+# one is 409) and then expires (410).
+LINK_CASES = {
+    "member": (Role.TEACHER, "event", 200),
+    "lead": (Role.SRO, "event", 200),
+    "another event, ended": (Role.TEACHER, "ended", 409),
+    "another school's person": ("other_school", "event", 404),
+    "another district's admin": ("other_district", "event", 404),
+    "removed member": ("removed", "event", 404),
+    "ended event, past the window": (Role.TEACHER, "expired", 410),
+}
+
+
+@pytest.mark.parametrize("case", sorted(LINK_CASES))
+async def test_links_reach_their_own_event_for_their_own_person(client, db, clock, case):
+    """GET, the page, ack and a check-in by link: a member's own link works; any other
+    token is refused with a problem (a page) that tells nothing of the school, and stores
+    nothing (an ended event's link acknowledges, which records receipt of that event
+    only)."""
+    from domain.links import OFFLINE_REPLAY_WINDOW
+    from tests.conftest import LINKS
+
+    who, which, status = LINK_CASES[case]
+    world = await build_world(db, client, clock.now)
+    person = world["people"][Role.TEACHER if who == "removed" else who]
+    if who == "removed":
+        r = await client.delete(f"/v1/schools/{world['school']}/staff/{person}",
+                                headers=bearer(world["people"][Role.PRINCIPAL]))
+        assert r.status_code == 204, r.text
+    if which == "expired":
+        clock.advance(seconds=(OFFLINE_REPLAY_WINDOW + timedelta(seconds=1)).total_seconds())
+    event = world["ended" if which in ("ended", "expired") else "event"]
+    url = f"/v1/links/{LINKS.token(uuid.UUID(event), person)}"
+    report = {"client_id": str(uuid.uuid4()), "room_id": str(world["room"]), "status": "ok",
+              "students_present": 20}
+    page = url.replace("/v1/links/", "/e/")
+    for method, path, body, allowed in (("GET", "", None, 200), ("GET", "page", None, 200),
+                                        ("POST", "/ack", None, 204),
+                                        ("POST", "/checkins", report, 201)):
+        before = await snapshot(db) if method != "GET" else None
+        r = await client.request(method, page if path == "page" else url + path, json=body)
+        # an ended event's link is open: only a new report is refused, as too late
+        refused = status != 200 and (status != 409 or path == "/checkins")
+        assert r.status_code == (status if refused else allowed), (case, path, r.text)
+        if refused:
+            assert path == "page" or set(r.json()) <= PROBLEM_FIELDS, r.text
+            assert before is None or await snapshot(db) == before, f"{case}: refused, stored"
+            assert "Alpha High" not in r.text and "Teacher" not in r.text, r.text

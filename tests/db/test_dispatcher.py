@@ -14,7 +14,7 @@ from db.pool import create_pool
 from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender, SendResult
 from tests import factories
-from tests.conftest import T0
+from tests.conftest import LINKS, T0
 from tests.proxy import Proxy
 from tests.waiting import eventually
 
@@ -59,7 +59,7 @@ async def enqueue(db, lockdown, user, *, channel="sms", priority=5, not_before=T
 def dispatcher(pool, database_url, clock, sender, **kw) -> Dispatcher:
     """A dispatcher whose retries wait exactly the backoff (middle jitter)."""
     return Dispatcher(pool, database_url, {"sms": sender, "push": sender}, clock,
-                      jitter=lambda: 0.5, **kw)
+                      jitter=lambda: 0.5, links=LINKS, **kw)
 
 
 async def test_most_urgent_first_and_each_outcome_recorded_once(db, pool, database_url, clock,
@@ -156,7 +156,7 @@ async def test_console_sender_logs_and_records(db, pool, database_url, clock, lo
     await enqueue(db, lockdown, lockdown["people"][1], channel="push")
     senders = {"sms": ConsoleSender("sms"), "push": ConsoleSender("push")}
     with caplog.at_level("INFO", logger="muster.notifications"):
-        await Dispatcher(pool, database_url, senders, clock).run_once()
+        await Dispatcher(pool, database_url, senders, clock, links=LINKS).run_once()
     assert any("SMS to" in r.getMessage() and "LOCKDOWN" in r.getMessage()
                for r in caplog.records)
     states = dict(await db.fetch("select channel, state from notification_outbox"))
@@ -208,7 +208,7 @@ async def test_dead_push_token_disables_the_device(db, pool, database_url, clock
         push = FcmSender(fake.service_account(), fcm_url=fake.fcm_url)
         try:
             senders = {"push": push, "sms": ConsoleSender("sms")}
-            assert await Dispatcher(pool, database_url, senders, clock).run_once() == 1
+            assert await Dispatcher(pool, database_url, senders, clock, links=LINKS).run_once() == 1
         finally:
             await push.aclose()
     assert await db.fetchval("select state from notification_outbox") == "sent"
@@ -265,7 +265,7 @@ async def test_a_failed_push_alert_brings_the_sms_reminder_forward(db, pool, dat
            values ($1, $2, 'sms', 'reminder', 'DRILL - HOLD', $3, true) returning id""",
         lockdown["event"], teacher, T0 + timedelta(seconds=60))
     senders = {"push": ConsoleSender("push"), "sms": Recorder()}  # no device: push fails
-    run = Dispatcher(pool, database_url, senders, clock)
+    run = Dispatcher(pool, database_url, senders, clock, links=LINKS)
     assert await run.run_once() == 1
     assert await run.run_once() == 1  # the reminder, without waiting 60 s
     assert [m.id for m in senders["sms"].sent] == [reminder]
@@ -319,7 +319,7 @@ async def test_an_outcome_is_written_however_long_the_database_is_away(db, datab
         pool = await create_pool(dsn, max_size=2)
         try:
             provider = Restart(proxy)
-            run = Dispatcher(pool, dsn, {"sms": provider, "push": provider}, clock,
+            run = Dispatcher(pool, dsn, {"sms": provider, "push": provider}, clock, links=LINKS,
                              lease=timedelta(seconds=1))  # gone for longer than the lease
             passing = asyncio.create_task(run.run_once())
             # the outcome was tried well past the lease (backoff 0.1, 0.2, 0.4... s)
@@ -380,7 +380,8 @@ async def test_push_lane_does_not_wait_for_a_slow_sms_lane(db, pool, database_ur
     async def push_states_are(states: list[str]) -> bool:
         return await push_states() == states
 
-    async with Dispatcher(pool, database_url, {"push": push, "sms": sms}, clock, poll_s=0.05):
+    async with Dispatcher(pool, database_url, {"push": push, "sms": sms}, clock, poll_s=0.05,
+                          links=LINKS):
         await eventually(lambda: push_states_are(["sent"]))
         await enqueue(db, lockdown, staff, channel="push")
         await eventually(lambda: push_states_are(["sent", "sent"]))

@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import msgspec
 
-from api.routes.events.replay import PAGE, ReplayPages, Turns
+from api.http.turns import STREAMS_PER_TURN, StreamsInTurns, Turns
+from api.routes.events.replay import PAGE, ReplayPages
 from db import timeline
 from tests import factories
 
@@ -75,3 +76,22 @@ async def test_at_most_a_few_turns_are_given_per_turn_of_the_loop():
     await asyncio.gather(*waiting)
     assert max(per_turn) == 4
     assert done == list(range(50))
+
+
+async def test_streams_opened_at_once_let_other_requests_in_between():
+    """200 dashboards reconnecting hand the app 200 stream requests in one turn; a
+    check-in that comes just after enters the app before all but the first few of them,
+    not behind every one."""
+    entered: list[str] = []
+
+    async def app(scope, receive, send) -> None:
+        entered.append(scope["path"])
+
+    gate = StreamsInTurns(app)
+    streams = [asyncio.create_task(gate({"type": "http", "path": f"/v1/events/{n}/stream"},
+                                        None, None)) for n in range(200)]
+    checkin = asyncio.create_task(gate({"type": "http", "path": "/v1/events/1/checkins"},
+                                       None, None))
+    await asyncio.gather(*streams, checkin)
+    assert entered.index("/v1/events/1/checkins") <= 2 * STREAMS_PER_TURN
+    assert len(entered) == 201

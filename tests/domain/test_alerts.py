@@ -8,7 +8,7 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from domain.alerts import (
-    SMS_LIMIT,
+    SMS_SEGMENTS,
     Channel,
     MessageKind,
     PlannedMessage,
@@ -16,6 +16,8 @@ from domain.alerts import (
     plan_alert,
     plan_ending,
     recipients_for,
+    sms_segments,
+    sms_text,
 )
 from domain.errors import Invalid
 from domain.events import Event, EventRequest, all_clear, cancel, start_event
@@ -66,9 +68,19 @@ def routes(plan: list[PlannedMessage]) -> set[tuple[uuid.UUID, Channel, MessageK
 TEACHER = person(1)
 
 
+class EveryonesLink(dict[uuid.UUID, str]):
+    """Each person's link to the event, as the caller of plan_alert works them out."""
+
+    def __missing__(self, user_id: uuid.UUID) -> str:
+        return f"https://muster.example.org/e/{user_id.hex[:22]}"
+
+
+LINKS = EveryonesLink()
+
+
 def test_real_event_goes_by_push_and_sms_at_once() -> None:
     """A real alert goes by push and SMS in parallel, both from now, neither conditional."""
-    plan = plan_alert(event(drill=False), MessageKind.ALERT, [TEACHER], now=NOW)
+    plan = plan_alert(event(drill=False), MessageKind.ALERT, [TEACHER], now=NOW, links=LINKS)
     assert routes(plan) == {
         (TEACHER.user_id, Channel.PUSH, MessageKind.ALERT, NOW, False),
         (TEACHER.user_id, Channel.SMS, MessageKind.ALERT, NOW, False),
@@ -77,7 +89,7 @@ def test_real_event_goes_by_push_and_sms_at_once() -> None:
 
 def test_drill_goes_by_push_then_sms_to_the_unacknowledged() -> None:
     """A drill goes by push now, and by SMS after a minute only if not acknowledged."""
-    plan = plan_alert(event(drill=True), MessageKind.ALERT, [TEACHER], now=NOW)
+    plan = plan_alert(event(drill=True), MessageKind.ALERT, [TEACHER], now=NOW, links=LINKS)
     assert routes(plan) == {
         (TEACHER.user_id, Channel.PUSH, MessageKind.ALERT, NOW, False),
         (TEACHER.user_id, Channel.SMS, MessageKind.REMINDER, NOW + timedelta(seconds=60), True),
@@ -87,20 +99,23 @@ def test_drill_goes_by_push_then_sms_to_the_unacknowledged() -> None:
 def test_drill_ack_window_is_configurable() -> None:
     """The drill's SMS reminder waits out the acknowledgement window it is given."""
     window = timedelta(minutes=3)
-    plan = plan_alert(event(drill=True), MessageKind.ALERT, [TEACHER], now=NOW, ack_window=window)
+    plan = plan_alert(event(drill=True), MessageKind.ALERT, [TEACHER],
+                      now=NOW, ack_window=window, links=LINKS)
     assert [m.not_before for m in plan if m.channel is Channel.SMS] == [NOW + window]
 
 
 def test_drill_without_a_working_device_gets_sms_at_once() -> None:
     """Someone with no working push device gets a drill's SMS now, not after the window."""
-    plan = plan_alert(event(drill=True), MessageKind.ALERT, [person(2, devices=0)], now=NOW)
+    plan = plan_alert(event(drill=True), MessageKind.ALERT, [person(2, devices=0)],
+                      now=NOW, links=LINKS)
     assert routes(plan) == {(person(2).user_id, Channel.SMS, MessageKind.ALERT, NOW, False)}
 
 
 @pytest.mark.parametrize("drill", [False, True])
 def test_no_phone_means_push_only(drill: bool) -> None:
     """Without a phone there is no SMS, not even the drill reminder."""
-    plan = plan_alert(event(drill=drill), MessageKind.ALERT, [person(3, phone=False)], now=NOW)
+    plan = plan_alert(event(drill=drill), MessageKind.ALERT, [person(3, phone=False)],
+                      now=NOW, links=LINKS)
     assert routes(plan) == {(person(3).user_id, Channel.PUSH, MessageKind.ALERT, NOW, False)}
 
 
@@ -108,12 +123,13 @@ def test_no_phone_means_push_only(drill: bool) -> None:
 def test_unreachable_recipient_gets_nothing(drill: bool) -> None:
     """Someone with neither device nor phone is left out (the readiness report lists them)."""
     unreachable = person(4, phone=False, devices=0)
-    assert plan_alert(event(drill=drill), MessageKind.ALERT, [unreachable], now=NOW) == []
+    assert plan_alert(event(drill=drill), MessageKind.ALERT, [unreachable],
+                      now=NOW, links=LINKS) == []
 
 
 def test_action_change_is_planned_like_a_start() -> None:
     """An action change reaches the same people on the same channels, as `action`."""
-    plan = plan_alert(event(drill=False), MessageKind.ACTION, [TEACHER], now=NOW)
+    plan = plan_alert(event(drill=False), MessageKind.ACTION, [TEACHER], now=NOW, links=LINKS)
     assert {m.kind for m in plan} == {MessageKind.ACTION}
     assert {m.channel for m in plan} == {Channel.PUSH, Channel.SMS}
 
@@ -123,7 +139,7 @@ def test_action_change_is_planned_like_a_start() -> None:
 def test_plan_alert_refuses_other_kinds(kind: MessageKind) -> None:
     """Endings and reminders are not alerts; planning them as one is a programming error."""
     with pytest.raises(ValueError, match="alert or an action change"):
-        plan_alert(event(drill=False), kind, [TEACHER], now=NOW)
+        plan_alert(event(drill=False), kind, [TEACHER], now=NOW, links=LINKS)
 
 
 ADMIN = person(9, Role.DISTRICT_ADMIN)
@@ -153,14 +169,14 @@ def test_priority_table() -> None:
                             (True, {(True, MessageKind.ALERT): 5, (False, MessageKind.ALERT): 4,
                                     (True, MessageKind.REMINDER): 3,
                                     (False, MessageKind.REMINDER): 2})]:
-        plan = plan_alert(event(drill=drill), MessageKind.ALERT, people, now=NOW)
+        plan = plan_alert(event(drill=drill), MessageKind.ALERT, people, now=NOW, links=LINKS)
         assert {(m.user_id in leads, m.kind): m.priority for m in plan} == expected
 
 
 def test_plan_is_in_sending_order() -> None:
     """Leads come first, then everyone else, then the drill reminders."""
     people = [person(1), person(2, Role.SRO)]
-    plan = plan_alert(event(drill=True), MessageKind.ALERT, people, now=NOW)
+    plan = plan_alert(event(drill=True), MessageKind.ALERT, people, now=NOW, links=LINKS)
     assert [m.priority for m in plan] == sorted((m.priority for m in plan), reverse=True)
     assert plan[0].user_id == person(2).user_id
     assert [m.kind for m in plan][-2:] == [MessageKind.REMINDER] * 2
@@ -168,16 +184,17 @@ def test_plan_is_in_sending_order() -> None:
 
 def test_texts_follow_the_drill_rules() -> None:
     """Push says exactly the SRP alert text; SMS says it with a GSM-7 hyphen for the dash."""
-    for drill, push_text, sms_text in [
+    for drill, push_text, sms_words in [
         (True, "DRILL — LOCKDOWN: Locks, lights, out of sight. Room 114 too.",
          "DRILL - LOCKDOWN: Locks, lights, out of sight. Room 114 too."),
         (False, "LOCKDOWN: Locks, lights, out of sight. Room 114 too.",
          "LOCKDOWN: Locks, lights, out of sight. Room 114 too."),
     ]:
         plan = plan_alert(event(drill=drill, message="Room 114 too."), MessageKind.ALERT,
-                          [person(1, devices=0), person(2)], now=NOW)
+                          [person(1, devices=0), person(2)], now=NOW, links=LINKS)
         assert {m.body for m in plan if m.channel is Channel.PUSH} == {push_text}
-        assert {m.body for m in plan if m.channel is Channel.SMS} == {sms_text}
+        assert {m.body for m in plan if m.channel is Channel.SMS} \
+            == {f"{sms_words}\n{LINKS[person(n).user_id]}" for n in (1, 2)}
 
 
 def test_sms_makes_typed_text_gsm7_but_keeps_words_it_cannot_spell() -> None:
@@ -185,22 +202,24 @@ def test_sms_makes_typed_text_gsm7_but_keeps_words_it_cannot_spell() -> None:
     script GSM-7 cannot carry is kept rather than turned into question marks."""
     message = "“Stay put” – Diríjase al gimnasio… café"
     plan = plan_alert(event(drill=False, message=message), MessageKind.ALERT,
-                      [person(1, devices=0)], now=NOW)
+                      [person(1, devices=0)], now=NOW, links=LINKS)
     assert plan[0].body == 'LOCKDOWN: Locks, lights, out of sight. "Stay put" - ' \
-                           "Dirijase al gimnasio... café"
+                           f"Dirijase al gimnasio... café\n{LINKS[person(1).user_id]}"
     assert is_gsm7(plan[0].body)
     plan = plan_alert(event(drill=False, message="请留在教室"), MessageKind.ALERT,
-                      [person(1, devices=0)], now=NOW)
-    assert plan[0].body.endswith("请留在教室")
+                      [person(1, devices=0)], now=NOW, links=LINKS)
+    assert plan[0].body.endswith(f"请留在教室\n{LINKS[person(1).user_id]}")
 
 
 def test_long_sms_is_cut_but_push_is_whole() -> None:
     """An SMS stops at the limit with an ellipsis; the push carries every word."""
     message = "Stay away from the east wing. " * 30
-    plan = plan_alert(event(drill=False, message=message), MessageKind.ALERT, [TEACHER], now=NOW)
+    plan = plan_alert(event(drill=False, message=message), MessageKind.ALERT, [TEACHER],
+                      now=NOW, links=LINKS)
     sms = next(m for m in plan if m.channel is Channel.SMS)
     push = next(m for m in plan if m.channel is Channel.PUSH)
-    assert len(sms.body) <= SMS_LIMIT and sms.body.endswith("...")
+    assert sms_segments(sms.body) <= SMS_SEGMENTS
+    assert sms.body.endswith(f"...\n{LINKS[TEACHER.user_id]}")
     assert sms.body.startswith("LOCKDOWN: Locks, lights, out of sight. Stay away")
     assert push.body.endswith(message.strip())
 
@@ -208,7 +227,7 @@ def test_long_sms_is_cut_but_push_is_whole() -> None:
 @pytest.mark.parametrize("drill", [False, True])
 def test_critical_sound_is_for_real_push_only(drill: bool) -> None:
     """Only a real event's push asks for the critical sound; SMS and drills never do."""
-    plan = plan_alert(event(drill=drill), MessageKind.ALERT, [TEACHER], now=NOW)
+    plan = plan_alert(event(drill=drill), MessageKind.ALERT, [TEACHER], now=NOW, links=LINKS)
     assert {(m.channel, m.critical) for m in plan} == {(Channel.PUSH, not drill),
                                                         (Channel.SMS, False)}
 
@@ -217,12 +236,69 @@ def test_push_payload_is_strings_for_the_deep_link() -> None:
     """The push payload names the event, school, action, drill flag and kind as strings;
     SMS carries none."""
     plan = plan_alert(event(drill=True, action=Action.EVACUATE, location="the football field"),
-                      MessageKind.ALERT, [TEACHER], now=NOW)
+                      MessageKind.ALERT, [TEACHER], now=NOW, links=LINKS)
     push = next(m for m in plan if m.channel is Channel.PUSH)
     assert push.data == {"event_id": str(EVENT_ID), "school_id": str(SCHOOL),
-                         "action": "evacuate", "drill": "true", "kind": "alert"}
+                         "action": "evacuate", "drill": "true", "kind": "alert",
+                         "link": LINKS[TEACHER.user_id]}
     assert all(isinstance(v, str) for v in push.data.values())
     assert all(m.data == {} for m in plan if m.channel is Channel.SMS)
+
+
+LONG_URL = "https://emergency-notifications.riverbend-independent-school-district.example.org"
+
+
+@pytest.mark.parametrize("message", [
+    "Stay away from the east wing and the gym; the intruder was last seen near door 7. " * 8,
+    "Shelter in the interior halls [B-wing] {not the gym} ~ away from windows | ^ " * 8,
+    "请留在教室锁门关灯保持安静" * 10,
+])
+def test_a_long_message_with_a_long_public_url_keeps_the_link_whole(message: str) -> None:
+    """Two segments at most, whatever the words and the address: the words are cut (after
+    a whole word where there are words), the link never is. GSM-7's extension characters
+    take two septets, and a character outside GSM-7 makes the whole SMS UCS-2."""
+    link = f"{LONG_URL}/e/AbCdEfGhIjKlMnOpQrStU_"
+    body = sms_text(f"LOCKDOWN: {message}", link)
+    words, _, ends_with = body.rpartition("\n")
+    assert ends_with == link
+    assert sms_segments(body) == SMS_SEGMENTS
+    assert words.endswith("...") and f"LOCKDOWN: {message}".startswith(words[:-3])
+    if " " in message:
+        assert f"LOCKDOWN: {message}"[len(words) - 3] == " ", words  # after a whole word
+
+
+def test_segments_are_counted_as_carriers_count_them() -> None:
+    """160 septets alone, 153 each when joined; extension characters count twice; UCS-2
+    70 alone, 67 each."""
+    assert [sms_segments("a" * n) for n in (160, 161, 306, 307)] == [1, 2, 2, 3]
+    assert [sms_segments("[" * n) for n in (80, 81, 153, 154)] == [1, 2, 2, 3]
+    assert [sms_segments("好" * n) for n in (70, 71, 134, 135)] == [1, 2, 2, 3]
+
+
+def test_a_short_sms_ends_with_the_link_uncut() -> None:
+    body = sms_text("HOLD: In your room or area. Clear the halls.", "https://m.example/e/x")
+    assert body == "HOLD: In your room or area. Clear the halls.\nhttps://m.example/e/x"
+
+
+def test_every_call_to_act_carries_the_persons_own_link() -> None:
+    """Each SMS ends with its person's link and each push carries it as `link`, for the
+    start, the action change and the drill reminder alike."""
+    people = [person(1), person(2, Role.SRO), person(3, devices=0)]
+    for drill, kind in [(False, MessageKind.ALERT), (True, MessageKind.ALERT),
+                        (False, MessageKind.ACTION)]:
+        plan = plan_alert(event(drill=drill), kind, people, now=NOW, links=LINKS)
+        for m in plan:
+            link = LINKS[m.user_id]
+            assert (m.body.endswith(f"\n{link}") if m.channel is Channel.SMS
+                    else m.data["link"] == link), m
+        assert MessageKind.REMINDER in {m.kind for m in plan} or not drill
+
+
+def test_an_ending_carries_no_link() -> None:
+    """The all-clear asks nobody to do anything: no link to open."""
+    notified = [(TEACHER.user_id, Channel.PUSH), (TEACHER.user_id, Channel.SMS)]
+    plan = plan_ending(cancelled(drill=False), MessageKind.CANCELLED, notified)
+    assert all("link" not in m.data and "/e/" not in m.body for m in plan)
 
 
 def cancelled(*, drill: bool, reason: str = "Pressed by mistake") -> Event:
@@ -309,11 +385,12 @@ def test_plan_properties(recipients: list[Recipient], drill: bool, action: Actio
         the_event = event(drill=drill, action=action, message=message, **details.get(action, {}))
     except Invalid:
         assume(False)  # a real message opening with "drill", refused at the edge
-    plan = plan_alert(the_event, kind, recipients, now=NOW)
+    plan = plan_alert(the_event, kind, recipients, now=NOW, links=LINKS)
     reachable = {r.user_id for r in recipients if r.phone or r.push_devices}
     assert {m.user_id for m in plan if m.not_before == NOW and not m.unless_acknowledged} \
         == reachable
     assert all(m.body.startswith("DRILL") == drill for m in plan)
     assert all(0 <= m.priority <= 9 for m in plan)
-    assert all(is_gsm7(m.body) and len(m.body) <= SMS_LIMIT
+    assert all(is_gsm7(m.body) and sms_segments(m.body) <= SMS_SEGMENTS
+               and m.body.endswith(f"\n{LINKS[m.user_id]}")
                for m in plan if m.channel is Channel.SMS)

@@ -12,7 +12,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.fcm import FcmSender
 from notifications.twilio_sms import TwilioSmsSender
 from tests import factories
-from tests.conftest import bearer
+from tests.conftest import LINKS, bearer
 from tests.fakes.fcm import FakeFcm
 from tests.fakes.twilio import FakeTwilio
 
@@ -56,7 +56,7 @@ async def test_fcm_down_during_a_drill_sms_covers_then_push_catches_up(client, d
     SMS reminder; once FCM is back, the pushes go out. Each message once."""
     fcm, twilio, senders = providers
     event_id = await factories.start(client, school, drill=True)
-    dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5)
+    dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5, links=LINKS)
 
     fcm.error_rate, fcm.error_status = 1.0, 503
     assert await dispatcher.run_once("push") == 2
@@ -88,7 +88,7 @@ async def test_twilio_pushing_back_during_a_lockdown_loses_nothing(client, db, p
     and then go out, each once."""
     _, twilio, senders = providers
     event_id = await factories.start(client, school, drill=False)
-    dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5)
+    dispatcher = Dispatcher(pool, database_url, senders, clock, jitter=lambda: 0.5, links=LINKS)
     if busy == "too-many-requests":
         twilio.busy_rate = 1.0
     else:

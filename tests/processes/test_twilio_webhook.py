@@ -15,7 +15,7 @@ from notifications.dispatcher import Dispatcher
 from notifications.senders import ConsoleSender
 from notifications.twilio_sms import TwilioSmsSender
 from tests import factories
-from tests.conftest import SECRET, T0
+from tests.conftest import LINKS, SECRET, T0
 from tests.fakes.twilio import FakeTwilio, sign
 from tests.metrics_samples import scrape, value
 
@@ -55,7 +55,7 @@ async def _sent_sms(db, pool, database_url, clock, fake, settings):
                           base_url=fake.base_url)
     async with sms:
         senders = {"sms": sms, "push": ConsoleSender("push")}
-        assert await Dispatcher(pool, database_url, senders, clock).run_once() == 1
+        assert await Dispatcher(pool, database_url, senders, clock, links=LINKS).run_once() == 1
     [message] = fake.messages
     return message
 

@@ -14,7 +14,7 @@ USECASES = ROOT / "api" / "usecases"
 # Everything `domain` imports besides itself: the standard library modules it uses today,
 # and msgspec for its structs. A new one is a decision, made here on purpose.
 DOMAIN_MAY_IMPORT = frozenset({
-    "__future__", "calendar", "collections", "csv", "datetime", "enum", "functools",
+    "__future__", "base64", "calendar", "collections", "csv", "datetime", "enum", "functools",
     "hashlib", "hmac", "importlib", "io", "ipaddress", "re", "tomllib", "typing",
     "unicodedata", "uuid",
     "msgspec",
@@ -25,7 +25,7 @@ DOMAIN_MAY_IMPORT = frozenset({
 NOTIFICATIONS_USE_OF_DB = {  # the senders (fcm, twilio_sms, senders) use none of it
     "notifications.dispatcher": {"db.devices", "db.listen", "db.outbox", "db.pool",
                                  "db.receipts"},
-    "notifications.queueing": {"db.audience", "db.outbox", "db.pool", "db.waves"},
+    "notifications.queueing": {"db.audience", "db.links", "db.outbox", "db.pool", "db.waves"},
 }
 
 # Private modules of other projects that we import knowingly, each for want of a public way.

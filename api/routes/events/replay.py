@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections import OrderedDict, deque
+from collections import OrderedDict
 from typing import NamedTuple
 
 import asyncpg
 from litestar.response import ServerSentEventMessage
 
+from api.http.turns import Turns
 from api.usecases.shared_load import shared_load
 from db import timeline
 from db.pool import while_unavailable
@@ -59,33 +60,6 @@ class Page(NamedTuple):
     def full(self) -> bool:
         """More entries may follow at once."""
         return self.size == PAGE
-
-
-class Turns:
-    """Hands out at most `per_turn` turns per turn of the event loop, in order of asking."""
-
-    def __init__(self, per_turn: int) -> None:
-        self._per_turn = per_turn
-        self._waiting: deque[asyncio.Future[None]] = deque()
-        self._granting: asyncio.Task[None] | None = None
-
-    async def take(self) -> None:
-        """Return at the caller's turn (never at once)."""
-        turn = asyncio.get_running_loop().create_future()
-        self._waiting.append(turn)
-        if self._granting is None or self._granting.done():
-            self._granting = asyncio.create_task(self._grant())
-        await turn
-
-    async def _grant(self) -> None:
-        while self._waiting:
-            granted = 0
-            while self._waiting and granted < self._per_turn:
-                turn = self._waiting.popleft()
-                if not turn.done():  # a stream that went away while waiting
-                    turn.set_result(None)
-                    granted += 1
-            await asyncio.sleep(0)  # they run in the next turn, and so do we, after them
 
 
 class ReplayPages:

@@ -1,0 +1,171 @@
+// An alert's link: acknowledge on opening, report the room, and keep a report made
+// without a connection on this phone until it is sent (retried, backing off). The token
+// in the page's address is the only credential; no cookie is sent.
+"use strict";
+
+(() => {
+  // the page as the server sent it, kept below for reopening offline (not fetched again)
+  const served = "<!doctype html>\n" + document.documentElement.outerHTML;
+  const data = JSON.parse(document.getElementById("link-data").textContent);
+  const key = "muster.link." + data.token;
+  const $ = (id) => document.getElementById(id);
+  const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+
+  // What this phone keeps: the acknowledgement and the reports not yet sent.
+  const kept = (() => {
+    try { return JSON.parse(localStorage.getItem(key)) || {}; } catch { return {}; }
+  })();
+  kept.reports = kept.reports || [];
+  const keep = () => {
+    try { localStorage.setItem(key, JSON.stringify(kept)); } catch { /* private mode */ }
+  };
+
+  async function post(path, body) {
+    if (!navigator.onLine) return { status: 0 };  // no connection at all: wait for one
+    const response = await fetch(data.api + path, {
+      method: "POST", credentials: "omit", cache: "no-store",
+      headers: body ? { "Content-Type": "application/json" } : {},
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    const text = await response.text();
+    return { status: response.status, body: text ? JSON.parse(text) : null };
+  }
+
+  // ---- sending, with retries: a network error or a 5xx waits and tries again
+  let delay = 1000, timer = null;
+  const retryable = (status) => status === 0 || status === 429 || status >= 500;
+
+  // one pass at a time: a second (the `online` event during a send) waits for the first
+  let running = null;
+  function flush() {
+    running = running || drain().finally(() => { running = null; });
+    return running;
+  }
+
+  async function drain() {
+    clearTimeout(timer);
+    timer = null;
+    try {
+      if (kept.ack === "pending") await sendAck();
+      while (kept.reports.length) await sendReport(kept.reports[0]);
+      delay = 1000;
+    } catch (error) {
+      if (!retryable(error.status || 0)) throw error;
+      timer = setTimeout(flush, delay);
+      delay = Math.min(delay * 2, 60000);
+    }
+    show();
+  }
+
+  async function sendAck() {
+    const answer = await post("/ack").catch(() => ({ status: 0 }));
+    if (!retryable(answer.status)) {
+      kept.ack = answer.status === 204 ? "sent" : "refused";
+      keep();
+      return;
+    }
+    throw Object.assign(new Error("not sent"), { status: answer.status });
+  }
+
+  async function sendReport(report) {
+    const answer = await post("/checkins", report.body).catch(() => ({ status: 0 }));
+    if (retryable(answer.status)) {
+      throw Object.assign(new Error("not sent"), { status: answer.status });
+    }
+    kept.reports = kept.reports.filter((other) => other !== report);
+    if (answer.status === 200 || answer.status === 201) {
+      kept.last = { room: report.room, at: answer.body.received_at };
+    } else {
+      kept.last = { room: report.room, refused: (answer.body && answer.body.detail) || "refused" };
+    }
+    keep();
+  }
+
+  // ---- what the page says
+  function show() {
+    $("ack-status").textContent = kept.ack === "sent" ? "Your school sees that you have the alert."
+      : kept.ack === "pending" ? "Saved on this phone, not sent yet." : "";
+    const sent = $("sent");
+    sent.replaceChildren();
+    const line = (text, cls) => {
+      const p = document.createElement("p");
+      p.textContent = text;
+      if (cls) p.className = cls;
+      sent.append(p);
+    };
+    for (const report of kept.reports) {
+      line(`${report.room}: saved on this phone, not sent yet. It will be sent when the ` +
+           "connection returns; keep this page open.", "card pending");
+    }
+    if (!kept.reports.length && !kept.last) {  // sent before, from this phone or another
+      for (const report of data.reports) line(`${report.room}: sent, stored at ${time(report.at)}.`, "card done");
+    }
+    if (!kept.reports.length && kept.last) {
+      if (kept.last.refused) line(`${kept.last.room}: not stored. ${kept.last.refused}`, "card error");
+      else line(`${kept.last.room}: sent, stored at ${time(kept.last.at)}. Stay with your ` +
+                "students and follow the directive until the all-clear. Send again if " +
+                "anything changes: the newest report of the room counts.", "card done");
+    }
+  }
+
+  // ---- the form
+  const rooms = data.rooms;
+  $("rooms").append(...rooms.map((r) => new Option(`${r.code} · ${r.name}`)));
+  const findRoom = (text) => {
+    const wanted = text.trim().toLowerCase();
+    return rooms.find((r) => [r.code, r.name, `${r.code} · ${r.name}`]
+      .some((n) => n.toLowerCase() === wanted));
+  };
+  let status = null;
+  for (const [id, value] of [["safe", "ok"], ["help", "needs_help"]]) {
+    $(id).addEventListener("click", () => {
+      status = value;
+      $("safe").setAttribute("aria-pressed", String(value === "ok"));
+      $("help").setAttribute("aria-pressed", String(value === "needs_help"));
+    });
+  }
+  for (const button of document.querySelectorAll(".step")) {
+    button.addEventListener("click", () => {
+      const input = $(button.dataset.for);
+      input.value = Math.max(0, (parseInt(input.value, 10) || 0) + Number(button.dataset.by));
+    });
+  }
+  $("report").addEventListener("submit", (submitted) => {
+    submitted.preventDefault();
+    const room = findRoom($("room").value);
+    const problem = !room ? "Choose your room: type its code or name."
+      : !status ? "Tap Safe or Need help." : "";
+    $("problem").textContent = problem;
+    if (problem) return;
+    const count = (id) => Math.max(0, parseInt($(id).value, 10) || 0);
+    const note = $("note").value.trim();
+    kept.reports.push({ room: room.code, body: {
+      client_id: crypto.randomUUID(), room_id: room.id, status,
+      students_present: count("present"), students_missing: count("missing"),
+      students_extra: count("extra"), injured: count("injured"),
+      note: note || null, observed_at: new Date().toISOString() } });
+    keep();
+    show();
+    $("sent").scrollIntoView({ block: "nearest" });
+    flush();
+  });
+
+  $("ack").addEventListener("click", () => { kept.ack = "pending"; keep(); flush(); });
+  window.addEventListener("online", flush);
+
+  // Opening the page is the acknowledgement (never the GET: link previews fetch it).
+  if (data.open && kept.ack !== "sent") kept.ack = "pending";
+  keep();
+  show();
+  flush();
+
+  // Reopening the link without a connection still shows this page.
+  if ("serviceWorker" in navigator) {
+    navigator.serviceWorker.register(data.worker, { scope: "/e/" }).catch(() => {});
+  }
+  if (window.caches) {
+    const page = new Response(served, { headers: { "Content-Type": "text/html; charset=utf-8" } });
+    caches.open("muster-links").then((cache) => Promise.all([
+      cache.put(location.pathname, page), cache.addAll(data.assets)])).catch(() => {});
+  }
+})();
