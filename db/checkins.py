@@ -200,7 +200,8 @@ async def reports_by(conn: Connection, event_id: uuid.UUID,
 
 # rooms_with_reports -- every room of the school, with its current report if any
 _ROOMS_WITH_REPORTS = f"""
-select r.id as r_id, r.code as r_code, r.name as r_name, {", ".join("c." + n for n in _NAMES)}
+select r.id as r_id, r.code as r_code, r.name as r_name, r.building as r_building,
+       r.floor as r_floor, {", ".join("c." + n for n in _NAMES)}
 from rooms r
 left join room_reports rr on rr.room_id = r.id and rr.event_id = $1
 left join checkins c on c.id = rr.checkin_id
@@ -211,8 +212,10 @@ order by r.code
 
 async def rooms_with_reports(conn: Connection, event_id: uuid.UUID,
                              school_id: uuid.UUID) -> tuple[list[Room], dict[uuid.UUID, CheckIn]]:
-    """The school's rooms by code, and each reported room's current report."""
+    """The school's rooms by code (where each is, for a dashboard's plan of the school),
+    and each reported room's current report."""
     rows = await conn.fetch(_ROOMS_WITH_REPORTS, event_id, school_id)
-    rooms = [Room(id=r["r_id"], code=r["r_code"], name=r["r_name"]) for r in rows]
+    rooms = [Room(id=r["r_id"], code=r["r_code"], name=r["r_name"], building=r["r_building"],
+                  floor=r["r_floor"]) for r in rows]
     latest = {r["r_id"]: _checkin(r) for r in rows if r["id"] is not None}
     return rooms, latest

@@ -101,3 +101,14 @@ async def entries_after(conn: Connection, event_id: uuid.UUID, after_seq: int,
                           actor_id=r["actor_id"], actor_name=r["actor_name"],
                           detail=msgspec.Raw(r["detail"].encode()))
             for r in rows]
+
+
+# last_seq -- the number of the event's newest entry
+_LAST_SEQ = "select last_seq from events where id = $1"
+
+
+async def last_seq(conn: Connection, event_id: uuid.UUID) -> int:
+    """The seq of the event's newest entry (0 before any): a reader's state as of this
+    seq is brought up to date by the stream's entries after it."""
+    seq: int | None = await conn.fetchval(_LAST_SEQ, event_id)
+    return seq or 0

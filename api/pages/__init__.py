@@ -8,8 +8,9 @@ browser's session cookie authenticates them). Nothing here is in the OpenAPI doc
 from litestar import Router
 from litestar.exceptions import NotAuthorizedException
 
-from api.pages import assets, home, links, schools
+from api.pages import assets, dashboard, home, links, schools
 
 PAGES = Router("/", route_handlers=[assets.static_file, home.sign_in, home.home,
-                                    schools.school_page, links.link_page, links.link_worker],
+                                    schools.school_page, dashboard.dashboard, links.link_page,
+                                    links.link_worker],
                exception_handlers={NotAuthorizedException: home.to_sign_in})

@@ -12,6 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Template
@@ -42,3 +43,11 @@ def page(name: str, *, cache: str = "no-store", status_code: int = 200,
     Cache-Control (pages show live data: by default nothing keeps them)."""
     return Template(template_name=name, context=context, status_code=status_code,
                     headers=PAGE_HEADERS | {"Cache-Control": cache})
+
+
+def script_json(value: Any) -> str:
+    """`value` as JSON to put, unescaped (`|safe`), inside a `<script type="application/
+    json">` block: HTML is not decoded there, so `<`, `>` and `&` are written as JSON
+    escapes and nothing in the data can end the block."""
+    text = msgspec.json.encode(value).decode()
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")

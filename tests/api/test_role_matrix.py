@@ -170,6 +170,7 @@ TABLE = {
 PAGES = {
     ("GET", "/"): Call(MINE, EVERYONE, "/"),
     ("GET", "/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, "/schools/{school}"),
+    ("GET", "/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, "/events/{event}"),
 }
 
 # Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
