@@ -58,3 +58,9 @@ def unreachable(members: list[MemberReach]) -> list[Unreachable]:
     return [Unreachable(user_id=m.user_id, name=m.name, role=m.role, phone=m.phone,
                         problems=found)
             for m in members if (found := problems_of(m))]
+
+
+def by_text_only(member: Unreachable) -> bool:
+    """Whether the person's only problem is having no app: every alert still reaches them
+    by SMS, with the link to the event's check-in page, so an alert does not miss them."""
+    return member.problems == [ReachProblem.NO_DEVICE]

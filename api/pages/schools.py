@@ -26,7 +26,7 @@ from db import schools as db
 from domain.errors import NotFound
 from domain.events import Event
 from domain.policy import Permission, Policy
-from domain.readiness import ReachProblem, unreachable
+from domain.readiness import ReachProblem, by_text_only, unreachable
 from domain.roles import Role
 from domain.srp import EventStatus
 
@@ -63,13 +63,15 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
     can = allowed(await events_db.load_school_policy(conn, school_id), role)
     recent = await events_db.list_events(conn, school_id, events_db.EventFilter(), None, RECENT)
     active = await _active(conn, school_id)
-    missed = None
+    missed, texted = None, 0
     if can[Permission.READ_REPORTS]:
+        problems = unreachable(await audience.member_reach(conn, school_id, now))
+        texted = sum(map(by_text_only, problems))
         missed = [(member, "; ".join(MISSES[problem] for problem in member.problems))
-                  for member in unreachable(await audience.member_reach(conn, school_id, now))]
+                  for member in problems if not by_text_only(member)]
     real_running = active is not None and not active.drill
     return page("school.html", csrf=csrf_of(request, caller), caller=caller, role=role,
-                school=school, can=can, active=active, missed=missed,
+                school=school, can=can, active=active, missed=missed, texted=texted,
                 recent=[(event, at(event.started_at, school.timezone)) for event in recent],
                 started=active and at(active.started_at, school.timezone),
                 # a real event supersedes a drill; anything else waits for the end

@@ -34,7 +34,9 @@ async def test_a_principal_sees_the_running_event_its_controls_reports_and_readi
     assert "Yes, all clear" in html
     for event in (ended, active):
         assert f'href="/v1/events/{event}/report.html"' in html
-    assert "Who an alert would miss today" in html and "no phone with the app" in html
+    assert "Who an alert would miss today" in html and "Everyone here can be reached." in html
+    # nobody has the app: all three are reached by text, and the page says so in one line
+    assert "3 people have no phone\n    with the app: their alerts come by text" in html
     assert 'id="start"' not in html  # a real event runs: nothing else may start
 
 

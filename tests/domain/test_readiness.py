@@ -4,7 +4,7 @@ import uuid
 
 import pytest
 
-from domain.readiness import MemberReach, ReachProblem, problems_of, unreachable
+from domain.readiness import MemberReach, ReachProblem, by_text_only, problems_of, unreachable
 from domain.roles import Role
 
 
@@ -32,3 +32,11 @@ def test_unreachable_keeps_order_and_drops_the_reachable():
     ok, no_app, bad_sms = member(), member(working_devices=0), member(last_sms_failed=True)
     assert [u.user_id for u in unreachable([no_app, ok, bad_sms])] == [
         no_app.user_id, bad_sms.user_id]
+
+
+def test_someone_without_the_app_is_reached_by_text_unless_texts_fail_too():
+    """No app alone: alerts come by SMS with the check-in link. No app and a failing
+    phone, or a phone the app must re-register: an alert would miss them."""
+    no_app, both = member(working_devices=0), member(working_devices=0, last_sms_failed=True)
+    stale = member(working_devices=0, disabled_devices=1)
+    assert [by_text_only(u) for u in unreachable([no_app, both, stale])] == [True, False, False]
