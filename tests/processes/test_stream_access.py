@@ -210,3 +210,27 @@ async def test_a_person_holds_a_bounded_number_of_streams(http, world):
             return again.status_code == 200
 
     await eventually(let_in_again, timeout=PATIENCE_S)
+
+
+async def test_a_page_starts_its_stream_after_what_it_shows(http, world):
+    """`?after=N` starts after seq N (a page rendered up to it needs no replay, and
+    EventSource cannot send Last-Event-ID at first); a reconnection's Last-Event-ID wins."""
+    first, second = await post_checkin(http, world), await post_checkin(http, world)
+    url, headers = f"/v1/events/{world['event']}/stream", bearer(world["sro"])
+
+    async def first_message(**options) -> dict[str, str]:
+        async with asyncio.timeout(PATIENCE_S), http.stream("GET", url, **options) as r:
+            assert r.status_code == 200
+            message = await read_message(r.aiter_lines())
+        assert message is not None
+        return message
+
+    shown = await first_message(headers=headers)  # seq 1: the start
+    assert (shown["event"], shown["id"]) == ("status", "1")
+    after_first = await first_message(headers=headers, params={"after": 2})
+    assert checkin_ids([after_first]) == [second] and after_first["id"] == "3"
+    resumed = await first_message(headers=headers | {"Last-Event-ID": "1"},
+                                  params={"after": 2})
+    assert checkin_ids([resumed]) == [first] and resumed["id"] == "2"
+    r = await http.get(url, headers=headers, params={"after": -1})
+    assert r.status_code == 400 and "after" in r.text

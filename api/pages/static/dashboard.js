@@ -278,12 +278,14 @@
   let source = null;
 
   function connect() {
-    source = new EventSource(`/v1/events/${eventId}/stream`);
+    // after what the page shows already; the browser's own reconnections send
+    // Last-Event-ID, which the server takes over this
+    source = new EventSource(`/v1/events/${eventId}/stream?after=${seq}`);
     source.onopen = () => showLive("live", "Live");
     source.onerror = () => {
       if (source.readyState === EventSource.CLOSED) {
-        // refused (a bound on streams, a restart): a new stream replays, and the seqs
-        // already shown are skipped
+        // refused (a bound on streams, a restart): a new stream starts after what is
+        // shown
         showLive("reconnecting", "Reconnecting…");
         setTimeout(connect, RETRY_MS);
       } else {

@@ -29,7 +29,7 @@ from typing import Annotated
 import msgspec
 from litestar import Router, get
 from litestar.datastructures import State
-from litestar.params import FromPath, HeaderParameter
+from litestar.params import FromPath, HeaderParameter, QueryParameter
 from litestar.response import ServerSentEventMessage, Stream
 
 from api.http.deps import SignedIn
@@ -55,19 +55,25 @@ CHECK_EVERY_S = 1.0  # a quiet stream judges its reader's access again this ofte
 # Timeline seqs are PostgreSQL integers: a larger id is refused (400), not a broken stream.
 LastEventId = Annotated[int | None, HeaderParameter(name="Last-Event-ID", ge=0, le=2**31 - 1,
                                                     description="Resume after this seq.")]
+# A browser's EventSource cannot send Last-Event-ID on its first request: a page that
+# already shows the timeline up to a seq starts after it with `?after=`.
+After = Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1, description=(
+    "Start after this seq (a page that already shows the timeline up to it); "
+    "Last-Event-ID, when sent, wins."))]
 
 
 @get("/{event_id:uuid}/stream",
      summary="Live timeline (SSE: checkin, action, status, delivery; end when access ends)",
      responses=problem_specs(400, 401, 404, 429), media_type="text/event-stream")
 async def stream(request: SignedIn, event_id: FromPath[uuid.UUID],
-                 last_event_id: LastEventId = None) -> Stream:
+                 last_event_id: LastEventId = None, after: After = None) -> Stream:
     state = request.app.state
     ctx, _ = await read_event_as(state.events, state.pool, request.user, event_id,
                                   state.clock())
     reader = Reader(state, request.user, request.auth.exp, ctx.event.school_id)
     slot = state.streams.hold(request.user.user_id)
-    return Stream(_messages(state, reader, slot, event_id, last_event_id or 0),
+    last = last_event_id if last_event_id is not None else after or 0
+    return Stream(_messages(state, reader, slot, event_id, last),
                   media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
