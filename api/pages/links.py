@@ -58,7 +58,7 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
         "ended": None if event.status is EventStatus.ACTIVE else
         f"This event has ended: {_ENDED[event.status]}. A report made before the end "
         "can still be sent.",
-        "data": {"token": token, "api": f"/v1/links/{token}",
+        "data": {"token": token, "api": f"/v1/links/{token}", "timezone": shown.school_timezone,
                  "open": event.status is EventStatus.ACTIVE, "worker": "/e/sw.js",
                  "rooms": [{"id": str(r.id), "code": r.code, "name": r.name}
                            for r in shown.rooms],

@@ -43,6 +43,7 @@ class LinkPage(Value, kw_only=True):
 
     event: Event
     school_name: str
+    school_timezone: str  # the school's clocks (IANA name), which the page's times follow
     person_name: str
     open_until: datetime | None
     rooms: list[Room]
@@ -92,7 +93,8 @@ async def page(door: Door, token: str, now: datetime) -> LinkPage:
             raise NotFound(UNKNOWN)
         rooms, last_room_id = await schools.rooms_reporter_first(conn, event.school_id, person)
         return LinkPage(
-            event=event, school_name=school.name, person_name=holder.caller.name,
+            event=event, school_name=school.name, school_timezone=school.timezone,
+            person_name=holder.caller.name,
             open_until=open_until(event), rooms=rooms, last_room_id=last_room_id,
             checkins=await db_checkins.reports_by(conn, event.id, person))
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+import zoneinfo
 from datetime import timedelta
 
 import httpx
@@ -99,6 +100,14 @@ async def test_an_alerts_link_checks_a_room_in_on_a_fresh_phone(phone, live, db,
     await expect(page.get_by_text(re.compile(r"R-002: sent, stored at"))).to_be_visible()
     assert await _checkins(db) == [("R-002", "needs_help", 3, 1, 0, 1, "Nurse please",
                                     world["teacher"])]
+    # by the school's clocks, whatever the phone's (this browser's are UTC)
+    stored, zone = await db.fetchrow(
+        "select c.received_at, s.timezone from checkins c join events e on e.id = c.event_id "
+        "join schools s on s.id = e.school_id")
+    local = stored.astimezone(zoneinfo.ZoneInfo(zone))
+    assert zone != "UTC" and local.utcoffset()
+    await expect(page.get_by_text(f"R-002: sent, stored at {local:%I:%M %p}.",
+                                  exact=False)).to_be_visible()
     await shoot(page, "link-sent")
 
 

@@ -9,7 +9,9 @@
   const data = JSON.parse(document.getElementById("link-data").textContent);
   const key = "muster.link." + data.token;
   const $ = (id) => document.getElementById(id);
-  const time = (iso) => new Date(iso).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  // by the school's clocks, as the dashboard and the report show times
+  const time = (iso) => new Date(iso).toLocaleTimeString([], {
+    hour: "2-digit", minute: "2-digit", timeZone: data.timezone });
 
   // What this phone keeps: the acknowledgement and the reports not yet sent.
   const kept = (() => {
