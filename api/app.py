@@ -125,7 +125,6 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
     return app
 
 
-
 def _cors(settings: Settings) -> CORSConfig | None:
     """Scripts of the configured other origins may call the API with a bearer token (never
     with the browser session: cookies stay same-site); by default no other origin may."""
