@@ -154,7 +154,11 @@ async def sign_in_browser(
 ) -> Response[BrowserSession]:
     """As `/token` with a phone and code, for Muster's own pages: the session is set as an
     HttpOnly, SameSite=Strict cookie (Secure when MUSTER_PUBLIC_URL is https) that lasts
-    MUSTER_BROWSER_SESSION_TTL; there is no refresh token. `DELETE /v1/me/session` ends it."""
+    MUSTER_BROWSER_SESSION_TTL; there is no refresh token. `DELETE /v1/me/session` ends it.
+    The body must come as application/json, which another site's form cannot send: it
+    cannot sign a browser into someone else's account."""
+    if request.content_type[0] != "application/json":
+        raise Invalid("send the phone and code as application/json", field="content-type")
     session = await signin.sign_in(uow, keys, to_e164(data.phone), data.code,
                                    client_address(request), now)
     ttl = settings.browser_session_ttl

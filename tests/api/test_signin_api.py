@@ -487,3 +487,16 @@ async def test_an_operator_token_has_no_session_to_end(client, school):
     headers = bearer(school["teacher"])
     assert (await client.delete("/v1/me/session", headers=headers)).status_code == 204
     assert (await client.get("/v1/me", headers=headers)).status_code == 200
+
+
+async def test_another_sites_form_cannot_sign_a_browser_into_its_account(client, school, texts):
+    """A form posts text/plain or urlencoded, never JSON: a body that is JSON all the same
+    (the attacker's own phone and code) is refused, and no cookie is set."""
+    code = await ask_code(client, school["phone"], texts)
+    body = f'{{"phone": "{school["phone"]}", "code": "{code}"}}'.encode()
+    for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data"):
+        r = await client.post(BROWSER, content=body, headers={"content-type": kind})
+        assert_problem(r, 400, "content-type")
+        assert "set-cookie" not in r.headers
+    r = await client.post(BROWSER, content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200, r.text  # the code was not used up by the refusals
