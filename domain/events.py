@@ -138,6 +138,14 @@ _WHILE_ACTIVE: dict[tuple[bool, bool], str | None] = {
 }
 
 
+def may_start(active: Event | None, drill: bool) -> bool:
+    """Whether a drill (or a real event) may start beside the school's `active` event, by
+    the rules `start_event` applies (a page offers only what would be accepted)."""
+    if active is None or active.status is not EventStatus.ACTIVE:
+        return True
+    return _WHILE_ACTIVE[(active.drill, drill)] is None
+
+
 def start_event(
     active: Event | None, request: EventRequest, *, event_id: uuid.UUID, school_id: uuid.UUID,
     actor_id: uuid.UUID, role: Role, policy: Policy, now: datetime,

@@ -24,7 +24,7 @@ from db import audience
 from db import events as events_db
 from db import schools as db
 from domain.errors import NotFound
-from domain.events import Event
+from domain.events import Event, may_start
 from domain.policy import Permission, Policy
 from domain.readiness import ReachProblem, by_text_only, unreachable
 from domain.roles import Role
@@ -69,14 +69,12 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
         texted = sum(map(by_text_only, problems))
         missed = [(member, "; ".join(MISSES[problem] for problem in member.problems))
                   for member in problems if not by_text_only(member)]
-    real_running = active is not None and not active.drill
     return page("school.html", csrf=csrf_of(request, caller), caller=caller, role=role,
                 school=school, can=can, active=active, missed=missed, texted=texted,
                 recent=[(event, at(event.started_at, school.timezone)) for event in recent],
                 started=active and at(active.started_at, school.timezone),
-                # a real event supersedes a drill; anything else waits for the end
-                start_real=can[Permission.START_REAL_EVENT] and not real_running,
-                start_drill=can[Permission.START_DRILL] and active is None,
+                start_real=can[Permission.START_REAL_EVENT] and may_start(active, drill=False),
+                start_drill=can[Permission.START_DRILL] and may_start(active, drill=True),
                 hold_ms=HOLD_MS, countdown_s=COUNTDOWN_S)
 
 

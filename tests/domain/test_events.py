@@ -15,6 +15,7 @@ from domain.events import (
     all_clear,
     cancel,
     change_action,
+    may_start,
     start_event,
 )
 from domain.policy import Policy
@@ -264,3 +265,19 @@ def test_events_are_immutable() -> None:
     """An event value cannot be changed in place."""
     with pytest.raises(AttributeError):
         active_event(drill=True).status = EventStatus.ALL_CLEAR  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("active_drill", [True, False])
+@pytest.mark.parametrize("new_drill", [True, False])
+def test_may_start_says_what_start_event_accepts(active_drill: bool, new_drill: bool) -> None:
+    """A page offers a start exactly when start_event would take it."""
+    active = active_event(drill=active_drill)
+    request = EventRequest(action=Action.HOLD, drill=new_drill)
+    try:
+        start(request, active)
+        accepted = True
+    except Conflict:
+        accepted = False
+    assert may_start(active, drill=new_drill) is accepted
+    assert may_start(None, drill=new_drill)
+    assert all(may_start(ended_event(status), drill=new_drill) for status in ENDED)
