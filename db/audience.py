@@ -22,7 +22,7 @@ where (m.expires_at is null or m.expires_at > $2)
 
 # recipients -- everyone an alert of the school may reach, and their working devices
 _RECIPIENTS = """
-select u.id as user_id, m.name, u.phone, m.role,
+select u.id as user_id, m.name, u.phone, m.role, u.language,
        (select count(*) from devices d
         where d.user_id = u.id and d.disabled_at is null)::int as push_devices
 """ + _AUDIENCE
@@ -49,10 +49,11 @@ async def recipients(conn: Connection, school_id: uuid.UUID,
     return [msgspec.convert(dict(r), Recipient) for r in rows]
 
 
-# notified -- who was (or is about to be) alerted about the event, on which channel
+# notified -- who of its people was (or is about to be) alerted about the event, on which
+# channel
 _NOTIFIED = """
 select distinct user_id, channel from notification_outbox
-where event_id = $1 and kind in ('alert', 'action', 'reminder')
+where event_id = $1 and user_id is not null and kind in ('alert', 'action', 'reminder')
   and state in ('queued', 'sending', 'sent', 'delivered')
 """
 

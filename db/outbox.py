@@ -55,15 +55,15 @@ with due as (
         updated_at = $1
     from due
     where o.id = due.id
-    returning o.id, o.event_id, o.user_id, o.channel, o.kind, o.body, o.critical, o.data,
-              o.attempts, o.priority
+    returning o.id, o.event_id, o.assist_id, o.user_id, o.contact_id, o.phone, o.channel,
+              o.kind, o.body, o.critical, o.data, o.attempts, o.priority
 )
-select l.id, l.event_id, l.user_id, l.channel, l.kind, l.body, l.critical, l.data, l.attempts,
-       u.phone,
+select l.id, l.event_id, l.assist_id, l.user_id, l.contact_id, l.channel, l.kind, l.body,
+       l.critical, l.data, l.attempts, coalesce(l.phone, u.phone) as phone,
        array(select d.push_token from devices d
              where d.user_id = l.user_id and d.disabled_at is null
              order by d.last_seen_at desc) as push_tokens
-from leased l join users u on u.id = l.user_id
+from leased l left join users u on u.id = l.user_id
 order by l.priority desc, l.id
 """
 
@@ -98,19 +98,20 @@ async def record_outcome(conn: Connection, message_id: int, at: datetime, *,
                 message_id, at, DeliveryOutcome.RETRY if retry_at else outcome, error_code)
 
 
-async def enqueue(conn: Connection, event_id: uuid.UUID,
-                  messages: list[PlannedMessage]) -> None:
-    """Write the messages (inside the caller's transaction) and wake the dispatchers at
-    commit."""
+async def enqueue(conn: Connection, event_id: uuid.UUID | None,
+                  messages: list[PlannedMessage], *, assist_id: uuid.UUID | None = None) -> None:
+    """Write the messages about an event or a request for help (inside the caller's
+    transaction) and wake the dispatchers at commit."""
     if not messages:
         return
     # COPY: a district-wide lockdown writes ~20,000 rows inside the request
     await conn.copy_records_to_table(
         "notification_outbox",
-        columns=["event_id", "user_id", "channel", "kind", "priority", "body", "critical",
-                 "data", "not_before", "unless_acknowledged"],
-        records=[(event_id, m.user_id, m.channel, m.kind, m.priority, m.body, m.critical,
-                  m.data, m.not_before, m.unless_acknowledged) for m in messages])
+        columns=["event_id", "assist_id", "user_id", "contact_id", "phone", "channel", "kind",
+                 "priority", "body", "critical", "data", "not_before", "unless_acknowledged"],
+        records=[(event_id, assist_id, m.user_id, m.contact_id, m.phone, m.channel, m.kind,
+                  m.priority, m.body, m.critical, m.data, m.not_before, m.unless_acknowledged)
+                 for m in messages])
     await conn.execute("select pg_notify($1, '')", CHANNEL)
 
 

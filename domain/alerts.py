@@ -5,8 +5,8 @@ Real events go out on push and SMS in parallel (one channel alone proved unrelia
 the field); drills go by push, with SMS for those without a working device and, after an
 acknowledgement window, for those who have not acknowledged. A recipient with neither a
 device nor a phone gets nothing: the readiness report lists them, to be fixed before the
-day. Voice is the next channel: the outbox already admits 'voice'; adding it is a member
-of `Channel` and entries in `_ROUTES`, nothing else here.
+day. Voice calls a school's contacts for real events, and people who have not
+acknowledged a real alert.
 """
 
 import functools
@@ -20,6 +20,7 @@ from msgspec.structs import replace
 
 from domain import srp
 from domain.events import Event
+from domain.language import Language
 from domain.roles import Role, strongest
 from domain.srp import EventStatus
 from domain.values import Value
@@ -30,16 +31,22 @@ class Channel(StrEnum):
 
     PUSH = "push"
     SMS = "sms"
+    VOICE = "voice"
 
 
 class MessageKind(StrEnum):
-    """Why a message is sent; `reminder` is a drill's SMS to those who have not acknowledged."""
+    """Why a message is sent; `reminder` is a drill's SMS to those who have not
+    acknowledged, `repeat` a real alert's next round to them; `update` is "what we know"
+    during an event; `assist` a request for help to a school's responders."""
 
     ALERT = "alert"
     ACTION = "action"
     ALL_CLEAR = "all_clear"
     CANCELLED = "cancelled"
     REMINDER = "reminder"
+    UPDATE = "update"
+    ASSIST = "assist"
+    REPEAT = "repeat"
 
 
 class Recipient(Value, kw_only=True):
@@ -51,6 +58,7 @@ class Recipient(Value, kw_only=True):
     phone: str | None
     push_devices: int
     name: str
+    language: Language = Language.EN
 
 
 class PlannedMessage(Value, kw_only=True):
@@ -58,9 +66,10 @@ class PlannedMessage(Value, kw_only=True):
     go from `not_before`, but not if `unless_acknowledged` and the person has acknowledged
     the event by then. `priority` is 0..9, higher first; `critical` asks for the iOS critical
     sound and Android high priority; `data` is the push payload (strings, for the app's deep
-    link), empty for SMS."""
+    link), empty for SMS. It goes to a person (`user_id`) or to one of a school's contacts
+    (`contact_id`, who is no user: `phone` is the number to reach)."""
 
-    user_id: uuid.UUID
+    user_id: uuid.UUID | None
     channel: Channel
     kind: MessageKind
     priority: int
@@ -69,6 +78,8 @@ class PlannedMessage(Value, kw_only=True):
     data: dict[str, str]
     not_before: datetime
     unless_acknowledged: bool = False
+    contact_id: uuid.UUID | None = None
+    phone: str | None = None
 
 
 def recipients_for(

@@ -37,11 +37,15 @@ class DeliveryOutcome(StrEnum):
 
 
 class OutboxMessage(Value, kw_only=True):
-    """One message to one person on one channel, as a dispatcher claims it."""
+    """One message to one person on one channel, as a dispatcher claims it: about an
+    event or a request for help (or both), to a user or a school's contact; `phone` is
+    the number to reach, `push_tokens` the user's working devices."""
 
     id: int
-    event_id: uuid.UUID
-    user_id: uuid.UUID
+    event_id: uuid.UUID | None
+    assist_id: uuid.UUID | None = None
+    user_id: uuid.UUID | None
+    contact_id: uuid.UUID | None = None
     channel: Channel
     kind: MessageKind
     body: str

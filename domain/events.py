@@ -24,7 +24,9 @@ from domain.values import Value
 class TimelineKind(StrEnum):
     """What a line of an event's timeline records (the schema's list): the start, an
     action change, any other change of status, a room's report, a wave of messages
-    handed to providers, and an acknowledgement (admitted; nothing writes one yet)."""
+    handed to providers, an acknowledgement (admitted; nothing writes one yet), a "what
+    we know" update, a request for help raised during the event or its answer, and a
+    member of staff reporting themselves."""
 
     STARTED = "started"
     ACTION = "action"
@@ -32,6 +34,9 @@ class TimelineKind(StrEnum):
     CHECKIN = "checkin"
     DELIVERY = "delivery"
     ACK = "ack"
+    UPDATE = "update"
+    ASSIST = "assist"
+    STAFF_STATUS = "staff_status"
 
 
 class Event(Value, kw_only=True):

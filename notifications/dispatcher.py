@@ -34,7 +34,7 @@ log = logging.getLogger("muster.notifications")
 LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
 # Sends in flight per channel (an FCM call carries one person's devices): push is
 # bounded by the provider's latency, SMS by its rate limit anyway.
-IN_FLIGHT: dict[str, int] = {Channel.PUSH: 100, Channel.SMS: 32}
+IN_FLIGHT: dict[str, int] = {Channel.PUSH: 100, Channel.SMS: 32, Channel.VOICE: 32}
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
@@ -93,7 +93,7 @@ class Dispatcher:
             claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))
         async with self._pool.acquire() as conn:
-            for event_id in dict.fromkeys(m.event_id for m in claimed):
+            for event_id in dict.fromkeys(m.event_id for m in claimed if m.event_id):
                 await receipts.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
@@ -133,7 +133,8 @@ class Dispatcher:
                                     provider_id=result.provider_id,
                                     error_code=result.error_code, retry_at=retry_at)
         self._on_outcome(message.channel, outcome, result.error_code)
-        if falls_back_to_sms(message.channel, message.kind, outcome):
+        if (falls_back_to_sms(message.channel, message.kind, outcome)
+                and message.event_id and message.user_id):
             await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
         if result.dead_tokens:
             await devices.disable_devices(conn, result.dead_tokens, "push token rejected", now)

@@ -24,14 +24,19 @@ class Providers(Value, kw_only=True):
     twilio_messaging_service_sid: str | None = None
     sms_status_url: str | None = None  # where Twilio posts delivery receipts
     sms_rate_per_s: float = 10.0
+    voice_rate_per_s: float = 1.0  # calls placed a second: Twilio's default for an account
     fcm_url: str | None = None  # FCM's send URL, e.g. an emulator's (format: FcmSender)
     twilio_api_url: str | None = None  # Twilio's API base URL
 
     def batches(self, lease: timedelta, most: int = 100) -> dict[str, int]:
-        """Messages a dispatcher's lane may claim at once: for SMS no more than can be
-        handed off in half a lease, or waiting SMS would outlive it and be sent twice."""
-        sms = max(1, min(most, int(self.sms_rate_per_s * lease.total_seconds() / 2)))
-        return {Channel.PUSH: most, Channel.SMS: sms}
+        """Messages a dispatcher's lane may claim at once: for SMS and calls no more than
+        can be handed off at their rate in half a lease, or waiting messages would outlive
+        it and be sent twice."""
+        def within(rate_per_s: float) -> int:
+            return max(1, min(most, int(rate_per_s * lease.total_seconds() / 2)))
+
+        return {Channel.PUSH: most, Channel.SMS: within(self.sms_rate_per_s),
+                Channel.VOICE: within(self.voice_rate_per_s)}
 
 
 @contextlib.asynccontextmanager
@@ -50,4 +55,5 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
         if providers.fcm_credentials:
             push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
             stack.push_async_callback(push.aclose)
-        yield {Channel.PUSH: push, Channel.SMS: sms}
+        voice: Sender = ConsoleSender(Channel.VOICE)
+        yield {Channel.PUSH: push, Channel.SMS: sms, Channel.VOICE: voice}

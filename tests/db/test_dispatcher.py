@@ -337,11 +337,14 @@ async def test_an_outcome_is_written_however_long_the_database_is_away(db, datab
 
 @pytest.mark.parametrize(("rate", "batch"), [(10, 100), (1, 15), (0.01, 1)])
 def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
-    """At 1 SMS/s a dispatcher claims 15 messages per 30 s lease, never more than 100."""
+    """At 1 SMS/s a dispatcher claims 15 messages per 30 s lease, never more than 100;
+    calls, at their own rate, likewise."""
     from notifications.dispatcher import LEASE
     from notifications.providers import Providers
 
-    assert Providers(sms_rate_per_s=rate).batches(LEASE) == {"push": 100, "sms": batch}
+    assert Providers(sms_rate_per_s=rate).batches(LEASE) == {
+        "push": 100, "sms": batch, "voice": 15}
+    assert Providers(voice_rate_per_s=rate).batches(LEASE)["voice"] == batch
 
 
 async def test_alerts_of_an_ended_event_are_not_sent_late(db, pool, database_url, clock,

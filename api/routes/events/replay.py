@@ -36,11 +36,13 @@ from domain.events import TimelineKind
 PAGE = 200  # entries per page: ~1 ms to encode, one chunk of ~100 KB
 PAGES_PER_TURN = 1  # 4 gave no faster replay (and slower check-ins) in bench/replay_storm.py
 # SSE event types by timeline kind, one for every kind: a start is a status, an
-# acknowledgement is delivery news (the stream's documented types stay these four)
+# acknowledgement is delivery news; the rest are named as their kinds
 _TYPES: dict[str, str] = {  # keyed by TimelineKind, which is a str
     TimelineKind.STARTED: "status", TimelineKind.ACTION: "action",
     TimelineKind.STATUS: "status", TimelineKind.CHECKIN: "checkin",
-    TimelineKind.DELIVERY: "delivery", TimelineKind.ACK: "delivery"}
+    TimelineKind.DELIVERY: "delivery", TimelineKind.ACK: "delivery",
+    TimelineKind.UPDATE: "update", TimelineKind.ASSIST: "assist",
+    TimelineKind.STAFF_STATUS: "staff_status"}
 
 
 def message(entry: TimelineEntry) -> bytes:
