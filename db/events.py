@@ -17,7 +17,7 @@ from domain.srp import EventStatus
 from domain.values import Value
 
 _COLUMNS = """id, school_id, action, drill, status, message, directive, location, hazard,
-    purpose, strategy, started_at, started_by, ended_at, ended_by, end_reason"""
+    purpose, strategy, started_at, started_by, ended_at, ended_by, end_reason, room_id"""
 
 
 class EventContext(Value):
@@ -81,7 +81,7 @@ async def load_active_event(conn: Connection, school_id: uuid.UUID) -> Event | N
 
 _INSERT = f"""
 insert into events ({_COLUMNS})
-values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 """
 
 

@@ -42,7 +42,7 @@ class TimelineKind(StrEnum):
 class Event(Value, kw_only=True):
     """A real event or a drill at one school; `message` and `directive` belong to its
     current action, `end_reason` holds the all-clear note, the cancel reason or why it was
-    superseded."""
+    superseded; `room_id` is the room it was started from, when known."""
 
     id: uuid.UUID
     school_id: uuid.UUID
@@ -60,6 +60,7 @@ class Event(Value, kw_only=True):
     ended_at: datetime | None = None
     ended_by: uuid.UUID | None = None
     end_reason: str | None = None
+    room_id: uuid.UUID | None = None
 
 
 class ActionRequest(Value, kw_only=True):

@@ -9,6 +9,8 @@ alter table notification_outbox
     add column assist_id uuid,
     add column contact_id uuid,
     add column phone text check (phone ~ '^\+[1-9][0-9]{6,14}$'),
+    -- when the person called pressed 1 to confirm they heard the call
+    add column confirmed_at timestamptz,
     add constraint notification_outbox_about check (num_nonnulls(event_id, assist_id) >= 1),
     add constraint notification_outbox_to check (num_nonnulls(user_id, contact_id) = 1),
     add constraint notification_outbox_contact_phone check (contact_id is null or phone is not null),
@@ -29,3 +31,9 @@ alter table event_timeline
     add constraint event_timeline_kind_check check (kind in (
         'started', 'action', 'status', 'checkin', 'delivery', 'ack', 'update', 'assist',
         'staff_status'));
+
+-- The room an event was started from, when known (a request for help from that room
+-- turned into the event): an alert, a call to law enforcement, name it.
+alter table events
+    add column room_id uuid,
+    add constraint events_room_of_school foreign key (room_id, school_id) references rooms (id, school_id);

@@ -32,7 +32,7 @@ async def test_anyone_may_start_a_real_lockdown(client, school, clock):
         "status": "active", "message": None, "directive": "Locks, lights, out of sight.",
         "location": None, "hazard": None, "purpose": None, "strategy": None,
         "started_at": "2026-11-29T08:00:00Z", "started_by": str(school["teacher"]),
-        "ended_at": None, "ended_by": None, "end_reason": None}
+        "ended_at": None, "ended_by": None, "end_reason": None, "room_id": None}
 
 
 async def test_teacher_may_not_start_a_drill(client, school, db):

@@ -122,8 +122,9 @@ update event_reports set record = jsonb_set(record, '{rooms}', (
 
 async def test_records_kept_before_room_notes_get_each_rooms_current_note(fresh_database):
     """0012 gives a record kept without notes each room's note: that of its current report
-    (the newest observation, even if it arrived first), none where that report has none."""
-    before = [m for m in available() if m.version < "0012"]
+    (the newest observation, even if it arrived first), none where that report has none.
+    (Every other migration is applied first, as today's code reads the events they shape.)"""
+    before = [m for m in available() if not m.version.startswith("0012")]
     conn = await connect(fresh_database)
     try:
         await migrate(conn, before)
