@@ -449,3 +449,20 @@ async def test_unsigned_or_tampered_callbacks_are_403_and_change_nothing(db, wor
     assert (await row(db))["confirmed_at"] is None
     assert await db.fetchval("select count(*) from acknowledgements") == 0
     assert await outcomes(db) == [("sent", None)]
+
+
+async def test_a_keypress_and_the_calls_end_together_never_lose_the_keypress(db, world, clock):
+    """Posted at once, the keypress and the call's end are taken one after the other:
+    the message is delivered (keypress first) or its next call skipped (end first), and
+    either way no second call is placed."""
+    for _ in range(6):
+        placed = await placed_call(db, world)
+        await asyncio.gather(world.ended(placed, "completed"), world.press(placed, "1"))
+
+    states = await db.fetch("select state, confirmed_at from notification_outbox")
+    assert len(states) == 6
+    assert {r["state"] for r in states} <= {"delivered", "skipped"}
+    assert all(r["confirmed_at"] == T0 for r in states)
+    clock.advance(minutes=5)
+    assert await world.dispatch() == 0
+    assert len(world.fake.calls) == 6
