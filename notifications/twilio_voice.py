@@ -69,5 +69,10 @@ def ask_again_twiml(language: Language, keypress_url: str) -> str:
     return str(response)
 
 
+def empty_twiml() -> str:
+    """The answer to a keypress on no call of ours: nothing to say."""
+    return str(VoiceResponse())
+
+
 def _gather(response: VoiceResponse, keypress_url: str) -> Gather:
     return response.gather(num_digits=1, action=keypress_url, method="POST")

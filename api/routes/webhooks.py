@@ -6,7 +6,6 @@ from __future__ import annotations
 from litestar import Request, Response, Router, post
 from litestar.datastructures import State
 from litestar.exceptions import PermissionDeniedException
-from twilio.twiml.voice_response import VoiceResponse
 
 from api.http.deps import Conn, Now, Work
 from api.http.problems import problem_specs
@@ -15,7 +14,7 @@ from db import calls, receipts
 from domain.alerts import Channel
 from notifications.twilio import validate_signature
 from notifications.twilio_sms import status_callback_outcome
-from notifications.twilio_voice import ask_again_twiml, confirmed_twiml
+from notifications.twilio_voice import ask_again_twiml, confirmed_twiml, empty_twiml
 
 TWILIO_STATUS_PATH = "/v1/webhooks/twilio/status"
 TWILIO_VOICE_PATH = "/v1/webhooks/twilio/voice"
@@ -67,7 +66,7 @@ async def twilio_keypress(request: Request, state: State, uow: Work, now: Now) -
     pressed = form.get("CallSid") and await usecases.keypress(
         uow, form["CallSid"], form.get("Digits", ""), now)
     if not pressed:
-        return Response(str(VoiceResponse()), media_type=TWIML)
+        return Response(empty_twiml(), media_type=TWIML)
     language, confirmed = pressed
     keypress_url = state.settings.base_url + TWILIO_KEYPRESS_PATH
     return Response(confirmed_twiml(language) if confirmed
