@@ -72,6 +72,10 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     sms_rate: Annotated[float, msgspec.Meta(gt=0, le=1000)] = 10.0  # SMS handed off per second
+    # The caller ID of voice calls: MUSTER_TWILIO_FROM unless set; required with a
+    # messaging service, which cannot place calls
+    twilio_voice_from: str | None = None
+    voice_rate: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0  # calls placed per second
     # Proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
     trusted_proxies: str | None = None
     # Seconds a client has to send a request's head (request line and headers)
@@ -95,6 +99,15 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
         if self.twilio_account_sid and sum(map(bool, senders)) != 1:
             raise ValueError("set one of MUSTER_TWILIO_FROM or "
                              "MUSTER_TWILIO_MESSAGING_SERVICE_SID with MUSTER_TWILIO_ACCOUNT_SID")
+        if self.twilio_account_sid and not self.voice_from:  # calls must not go to the log
+            raise ValueError("MUSTER_TWILIO_VOICE_FROM (a number of the account) is required "
+                             "with MUSTER_TWILIO_MESSAGING_SERVICE_SID: a messaging service "
+                             "cannot place calls")
+
+    @property
+    def voice_from(self) -> str | None:
+        """The number calls come from, if Muster places calls through Twilio."""
+        return self.twilio_voice_from or self.twilio_from
 
     @property
     def base_url(self) -> str:
@@ -120,13 +133,16 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
 
     def providers(self) -> Providers:
         """What the notification senders need to know."""
-        from api.routes.webhooks import TWILIO_STATUS_PATH
+        from api.routes.webhooks import TWILIO_KEYPRESS_PATH, TWILIO_STATUS_PATH, TWILIO_VOICE_PATH
 
         return Providers(
             fcm_credentials=self.fcm_credentials, twilio_account_sid=self.twilio_account_sid,
             twilio_auth_token=self.twilio_auth_token, twilio_from=self.twilio_from,
             twilio_messaging_service_sid=self.twilio_messaging_service_sid,
             sms_status_url=self.base_url + TWILIO_STATUS_PATH, sms_rate_per_s=self.sms_rate,
+            twilio_voice_from=self.voice_from, voice_status_url=self.base_url + TWILIO_VOICE_PATH,
+            voice_keypress_url=self.base_url + TWILIO_KEYPRESS_PATH,
+            voice_rate_per_s=self.voice_rate,
             fcm_url=self.fcm_url, twilio_api_url=self.twilio_api_url)
 
 

@@ -38,6 +38,12 @@ where e.id = o.event_id and e.status <> 'active'
   and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder')
 """
 
+# skip_confirmed -- calls queued again whose message someone has since confirmed (pressed 1)
+_SKIP_CONFIRMED = """
+update notification_outbox set state = 'skipped', updated_at = $1
+where state = 'queued' and confirmed_at is not null
+"""
+
 # claim -- due rows, leased to this dispatcher, returned most urgent first: the order
 # of an UPDATE's RETURNING is the plan's (a hash or merge join returns the rows in
 # table order), so the leased rows are sorted again
@@ -73,6 +79,7 @@ async def claim(conn: Connection, now: datetime, limit: int, lease: timedelta,
     """Lease up to `limit` due messages (of one channel, if given)."""
     await conn.execute(_SKIP_ACKNOWLEDGED, now)
     await conn.execute(_SKIP_ENDED, now)
+    await conn.execute(_SKIP_CONFIRMED, now)
     rows = await conn.fetch(_CLAIM, now, limit, lease, channel)
     return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
 

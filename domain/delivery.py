@@ -80,3 +80,38 @@ def wave_handed_off(pending: int, handled: int, handled_at_last_milestone: int) 
     none due is still waiting, and some were handled since the last announcement (a new
     wave: the alert, an action change, the ending). Reminders due later do not count."""
     return pending == 0 and handled > handled_at_last_milestone
+
+
+VOICE_CALLS = 3  # calls placed for one voice message at most, until someone presses 1
+CALL_PAUSES = (timedelta(seconds=30), timedelta(seconds=60))  # before the 2nd, the 3rd call
+CALL_ENDS = frozenset({"completed", "busy", "no-answer", "failed", "canceled"})
+
+
+class CallEnd(Value, kw_only=True):
+    """What a call's end makes of its message: `outcome` (delivered, retry, failed or
+    undelivered), when to call again (`retry_in`, for a retry), and why it was not
+    delivered (`reason`: Twilio's error code, else how the call ended)."""
+
+    outcome: DeliveryOutcome
+    retry_in: timedelta | None = None
+    reason: str | None = None
+
+
+def after_call(status: str, error_code: str | None, *, confirmed: bool,
+               calls: int) -> CallEnd | None:
+    """A voice message's outcome once its call (the `calls`-th placed) ended with Twilio's
+    `status`, or None while the call is not over. Someone pressed 1: delivered. Otherwise
+    (busy, no answer, failed, canceled, or answered without the keypress, perhaps by
+    voicemail) it is called again after a pause, VOICE_CALLS calls at most; then it is
+    failed, or undelivered when the last call failed (Twilio could not place it: the
+    number cannot take calls)."""
+    if status not in CALL_ENDS:
+        return None
+    if confirmed:
+        return CallEnd(outcome=DeliveryOutcome.DELIVERED)
+    reason = error_code or ("unconfirmed" if status == "completed" else status)
+    if calls < VOICE_CALLS:
+        pause = CALL_PAUSES[min(max(calls, 1), len(CALL_PAUSES)) - 1]
+        return CallEnd(outcome=DeliveryOutcome.RETRY, retry_in=pause, reason=reason)
+    outcome = DeliveryOutcome.UNDELIVERED if status == "failed" else DeliveryOutcome.FAILED
+    return CallEnd(outcome=outcome, reason=reason)

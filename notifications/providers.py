@@ -12,6 +12,7 @@ from domain.values import Value
 from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
+from notifications.twilio_voice import TwilioVoiceSender
 
 
 class Providers(Value, kw_only=True):
@@ -23,6 +24,9 @@ class Providers(Value, kw_only=True):
     twilio_from: str | None = None
     twilio_messaging_service_sid: str | None = None
     sms_status_url: str | None = None  # where Twilio posts delivery receipts
+    twilio_voice_from: str | None = None  # caller ID: without it, calls go to the console
+    voice_status_url: str | None = None  # where Twilio posts a call's end
+    voice_keypress_url: str | None = None  # where Twilio posts the key pressed
     sms_rate_per_s: float = 10.0
     voice_rate_per_s: float = 1.0  # calls placed a second: Twilio's default for an account
     fcm_url: str | None = None  # FCM's send URL, e.g. an emulator's (format: FcmSender)
@@ -43,17 +47,24 @@ class Providers(Value, kw_only=True):
 async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]:
     """One sender per channel, open for the duration of the block."""
     async with contextlib.AsyncExitStack() as stack:
-        sms: Sender = ConsoleSender(Channel.SMS)
-        if providers.twilio_account_sid and providers.twilio_auth_token:
-            sms = await stack.enter_async_context(TwilioSmsSender(
-                providers.twilio_account_sid, providers.twilio_auth_token,
-                from_number=providers.twilio_from,
-                messaging_service_sid=providers.twilio_messaging_service_sid,
-                status_callback_url=providers.sms_status_url,
-                rate_per_s=providers.sms_rate_per_s, base_url=providers.twilio_api_url))
         push: Sender = ConsoleSender(Channel.PUSH)
         if providers.fcm_credentials:
             push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
             stack.push_async_callback(push.aclose)
+        sms: Sender = ConsoleSender(Channel.SMS)
         voice: Sender = ConsoleSender(Channel.VOICE)
+        if providers.twilio_account_sid and providers.twilio_auth_token:
+            account = providers.twilio_account_sid, providers.twilio_auth_token
+            api_url = providers.twilio_api_url
+            sms = await stack.enter_async_context(TwilioSmsSender(
+                *account, from_number=providers.twilio_from, base_url=api_url,
+                messaging_service_sid=providers.twilio_messaging_service_sid,
+                status_callback_url=providers.sms_status_url, rate_per_s=providers.sms_rate_per_s))
+            if (providers.twilio_voice_from and providers.voice_status_url
+                    and providers.voice_keypress_url):
+                voice = await stack.enter_async_context(TwilioVoiceSender(
+                    *account, from_number=providers.twilio_voice_from, base_url=api_url,
+                    status_callback_url=providers.voice_status_url,
+                    keypress_url=providers.voice_keypress_url,
+                    rate_per_s=providers.voice_rate_per_s))
         yield {Channel.PUSH: push, Channel.SMS: sms, Channel.VOICE: voice}

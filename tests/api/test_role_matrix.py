@@ -72,6 +72,8 @@ PUBLIC = {
     ("GET", "/signin"): "/signin",  # the browser's sign-in page
     ("GET", "/static/{served:path}"): "/static/muster.00000000.css",  # the pages' files
     ("POST", "/v1/webhooks/twilio/status"): "/v1/webhooks/twilio/status",  # signed by Twilio
+    ("POST", "/v1/webhooks/twilio/voice"): "/v1/webhooks/twilio/voice",  # signed too
+    ("POST", "/v1/webhooks/twilio/voice/keypress"): "/v1/webhooks/twilio/voice/keypress",
     # a person's link to an event: its token is the credential (test_links_reach_...)
     ("GET", "/v1/links/{token:str}"): "/v1/links/" + "A" * 22,
     ("POST", "/v1/links/{token:str}/ack"): "/v1/links/" + "A" * 22 + "/ack",

@@ -44,12 +44,33 @@ def test_overrides_win_over_the_environment():
      "MUSTER_TRUSTED_PROXIES: 'proxy.local' is not an address or network"),
     ({"MUSTER_TRUSTED_PROXIES": "10.0.0.1/8"}, "MUSTER_TRUSTED_PROXIES: '10.0.0.1/8' is not"),
     ({"MUSTER_HEAD_TIMEOUT": "0"}, "MUSTER_HEAD_TIMEOUT: Expected `float` > 0"),
+    ({"MUSTER_VOICE_RATE": "0"}, "MUSTER_VOICE_RATE: Expected `float` > 0"),
+    ({"MUSTER_TWILIO_ACCOUNT_SID": "AC1", "MUSTER_TWILIO_AUTH_TOKEN": "t",
+      "MUSTER_TWILIO_MESSAGING_SERVICE_SID": "MG1"},
+     "MUSTER_TWILIO_VOICE_FROM (a number of the account) is required"),
 ])
 def test_bad_values_name_the_variable(env, message):
     """Each bad value is reported as one line that starts with the variable's name."""
     with pytest.raises(SettingsError) as err:
         load_settings(env)
     assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+def test_calls_come_from_the_sms_number_unless_told_otherwise():
+    """Calls are placed from MUSTER_TWILIO_FROM, or MUSTER_TWILIO_VOICE_FROM when set (the
+    one way with a messaging service); Twilio posts their ends and keypresses to the
+    public URL."""
+    twilio = {"MUSTER_TWILIO_ACCOUNT_SID": "AC1", "MUSTER_TWILIO_AUTH_TOKEN": "t",
+              "MUSTER_PUBLIC_URL": "https://muster.example"}
+    sms_number = load_settings(twilio | {"MUSTER_TWILIO_FROM": "+15005550006"}).providers()
+    assert (sms_number.twilio_voice_from, sms_number.voice_rate_per_s) == ("+15005550006", 1)
+    assert sms_number.voice_status_url == "https://muster.example/v1/webhooks/twilio/voice"
+    assert sms_number.voice_keypress_url == (
+        "https://muster.example/v1/webhooks/twilio/voice/keypress")
+    service = load_settings(twilio | {"MUSTER_TWILIO_MESSAGING_SERVICE_SID": "MG1",
+                                      "MUSTER_TWILIO_VOICE_FROM": "+15125550100",
+                                      "MUSTER_VOICE_RATE": "2.5"}).providers()
+    assert (service.twilio_voice_from, service.voice_rate_per_s) == ("+15125550100", 2.5)
 
 
 def test_test_only_variable_is_tolerated():

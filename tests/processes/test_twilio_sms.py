@@ -14,12 +14,8 @@ import pytest
 
 from db.outbox import OutboxMessage
 from notifications.senders import SendResult
-from notifications.twilio_sms import (
-    TokenBucket,
-    TwilioSmsSender,
-    status_callback_outcome,
-    validate_status_callback,
-)
+from notifications.twilio import TokenBucket, validate_signature
+from notifications.twilio_sms import TwilioSmsSender, status_callback_outcome
 from tests.fakes.twilio import FakeTwilio, sign
 from tests.waiting import WAIT
 
@@ -255,18 +251,18 @@ async def test_signed_status_callback_is_accepted(fake):
 
     assert form["MessageSid"] == fake.messages[0].sid
     assert (form["MessageStatus"], form["ErrorCode"]) == ("undelivered", "30003")
-    assert validate_status_callback(fake.auth_token, CALLBACK, form, signature)
+    assert validate_signature(fake.auth_token, CALLBACK, form, signature)
 
 
 async def test_tampered_or_misaddressed_callbacks_are_rejected(fake):
     """A changed field, another URL, another token or no signature fails validation."""
     form, signature = await _captured_callback(fake, "failed", 30006)
 
-    assert not validate_status_callback(fake.auth_token, CALLBACK,
+    assert not validate_signature(fake.auth_token, CALLBACK,
                                         form | {"MessageStatus": "delivered"}, signature)
-    assert not validate_status_callback(fake.auth_token, CALLBACK + "x", form, signature)
-    assert not validate_status_callback("another-token", CALLBACK, form, signature)
-    assert not validate_status_callback(fake.auth_token, CALLBACK, form, None)
+    assert not validate_signature(fake.auth_token, CALLBACK + "x", form, signature)
+    assert not validate_signature("another-token", CALLBACK, form, signature)
+    assert not validate_signature(fake.auth_token, CALLBACK, form, None)
     assert sign(CALLBACK, form, fake.auth_token) == signature
 
 
