@@ -86,14 +86,7 @@ def may_change_language(actor_id: uuid.UUID | None, actor: Iterable[Holding],
             or manages_everywhere(actor, target, policies))
 
 
-def check_language_change(actor_id: uuid.UUID | None, actor: Iterable[Holding],
-                          target_id: uuid.UUID, target: Iterable[Holding],
-                          policies: Mapping[uuid.UUID, Policy]) -> None:
-    """Forbidden unless `may_change_language`; the refusal names no school."""
-    if not may_change_language(actor_id, actor, target_id, target, policies):
-        raise Forbidden(LANGUAGE_NOT_YOURS)
-
-
+# Why a language change is refused (naming no school: the caller may not know them).
 LANGUAGE_NOT_YOURS = (
     "a person's language is how every school they work at reaches them, and you do not "
     f"manage them everywhere they do; they can set it themselves ({OWN_LANGUAGE}), or ask "

@@ -70,9 +70,8 @@ async def change_phone(conn: asyncpg.Connection, actor_id: uuid.UUID | None,
     """In the caller's transaction, after the rule allowed it: the new phone (Conflict if
     someone else's), every session ended, every device removed, and an audit entry at
     each school of the person; the phone they had, in their language (None: it was this
-    one already). After
-    commit the cached caller is forgotten and the old phone told (`told` in
-    api/http/texting.py)."""
+    one already). After commit the cached caller is forgotten and the old phone told
+    (`told` in api/http/texting.py)."""
     old = await users.lock_person(conn, user_id)
     if old is None:
         raise NotFound(f"no person {user_id}")
