@@ -50,16 +50,20 @@ async def recipients(conn: Connection, school_id: uuid.UUID,
 
 
 # notified -- who of its people was (or is about to be) alerted about the event, on which
-# channel
+# channel, and their language now (for the ending's words)
 _NOTIFIED = """
-select distinct user_id, channel from notification_outbox
-where event_id = $1 and user_id is not null and kind in ('alert', 'action', 'reminder')
-  and state in ('queued', 'sending', 'sent', 'delivered')
+select distinct o.user_id, o.channel, u.language
+from notification_outbox o join users u on u.id = o.user_id
+where o.event_id = $1 and o.kind in ('alert', 'action', 'reminder')
+  and o.state in ('queued', 'sending', 'sent', 'delivered')
 """
 
 
-async def notified(conn: Connection, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
-    return [(r["user_id"], r["channel"]) for r in await conn.fetch(_NOTIFIED, event_id)]
+async def notified(conn: Connection,
+                   event_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str]]:
+    """(person, channel, language) for each channel a person was alerted on."""
+    rows = await conn.fetch(_NOTIFIED, event_id)
+    return [(r["user_id"], r["channel"], r["language"]) for r in rows]
 
 
 # member_reach -- each live member of a school: devices, and whether the last SMS failed

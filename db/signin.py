@@ -8,6 +8,7 @@ from datetime import datetime
 import asyncpg
 
 from db.pool import Connection
+from domain.language import Language
 from domain.signin import LIVE_CODES, Earlier, PresentedToken, StoredCode
 
 # lock_phone_and_address -- serialise requests of one kind from one client address, then
@@ -69,8 +70,8 @@ async def insert_wrong_code(conn: Connection, phone: str, address: str,
 
 
 # member_id_by_phone -- a user who belongs somewhere today (only they get a code)
-_MEMBER_ID_BY_PHONE = """
-select u.id from users u
+_MEMBER_BY_PHONE = """
+select u.id, u.language from users u
 where u.phone = $1
   and exists (select 1 from memberships m
               where m.user_id = u.id and (m.expires_at is null or m.expires_at > $2))
@@ -79,8 +80,16 @@ where u.phone = $1
 
 async def member_id_by_phone(conn: Connection, phone: str,
                              now: datetime) -> uuid.UUID | None:
-    user_id: uuid.UUID | None = await conn.fetchval(_MEMBER_ID_BY_PHONE, phone, now)
+    user_id: uuid.UUID | None = await conn.fetchval(_MEMBER_BY_PHONE, phone, now)
     return user_id
+
+
+async def member_language_by_phone(conn: Connection, phone: str,
+                                   now: datetime) -> Language | None:
+    """The language of the member with this phone (None: no member has it); one query,
+    as the id's, so that asking costs the same for a known phone and an unknown one."""
+    language = await conn.fetchval(_MEMBER_BY_PHONE, phone, now, column=1)
+    return Language(language) if language else None
 
 
 # insert_code -- a code asked for (also for unknown phones, so limits treat all alike)

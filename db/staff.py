@@ -19,6 +19,7 @@ import msgspec
 from db.directory import RANKED
 from db.pool import Connection
 from db.users import phone_taken
+from domain.language import Language
 from domain.roles import Role
 from domain.roster import Member
 from domain.schools import School
@@ -35,6 +36,7 @@ class StaffMember(Value, kw_only=True):
     role: Role
     expires_at: datetime | None
     active: bool
+    language: Language  # the person's own, at every school
 
 
 class Membership(Value):
@@ -59,7 +61,7 @@ _COUNTS = f"""
 
 # The people's phones and the membership that counts here, with the school's entry.
 _PEOPLE = f"""
-select u.id as user_id, c.name, u.phone, c.email, c.role, c.expires_at,
+select u.id as user_id, c.name, u.phone, c.email, c.role, c.expires_at, u.language,
        coalesce(c.expires_at is null or c.expires_at > $3, false) as active
 from users u
 left join lateral ({_COUNTS}) c on true
@@ -104,7 +106,8 @@ async def members_by_phone(conn: Connection, school: School, phones: Collection[
     """Who has these phones, and what this school has of them (nothing of anyone else's)."""
     rows = await conn.fetch(_BY_PHONE, school.id, school.district_id, now, list(phones))
     return {r["phone"]: Member(user_id=r["user_id"], role=r["role"] and Role(r["role"]),
-                               expires_at=r["expires_at"], name=r["name"], email=r["email"])
+                               expires_at=r["expires_at"], name=r["name"], email=r["email"],
+                               language=Language(r["language"]))
             for r in rows}
 
 
@@ -123,12 +126,12 @@ async def district_role(conn: Connection, user_id: uuid.UUID, district_id: uuid.
     return role and Role(role)
 
 
-async def insert_people(conn: Connection,
-                        people: Sequence[tuple[uuid.UUID, str, str, str | None]]) -> None:
-    """New users (id, name, phone, email); a phone that is taken is a Conflict."""
+async def insert_people(conn: Connection, people: Sequence[
+        tuple[uuid.UUID, str, str, str | None, Language]]) -> None:
+    """New users (id, name, phone, email, language); a phone that is taken is a Conflict."""
     try:
-        await conn.executemany(
-            "insert into users (id, name, phone, email) values ($1, $2, $3, $4)", people)
+        await conn.executemany("insert into users (id, name, phone, email, language) "
+                               "values ($1, $2, $3, $4, $5)", people)
     except asyncpg.UniqueViolationError as exc:
         raise phone_taken(exc) from None
 

@@ -12,6 +12,7 @@ import msgspec
 from db.pool import Connection
 from domain.errors import Conflict
 from domain.identity import Holding
+from domain.language import Language
 from domain.roles import Role, strongest
 from domain.values import Value
 
@@ -22,13 +23,14 @@ class CallerRecord(Value):
     email: str | None
     roles: dict[uuid.UUID, Role]
     changes_at: datetime | None  # when the first of these memberships expires
+    language: Language = Language.EN
 
 
 # load_caller -- the user and the schools their live memberships reach (a
 # district_admin membership reaches every school of its district); nothing when
 # the token's session has been signed out.
 _LOAD_CALLER = """
-select u.name, u.phone, u.email, s.id as school_id, m.role, m.expires_at
+select u.name, u.phone, u.email, u.language, s.id as school_id, m.role, m.expires_at
 from users u
 left join memberships m
        on m.user_id = u.id and (m.expires_at is null or m.expires_at > $2)
@@ -55,7 +57,8 @@ async def load_caller(conn: Connection, user_id: uuid.UUID,
     expiries = [row["expires_at"] for row in rows if row["expires_at"] is not None]
     return CallerRecord(name=rows[0]["name"], phone=rows[0]["phone"],
                         email=rows[0]["email"], roles=roles,
-                        changes_at=min(expiries, default=None))
+                        changes_at=min(expiries, default=None),
+                        language=Language(rows[0]["language"]))
 
 
 async def find_user_id_by_phone(conn: Connection, phone: str) -> uuid.UUID | None:
@@ -85,12 +88,19 @@ async def holdings(conn: Connection, user_id: uuid.UUID,
     return [msgspec.convert(dict(r), Holding) for r in rows]
 
 
-async def lock_person(conn: Connection, user_id: uuid.UUID) -> str | None:
-    """The person's phone, their row locked until the transaction ends (so that two
-    changes of one person take turns); None if there is no such person."""
-    phone: str | None = await conn.fetchval("select phone from users where id = $1 for update",
-                                            user_id)
-    return phone
+class Reach(Value):
+    """How a person is texted: their phone, in their language."""
+
+    phone: str
+    language: Language
+
+
+async def lock_person(conn: Connection, user_id: uuid.UUID) -> Reach | None:
+    """The person's phone and language, their row locked until the transaction ends (so
+    that two changes of one person take turns); None if there is no such person."""
+    row = await conn.fetchrow("select phone, language from users where id = $1 for update",
+                              user_id)
+    return Reach(row["phone"], Language(row["language"])) if row else None
 
 
 async def set_phone(conn: Connection, user_id: uuid.UUID, phone: str) -> None:
@@ -106,3 +116,16 @@ async def set_own_details(conn: Connection, user_id: uuid.UUID, name: str,
     """The person's own name and email (no school's directory entry changes)."""
     await conn.execute("update users set name = $2, email = $3 where id = $1",
                        user_id, name, email)
+
+
+# set_language -- a person's language; the one they had (None: no such person)
+_SET_LANGUAGE = """
+update users u set language = $2 from (select language from users where id = $1 for update) old
+where u.id = $1 returning old.language
+"""
+
+
+async def set_language(conn: Connection, user_id: uuid.UUID,
+                       language: Language) -> Language | None:
+    old = await conn.fetchval(_SET_LANGUAGE, user_id, language)
+    return Language(old) if old else None

@@ -27,6 +27,7 @@ class AdminChange(StrEnum):
     STAFF_REMOVED = "staff_removed"
     STAFF_IMPORTED = "staff_imported"
     PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
+    LANGUAGE_CHANGED = "language_changed"  # a person's language: at each of their schools
 
 
 class Actor(Value, kw_only=True):

@@ -113,15 +113,24 @@ _PRIORITY = {(False, True): 9, (False, False): 8, (True, True): 5, (True, False)
 _REMINDER_DROP = 2
 
 _CALLS_TO_ACT = frozenset({MessageKind.ALERT, MessageKind.ACTION})
-# An ending's kind: the status the event must have, and the words its note opens with.
-_ENDINGS: dict[MessageKind, tuple[EventStatus, str | None]] = {
-    MessageKind.ALL_CLEAR: (EventStatus.ALL_CLEAR, None),
-    MessageKind.CANCELLED: (EventStatus.CANCELLED, "False alarm."),
+# An ending's kind, and the status the event must have to send it.
+_ENDINGS: dict[MessageKind, EventStatus] = {
+    MessageKind.ALL_CLEAR: EventStatus.ALL_CLEAR,
+    MessageKind.CANCELLED: EventStatus.CANCELLED,
 }
 
 
 def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
     return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
+
+
+def alert_body(event: Event, language: Language) -> str:
+    """An event's alert in one language: the SRP's words in it (srp.directive_in), and what
+    somebody typed as they typed it."""
+    directive = srp.directive_in(language, event.action, event.directive,
+                                 location=event.location, hazard=event.hazard,
+                                 strategy=event.strategy)
+    return srp.alert_text(event.action, event.drill, directive, event.message, language)
 
 
 def plan_alert(
@@ -132,10 +141,11 @@ def plan_alert(
     """The messages for an event's start (`alert`) or an action change (`action`), in
     sending order: highest priority first, the drill reminders last. `links` has each
     recipient's link to the event (domain/links.py): every SMS ends with it and every
-    push carries it, so the alert opens the page to check the room in."""
+    push carries it, so the alert opens the page to check the room in. Each person gets
+    it in their language (the words are made once per language, not per person)."""
     if kind not in _CALLS_TO_ACT:
         raise ValueError(f"plan_alert plans an alert or an action change, not {kind}")
-    body = srp.alert_text(event.action, event.drill, event.directive, event.message)
+    bodies = {language: alert_body(event, language) for language in Language}
     plan = []
     for person in recipients:
         for channel, deferred in _ROUTES[(event.drill, person.push_devices > 0)]:
@@ -144,7 +154,8 @@ def plan_alert(
             sent_as = MessageKind.REMINDER if deferred else kind
             plan.append(_message(
                 event, person.user_id, channel, sent_as,
-                _priority(event.drill, person.role in _LEADS, sent_as), body,
+                _priority(event.drill, person.role in _LEADS, sent_as),
+                bodies[person.language], person.language,
                 now + ack_window if deferred else now, unless_acknowledged=deferred,
                 link=links[person.user_id],
             ))
@@ -153,35 +164,39 @@ def plan_alert(
 
 
 def plan_ending(
-    event: Event, kind: MessageKind, notified: Sequence[tuple[uuid.UUID, str]]
+    event: Event, kind: MessageKind, notified: Sequence[tuple[uuid.UUID, str, str]]
 ) -> list[PlannedMessage]:
     """The all-clear or cancellation of an ended event, to each (person, channel) that was
-    notified (pass only what was sent or is queued: a skipped reminder notified nobody).
-    Channels may come as the outbox's plain strings.
+    notified, in the person's language (pass only what was sent or is queued: a skipped
+    reminder notified nobody). Channels and languages may come as plain strings.
 
     The outbox rows carry no role and an ending asks nobody to act, so everyone gets the
     same priority and no critical sound, which in a lockdown could give a room away."""
-    status, opening = _ENDINGS.get(kind, (None, None))
+    status = _ENDINGS.get(kind)
     if status is not event.status or event.ended_at is None:
         raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
-    note = " ".join(words for words in (opening, event.end_reason) if words)
-    body = srp.ending_text(event.drill, event.status, note)
+    bodies = {language: srp.ending_text(event.drill, status, event.end_reason, language)
+              for language in Language}
     priority = _priority(event.drill, False, kind)
-    pairs = dict.fromkeys((user_id, Channel(channel)) for user_id, channel in notified)
-    return [_message(event, user_id, channel, kind, priority, body, event.ended_at)
-            for user_id, channel in pairs]  # de-duplicated, in the order given
+    people = dict.fromkeys((user_id, Channel(channel), Language(language))
+                           for user_id, channel, language in notified)
+    return [_message(event, user_id, channel, kind, priority, bodies[language], language,
+                     event.ended_at)
+            for user_id, channel, language in people]  # de-duplicated, in the order given
 
 
 def _message(
     event: Event, user_id: uuid.UUID, channel: Channel, kind: MessageKind, priority: int,
-    body: str, when: datetime, *, unless_acknowledged: bool = False, link: str | None = None,
+    body: str, language: Language, when: datetime, *, unless_acknowledged: bool = False,
+    link: str | None = None,
 ) -> PlannedMessage:
     """One message, with the body, sound and payload its channel calls for; a call to
-    act carries the person's `link` (an ending has none to give)."""
+    act carries the person's `link` (an ending has none to give). The push payload says
+    the person's language, for the app's own words around the alert."""
     push = channel is Channel.PUSH
     data = {"event_id": str(event.id), "school_id": str(event.school_id),
             "action": event.action.value, "drill": "true" if event.drill else "false",
-            "kind": kind.value} | ({"link": link} if link else {})
+            "kind": kind.value, "language": language.value} | ({"link": link} if link else {})
     return PlannedMessage(
         user_id=user_id, channel=channel, kind=kind, priority=priority,
         body=body if push else sms_text(body, link),

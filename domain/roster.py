@@ -12,13 +12,15 @@ import csv
 import io
 import re
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from datetime import date, datetime, time, timedelta, tzinfo
 
 import msgspec
 
 from domain.admin import Actor, check_expiry, check_membership_change
 from domain.errors import DomainError, Invalid
+from domain.identity import LANGUAGE_NOT_YOURS
+from domain.language import Language
 from domain.roles import Role
 from domain.schools import Room
 from domain.values import Value
@@ -87,6 +89,13 @@ def email(cell: str) -> str:
     if len(cell) > EMAIL_MAX or not re.fullmatch(EMAIL, cell):
         raise ValueError(f"{cell!r} is not an email address")
     return cell
+
+
+def language(cell: str) -> Language:
+    try:
+        return Language(cell.lower())
+    except ValueError:
+        raise ValueError(f"{cell!r} is not a language; one of {', '.join(Language)}") from None
 
 
 def role(cell: str) -> Role:
@@ -284,13 +293,15 @@ def plan_rooms(existing: Mapping[str, Room], wanted: Sequence[RoomRow],
 # -- staff -----------------------------------------------------------------------------
 
 class StaffRow(Value, kw_only=True):
-    """A person and their membership at one school; `phone` (E.164) is who they are."""
+    """A person and their membership at one school; `phone` (E.164) is who they are.
+    `language` is the person's (left empty: as it is, English for someone new)."""
 
     name: str
     phone: str
     role: Role
     email: str | None = None
     expires_at: datetime | None = None
+    language: Language | None = None
 
 
 def staff_columns(phone: Callable[[str], str], tz: tzinfo, now: datetime) -> tuple[Column, ...]:
@@ -299,7 +310,8 @@ def staff_columns(phone: Callable[[str], str], tz: tzinfo, now: datetime) -> tup
             Column("phone", phone, required=True),
             Column("role", role, required=True),
             Column("email", email),
-            Column("expires_at", expiry(tz, now)))
+            Column("expires_at", expiry(tz, now)),
+            Column("language", language))
 
 
 def staff_rows(content: str, columns: Sequence[Column]) -> list[tuple[int, StaffRow]]:
@@ -318,30 +330,51 @@ class Member(Value, kw_only=True):
     expires_at: datetime | None = None
     name: str | None = None
     email: str | None = None
+    language: Language = Language.EN  # the person's own, at every school
 
 
 class StaffPlan(Value, kw_only=True):
-    """What importing a staff file does: people to create, then memberships to set."""
+    """What importing a staff file does: people to create, memberships to set, and the
+    languages of people already known to set."""
 
     new_people: list[tuple[uuid.UUID, StaffRow]]
     memberships: list[tuple[uuid.UUID, StaffRow]]
+    languages: list[tuple[uuid.UUID, Language]]
     added: int
     updated: int
     unchanged: int
 
 
+def language_changes(rows: Sequence[tuple[int, StaffRow]],
+                     known: Mapping[str, Member]) -> set[uuid.UUID]:
+    """The people already known whose language the file changes (who may is asked of
+    each: domain/identity.py)."""
+    return {member.user_id for _, row in rows
+            if (member := known.get(row.phone)) and row.language not in (None, member.language)}
+
+
 def plan_staff(rows: Sequence[tuple[int, StaffRow]], known: Mapping[str, Member], actor: Actor,
-               mint: Callable[[], uuid.UUID]) -> StaffPlan:
+               mint: Callable[[], uuid.UUID],
+               languages_allowed: Collection[uuid.UUID] = ()) -> StaffPlan:
     """Add or change each row's membership here, with the school's entry (name, email) as
     the file has it, as far as `actor` may. A phone already known is that person: they
     get a membership here, and nothing else of theirs (their own name, email, phone,
-    other schools) is read or changed."""
-    new_people, memberships, errors = [], [], []
+    other schools) is changed, except their language when the file changes it and they
+    are in `languages_allowed` (the actor manages them at every school; otherwise the row
+    is refused: the language is how every school of theirs reaches them)."""
+    new_people, memberships, languages, errors = [], [], [], []
     added = updated = 0
     for number, row in rows:
         member = known.get(row.phone) or Member(user_id=mint())
+        new_language = row.phone in known and row.language not in (None, member.language)
+        if new_language and member.user_id not in languages_allowed:
+            errors.append(RowError(row=number, column="language", message=LANGUAGE_NOT_YOURS))
+            continue
+        if new_language:
+            languages.append((member.user_id, row.language or member.language))
         as_is = (member.role, member.expires_at, member.name, member.email)
         if as_is == (row.role, row.expires_at, row.name, row.email):
+            updated += new_language
             continue
         try:
             if member.role is Role.DISTRICT_ADMIN:
@@ -357,5 +390,5 @@ def plan_staff(rows: Sequence[tuple[int, StaffRow]], known: Mapping[str, Member]
         added, updated = (added + 1, updated) if member.role is None else (added, updated + 1)
     if errors:
         raise InvalidRows(errors)
-    return StaffPlan(new_people=new_people, memberships=memberships, added=added,
-                     updated=updated, unchanged=len(rows) - added - updated)
+    return StaffPlan(new_people=new_people, memberships=memberships, languages=languages,
+                     added=added, updated=updated, unchanged=len(rows) - added - updated)

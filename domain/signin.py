@@ -24,6 +24,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Final
 
+from domain.alerts import sms_text
+from domain.language import Language
 from domain.values import Value
 
 CODE_DIGITS: Final = 6
@@ -155,22 +157,47 @@ def code_matches(key: str, code_id: str, code: str, digest: str) -> bool:
     return hmac.compare_digest(code_digest(key, code_id, code), digest)
 
 
-def sign_in_text(code: str) -> str:
+class Texts(Value, kw_only=True):
+    """The sign-in texts in one language ("{code}", "{last4}" filled in)."""
+
+    sign_in: str
+    phone_change: str
+    phone_changed: str
+
+
+TEXTS: dict[Language, Texts] = {
+    Language.EN: Texts(
+        sign_in="{code} is your Muster sign-in code. It expires in 5 minutes. Never share it.",
+        phone_change="{code} is your Muster code to make this your phone number. It expires "
+                     "in 5 minutes. Never share it.",
+        phone_changed="Your Muster phone number was changed to one ending in {last4}. If you "
+                      "did not ask for this, tell your school's office at once.",
+    ),
+    Language.ES: Texts(
+        sign_in="{code} es su código para entrar en Muster. Vence en 5 minutos. No lo "
+                "comparta con nadie.",
+        phone_change="{code} es su código de Muster para que este sea su número de teléfono. "
+                     "Vence en 5 minutos. No lo comparta con nadie.",
+        phone_changed="Su número de teléfono en Muster se cambió a uno que termina en {last4}. "
+                      "Si usted no lo pidió, avise de inmediato a la oficina de su escuela.",
+    ),
+}
+
+
+def sign_in_text(code: str, language: Language = Language.EN) -> str:
     """The SMS: the code first (phones offer to paste it), no link to phish with."""
-    return f"{code} is your Muster sign-in code. It expires in 5 minutes. Never share it."
+    return sms_text(TEXTS[language].sign_in.format(code=code))
 
 
-def phone_change_text(code: str) -> str:
+def phone_change_text(code: str, language: Language = Language.EN) -> str:
     """The SMS to a new phone: what the code is for, so that nobody pastes it elsewhere."""
-    return (f"{code} is your Muster code to make this your phone number. It expires in 5 "
-            "minutes. Never share it.")
+    return sms_text(TEXTS[language].phone_change.format(code=code))
 
 
-def phone_changed_text(new_phone: str) -> str:
+def phone_changed_text(new_phone: str, language: Language = Language.EN) -> str:
     """The SMS to the phone a person had: a change they did not make is theirs to report
     (only the last digits of the new one: the old phone may be in other hands)."""
-    return (f"Your Muster phone number was changed to one ending in {new_phone[-4:]}. If "
-            "you did not ask for this, tell your school's office at once.")
+    return sms_text(TEXTS[language].phone_changed.format(last4=new_phone[-4:]))
 
 
 class StoredCode(Value, kw_only=True):

@@ -9,6 +9,8 @@ import re
 from enum import StrEnum
 
 from domain.errors import Invalid
+from domain.language import Language
+from domain.values import Value
 
 
 class Action(StrEnum):
@@ -103,17 +105,58 @@ def check_details(
         raise Invalid(f"{action} needs a {missing[0]}: {_WHY[missing[0]]}", field=missing[0])
 
 
-_DIRECTIVES: dict[Action, str] = {
-    Action.HOLD: "In your room or area. Clear the halls.",
-    Action.SECURE: "Get inside. Lock outside doors.",
-    Action.LOCKDOWN: "Locks, lights, out of sight.",
-}
-# SRP's shelter names its hazard, then the safety strategy; "other" has no name to give.
-_SHELTER_DIRECTIVES: dict[Hazard, str] = {
-    Hazard.TORNADO: "Tornado. Go to the shelter area. Drop and cover.",
-    Hazard.HAZMAT: "Hazardous materials. Seal the room.",
-    Hazard.EARTHQUAKE: "Earthquake. Drop, cover and hold on.",
-    Hazard.OTHER: "Shelter in place.",
+class Words(Value, kw_only=True):
+    """The SRP's words in one language: each action's name and directive, a shelter's by
+    hazard, where to evacuate to, what labels a drill, and what ends an event."""
+
+    actions: dict[Action, str]
+    directives: dict[Action, str]  # hold, secure, lockdown: the action says it all
+    shelters: dict[Hazard, str]  # SRP's shelter names its hazard, then the strategy
+    go_to: str  # an evacuation's place, as "{place}"
+    go_to_announced: str  # an evacuation whose place is not given
+    drill: str  # what a drill's every text opens with
+    endings: dict[EventStatus, str]
+    false_alarm: str  # what a cancellation's note opens with
+
+
+# The English words are the SRP's ("I Love U Guys" Foundation). The Spanish words are
+# Muster's own (docs/alerts.md, "Languages", says why): plain Spanish for school staff,
+# "ustedes" because an alert speaks to a room, SIMULACRO where English says DRILL.
+WORDS: dict[Language, Words] = {
+    Language.EN: Words(
+        actions={Action.HOLD: "HOLD", Action.SECURE: "SECURE", Action.LOCKDOWN: "LOCKDOWN",
+                 Action.EVACUATE: "EVACUATE", Action.SHELTER: "SHELTER"},
+        directives={Action.HOLD: "In your room or area. Clear the halls.",
+                    Action.SECURE: "Get inside. Lock outside doors.",
+                    Action.LOCKDOWN: "Locks, lights, out of sight."},
+        shelters={Hazard.TORNADO: "Tornado. Go to the shelter area. Drop and cover.",
+                  Hazard.HAZMAT: "Hazardous materials. Seal the room.",
+                  Hazard.EARTHQUAKE: "Earthquake. Drop, cover and hold on.",
+                  Hazard.OTHER: "Shelter in place."},
+        go_to="Go to {place}.", go_to_announced="Go to the announced location.",
+        drill="DRILL — ",
+        endings={EventStatus.ALL_CLEAR: "ALL CLEAR", EventStatus.CANCELLED: "CANCELLED",
+                 EventStatus.SUPERSEDED: "ENDED"},
+        false_alarm="False alarm.",
+    ),
+    Language.ES: Words(
+        actions={Action.HOLD: "PERMANECER", Action.SECURE: "ASEGURAR",
+                 Action.LOCKDOWN: "ENCIERRO", Action.EVACUATE: "EVACUAR",
+                 Action.SHELTER: "REFUGIO"},
+        directives={Action.HOLD: "Quédense en su salón o área. Despejen los pasillos.",
+                    Action.SECURE: "Entren al edificio. Cierren las puertas exteriores.",
+                    Action.LOCKDOWN: "Cierren con llave, apaguen las luces, no se dejen "
+                                     "ver."},
+        shelters={Hazard.TORNADO: "Tornado. Vayan al área de refugio. Agáchense y cúbranse.",
+                  Hazard.HAZMAT: "Materiales peligrosos. Sellen el salón.",
+                  Hazard.EARTHQUAKE: "Terremoto. Agáchense, cúbranse y agárrense.",
+                  Hazard.OTHER: "Refúgiense en el lugar."},
+        go_to="Vayan a {place}.", go_to_announced="Vayan al lugar anunciado.",
+        drill="SIMULACRO — ",
+        endings={EventStatus.ALL_CLEAR: "FIN DE LA ALERTA",
+                 EventStatus.CANCELLED: "CANCELADO", EventStatus.SUPERSEDED: "TERMINADO"},
+        false_alarm="Falsa alarma.",
+    ),
 }
 
 
@@ -129,59 +172,78 @@ def default_directive(
     location: str | None = None,
     hazard: Hazard | None = None,
     strategy: str | None = None,
+    language: Language = Language.EN,
 ) -> str:
     """The SRP's words for an action; an evacuation names its place, a shelter its hazard
     and the hazard's strategy, followed by the school's own strategy if one is given."""
+    words = WORDS[language]
     if action is Action.EVACUATE:
         place = (location or "").strip().rstrip(".")
-        return f"Go to {place}." if place else "Go to the announced location."
+        return words.go_to.format(place=place) if place else words.go_to_announced
     if action is Action.SHELTER:
-        words = _SHELTER_DIRECTIVES[hazard or Hazard.OTHER]
-        return f"{words} {_sentence(strategy)}" if strategy and strategy.strip() else words
-    return _DIRECTIVES[action]
+        shelter = words.shelters[hazard or Hazard.OTHER]
+        return f"{shelter} {_sentence(strategy)}" if strategy and strategy.strip() else shelter
+    return words.directives[action]
 
 
-DRILL_PREFIX = "DRILL — "
-_STARTS_WITH_DRILL = re.compile(r"^\W*drill\b", re.IGNORECASE)
-_NOT_A_DRILL = re.compile(r"\bnot\s+a\s+drill\b", re.IGNORECASE)
+def directive_in(language: Language, action: Action, directive: str, *,
+                 location: str | None = None, hazard: Hazard | None = None,
+                 strategy: str | None = None) -> str:
+    """An event's directive for a reader of `language`: the SRP's own words in their
+    language when the event's directive is the (English) default; a directive somebody
+    typed is theirs, sent as they wrote it (a place or a strategy is not translated)."""
+    if directive == default_directive(action, location, hazard, strategy):
+        return default_directive(action, location, hazard, strategy, language)
+    return directive
+
+
+# A real text must not open with the word for a drill, in any language; a drill's must
+# not say it is not one ("not a drill", "no es un simulacro").
+_STARTS_WITH_DRILL = re.compile(r"^\W*(drill|simulacro)\b", re.IGNORECASE)
+_NOT_A_DRILL = re.compile(r"\bnot\s+a\s+drill\b|\bno\s+es\s+(un\s+)?simulacro\b",
+                          re.IGNORECASE)
 
 
 def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
     """A real alert that opens with DRILL, or a drill that says it is not one, could make
-    someone treat a real threat as practice (or the other way round)."""
+    someone treat a real threat as practice (or the other way round). Typed words go to
+    readers of every language as they are, so each language's signals are refused."""
     for field, text in texts.items():
         if not text:
             continue
         if not drill and _STARTS_WITH_DRILL.search(text):
-            raise Invalid(f"a real event's {field} must not start with DRILL", field=field)
+            raise Invalid(f"a real event's {field} must not start with DRILL (SIMULACRO)",
+                          field=field)
         if drill and _NOT_A_DRILL.search(text):
             raise Invalid(f"a drill's {field} must not say it is not a drill", field=field)
 
 
-def alert_text(action: Action, drill: bool, directive: str, message: str | None = None) -> str:
-    """The words of an action's alert, e.g. "DRILL — LOCKDOWN: Locks, lights, out of sight.";
-    the `drill` flag alone decides the DRILL prefix, whatever the user typed."""
+def alert_text(action: Action, drill: bool, directive: str, message: str | None = None,
+               language: Language = Language.EN) -> str:
+    """The words of an action's alert, e.g. "DRILL — LOCKDOWN: Locks, lights, out of sight."
+    ("SIMULACRO — ENCIERRO: ..." in Spanish); the `drill` flag alone decides the DRILL
+    prefix, whatever the user typed."""
     _refuse_mixed_signals(drill, {"directive": directive, "message": message})
-    body = f"{action.upper()}: {directive.strip()}"
+    words = WORDS[language]
+    body = f"{words.actions[action]}: {directive.strip()}"
     if message and message.strip():
         body = f"{body} {message.strip()}"
-    return f"{DRILL_PREFIX}{body}" if drill else body
+    return f"{words.drill}{body}" if drill else body
 
 
-_ENDINGS: dict[EventStatus, str] = {
-    EventStatus.ALL_CLEAR: "ALL CLEAR",
-    EventStatus.CANCELLED: "CANCELLED",
-    EventStatus.SUPERSEDED: "ENDED",
-}
-
-
-def ending_text(drill: bool, status: EventStatus, note: str | None = None) -> str:
-    """The words that tell everyone an event is over, labelled DRILL like its alerts.
+def ending_text(drill: bool, status: EventStatus, note: str | None = None,
+                language: Language = Language.EN) -> str:
+    """The words that tell everyone an event is over, labelled DRILL like its alerts; a
+    cancellation's note opens with "False alarm.".
 
     The note is not screened for DRILL: the text opens with ALL CLEAR or CANCELLED, which
     asks nobody to act, and refusing "Drill button pressed by mistake" as the reason for
     cancelling a real false alarm would only slow the cancellation down."""
-    if status not in _ENDINGS:
+    words = WORDS[language]
+    if status not in words.endings:
         raise ValueError(f"{status} does not end an event")
-    body = f"{_ENDINGS[status]}: {note.strip()}" if note and note.strip() else _ENDINGS[status]
-    return f"{DRILL_PREFIX}{body}" if drill else body
+    opening = words.false_alarm if status is EventStatus.CANCELLED else None
+    note = " ".join(w for w in (opening, note and note.strip()) if w)
+    ending = words.endings[status]
+    body = f"{ending}: {note}" if note else ending
+    return f"{words.drill}{body}" if drill else body

@@ -8,6 +8,7 @@ import logging
 
 from litestar.background_tasks import BackgroundTask
 
+from db.users import Reach
 from domain.delivery import DeliveryOutcome
 from domain.signin import phone_changed_text
 from notifications.senders import TextSender
@@ -25,8 +26,9 @@ async def send_text(texts: TextSender, phone: str, text: str) -> None:
         log.warning("a text to %s was not sent: %s", phone, result.error_code)
 
 
-def told(texts: TextSender, old: str | None, new: str) -> BackgroundTask | None:
-    """After the answer: a text to the phone a person had, saying that it changed."""
+def told(texts: TextSender, old: Reach | None, new: str) -> BackgroundTask | None:
+    """After the answer: a text to the phone a person had, in their language, saying that
+    it changed."""
     if old is None:
         return None
-    return BackgroundTask(send_text, texts, old, phone_changed_text(new))
+    return BackgroundTask(send_text, texts, old.phone, phone_changed_text(new, old.language))

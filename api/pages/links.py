@@ -19,15 +19,75 @@ from litestar.response import Template
 from api.pages.rendering import page
 from api.usecases import links
 from api.usecases.links import Door, LinkPage
+from domain import srp
 from domain.errors import Expired, NotFound
+from domain.language import Language
 from domain.srp import Action, EventStatus
 
 WORKER = "link-worker.js"  # in static/, served from /e/ so that its scope is the links'
-# The counts a room reports, as the page labels them.
-COUNTS = [("present", "Present"), ("missing", "Missing"), ("extra", "Extra"),
-          ("injured", "Injured")]
-_ENDED = {EventStatus.ALL_CLEAR: "All clear", EventStatus.CANCELLED: "Cancelled",
-          EventStatus.SUPERSEDED: "Replaced by a newer alert"}
+# The counts a room reports, as the page names them (its words: WORDS).
+COUNTS = ("present", "missing", "extra", "injured")
+# The page's own words in the person's language (the template's, and link.js's under
+# "js": "{room}" and "{time}" are filled in there). A link that does not work says so in
+# English: it names nobody, so there is no one's language to speak.
+WORDS: dict[Language, dict[str, Any]] = {
+    Language.EN: {
+        "drill": "DRILL · this is a drill", "real": "NOT A DRILL · this is real",
+        "drill_title": "DRILL",
+        "for": "for", "got_it": "I got it", "your_room": "Your room", "room": "Room",
+        "room_hint": "Code or name", "everyone": "Everyone here is", "safe": "Safe",
+        "need_help": "Need help", "note": "Note", "send": "Send", "minus": "minus one",
+        "plus": "plus one",
+        "counts": {"present": "Present", "missing": "Missing", "extra": "Extra",
+                   "injured": "Injured"},
+        "ended": "This event has ended: {how}. A report made before the end can still be "
+                 "sent.",
+        "endings": {EventStatus.ALL_CLEAR: "All clear", EventStatus.CANCELLED: "Cancelled",
+                    EventStatus.SUPERSEDED: "Replaced by a newer alert"},
+        "js": {
+            "ack_sent": "Your school sees that you have the alert.",
+            "ack_pending": "Saved on this phone, not sent yet.",
+            "pending": "{room}: saved on this phone, not sent yet. It will be sent when the "
+                       "connection returns; keep this page open.",
+            "stored": "{room}: sent, stored at {time}.",
+            "stored_now": "{room}: sent, stored at {time}. Stay with your students and "
+                          "follow the directive until the all-clear. Send again if anything "
+                          "changes: the newest report of the room counts.",
+            "refused": "{room}: not stored.",
+            "choose_room": "Choose your room: type its code or name.",
+            "choose_status": "Tap Safe or Need help.",
+        },
+    },
+    Language.ES: {
+        "drill": "SIMULACRO · esto es un simulacro", "real": "NO ES SIMULACRO · esto es real",
+        "drill_title": "SIMULACRO",
+        "for": "para", "got_it": "Recibido", "your_room": "Su salón", "room": "Salón",
+        "room_hint": "Código o nombre", "everyone": "Todos aquí están",
+        "safe": "A salvo", "need_help": "Necesitan ayuda", "note": "Nota",
+        "send": "Enviar", "minus": "menos uno", "plus": "más uno",
+        "counts": {"present": "Presentes", "missing": "Faltan", "extra": "De más",
+                   "injured": "Heridos"},
+        "ended": "Este evento terminó: {how}. Un reporte hecho antes del final todavía se "
+                 "puede enviar.",
+        "endings": {EventStatus.ALL_CLEAR: "Fin de la alerta",
+                    EventStatus.CANCELLED: "Cancelado",
+                    EventStatus.SUPERSEDED: "Reemplazado por una alerta más reciente"},
+        "js": {
+            "ack_sent": "Su escuela ve que usted recibió la alerta.",
+            "ack_pending": "Guardado en este teléfono, todavía sin enviar.",
+            "pending": "{room}: guardado en este teléfono, todavía sin enviar. Se enviará "
+                       "cuando vuelva la conexión; mantenga esta página abierta.",
+            "stored": "{room}: enviado, guardado a las {time}.",
+            "stored_now": "{room}: enviado, guardado a las {time}. Quédese con sus "
+                          "estudiantes y siga la instrucción hasta el fin de la alerta. "
+                          "Envíe de nuevo si algo cambia: cuenta el reporte más reciente "
+                          "del salón.",
+            "refused": "{room}: no se guardó.",
+            "choose_room": "Elija su salón: escriba su código o su nombre.",
+            "choose_status": "Toque A salvo o Necesitan ayuda.",
+        },
+    },
+}
 
 
 @get("/e/{token:str}", include_in_schema=False, exclude_from_auth=True)
@@ -51,14 +111,19 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
     event = shown.event
     last = next((r for r in shown.rooms if r.id == shown.last_room_id), None)
     codes = {r.id: r.code for r in shown.rooms}
+    words = WORDS[shown.language]
     return {
         "event": event, "school_name": shown.school_name, "person_name": shown.person_name,
-        "dark": event.action is Action.LOCKDOWN, "counts": COUNTS,
+        "dark": event.action is Action.LOCKDOWN, "counts": COUNTS, "words": words,
+        "lang": shown.language.value, "action": srp.WORDS[shown.language].actions[event.action],
+        "directive": srp.directive_in(shown.language, event.action, event.directive,
+                                      location=event.location, hazard=event.hazard,
+                                      strategy=event.strategy),
         "last_room": f"{last.code} · {last.name}" if last else "",
         "ended": None if event.status is EventStatus.ACTIVE else
-        f"This event has ended: {_ENDED[event.status]}. A report made before the end "
-        "can still be sent.",
-        "data": {"token": token, "api": f"/v1/links/{token}", "timezone": shown.school_timezone,
+        words["ended"].format(how=words["endings"][event.status]),
+        "data": {"words": words["js"],
+                 "token": token, "api": f"/v1/links/{token}", "timezone": shown.school_timezone,
                  "open": event.status is EventStatus.ACTIVE, "worker": "/e/sw.js",
                  "rooms": [{"id": str(r.id), "code": r.code, "name": r.name}
                            for r in shown.rooms],

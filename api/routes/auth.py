@@ -27,6 +27,7 @@ from api.usecases.phones import to_e164
 from api.usecases.signin import Session
 from domain import signin as rules
 from domain.errors import Invalid
+from domain.language import Language
 from domain.roles import Role
 from domain.values import Value
 from notifications.senders import TextSender
@@ -69,6 +70,7 @@ class UserOut(Value, kw_only=True):
     phone: str
     email: str | None
     memberships: list[Membership]  # the schools the user reaches today, and the role in each
+    language: Language  # what Muster writes to them in, at every school
 
 
 class Tokens(Value, kw_only=True):
@@ -180,7 +182,8 @@ def tokens(keys: signin.Keys, session: Session, now: datetime) -> Tokens:
 def user_out(session: Session) -> UserOut:
     person = session.person
     return UserOut(id=session.user_id, name=person.name, phone=person.phone,
-                   email=person.email, memberships=memberships(person.roles))
+                   email=person.email, memberships=memberships(person.roles),
+                   language=person.language)
 
 
 def memberships(roles: dict[uuid.UUID, Role]) -> list[Membership]:

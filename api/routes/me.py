@@ -34,6 +34,7 @@ from api.usecases.phones import to_e164
 from db import devices as db
 from db.devices import Device
 from domain.errors import NotFound
+from domain.language import Language
 
 # Clears the browser's cookie (not Secure, so that it also clears over http; over https a
 # browser lets it replace the Secure one).
@@ -51,11 +52,13 @@ class Me(UserOut, kw_only=True):
 
 
 class MeChange(Body, kw_only=True):
-    """Your own name or email; a field left out keeps its value (`email` null clears it).
-    Schools keep their own entries for you."""
+    """Your own name, email or language; a field left out keeps its value (`email` null
+    clears it). Schools keep their own entries for you; your language is yours at every
+    school: every message Muster sends you is in it."""
 
     name: Name | None = None
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
+    language: Language | None = None
 
 
 class NewPhone(Body):
@@ -71,15 +74,17 @@ class PhoneConfirmation(Body, kw_only=True):
      responses=problem_specs(401))
 async def me(conn: Conn, caller: CallerOf) -> Me:
     return Me(id=caller.user_id, name=caller.name, phone=caller.phone, email=caller.email,
-              memberships=memberships(caller.roles),
+              memberships=memberships(caller.roles), language=caller.language,
               devices=await db.user_devices(conn, caller.user_id))
 
 
-@patch("/", summary="Change your own name or email", responses=problem_specs(400, 401))
-async def change_me(uow: Work, caller: CallerOf, data: JSONBody[MeChange]) -> Me:
-    name, email = await usecases.change_details(uow, caller, data.name, data.email)
+@patch("/", summary="Change your own name, email or language",
+       responses=problem_specs(400, 401))
+async def change_me(uow: Work, caller: CallerOf, now: Now, data: JSONBody[MeChange]) -> Me:
+    name, email, language = await usecases.change_details(uow, caller, data.name, data.email,
+                                                          data.language, now)
     return Me(id=caller.user_id, name=name, phone=caller.phone, email=email,
-              memberships=memberships(caller.roles),
+              memberships=memberships(caller.roles), language=language,
               devices=await db.user_devices(uow.conn, caller.user_id))
 
 

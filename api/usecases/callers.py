@@ -15,6 +15,7 @@ import asyncpg
 
 from db import users
 from domain.errors import NotFound
+from domain.language import Language
 from domain.roles import Role
 from domain.values import Value
 
@@ -27,6 +28,7 @@ class Caller(Value, kw_only=True):
     phone: str
     email: str | None
     roles: dict[uuid.UUID, Role]
+    language: Language = Language.EN  # theirs at every school
     session_id: uuid.UUID | None = None  # None for operator tokens (`muster token`)
 
     def role_at(self, school_id: uuid.UUID, *, missing: str | None = None) -> Role:
@@ -78,7 +80,7 @@ class CallerCache:
             found = await users.load_caller(conn, user_id, session_id, now)
         caller = None if found is None else Caller(
             user_id=user_id, name=found.name, phone=found.phone, email=found.email,
-            roles=found.roles, session_id=session_id)
+            roles=found.roles, session_id=session_id, language=found.language)
         fresh_until = now + self._ttl
         if found and found.changes_at:  # a substitute's access ends on the dot
             fresh_until = min(fresh_until, found.changes_at)

@@ -27,6 +27,7 @@ from db.events import EventContext
 from domain.checkins import CheckIn, CheckInReport
 from domain.errors import NotFound
 from domain.events import Event
+from domain.language import Language
 from domain.links import digest, open_until, require_open, well_formed
 from domain.schools import Room
 from domain.values import Value
@@ -45,6 +46,7 @@ class LinkPage(Value, kw_only=True):
     school_name: str
     school_timezone: str  # the school's clocks (IANA name), which the page's times follow
     person_name: str
+    language: Language  # the person's, which the page speaks
     open_until: datetime | None
     rooms: list[Room]
     last_room_id: uuid.UUID | None
@@ -94,7 +96,7 @@ async def page(door: Door, token: str, now: datetime) -> LinkPage:
         rooms, last_room_id = await schools.rooms_reporter_first(conn, event.school_id, person)
         return LinkPage(
             event=event, school_name=school.name, school_timezone=school.timezone,
-            person_name=holder.caller.name,
+            person_name=holder.caller.name, language=holder.caller.language,
             open_until=open_until(event), rooms=rooms, last_room_id=last_room_id,
             checkins=await db_checkins.reports_by(conn, event.id, person))
 

@@ -51,12 +51,14 @@ class Session(Value, kw_only=True):
 
 async def ask_for_code(uow: UnitOfWork, keys: Keys, phone: str, address: str,
                        now: datetime) -> str | None:
-    """A new sign-in code for `phone`; the text to send it in, if the phone is a
-    member's (None: nothing is sent). SlowDown past the limits of asking."""
+    """A new sign-in code for `phone`; the text to send it in, in the member's language,
+    if the phone is a member's (None: nothing is sent; the answer is the same, and so is
+    the work: one query finds the member and their language). SlowDown past the limits
+    of asking."""
     async with uow:
         code = await new_code(uow.conn, keys, phone, address, now)
-        user_id = await db.member_id_by_phone(uow.conn, phone, now)
-    return rules.sign_in_text(code) if user_id else None
+        language = await db.member_language_by_phone(uow.conn, phone, now)
+    return rules.sign_in_text(code, language) if language else None
 
 
 async def sign_in(uow: UnitOfWork, keys: Keys, phone: str, code: str, address: str,

@@ -28,6 +28,7 @@ from api.usecases.unit_of_work import UnitOfWork
 from db import audit
 from db import staff as db
 from db.staff import Membership, StaffMember
+from db.users import Reach
 from domain import roster
 from domain.admin import (
     AdminChange,
@@ -36,6 +37,7 @@ from domain.admin import (
     check_membership_change,
 )
 from domain.errors import Conflict, NotFound
+from domain.language import Language
 from domain.policy import Permission
 from domain.roles import Role
 from domain.schools import School
@@ -54,9 +56,10 @@ class StaffImported(Value, kw_only=True):
 
 async def add_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID, *, name: str,
                      phone: str, role: Role, email: str | None, expires_at: datetime | None,
-                     now: datetime) -> StaffMember:
+                     now: datetime, language: Language | None = None) -> StaffMember:
     """The new member as this school names them (Conflict if the phone is on its staff
-    already; a phone known from another school is that person)."""
+    already; a phone known from another school is that person, whose language is set
+    only if this actor may: domain/identity.py)."""
     check_expiry(expires_at, now)
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.MANAGE_STAFF,
@@ -68,7 +71,10 @@ async def add_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID, *, n
         user_id = known.user_id if known else uuid.uuid4()
         check_membership_change(actor, user_id, None, role)
         if known is None:
-            await db.insert_people(uow.conn, [(user_id, name, phone, email)])
+            await db.insert_people(uow.conn, [(user_id, name, phone, email,
+                                               language or Language.EN)])
+        elif language is not None and language is not known.language:
+            await identity.set_language(uow.conn, actor.user_id, user_id, language, now)
         await db.set_memberships(uow.conn, school, [
             Membership(user_id, role, expires_at, name, email)], now)
         added = await _member(uow.conn, school, user_id, now)
@@ -80,12 +86,13 @@ async def add_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID, *, n
 
 async def change_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                         user_id: uuid.UUID, given: dict[str, Any],
-                        now: datetime) -> tuple[StaffMember, str | None]:
-    """The member changed by what is `given` (name, phone, role, email, expires_at; what
-    is left out keeps its value), and the phone they had if it changed (to be told). A
-    new role or expiry applies here (a district admin's, to the district), as does a new
-    name or email: this school's entry. A new phone is the person's, at every school, and
-    signs them out everywhere (api/usecases/identity.py)."""
+                        now: datetime) -> tuple[StaffMember, Reach | None]:
+    """The member changed by what is `given` (name, phone, role, email, expires_at,
+    language; what is left out keeps its value), and the phone they had if it changed (to
+    be told). A new role or expiry applies here (a district admin's, to the district), as
+    does a new name or email: this school's entry. A new phone is the person's, at every
+    school, and signs them out everywhere; so is a language, which only the person or
+    someone who manages them at every school may set (api/usecases/identity.py)."""
     if given.get("expires_at"):
         check_expiry(given["expires_at"], now)
     async with uow:
@@ -108,6 +115,9 @@ async def change_member(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
         if new_phone:
             old_phone = await identity.change_phone(uow.conn, actor.user_id, user_id,
                                                     wanted["phone"], now)
+        language = given.get("language")
+        if language is not None and language is not before.language:
+            await identity.set_language(uow.conn, actor.user_id, user_id, language, now)
         after = await _member(uow.conn, school, user_id, now)
         changes = {k: [v, getattr(after, k)] for k, v in _facts(before).items()
                    if v != getattr(after, k)}
@@ -143,16 +153,21 @@ async def import_staff(uow: UnitOfWork, caller: Caller | None, school_id: uuid.U
         columns = roster.staff_columns(to_e164, zoneinfo.ZoneInfo(school.timezone), now)
         rows = roster.staff_rows(roster.decode(body), columns)
         known = await db.members_by_phone(uow.conn, school, [row.phone for _, row in rows], now)
-        plan = roster.plan_staff(rows, known, actor, uuid.uuid4)
-        await db.insert_people(uow.conn, [(u, r.name, r.phone, r.email)
+        allowed = [u for u in roster.language_changes(rows, known)
+                   if await identity.may_change_language(uow.conn, actor.user_id, u, now)]
+        plan = roster.plan_staff(rows, known, actor, uuid.uuid4, allowed)
+        await db.insert_people(uow.conn, [(u, r.name, r.phone, r.email,
+                                           r.language or Language.EN)
                                           for u, r in plan.new_people])
+        for user_id, language in plan.languages:
+            await identity.set_language(uow.conn, actor.user_id, user_id, language, now)
         await db.set_memberships(uow.conn, school, [
             Membership(u, r.role, r.expires_at, r.name, r.email) for u, r in plan.memberships],
             now)
         done = StaffImported(added=plan.added, updated=plan.updated, unchanged=plan.unchanged)
         await audit.record(uow.conn, school, actor, AdminChange.STAFF_IMPORTED,
                            msgspec.structs.asdict(done), now)
-        uow.forget_callers(u for u, _ in plan.memberships)
+        uow.forget_callers([*(u for u, _ in plan.memberships), *(u for u, _ in plan.languages)])
     return done
 
 

@@ -66,7 +66,8 @@ async def test_adding_a_known_phone_shows_only_what_the_school_typed(client, db,
     r = await client.post(STAFF.format(school=world["high"]), json=typed,
                           headers=bearer(world["principal"]))
     assert r.status_code == 201, r.text
-    shown = typed | {"user_id": str(victim), "expires_at": None, "active": True}
+    shown = typed | {"user_id": str(victim), "expires_at": None, "active": True,
+                     "language": "en"}
     assert r.json() == shown
     listed = await client.get(STAFF.format(school=world["high"]),
                               headers=bearer(world["principal"]), params={"limit": 500})

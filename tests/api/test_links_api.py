@@ -7,6 +7,8 @@ import hashlib
 import uuid
 from datetime import timedelta
 
+from api.pages.links import WORDS as PAGE_WORDS
+from domain.language import Language
 from domain.links import OFFLINE_REPLAY_WINDOW
 from notifications.queueing import write_waves
 from tests import factories
@@ -290,3 +292,30 @@ async def test_the_service_worker_is_served_for_the_links_scope(client):
     assert r.headers["content-type"].startswith("text/javascript")
     assert r.headers["cache-control"] == "no-cache"
     assert 'addEventListener("fetch"' in r.text
+
+
+async def test_the_page_speaks_the_persons_language(client, db):
+    """A Spanish speaker's page: the SRP's words, its own words and its script's words in
+    Spanish (lang="es"); what somebody typed stays as typed."""
+    school = await factories.staffed_school(db, "sro", "teacher", room_count=3)
+    await db.execute("update users set language = 'es' where id = $1", school["teacher"])
+    event_id = await factories.start(client, school, message="Intruder near the gym.",
+                                     drill=True)
+    token = LINKS.token(uuid.UUID(event_id), school["teacher"])
+    r = await client.get(f"/e/{token}")
+    assert r.status_code == 200, r.text
+    for words in ('<html lang="es">', "<title>SIMULACRO · ENCIERRO", "ENCIERRO",
+                  "Cierren con llave, apaguen las luces, no se dejen ver.",
+                  "Intruder near the gym.", "SIMULACRO · esto es un simulacro", "Recibido",
+                  ">Enviar<", "Elija su sal"):
+        assert words in r.text, words
+    for english in ("LOCKDOWN", "I got it", ">Send<", "Choose your room"):
+        assert english not in r.text, english
+
+
+def test_the_pages_words_are_in_every_language() -> None:
+    """Each language has every word the page and its script use."""
+    def shape(words: object) -> object:
+        return {k: shape(v) for k, v in words.items()} if isinstance(words, dict) else None
+    assert set(PAGE_WORDS) == set(Language)
+    assert len({str(shape(words)) for words in PAGE_WORDS.values()}) == 1

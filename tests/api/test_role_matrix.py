@@ -85,7 +85,8 @@ PUBLIC = {
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
 TABLE = {
     ("GET", "/v1/me"): Call(MINE, EVERYONE, "/v1/me"),
-    ("PATCH", "/v1/me"): Call(MINE, EVERYONE, "/v1/me", {"name": "Someone Renamed"}),
+    ("PATCH", "/v1/me"): Call(MINE, EVERYONE, "/v1/me",
+                              {"name": "Someone Renamed", "language": "es"}),
     # a new phone of one's own: a code texted to it, then confirmed (the world has one)
     ("POST", "/v1/me/phone"): Call(MINE, EVERYONE, "/v1/me/phone", {"phone": "{new_phone}"}),
     ("POST", "/v1/me/phone/confirm"): Call(MINE, EVERYONE, "/v1/me/phone/confirm",
@@ -117,16 +118,17 @@ TABLE = {
     ("POST", "/v1/schools/{school_id:uuid}/staff"): Call(
         SCHOOL, LEADS, S + "/staff",
         {"name": "New Teacher", "phone": "+15125550177", "role": "teacher"}),
-    # the school's entry, and the phone: the teacher is only Alpha High's, so its leads
-    # manage all of them (tests/api/test_identity_api.py: someone who is not only theirs)
+    # the school's entry, the phone and the language: the teacher is only Alpha High's, so
+    # its leads manage all of them (tests/api/test_identity_api.py and
+    # test_languages_api.py: someone who is not only theirs)
     ("PATCH", "/v1/schools/{school_id:uuid}/staff/{user_id:uuid}"): Call(
         SCHOOL, LEADS, S + "/staff/{teacher}",
-        {"name": "Renamed Teacher", "phone": "{new_phone}"}),
+        {"name": "Renamed Teacher", "phone": "{new_phone}", "language": "es"}),
     ("DELETE", "/v1/schools/{school_id:uuid}/staff/{user_id:uuid}"): Call(
         SCHOOL, LEADS, S + "/staff/{teacher}"),
     ("POST", "/v1/schools/{school_id:uuid}/staff/import"): Call(
         SCHOOL, LEADS, S + "/staff/import",
-        csv=b"name,phone,role\nNew Person,+15125550178,teacher\n"),
+        csv=b"name,phone,role,language\nNew Person,+15125550178,teacher,es\n"),
     ("GET", "/v1/schools/{school_id:uuid}/school-years/{school_year:str}"): Call(
         SCHOOL, LEADS, S + "/school-years/2026-2027"),
     ("PUT", "/v1/schools/{school_id:uuid}/school-years/{school_year:str}"): Call(

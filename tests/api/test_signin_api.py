@@ -107,7 +107,7 @@ async def test_a_teacher_signs_in_with_the_texted_code(client, school, texts):
     assert body["user"] == {"id": str(school["teacher"]), "name": body["user"]["name"],
                             "phone": school["phone"], "email": None,
                             "memberships": [{"school_id": str(school["id"]),
-                                             "role": "teacher"}]}
+                                             "role": "teacher"}], "language": "en"}
     me = await client.get("/v1/me", headers=auth(body))
     assert me.status_code == 200 and me.json()["memberships"] == body["user"]["memberships"]
 

@@ -58,7 +58,8 @@ async def test_principal_adds_a_teacher_with_a_normalised_phone(client, db, worl
     added = r.json()
     assert added | {"user_id": None} == {
         "user_id": None, "name": "Maria Gonzalez", "phone": "+15125550142",
-        "email": "maria@example.org", "role": "teacher", "expires_at": None, "active": True}
+        "email": "maria@example.org", "role": "teacher", "expires_at": None, "active": True,
+        "language": "en"}
     audit = await client.get(f"/v1/schools/{world['high']}/audit",
                              headers=bearer(world["principal"]))
     entry = audit.json()["items"][0]

@@ -220,3 +220,30 @@ async def test_a_drill_page_is_plainly_a_drill_at_any_width(browser, device, liv
     assert not overflow
     await shoot(page, "link-drill")
     await context.close()
+
+
+async def test_a_spanish_speakers_link_speaks_spanish(phone, live, db):
+    """The page's words and its script's are in the person's language."""
+    school = await factories.staffed_school(db, "sro", "teacher", room_count=3)
+    await db.execute("update users set language = 'es' where id = $1", school["teacher"])
+    async with httpx.AsyncClient(base_url=live.base) as api:
+        r = await api.post(f"/v1/schools/{school['id']}/events", headers=bearer(school["sro"]),
+                           json={"action": "hold", "drill": True})
+    assert r.status_code == 201, r.text
+    sms = await db.fetchval("select body from notification_outbox where user_id = $1 and "
+                            "channel = 'sms'", school["teacher"])
+    assert sms.startswith("SIMULACRO - PERMANECER: "), sms
+    page = await phone.new_page()
+    await page.goto(sms.rpartition("\n")[2])
+    await expect(page.get_by_role("heading", name="PERMANECER")).to_be_visible()
+    await expect(page.get_by_text("Su escuela ve que usted recibió la alerta.")).to_be_visible()
+    await page.get_by_role("button", name="Enviar", exact=True).click()
+    await expect(page.get_by_role("alert")).to_have_text(
+        "Elija su salón: escriba su código o su nombre.")
+    await page.get_by_label("Salón", exact=True).fill("R-002")
+    await page.get_by_role("button", name="Enviar", exact=True).click()
+    await expect(page.get_by_role("alert")).to_have_text("Toque A salvo o Necesitan ayuda.")
+    await page.get_by_role("button", name="A salvo", exact=True).click()
+    await page.get_by_role("button", name="Presentes más uno").click()
+    await page.get_by_role("button", name="Enviar", exact=True).click()
+    await expect(page.get_by_text(re.compile(r"R-002: enviado, guardado a las"))).to_be_visible()

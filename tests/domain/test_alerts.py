@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
+from msgspec.structs import replace
 
 from domain.alerts import (
     SMS_SEGMENTS,
@@ -13,6 +14,7 @@ from domain.alerts import (
     MessageKind,
     PlannedMessage,
     Recipient,
+    _sms_words,
     plan_alert,
     plan_ending,
     recipients_for,
@@ -21,6 +23,7 @@ from domain.alerts import (
 )
 from domain.errors import Invalid
 from domain.events import Event, EventRequest, all_clear, cancel, start_event
+from domain.language import Language
 from domain.policy import Policy
 from domain.roles import Role
 from domain.srp import Action
@@ -31,6 +34,7 @@ SCHOOL = uuid.UUID(int=1)
 EVENT_ID = uuid.UUID(int=100)
 PRINCIPAL_ID = uuid.UUID(int=3)
 POLICY = Policy.default()
+EN, ES = Language.EN, Language.ES
 
 # GSM 03.38, written out row by row from the standard, independently of the module.
 GSM7_BASIC = (
@@ -233,14 +237,14 @@ def test_critical_sound_is_for_real_push_only(drill: bool) -> None:
 
 
 def test_push_payload_is_strings_for_the_deep_link() -> None:
-    """The push payload names the event, school, action, drill flag and kind as strings;
-    SMS carries none."""
+    """The push payload names the event, school, action, drill flag, kind and the person's
+    language as strings; SMS carries none."""
     plan = plan_alert(event(drill=True, action=Action.EVACUATE, location="the football field"),
                       MessageKind.ALERT, [TEACHER], now=NOW, links=LINKS)
     push = next(m for m in plan if m.channel is Channel.PUSH)
     assert push.data == {"event_id": str(EVENT_ID), "school_id": str(SCHOOL),
                          "action": "evacuate", "drill": "true", "kind": "alert",
-                         "link": LINKS[TEACHER.user_id]}
+                         "language": "en", "link": LINKS[TEACHER.user_id]}
     assert all(isinstance(v, str) for v in push.data.values())
     assert all(m.data == {} for m in plan if m.channel is Channel.SMS)
 
@@ -296,7 +300,7 @@ def test_every_call_to_act_carries_the_persons_own_link() -> None:
 
 def test_an_ending_carries_no_link() -> None:
     """The all-clear asks nobody to do anything: no link to open."""
-    notified = [(TEACHER.user_id, Channel.PUSH), (TEACHER.user_id, Channel.SMS)]
+    notified = [(TEACHER.user_id, Channel.PUSH, EN), (TEACHER.user_id, Channel.SMS, EN)]
     plan = plan_ending(cancelled(drill=False), MessageKind.CANCELLED, notified)
     assert all("link" not in m.data and "/e/" not in m.body for m in plan)
 
@@ -309,9 +313,10 @@ def cancelled(*, drill: bool, reason: str = "Pressed by mistake") -> Event:
 def test_ending_goes_to_exactly_those_notified_on_their_channels() -> None:
     """Each (person, channel) notified gets the ending once, from the moment it ended."""
     a, b = uuid.UUID(int=1), uuid.UUID(int=2)
-    notified = [(a, Channel.PUSH), (a, Channel.SMS), (b, Channel.PUSH), (a, Channel.PUSH)]
+    notified = [(a, Channel.PUSH, EN), (a, Channel.SMS, EN), (b, Channel.PUSH, EN),
+                (a, Channel.PUSH, EN)]
     plan = plan_ending(cancelled(drill=False), MessageKind.CANCELLED, notified)
-    assert [(m.user_id, m.channel) for m in plan] == notified[:3]
+    assert [(m.user_id, m.channel, EN) for m in plan] == notified[:3]
     assert {(m.kind, m.not_before, m.unless_acknowledged, m.critical) for m in plan} == {
         (MessageKind.CANCELLED, ENDED_AT, False, False)}
     assert {m.priority for m in plan} == {8}
@@ -320,9 +325,10 @@ def test_ending_goes_to_exactly_those_notified_on_their_channels() -> None:
 def test_ending_accepts_channels_as_the_outbox_stores_them() -> None:
     """Channels read back as plain strings plan exactly as the enum members do."""
     ended = cancelled(drill=False)
-    from_outbox: list = [(TEACHER.user_id, "push")]
+    from_outbox: list = [(TEACHER.user_id, "push", "en")]
     as_text = plan_ending(ended, MessageKind.CANCELLED, from_outbox)
-    assert as_text == plan_ending(ended, MessageKind.CANCELLED, [(TEACHER.user_id, Channel.PUSH)])
+    as_enums = [(TEACHER.user_id, Channel.PUSH, EN)]
+    assert as_text == plan_ending(ended, MessageKind.CANCELLED, as_enums)
     assert as_text[0].channel is Channel.PUSH and as_text[0].data
 
 
@@ -335,7 +341,7 @@ def test_ending_accepts_channels_as_the_outbox_stores_them() -> None:
 def test_cancellation_says_false_alarm_and_why(drill: bool, push_text: str, sms_text: str) -> None:
     """A cancellation says it was a false alarm, gives the reason, and is labelled like its
     alerts."""
-    notified = [(TEACHER.user_id, Channel.PUSH), (TEACHER.user_id, Channel.SMS)]
+    notified = [(TEACHER.user_id, Channel.PUSH, EN), (TEACHER.user_id, Channel.SMS, EN)]
     plan = plan_ending(cancelled(drill=drill), MessageKind.CANCELLED, notified)
     assert [m.body for m in plan] == [push_text, sms_text]
     assert plan[0].data["kind"] == "cancelled"
@@ -345,14 +351,14 @@ def test_all_clear_carries_its_note() -> None:
     """The all-clear reaches the notified with its note and a drill priority for a drill."""
     ended = all_clear(event(drill=True), actor_id=PRINCIPAL_ID, role=Role.PRINCIPAL,
                       policy=POLICY, now=ENDED_AT, message="Back to class.")
-    plan = plan_ending(ended, MessageKind.ALL_CLEAR, [(TEACHER.user_id, Channel.PUSH)])
+    plan = plan_ending(ended, MessageKind.ALL_CLEAR, [(TEACHER.user_id, Channel.PUSH, EN)])
     assert [(m.body, m.priority) for m in plan] == [("DRILL — ALL CLEAR: Back to class.", 4)]
 
 
 @pytest.mark.parametrize("kind", list(MessageKind))
 def test_ending_must_match_how_the_event_ended(kind: MessageKind) -> None:
     """Only a cancelled event has a cancellation to send; anything else is refused."""
-    notified = [(TEACHER.user_id, Channel.PUSH)]
+    notified = [(TEACHER.user_id, Channel.PUSH, EN)]
     if kind is MessageKind.CANCELLED:
         assert plan_ending(cancelled(drill=False), kind, notified)
         return
@@ -394,3 +400,96 @@ def test_plan_properties(recipients: list[Recipient], drill: bool, action: Actio
     assert all(is_gsm7(m.body) and sms_segments(m.body) <= SMS_SEGMENTS
                and m.body.endswith(f"\n{LINKS[m.user_id]}")
                for m in plan if m.channel is Channel.SMS)
+
+
+# -- languages ---------------------------------------------------------------------------
+
+def speaker(n: int, language: Language, *, devices: int = 1) -> Recipient:
+    return replace(person(n, devices=devices), language=language)
+
+
+# Every action with the details it needs, and with a long typed message of its own.
+DETAILS: dict[Action, dict[str, object]] = {
+    Action.HOLD: {}, Action.SECURE: {}, Action.LOCKDOWN: {},
+    Action.EVACUATE: {"location": "the football field behind the gym", "purpose": "fire"},
+    Action.SHELTER: {"hazard": "earthquake", "strategy": "stay away from the windows"},
+}
+LONG_MESSAGE = ("Intruso visto cerca de la puerta 7; ¿está todo el mundo adentro? Niños en "
+                "el baño: quédense ahí. Información en la oficina, ¡no salgan! ") * 3
+
+
+@pytest.mark.parametrize("language", list(Language))
+@pytest.mark.parametrize("drill", [True, False])
+@pytest.mark.parametrize("action", list(Action))
+@pytest.mark.parametrize("message", [None, LONG_MESSAGE])
+def test_every_alert_in_every_language_is_two_segments_with_its_link(
+        language: Language, drill: bool, action: Action, message: str | None) -> None:
+    """Each action, drill or real, in each language, with or without a long message: the
+    SMS is at most two segments and ends with the whole link; a drill opens with its word
+    for DRILL, a real alert never has it; and our own words go as GSM-7 (Spanish á í ó ú
+    lose their accent, é ñ ¿ ¡ are GSM-7 and stay)."""
+    link = f"{LONG_URL}/e/AbCdEfGhIjKlMnOpQrStU_"
+    alert = event(drill=drill, action=action, message=message, **DETAILS[action])
+    plan = plan_alert(alert, MessageKind.ALERT, [speaker(1, language, devices=0)], now=NOW,
+                      links={TEACHER.user_id: link})
+    [sms] = [m for m in plan if m.channel is Channel.SMS]
+    words, _, ends_with = sms.body.rpartition("\n")
+    assert ends_with == link
+    assert sms_segments(sms.body) <= SMS_SEGMENTS
+    assert is_gsm7(sms.body)
+    drill_word = {EN: "DRILL - ", ES: "SIMULACRO - "}[language]
+    assert words.startswith(drill_word) == drill
+    assert ("DRILL" not in words.upper() and "SIMULACRO" not in words.upper()) or drill
+    assert message is None or "¿esta todo el mundo" in words  # GSM-7: ¿ kept, á not
+
+
+def test_each_person_gets_the_alert_in_their_own_language() -> None:
+    """The SRP's words in each person's language, and the payload says which."""
+    people = [speaker(1, EN), speaker(2, ES)]
+    plan = plan_alert(event(drill=True), MessageKind.ALERT, people, now=NOW, links=LINKS)
+    pushes = {m.user_id: m for m in plan if m.channel is Channel.PUSH}
+    assert pushes[people[0].user_id].body == "DRILL — LOCKDOWN: Locks, lights, out of sight."
+    assert pushes[people[1].user_id].body == (
+        "SIMULACRO — ENCIERRO: Cierren con llave, apaguen las luces, no se dejen ver.")
+    assert {m.user_id: m.data["language"] for m in pushes.values()} == {
+        people[0].user_id: "en", people[1].user_id: "es"}
+    reminder = next(m for m in plan if m.kind is MessageKind.REMINDER
+                    and m.user_id == people[1].user_id)
+    assert reminder.body.startswith("SIMULACRO - ENCIERRO: ")
+
+
+def test_typed_words_go_to_everyone_as_typed() -> None:
+    """A directive or a message somebody typed is theirs: no language changes it; only
+    the SRP's own words around it are translated."""
+    alert = event(drill=False, action=Action.HOLD, directive="Stay put.", message="Nurse to B.")
+    plan = plan_alert(alert, MessageKind.ALERT, [speaker(1, ES)], now=NOW, links=LINKS)
+    assert plan[0].body == "PERMANECER: Stay put. Nurse to B."
+
+
+def test_ten_thousand_recipients_cost_one_sms_wording_per_language() -> None:
+    """The SMS words are worked out once per language for a whole wave, not per person."""
+    people = [speaker(n, (EN, ES)[n % 2], devices=0) for n in range(10_000)]
+    links = {p.user_id: f"{LONG_URL}/e/{p.user_id.hex[:22]}" for p in people}
+    alert = event(drill=False, message=LONG_MESSAGE)
+    _sms_words.cache_clear()
+    plan = plan_alert(alert, MessageKind.ALERT, people, now=NOW, links=links)
+    assert len(plan) == 10_000
+    assert _sms_words.cache_info().misses == len(Language)
+
+
+@pytest.mark.parametrize(("drill", "expected"), [
+    (False, "CANCELADO: Falsa alarma. Pressed by mistake"),
+    (True, "SIMULACRO - CANCELADO: Falsa alarma. Pressed by mistake"),
+])
+def test_endings_go_in_each_persons_language(drill: bool, expected: str) -> None:
+    """A cancellation and an all-clear are in the language of the person told (as the
+    outbox reads it back: plain strings)."""
+    notified: list = [(TEACHER.user_id, "sms", "es"), (PRINCIPAL_ID, "sms", "en")]
+    plan = plan_ending(cancelled(drill=drill), MessageKind.CANCELLED, notified)
+    assert [m.body for m in plan] == [expected, expected.replace("SIMULACRO", "DRILL")
+                                      .replace("CANCELADO", "CANCELLED")
+                                      .replace("Falsa alarma", "False alarm")]
+    ended = all_clear(event(drill=True), actor_id=PRINCIPAL_ID, role=Role.PRINCIPAL,
+                      policy=POLICY, now=ENDED_AT)
+    [push] = plan_ending(ended, MessageKind.ALL_CLEAR, [(TEACHER.user_id, Channel.PUSH, ES)])
+    assert (push.body, push.data["language"]) == ("SIMULACRO — FIN DE LA ALERTA", "es")

@@ -5,7 +5,7 @@ import uuid
 import pytest
 
 from domain.errors import Forbidden
-from domain.identity import Holding, check_phone_change
+from domain.identity import Holding, check_phone_change, may_change_language
 from domain.policy import Policy
 from domain.roles import Role
 
@@ -75,3 +75,18 @@ def test_the_refusal_names_no_school():
 
 def test_an_operator_at_the_command_line_may():
     check_phone_change(None, [], HER, [at(RIVERBEND, P), at(None, DA, TWO)], DEFAULTS)
+
+
+@pytest.mark.parametrize(("actor_id", "actor", "target", "ok"), [
+    (None, [], [at(CEDAR, P), at(RIVERBEND, T)], True),  # an operator
+    (HER, [], [at(CEDAR, T), at(RIVERBEND, T)], True),  # her own language, anywhere
+    (ME, [at(CEDAR, P)], [at(CEDAR, T)], True),  # Cedar alone has her
+    (ME, [at(CEDAR, P)], [at(CEDAR, T), at(RIVERBEND, T)], False),  # Riverbend has her too
+    (ME, [at(None, DA)], [at(CEDAR, T), at(RIVERBEND, P)], True),  # the district's admin
+    (ME, [at(CEDAR, T)], [at(CEDAR, T)], False),  # a teacher manages no staff
+])
+def test_a_language_is_set_by_her_or_by_whoever_manages_her_everywhere(
+        actor_id, actor, target, ok):
+    """A language is how every school reaches her: one school may not set it for another
+    (the phone's rule), but she needs no proof to set her own."""
+    assert may_change_language(actor_id, actor, HER, target, DEFAULTS) is ok

@@ -7,7 +7,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from domain.errors import Invalid
+from domain.language import Language
 from domain.srp import (
+    WORDS,
     Action,
     EventStatus,
     Hazard,
@@ -15,6 +17,7 @@ from domain.srp import (
     alert_text,
     check_details,
     default_directive,
+    directive_in,
     ending_text,
     transition_allowed,
 )
@@ -180,7 +183,9 @@ def test_only_the_drill_flag_decides_the_label(
     [
         (True, EventStatus.ALL_CLEAR, None, "DRILL — ALL CLEAR"),
         (False, EventStatus.ALL_CLEAR, "Resume classes.", "ALL CLEAR: Resume classes."),
-        (False, EventStatus.CANCELLED, "Drill button pressed", "CANCELLED: Drill button pressed"),
+        (False, EventStatus.CANCELLED, "Drill button pressed",
+         "CANCELLED: False alarm. Drill button pressed"),
+        (False, EventStatus.CANCELLED, None, "CANCELLED: False alarm."),
         (True, EventStatus.SUPERSEDED, "superseded by a real lockdown",
          "DRILL — ENDED: superseded by a real lockdown"),
     ],
@@ -194,3 +199,54 @@ def test_ending_text_refuses_active() -> None:
     """Active is not an ending; asking for its words is a programming error."""
     with pytest.raises(ValueError):
         ending_text(False, EventStatus.ACTIVE)
+
+
+def test_every_language_has_every_word() -> None:
+    """Each language names every action, directive, hazard and ending: a missing word
+    would be a KeyError in the middle of an alert."""
+    assert set(WORDS) == set(Language)
+    for words in WORDS.values():
+        assert set(words.actions) == set(Action)
+        assert set(words.directives) == {Action.HOLD, Action.SECURE, Action.LOCKDOWN}
+        assert set(words.shelters) == set(Hazard)
+        assert set(words.endings) == set(EventStatus) - {EventStatus.ACTIVE}
+        assert "{place}" in words.go_to and words.drill.endswith(" — ")
+
+
+@pytest.mark.parametrize("language", list(Language))
+def test_the_drill_rules_hold_in_every_language(language: Language) -> None:
+    """A drill opens with its language's DRILL (SIMULACRO) and a real alert never has it."""
+    drill = alert_text(Action.LOCKDOWN, True, "x", language=language)
+    real = alert_text(Action.LOCKDOWN, False, "x", language=language)
+    assert drill == f"{WORDS[language].drill}{real}"
+    assert "DRILL" not in real and "SIMULACRO" not in real
+
+
+@pytest.mark.parametrize(("drill", "words"), [
+    (False, {"directive": "Simulacro: cierren las puertas."}),
+    (False, {"directive": "Lock.", "message": "SIMULACRO de encierro"}),
+    (True, {"directive": "Lock.", "message": "Esto no es un simulacro"}),
+    (True, {"directive": "No es simulacro. Cierren."}),
+])
+def test_mixed_signals_are_refused_in_spanish_too(drill: bool, words: dict) -> None:
+    """Typed words go to every reader as typed, so Spanish mix-ups are refused as well."""
+    with pytest.raises(Invalid, match=r"(?i)drill"):
+        alert_text(Action.LOCKDOWN, drill, **words)
+
+
+@pytest.mark.parametrize(("action", "details", "spanish"), [
+    (Action.HOLD, {}, "Quédense en su salón o área. Despejen los pasillos."),
+    (Action.EVACUATE, {"location": "the gym."}, "Vayan a the gym."),
+    (Action.EVACUATE, {}, "Vayan al lugar anunciado."),
+    (Action.SHELTER, {"hazard": Hazard.TORNADO, "strategy": "room 12"},
+     "Tornado. Vayan al área de refugio. Agáchense y cúbranse. Room 12."),
+])
+def test_a_default_directive_is_said_in_the_readers_language(action: Action, details: dict,
+                                                             spanish: str) -> None:
+    """The event stores the English default; a Spanish reader gets the SRP's words in
+    Spanish (a place or a strategy somebody typed stays as typed)."""
+    english = default_directive(action, **details)
+    assert directive_in(Language.ES, action, english, **details) == spanish
+    assert directive_in(Language.EN, action, english, **details) == english
+    assert directive_in(Language.ES, action, "Typed by the SRO.", **details) == (
+        "Typed by the SRO.")

@@ -9,6 +9,8 @@
   const data = JSON.parse(document.getElementById("link-data").textContent);
   const key = "muster.link." + data.token;
   const $ = (id) => document.getElementById(id);
+  // the page's words in the person's language, "{room}" and "{time}" filled in here
+  const say = (name, fill = {}) => data.words[name].replace(/\{(\w+)\}/g, (_, k) => fill[k]);
   // by the school's clocks, as the dashboard and the report show times
   const time = (iso) => new Date(iso).toLocaleTimeString([], {
     hour: "2-digit", minute: "2-digit", timeZone: data.timezone });
@@ -85,8 +87,8 @@
 
   // ---- what the page says
   function show() {
-    $("ack-status").textContent = kept.ack === "sent" ? "Your school sees that you have the alert."
-      : kept.ack === "pending" ? "Saved on this phone, not sent yet." : "";
+    $("ack-status").textContent = kept.ack === "sent" ? say("ack_sent")
+      : kept.ack === "pending" ? say("ack_pending") : "";
     const sent = $("sent");
     sent.replaceChildren();
     const line = (text, cls) => {
@@ -96,17 +98,17 @@
       sent.append(p);
     };
     for (const report of kept.reports) {
-      line(`${report.room}: saved on this phone, not sent yet. It will be sent when the ` +
-           "connection returns; keep this page open.", "card pending");
+      line(say("pending", { room: report.room }), "card pending");
     }
     if (!kept.reports.length && !kept.last) {  // sent before, from this phone or another
-      for (const report of data.reports) line(`${report.room}: sent, stored at ${time(report.at)}.`, "card done");
+      for (const report of data.reports) {
+        line(say("stored", { room: report.room, time: time(report.at) }), "card done");
+      }
     }
     if (!kept.reports.length && kept.last) {
-      if (kept.last.refused) line(`${kept.last.room}: not stored. ${kept.last.refused}`, "card error");
-      else line(`${kept.last.room}: sent, stored at ${time(kept.last.at)}. Stay with your ` +
-                "students and follow the directive until the all-clear. Send again if " +
-                "anything changes: the newest report of the room counts.", "card done");
+      const room = kept.last.room;
+      if (kept.last.refused) line(`${say("refused", { room })} ${kept.last.refused}`, "card error");
+      else line(say("stored_now", { room, time: time(kept.last.at) }), "card done");
     }
   }
 
@@ -135,8 +137,7 @@
   $("report").addEventListener("submit", (submitted) => {
     submitted.preventDefault();
     const room = findRoom($("room").value);
-    const problem = !room ? "Choose your room: type its code or name."
-      : !status ? "Tap Safe or Need help." : "";
+    const problem = !room ? say("choose_room") : !status ? say("choose_status") : "";
     $("problem").textContent = problem;
     if (problem) return;
     const count = (id) => Math.max(0, parseInt($(id).value, 10) || 0);

@@ -23,6 +23,7 @@ from api.usecases.schools import school_as
 from api.usecases.staff import StaffImported
 from db import staff as db
 from db.staff import StaffMember
+from domain.language import Language
 from domain.policy import Permission
 from domain.roles import Role
 from domain.values import Value
@@ -32,25 +33,30 @@ Phone = Annotated[str, msgspec.Meta(min_length=1, max_length=40,
 
 
 class StaffIn(Body, kw_only=True):
-    """A person to add; a substitute has `expires_at` (within a year)."""
+    """A person to add; a substitute has `expires_at` (within a year). `language` is the
+    person's (English unless given); for a phone already known it is set only by someone
+    who manages them at every school."""
 
     name: Name
     phone: Phone
     role: Role
     email: Email | None = None
     expires_at: Instant | None = None
+    language: Language | None = None
 
 
 class StaffChange(Body, kw_only=True):
     """What to change; a field left out keeps its value (`email` and `expires_at` may be
     set to null to clear them). `name` and `email` are this school's entry; `phone` is
-    the person's sign-in identity, at every school."""
+    the person's sign-in identity, and `language` what every message to them is written
+    in, at every school."""
 
     name: Name | None = None
     phone: Phone | None = None
     role: Role | None = None
     email: Email | msgspec.UnsetType | None = msgspec.UNSET
     expires_at: Instant | msgspec.UnsetType | None = msgspec.UNSET
+    language: Language | None = None
 
 
 class StaffPage(Value):
@@ -78,7 +84,8 @@ async def add_staff(uow: Work, caller: CallerOf, now: Now, school_id: FromPath[u
     answer holds what was sent and nothing else of theirs."""
     added = await staff.add_member(uow, caller, school_id, name=data.name,
                                    phone=to_e164(data.phone), role=data.role, email=data.email,
-                                   expires_at=data.expires_at, now=now)
+                                   expires_at=data.expires_at, now=now,
+                                   language=data.language)
     return Response(added, status_code=201)
 
 
@@ -90,7 +97,9 @@ async def change_staff(uow: Work, caller: CallerOf, now: Now, texts: Texts,
     """A new role or expiry applies here (a district admin's, to the district), as does a
     new name or email: this school's entry. A new phone is the person's, at every school:
     only someone who manages them at every one may change it (never their own: that is
-    POST /v1/me/phone), and it signs them out everywhere."""
+    POST /v1/me/phone), and it signs them out everywhere. A new language is theirs at
+    every school too: they may set their own, anyone else only if they manage them at
+    every school (403 otherwise)."""
     clearable = ("email", "expires_at")  # null clears these, left out keeps them
     given = {k: v for k, v in msgspec.structs.asdict(data).items()
              if v is not (msgspec.UNSET if k in clearable else None)}
@@ -112,7 +121,8 @@ async def remove_staff(uow: Work, caller: CallerOf, now: Now, school_id: FromPat
 @post("/{school_id:uuid}/staff/import", status_code=200, summary="Import staff from CSV",
       responses=IMPORT_RESPONSES,
       operation_class=csv_upload("name, phone, role, email?, expires_at? (a date: through "
-                                 "that day, or a time with its UTC offset)"))
+                                 "that day, or a time with its UTC offset), language? (en "
+                                 "or es: the person's, at every school)"))
 async def post_staff_import(uow: Work, caller: CallerOf, now: Now, request: Request,
                             school_id: FromPath[uuid.UUID]) -> StaffImported:
     """Every row is checked first; one bad row and nothing is imported (400, per row). A
