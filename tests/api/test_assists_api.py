@@ -312,3 +312,81 @@ async def test_races_two_answers_two_resolves_two_escalations(client, school, db
     assert [r["kind"] for r in await db.fetch(
         "select kind from assist_timeline order by seq")] == [
         "requested", "on_the_way", "on_the_way", "escalated", "resolved"]
+
+
+def report(school, room, status="needs_help", **body):
+    return {"client_id": str(uuid.uuid4()), "room_id": str(room), "status": status,
+            "students_present": 18, "students_missing": 2, "injured": 1} | body
+
+
+async def test_a_room_needing_help_alerts_the_responders_once_per_room(client, school, db,
+                                                                          clock):
+    """A needs_help report opens the room's help and alerts the responders (not the
+    reporter) with the counts and the note; the room's later reports (a second needs_help,
+    then ok) go to them too, on the same open help; an ok report elsewhere asks nothing."""
+    event = await factories.start(client, school, "sro")
+    room, other_room = school["rooms"]
+    url = f"/v1/events/{event}/checkins"
+    r = await client.post(url, json=report(school, room, note="Student fainted"),
+                          headers=bearer(school["teacher"]))
+    assert r.status_code == 201, r.text
+    (assist,) = (await client.get(f"/v1/schools/{school['id']}/assists",
+                                  headers=bearer(school["teacher"]))).json()["items"]
+    assert (assist["kind"], assist["event_id"], assist["room_id"]) == ("needs_help", event,
+                                                                       str(room))
+    rows = await db.fetch("select user_id, channel, body, event_id from notification_outbox "
+                          "where assist_id = $1", uuid.UUID(assist["id"]))
+    assert {(r["user_id"], r["channel"]) for r in rows} == {
+        (school["sro"], "push"), (school["sro"], "sms"), (school["principal"], "sms")}
+    assert {r["event_id"] for r in rows} == {uuid.UUID(event)}
+    sms = next(r["body"] for r in rows if r["channel"] == "sms")
+    assert sms == ("ROOM NEEDS HELP at Room 1 (R-001). 18 present, 2 missing, 1 injured. "
+                   "Note: Student fainted")
+    clock.advance(seconds=5)
+    for status in ("needs_help", "ok"):
+        r = await client.post(url, json=report(school, room, status),
+                              headers=bearer(school["staff"]))
+        assert r.status_code == 201, r.text
+    r = await client.post(url, json=report(school, other_room, "ok"),
+                          headers=bearer(school["staff"]))
+    assert await db.fetchval("select count(*) from assists") == 1
+    steps = [r["kind"] for r in await db.fetch("select kind from assist_timeline order by seq")]
+    assert steps == ["requested", "changed", "changed"]
+    bodies = [r["body"] for r in await db.fetch(
+        "select body from notification_outbox where assist_id = $1 and channel = 'sms' "
+        "and user_id = $2 order by id", uuid.UUID(assist["id"]), school["principal"])]
+    assert bodies[-1].startswith("ROOM HELP UPDATE at Room 1 (R-001). 18 present") and \
+        "Now reports OK." in bodies[-1]
+    kinds = Counter(r["kind"] for r in await db.fetch(
+        "select kind from event_timeline where event_id = $1", uuid.UUID(event)))
+    assert kinds["assist"] == 3 and kinds["checkin"] == 4
+    # resolved: the room's next ok report asks for nothing; a new needs_help opens anew
+    await client.post(f"/v1/assists/{assist['id']}/resolve", json={"outcome": "EMS took over"},
+                      headers=bearer(school["sro"]))
+    await client.post(url, json=report(school, room, "ok"), headers=bearer(school["staff"]))
+    assert await db.fetchval("select count(*) from assists") == 1
+    await client.post(url, json=report(school, room), headers=bearer(school["staff"]))
+    assert await db.fetchval("select count(*) from assists where resolved_at is null") == 1
+
+
+async def test_a_drills_room_asks_help_without_a_critical_sound(client, school, db):
+    event = await factories.start(client, school, "sro", drill=True, action="hold")
+    r = await client.post(f"/v1/events/{event}/checkins",
+                          json=report(school, school["rooms"][0]),
+                          headers=bearer(school["teacher"]))
+    assert r.status_code == 201, r.text
+    rows = await db.fetch("select channel, critical, body from notification_outbox "
+                          "where assist_id is not null")
+    assert rows and not any(r["critical"] for r in rows)
+    assert all(r["body"].startswith("DRILL - ROOM NEEDS HELP") for r in rows)
+
+
+async def test_two_rooms_reports_at_once_open_one_help(client, school, db):
+    event = await factories.start(client, school, "sro")
+    url = f"/v1/events/{event}/checkins"
+    statuses = at_once(client, [(url, school[who], report(school, school["rooms"][0]))
+                                for who in ("teacher", "staff", "nurse")])
+    assert statuses == [201, 201, 201]
+    assert await db.fetchval("select count(*) from assists") == 1
+    assert Counter(r["kind"] for r in await db.fetch("select kind from assist_timeline")) == {
+        "requested": 1, "changed": 2}
