@@ -390,3 +390,18 @@ async def test_two_rooms_reports_at_once_open_one_help(client, school, db):
     assert await db.fetchval("select count(*) from assists") == 1
     assert Counter(r["kind"] for r in await db.fetch("select kind from assist_timeline")) == {
         "requested": 1, "changed": 2}
+
+
+async def test_the_drill_log_counts_assists_apart_never_as_drills(client, school):
+    await asked(client, school)
+    await asked(client, school, kind="security", room_id=None)
+    year = {"school_year": "2026-2027"}
+    log = await client.get(f"/v1/schools/{school['id']}/drill-log", params=year,
+                           headers=bearer(school["sro"]))
+    assert log.status_code == 200, log.text
+    assert log.json()["items"] == [] and log.json()["assists"] == {"medical": 1, "security": 1}
+    compliance = await client.get(f"/v1/schools/{school['id']}/compliance", params=year,
+                                  headers=bearer(school["sro"]))
+    assert compliance.status_code == 200, compliance.text
+    requirements = compliance.json()["requirements"]
+    assert requirements and {r["conducted"] for r in requirements} == {0}
