@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import math
 import os
 import sys
@@ -32,7 +31,6 @@ import httpx
 import msgspec
 from checkin_storm import (
     BIN,
-    HOST,
     SCHOOL_ROOMS,
     Phone,
     World,
@@ -43,7 +41,7 @@ from checkin_storm import (
     storm,
     verdict,
 )
-from fanout import TWILIO_FROM, fakes, refuses
+from fanout import fakes, point_at_fakes, refuses
 
 from api.cli.demo import DemoReport, DemoSchoolReport
 
@@ -151,15 +149,8 @@ def main() -> int:
             providers.enter_context(fcm)
             providers.enter_context(twilio)
             listening += [fcm.base_url, twilio.base_url]
-            credentials = world.dir / "fcm-service-account.json"
-            credentials.write_text(json.dumps(fcm.service_account()))
             port = free_port()
-            world.env |= {
-                "MUSTER_FCM_CREDENTIALS": str(credentials), "MUSTER_FCM_URL": fcm.fcm_url,
-                "MUSTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-                "MUSTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-                "MUSTER_TWILIO_FROM": TWILIO_FROM, "MUSTER_TWILIO_API_URL": twilio.base_url,
-                "MUSTER_PUBLIC_URL": f"http://{HOST}:{port}"}
+            point_at_fakes(world, fcm, twilio, port)
             base, _ = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready", port)
             print(f"machine: {len(os.sched_getaffinity(0))} cores; 1 uvicorn worker, its own "
                   f"dispatcher; pool {args.pool_size}")
