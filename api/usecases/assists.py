@@ -148,7 +148,8 @@ async def room_asks_help(pool: asyncpg.Pool, event: Event, checkin: CheckIn,
         room, _ = await db.wording(conn, event.school_id, checkin.room_id, checkin.reported_by)
         where = rules.place(room, checkin.location)
         await _alert(conn, assist, lambda language: rules.room_help_text(
-            language, step, checkin, where=where, drill=event.drill), now, drill=event.drill)
+            language, step, checkin, where=where, drill=event.drill), now,
+            asker=checkin.reported_by, drill=event.drill)
 
 
 async def _answerable(conn: Connection, caller: Caller, assist_id: uuid.UUID) -> Assist:
@@ -168,11 +169,12 @@ async def _log(conn: Connection, assist: Assist, step: AssistStep, actor_id: uui
 
 
 async def _alert(conn: Connection, assist: Assist, text: Callable[[Language], str],
-                 now: datetime, *, drill: bool = False) -> None:
-    """Queue the messages to the school's responders, in each one's language."""
+                 now: datetime, *, asker: uuid.UUID | None = None, drill: bool = False) -> None:
+    """Queue the messages to the school's responders, in each one's language; not to the
+    one asking (by default who asked first; for a room's newer report, its reporter)."""
     chosen = await db.responders(conn, assist.school_id)
     people = await audience.recipients(conn, assist.school_id, now)
-    targets = rules.responders_among(people, chosen, assist.requested_by)
+    targets = rules.responders_among(people, chosen, asker or assist.requested_by)
     plan = rules.plan_assist(assist, targets, {lang: text(lang) for lang in Language},
                              now=now, drill=drill)
     await outbox.enqueue(conn, assist.event_id, plan, assist_id=assist.id)

@@ -351,15 +351,22 @@ async def test_a_room_needing_help_alerts_the_responders_once_per_room(client, s
                           headers=bearer(school["staff"]))
     assert await db.fetchval("select count(*) from assists") == 1
     steps = [r["kind"] for r in await db.fetch("select kind from assist_timeline order by seq")]
-    assert steps == ["requested", "changed", "changed"]
+    assert steps == ["requested", "changed", "changed"]  # and the SRO's, below
     bodies = [r["body"] for r in await db.fetch(
         "select body from notification_outbox where assist_id = $1 and channel = 'sms' "
         "and user_id = $2 order by id", uuid.UUID(assist["id"]), school["principal"])]
     assert bodies[-1].startswith("ROOM HELP UPDATE at Room 1 (R-001). 18 present") and \
         "Now reports OK." in bodies[-1]
+    # the SRO reports the room: the principal is told, not the SRO of their own report
+    told = "select user_id, count(*) from notification_outbox group by user_id"
+    before = dict(map(tuple, await db.fetch(told)))
+    r = await client.post(url, json=report(school, room, "ok"), headers=bearer(school["sro"]))
+    after = dict(map(tuple, await db.fetch(told)))
+    assert {u: n - before.get(u, 0) for u, n in after.items() if n != before.get(u, 0)} == {
+        school["principal"]: 1}
     kinds = Counter(r["kind"] for r in await db.fetch(
         "select kind from event_timeline where event_id = $1", uuid.UUID(event)))
-    assert kinds["assist"] == 3 and kinds["checkin"] == 4
+    assert kinds["assist"] == 4 and kinds["checkin"] == 5
     # resolved: the room's next ok report asks for nothing; a new needs_help opens anew
     await client.post(f"/v1/assists/{assist['id']}/resolve", json={"outcome": "EMS took over"},
                       headers=bearer(school["sro"]))
