@@ -370,6 +370,18 @@ def fakes() -> tuple[type, type]:
     return FakeFcm, FakeTwilio
 
 
+def point_at_fakes(world: World, fcm: Any, twilio: Any, port: int) -> None:
+    """`muster serve`'s settings for sending through the fakes, serving on `port`."""
+    credentials = world.dir / "fcm-service-account.json"
+    credentials.write_text(json.dumps(fcm.service_account()))
+    world.env |= {
+        "MUSTER_FCM_CREDENTIALS": str(credentials), "MUSTER_FCM_URL": fcm.fcm_url,
+        "MUSTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
+        "MUSTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
+        "MUSTER_TWILIO_FROM": TWILIO_FROM, "MUSTER_TWILIO_API_URL": twilio.base_url,
+        "MUSTER_PUBLIC_URL": f"http://{HOST}:{port}"}
+
+
 def refuses(base_url: str) -> bool:
     """Whether nothing listens at base_url any more."""
     host, port = base_url.removeprefix("http://").split(":")
@@ -425,16 +437,9 @@ def main() -> int:
             providers.enter_context(fcm)
             providers.enter_context(twilio)
             listening += [("fake FCM", fcm.base_url), ("fake Twilio", twilio.base_url)]
-            credentials = world.dir / "fcm-service-account.json"
-            credentials.write_text(json.dumps(fcm.service_account()))
             port = free_port()
-            world.env |= {
-                "MUSTER_FCM_CREDENTIALS": str(credentials), "MUSTER_FCM_URL": fcm.fcm_url,
-                "MUSTER_TWILIO_ACCOUNT_SID": twilio.account_sid,
-                "MUSTER_TWILIO_AUTH_TOKEN": twilio.auth_token,
-                "MUSTER_TWILIO_FROM": TWILIO_FROM, "MUSTER_TWILIO_API_URL": twilio.base_url,
-                "MUSTER_SMS_RATE": f"{args.sms_rate:g}",
-                "MUSTER_PUBLIC_URL": f"http://{HOST}:{port}"}
+            point_at_fakes(world, fcm, twilio, port)
+            world.env["MUSTER_SMS_RATE"] = f"{args.sms_rate:g}"
             base, pid = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready", port)
             start_workers(world, args.workers)
             database = "external, temporary database" if world.external else "embedded"

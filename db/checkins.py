@@ -37,7 +37,9 @@ def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
 # old); each room's current report if the newest of the batch is newer than it (the
 # domain's `supersedes` order); timeline entries numbered in arrival order, and their
 # notifications. One row per report, in arrival order, tells what happened to it: its
-# seq if stored, else the report stored before with its client_id (this statement's
+# seq if stored, and whether it asks for help (it needs help, or its room's help is
+# open: one probe of a small index, for a stored report only); else the report stored
+# before with its client_id (this statement's
 # snapshot cannot see one stored by a concurrent one), whether it was in time and whether
 # its room is the school's; and the event's status and end, as the lock found them.
 _STORE = f"""
@@ -89,7 +91,10 @@ with event as (
                                        "reported_by", "detail")}
     from numbered order by seq
 )
-select i.id, a.seq, i.in_time, i.our_room, e.event_status, e.ended_at, p.*
+select i.id, a.seq, i.in_time, i.our_room, e.event_status, e.ended_at, p.*,
+       a.seq is not null and (i.status = 'needs_help' or exists (
+           select 1 from assists x where x.event_id = $1 and x.room_id = i.room_id
+             and x.kind = 'needs_help' and x.resolved_at is null)) as asks_help
 from input i cross join event e
 left join announced a on a.id = i.id
 left join lateral (  -- one index probe per report not stored, not a scan of the event's
@@ -102,11 +107,13 @@ order by i.arrival
 
 
 class Stored(Value, tag=True):
-    """A report stored: its place on the event's timeline, and whether the event had
-    already ended (a late report, observed before the end)."""
+    """A report stored: its place on the event's timeline, whether the event had
+    already ended (a late report, observed before the end), and whether it asks for help
+    (it needs help, or its room's help is still open)."""
 
     seq: int
     late: bool
+    asks_help: bool = False
 
 
 class Replayed(Value, tag=True):
@@ -148,7 +155,7 @@ async def store_checkins(conn: Connection, event_id: uuid.UUID, school_id: uuid.
 async def _outcome(conn: Connection, checkin: CheckIn, row: asyncpg.Record,
                    stored: dict[uuid.UUID, CheckIn]) -> Outcome:
     if row["seq"] is not None:
-        return Stored(row["seq"], row["event_status"] != EventStatus.ACTIVE)
+        return Stored(row["seq"], row["event_status"] != EventStatus.ACTIVE, row["asks_help"])
     if row["p_id"] is not None:
         return Replayed(_checkin(row, "p_"))
     if checkin.client_id in stored:

@@ -193,3 +193,23 @@ on conflict (district_id) do update set
 async def save_rule_pack(conn: Connection, district_id: uuid.UUID, pack: RulePack,
                          by: uuid.UUID, at: datetime) -> None:
     await conn.execute(_SAVE_PACK, district_id, pack, at, by)
+
+
+# year_assists -- the requests for help made within each school's window (local days), by
+# kind: kept apart from the events, so that they never count as drills
+_YEAR_ASSISTS = """
+select a.kind, count(*)::int as n
+from unnest($1::uuid[], $2::date[], $3::date[]) as w (school_id, first_day, last_day)
+join schools s on s.id = w.school_id
+join assists a on a.school_id = w.school_id
+ and a.requested_at >= w.first_day::timestamp at time zone s.timezone
+ and a.requested_at < (w.last_day + 1)::timestamp at time zone s.timezone
+group by a.kind order by a.kind
+"""
+
+
+async def year_assists(conn: Connection, windows: Sequence[LogWindow]) -> dict[str, int]:
+    """How many requests for help of each kind the schools' windows hold."""
+    rows = await conn.fetch(_YEAR_ASSISTS, [w.school_id for w in windows],
+                            [w.first_day for w in windows], [w.last_day for w in windows])
+    return {r["kind"]: r["n"] for r in rows}

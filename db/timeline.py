@@ -15,7 +15,6 @@ import msgspec
 
 from db.directory import entry_name
 from db.pool import Connection
-from domain.events import TimelineKind
 from domain.values import Value
 
 CHANNEL = "muster_timeline"
@@ -48,12 +47,29 @@ def announce(event_id: str, seq: str, at: str, kind: str, actor_id: str, detail:
             f"'complete', {fits})::text)")
 
 
-# append -- next seq under the event row lock, the entry, and its notification
-_APPEND = f"""
+class Log(Value):
+    """A numbered history and what it belongs to: an event's, or an assist's (the same
+    channel and payload, keyed by the assist's id, so that one feed streams both)."""
+
+    table: str  # the entries
+    owner: str  # the rows whose last_seq numbers them
+    key: str  # the entries' column naming their owner
+    school: str  # SQL for the owner's school, from its id $1
+
+
+EVENTS = Log("event_timeline", "events", "event_id", "(select e.school_id from events e "
+             "where e.id = $1)")
+ASSISTS = Log("assist_timeline", "assists", "assist_id", "(select a.school_id from assists a "
+              "where a.id = $1)")
+
+
+def _append(log: Log) -> str:
+    """append -- next seq under the owner's row lock, the entry, and its notification"""
+    return f"""
 with next as (
-    update events set last_seq = last_seq + 1 where id = $1 returning last_seq
+    update {log.owner} set last_seq = last_seq + 1 where id = $1 returning last_seq
 ), entry as (
-    insert into event_timeline (event_id, seq, at, kind, actor_id, detail)
+    insert into {log.table} ({log.key}, seq, at, kind, actor_id, detail)
     select $1, next.last_seq, $2, $3, $4, $5::text::json from next
     returning seq
 )
@@ -62,10 +78,14 @@ from entry
 """
 
 
-async def append(conn: Connection, event_id: uuid.UUID, at: datetime, kind: TimelineKind,
-                 actor_id: uuid.UUID | None, detail: bytes) -> int:
-    """Add an entry (inside the caller's transaction) and announce it at commit; its seq."""
-    seq: int = await conn.fetchval(_APPEND, event_id, at, kind, actor_id, detail.decode())
+_APPEND = {log: _append(log) for log in (EVENTS, ASSISTS)}
+
+
+async def append(conn: Connection, event_id: uuid.UUID, at: datetime, kind: str,
+                 actor_id: uuid.UUID | None, detail: bytes, *, log: Log = EVENTS) -> int:
+    """Add an entry (inside the caller's transaction) and announce it at commit; its seq.
+    `kind` is a TimelineKind (an AssistStep for an assist's log)."""
+    seq: int = await conn.fetchval(_APPEND[log], event_id, at, kind, actor_id, detail.decode())
     return seq
 
 
@@ -73,18 +93,17 @@ def decode_notification(payload: str) -> TimelineEntry:
     return msgspec.json.decode(payload, type=TimelineEntry)
 
 
-# entries_after -- an event's entries after a seq, in order, with the actor's name as the
-# event's school has it
-_ENTRIES_AFTER = f"""
+def _entries_after(log: Log) -> str:
+    """entries_after -- a log's entries after a seq, in order, with the actor's name as the
+    owner's school has it"""
+    return f"""
 with t as materialized (
-    select t.event_id, t.seq, t.at, t.kind, t.actor_id, t.detail::text as detail
-    from event_timeline t
-    where t.event_id = $1 and t.seq > $2
+    select t.{log.key} as event_id, t.seq, t.at, t.kind, t.actor_id, t.detail::text as detail
+    from {log.table} t
+    where t.{log.key} = $1 and t.seq > $2
     order by t.seq limit $3
 ), named as materialized (  -- each actor looked up once, not once per entry
-    select a.actor_id,
-           {entry_name("a.actor_id", "(select e.school_id from events e where e.id = $1)")}
-               as actor_name
+    select a.actor_id, {entry_name("a.actor_id", log.school)} as actor_name
     from (select distinct actor_id from t where actor_id is not null) a
 )
 select t.event_id, t.seq, t.at, t.kind, t.actor_id, named.actor_name, t.detail
@@ -93,10 +112,14 @@ order by t.seq
 """
 
 
+_ENTRIES_AFTER = {log: _entries_after(log) for log in (EVENTS, ASSISTS)}
+
+
 async def entries_after(conn: Connection, event_id: uuid.UUID, after_seq: int,
-                        limit: int) -> list[TimelineEntry]:
-    """For a stream's replay and catch-up, and for the audit timeline."""
-    rows = await conn.fetch(_ENTRIES_AFTER, event_id, after_seq, limit)
+                        limit: int, *, log: Log = EVENTS) -> list[TimelineEntry]:
+    """For a stream's replay and catch-up, and for the audit timeline (of an event, or
+    with `log` of an assist, whose id then stands in `event_id`)."""
+    rows = await conn.fetch(_ENTRIES_AFTER[log], event_id, after_seq, limit)
     return [TimelineEntry(event_id=r["event_id"], seq=r["seq"], at=r["at"], kind=r["kind"],
                           actor_id=r["actor_id"], actor_name=r["actor_name"],
                           detail=msgspec.Raw(r["detail"].encode()))

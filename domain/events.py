@@ -155,16 +155,19 @@ def may_start(active: Event | None, drill: bool) -> bool:
 def start_event(
     active: Event | None, request: EventRequest, *, event_id: uuid.UUID, school_id: uuid.UUID,
     actor_id: uuid.UUID, role: Role, policy: Policy, now: datetime,
+    room_id: uuid.UUID | None = None,
 ) -> EventStarted:
     """Start an event; a school has one active event at a time, except that a real event
     always ends an active drill (nobody should have to end a drill to lock down).
 
     `active` is the school's active event, if any; an ended event passed here is ignored.
+    `room_id` is the room it starts from, when known (a request for help from there).
     """
     policy.require(role, permission_to_start(request.drill))
     fields = _instruction(request, request.drill)
     event = Event(id=event_id, school_id=school_id, drill=request.drill,
-                  status=EventStatus.ACTIVE, started_at=now, started_by=actor_id, **fields)
+                  status=EventStatus.ACTIVE, started_at=now, started_by=actor_id,
+                  room_id=room_id, **fields)
     if active is None or active.status is not EventStatus.ACTIVE:
         return EventStarted(event=event)
     clash = _WHILE_ACTIVE[(active.drill, request.drill)]

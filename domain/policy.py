@@ -31,6 +31,7 @@ class Permission(StrEnum):
     MANAGE_ROOMS = "manage_rooms"
     READ_ADMIN_AUDIT = "read_admin_audit"
     SET_SCHOOL_YEAR = "set_school_year"
+    MANAGE_RESPONDERS = "manage_responders"
 
 
 _EVERYONE = frozenset(Role)
@@ -52,6 +53,7 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_ROOMS: _ADMINISTRATORS,
     Permission.READ_ADMIN_AUDIT: _ADMINISTRATORS,
     Permission.SET_SCHOOL_YEAR: _ADMINISTRATORS,
+    Permission.MANAGE_RESPONDERS: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -68,6 +70,7 @@ _DOING: dict[Permission, str] = {
     Permission.MANAGE_ROOMS: "manage rooms",
     Permission.READ_ADMIN_AUDIT: "see the administrative audit trail",
     Permission.SET_SCHOOL_YEAR: "set the school year's dates",
+    Permission.MANAGE_RESPONDERS: "choose who answers requests for help",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

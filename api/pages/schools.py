@@ -1,6 +1,6 @@
-"""A school's page: its active event and the controls to run it, the start panel, its
-recent events with their reports, and (for those who read reports) who an alert would miss
-today.
+"""A school's page: its active event and the controls to run it, its open requests for
+help, the start panel, its recent events with their reports, and (for those who read
+reports) who an alert would miss today.
 
 Only the controls the person's role allows at this school are shown; the API refuses the
 rest anyway. Another school's page is the API's 404, which names nothing of the school.
@@ -20,6 +20,7 @@ from litestar.response import Template
 from api.http.deps import CallerOf, Conn, Now
 from api.pages.home import csrf_of
 from api.pages.rendering import page
+from db import assists as assists_db
 from db import audience
 from db import events as events_db
 from db import schools as db
@@ -63,6 +64,7 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
     can = allowed(await events_db.load_school_policy(conn, school_id), role)
     recent = await events_db.list_events(conn, school_id, events_db.EventFilter(), None, RECENT)
     active = await _active(conn, school_id)
+    helping = await assists_db.list_assists(conn, school_id, True, None, RECENT)
     missed, texted = None, 0
     if can[Permission.READ_REPORTS]:
         problems = unreachable(await audience.member_reach(conn, school_id, now))
@@ -73,6 +75,7 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
                 school=school, can=can, active=active, missed=missed, texted=texted,
                 recent=[(event, at(event.started_at, school.timezone)) for event in recent],
                 started=active and at(active.started_at, school.timezone),
+                helping=[(a, at(a.requested_at, school.timezone)) for a in helping],
                 start_real=can[Permission.START_REAL_EVENT] and may_start(active, drill=False),
                 start_drill=can[Permission.START_DRILL] and may_start(active, drill=True),
                 hold_ms=HOLD_MS, countdown_s=COUNTDOWN_S)

@@ -5,7 +5,9 @@ this process's recent copy (`EventCache`) and the report waits for its batch
 (`CheckinWriter`) without a connection of its own; the route hands both in, with the
 caller and `now`. The report's statement decides whether it is taken, under the
 event's lock, because the copy may be a second old: a connection is taken only when a
-late report changes the event's kept record.
+late report changes the event's kept record, or a report asks for help (it needs help, or
+its room's help is still open: api/usecases/assists.py alerts the responders before the
+report is answered, so a 201 means they will be told).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import asyncpg
 from msgspec.structs import replace
 
 from api.usecases.access import read_event_as
+from api.usecases.assists import room_asks_help
 from api.usecases.callers import Caller
 from api.usecases.drill_record import keep_record
 from api.usecases.event_cache import EventCache
@@ -60,4 +63,6 @@ async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter
             events.forget(event_id)
             async with pool.acquire() as conn:
                 await keep_record(conn, (await load_event(conn, event_id)).event, now)
+        case Stored(asks_help=True):  # never an ok report of a room whose help is not open
+            await room_asks_help(pool, ctx.event, checkin, now)
     return CheckedIn(checkin, new=True)

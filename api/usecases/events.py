@@ -31,15 +31,17 @@ Announce = Callable[[Event], Awaitable[None]]
 
 
 async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
-                      request: rules.EventRequest, now: datetime, links: Links) -> Event:
+                      request: rules.EventRequest, now: datetime, links: Links, *,
+                      room_id: uuid.UUID | None = None) -> Event:
     """A real event supersedes an active drill; anything else while one is active is
-    refused (Conflict, naming the active event)."""
+    refused (Conflict, naming the active event). `room_id`: the room it starts from."""
     role = caller.role_at(school_id)
     async with uow:
         policy = await db.load_school_policy(uow.conn, school_id, lock=True)
         started = rules.start_event(
             await db.load_active_event(uow.conn, school_id), request, event_id=uuid.uuid4(),
-            school_id=school_id, actor_id=caller.user_id, role=role, policy=policy, now=now)
+            school_id=school_id, actor_id=caller.user_id, role=role, policy=policy, now=now,
+            room_id=room_id)
         if started.superseded:  # its people get the real alert instead of an ending
             await db.record(uow.conn, started.superseded, TimelineKind.STATUS, caller.user_id,
                             now)

@@ -56,9 +56,10 @@ async def test_a_teacher_sees_the_rooms_and_totals_but_not_the_leads_figures(cli
     assert 'data-status="needs_help"' in r.text and "Asthma &lt;attack&gt;" in r.text
     assert "for the school's safety leads" in r.text and "report.html" not in r.text
     data = _data(r.text)["dashboard"]
-    assert data["seq"] == 3 and data["deliveries"] is None and not data["may_read_report"]
+    # the start, two reports, and the help the second one asked for (docs/assists.md)
+    assert data["seq"] == 4 and data["deliveries"] is None and not data["may_read_report"]
     assert data["people"] == {}  # the staff list is the leads'; a teacher sees the timeline's
-    assert [e["seq"] for e in data["timeline"]] == [1, 2, 3]
+    assert [e["seq"] for e in data["timeline"]] == [1, 2, 3, 4]
 
 
 async def test_a_lead_sees_delivery_figures_and_an_ended_events_report_link(client, db):

@@ -36,8 +36,14 @@ CONFIG = schemathesis.Config.from_dict({
     "phases": {"stateful": {"enabled": False}},
     # The live stream never ends: its first message (or half a second of nothing, for a
     # Last-Event-ID past the end) is what is checked, as schemathesis cuts streams.
-    "operations": [{"include-path": "/v1/events/{event_id}/stream",
-                    "request-timeout": 0.5, "max-stream-events": 1}],
+    "operations": [*({"include-path": path, "request-timeout": 0.5, "max-stream-events": 1}
+                     for path in ("/v1/events/{event_id}/stream",
+                                  "/v1/assists/{assist_id}/stream")),
+                   # any body is a request for help: a generated Idempotency-Key met again
+                   # with another body is the documented 422
+                   {"include-path": "/v1/schools/{school_id}/assists", "include-method": "POST",
+                    "checks": {"positive_data_acceptance": {"expected-statuses": [
+                        "2xx", "400", "401", "403", "404", "409", "422", "429"]}}}],
     "checks": {
         # Litestar 2 answers OPTIONS on a path served by two handlers (GET and PUT) with
         # an Allow header naming only the first one's methods (litestar-org/litestar#4169,
@@ -86,12 +92,15 @@ async def world(pool, database_url, tmp_path_factory):
         r = await client.post(f"/v1/schools/{high.id}/events",
                               json={"action": "hold", "drill": True}, headers=bearer(admin.id))
         assert r.status_code == 201, r.text
+        asked = await client.post(f"/v1/schools/{high.id}/assists", json={"kind": "other"},
+                                  headers=bearer(admin.id))
+        assert asked.status_code == 201, asked.text
     teacher = next(u for u in high.users if u.role == "teacher")
     PLUGGED.app = app
     token = LINKS.token(uuid.UUID(r.json()["id"]), teacher.id)  # the drill's alert's link
     yield {"ids": {"school_id": str(high.id), "event_id": r.json()["id"],
                    "district_id": str(demo.district_id), "user_id": str(teacher.id),
-                   "token": token},
+                   "token": token, "assist_id": asked.json()["id"]},
            "headers": bearer(admin.id)}
     PLUGGED.app = None
 
@@ -131,7 +140,8 @@ def test_request_bodies_say_they_refuse_unknown_fields():
     """A body Struct that forbids unknown fields has `additionalProperties: false` (the
     document allowed any extra field, which the API answers with 400)."""
     schemas = DOCUMENT["components"]["schemas"]
-    for name in ("EventIn", "ActionIn", "CheckInIn", "StaffIn", "RoomIn", "TokenRequest"):
+    for name in ("EventIn", "ActionIn", "CheckInIn", "StaffIn", "RoomIn", "TokenRequest",
+                 "AssistIn", "RespondersIn", "ResolveIn"):
         assert schemas[name]["additionalProperties"] is False, name
 
 

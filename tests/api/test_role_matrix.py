@@ -83,6 +83,8 @@ PUBLIC = {
 }
 
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
+A = "/v1/assists/{assist}"  # asked by the school's staff member
+RESPONDERS_OR_ASKER = LEADS | {Role.STAFF}
 TABLE = {
     ("GET", "/v1/me"): Call(MINE, EVERYONE, "/v1/me"),
     ("PATCH", "/v1/me"): Call(MINE, EVERYONE, "/v1/me",
@@ -137,6 +139,24 @@ TABLE = {
                                                             S + "/drill-log?" + YEAR),
     ("GET", "/v1/schools/{school_id:uuid}/compliance"): Call(SCHOOL, LEADS,
                                                              S + "/compliance?" + YEAR),
+    # requests for help: anyone asks; responders (by default the SRO and the principal)
+    # and safety leads answer; the asker may also resolve; admins choose the responders
+    ("GET", "/v1/schools/{school_id:uuid}/assists"): Call(SCHOOL, EVERYONE, S + "/assists"),
+    ("POST", "/v1/schools/{school_id:uuid}/assists"): Call(
+        SCHOOL, EVERYONE, S + "/assists", {"kind": "medical", "room_id": "{room}"}),
+    ("GET", "/v1/schools/{school_id:uuid}/responders"): Call(SCHOOL, EVERYONE,
+                                                             S + "/responders"),
+    ("PUT", "/v1/schools/{school_id:uuid}/responders"): Call(
+        SCHOOL, ADMINS, S + "/responders", {"roles": ["sro"], "user_ids": ["{teacher}"]}),
+    ("GET", "/v1/assists/{assist_id:uuid}"): Call(SCHOOL, EVERYONE, A),
+    ("GET", "/v1/assists/{assist_id:uuid}/timeline"): Call(SCHOOL, EVERYONE, A + "/timeline"),
+    ("GET", "/v1/assists/{assist_id:uuid}/stream"): Call(SCHOOL, EVERYONE, A + "/stream"),
+    ("POST", "/v1/assists/{assist_id:uuid}/responses"): Call(SCHOOL, LEADS, A + "/responses"),
+    ("POST", "/v1/assists/{assist_id:uuid}/resolve"): Call(
+        SCHOOL, RESPONDERS_OR_ASKER, A + "/resolve", {"outcome": "handled"}),
+    # a real lockdown from the request: it supersedes the world's drill
+    ("POST", "/v1/assists/{assist_id:uuid}/event"): Call(
+        SCHOOL, LEADS, A + "/event", {"action": "lockdown", "drill": False}),
     ("GET", "/v1/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, E),
     ("POST", "/v1/events/{event_id:uuid}/actions"): Call(SCHOOL, LEADS, E + "/actions",
                                                          {"action": "lockdown"}),
@@ -222,8 +242,12 @@ async def build_world(db, client, now: datetime = T0) -> dict:
                                json={"action": "hold", "drill": True})
     pack = await client.put(f"/v1/districts/{d1}/rule-pack", json=RULE_PACK,
                             headers=bearer(people[Role.DISTRICT_ADMIN]))
-    assert (started.status_code, active.status_code, pack.status_code) == (201, 201, 200)
+    assist = await client.post(f"/v1/schools/{high}/assists", json={"kind": "other"},
+                               headers=bearer(people[Role.STAFF]))
+    assert (started.status_code, active.status_code, pack.status_code,
+            assist.status_code) == (201, 201, 200, 201)
     return {"school": high, "district": d1, "event": active.json()["id"], "ended": ended,
+            "assist": assist.json()["id"],
             "teacher": people[Role.TEACHER], "room": (await factories.rooms(db, high, 3))[0],
             "people": people, "devices": devices, "new_phones": new_phones}
 
@@ -254,7 +278,8 @@ def expected(call: Call, caller: Role | str) -> range:
 
 def request_of(call: Call, world: dict, caller: Role | str) -> tuple[str, dict]:
     """The URL and httpx arguments of `call` for `caller` in `world`."""
-    ids = {k: world[k] for k in ("school", "district", "event", "ended", "teacher", "room")}
+    ids = {k: world[k] for k in ("school", "district", "event", "ended", "teacher", "room",
+                                 "assist")}
     ids["client"] = uuid.uuid4()
     ids["device"] = world["devices"][caller if isinstance(caller, Role) else Role.TEACHER]
     ids["new_phone"] = world["new_phones"][caller]
@@ -319,7 +344,8 @@ async def test_role_matrix(client, db, clock, key):
 async def test_every_private_route_needs_a_token(client, db, key):
     """Without a token, 401 and nothing else."""
     url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
-                                ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4())
+                                ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4(),
+                                assist=uuid.uuid4())
     r = await client.request(key[0], url)
     assert r.status_code == 401, r.text
 
@@ -346,7 +372,7 @@ def test_the_path_templates_are_the_routes():
     for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
-                                 device="x")
+                                 device="x", assist="a")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
 
 

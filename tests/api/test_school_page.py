@@ -100,3 +100,21 @@ async def test_without_a_session_the_page_sends_the_browser_to_sign_in(client, d
 
 def test_every_reason_an_alert_may_miss_someone_has_words():
     assert set(MISSES) == set(ReachProblem)
+
+
+async def test_the_page_lists_open_requests_for_help_and_who_is_coming(client, db):
+    school = await factories.staffed_school(db, "principal", "sro", "teacher")
+    url = f"/v1/schools/{school['id']}/assists"
+    done = (await client.post(url, json={"kind": "other", "note": "Spill in hall B"},
+                              headers=bearer(school["teacher"]))).json()
+    await client.post(f"/v1/assists/{done['id']}/resolve", json={"outcome": "mopped"},
+                      headers=bearer(school["sro"]))
+    open_ = (await client.post(url, json={"kind": "medical", "location": "Gym <east>",
+                                          "note": "Student fainted"},
+                               headers=bearer(school["teacher"]))).json()
+    await client.post(f"/v1/assists/{open_['id']}/responses", headers=bearer(school["sro"]))
+    await signed_in(client, db, school["teacher"])
+    html = (await client.get(f"/schools/{school['id']}")).text
+    assert "Open requests for help" in html and "Student fainted" in html
+    assert "Gym &lt;east&gt;" in html and "On the way: Sro" in html
+    assert "Spill in hall B" not in html

@@ -108,6 +108,9 @@ async def test_the_dashboard_fills_in_as_phones_check_in(screen, live, db, api, 
     await expect(page.locator("#help-section")).to_be_visible()
     await expect(page.locator("#help-rooms")).to_contain_text("Asthma attack")
     await expect(page.locator("#t-help")).to_have_text("1")
+    # the room's request for help reached its responders (docs/assists.md)
+    await expect(page.locator("#timeline li[data-kind=assist]")).to_contain_text(
+        "responders alerted")
     await expect(page.locator("#t-present")).to_have_text("42")
     await expect(page.locator("#t-injured")).to_have_text("2")
     await expect(page.locator("#t-unreported")).to_have_text(str(ROOMS - 2))

@@ -28,6 +28,7 @@ CONTRACT = {
     Permission.MANAGE_ROOMS: ADMINS,
     Permission.READ_ADMIN_AUDIT: ADMINS,
     Permission.SET_SCHOOL_YEAR: ADMINS,
+    Permission.MANAGE_RESPONDERS: ADMINS,
 }
 
 

@@ -227,10 +227,11 @@ async def test_a_page_starts_its_stream_after_what_it_shows(http, world):
 
     shown = await first_message(headers=headers)  # seq 1: the start
     assert (shown["event"], shown["id"]) == ("status", "1")
-    after_first = await first_message(headers=headers, params={"after": 2})
-    assert checkin_ids([after_first]) == [second] and after_first["id"] == "3"
+    # seq 2 the first report, 3 the help it asked for (docs/assists.md), 4 the second
+    after_first = await first_message(headers=headers, params={"after": 3})
+    assert checkin_ids([after_first]) == [second] and after_first["id"] == "4"
     resumed = await first_message(headers=headers | {"Last-Event-ID": "1"},
-                                  params={"after": 2})
+                                  params={"after": 3})
     assert checkin_ids([resumed]) == [first] and resumed["id"] == "2"
     r = await http.get(url, headers=headers, params={"after": -1})
     assert r.status_code == 400 and "after" in r.text

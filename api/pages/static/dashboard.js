@@ -183,6 +183,13 @@
         return "Alert delivery";
       case "ack":
         return "Alert acknowledged";
+      case "assist": { // a room's request for help (docs/assists.md), as it now is
+        const r = rooms.get(detail.room_id);
+        const where = r ? `${r.room.code} ${r.room.name}` : "A room";
+        if (detail.resolved_at) return `Help for ${where} resolved: ${detail.outcome}`;
+        const coming = detail.responses.map((x) => x.name).join(", ");
+        return `Help for ${where}: ${coming ? `on the way: ${coming}` : "responders alerted"}`;
+      }
       default:
         return type;
     }
@@ -232,7 +239,8 @@
     drawEvent();
   }
 
-  const APPLY = { checkin: applyCheckin, action: applyEvent, status: applyEvent, delivery: refreshDeliveries };
+  const APPLY = { checkin: applyCheckin, action: applyEvent, status: applyEvent, delivery: refreshDeliveries,
+                  assist: () => true };
 
   function onMessage(message) {
     const entrySeq = Number(message.lastEventId);

@@ -31,6 +31,7 @@ from api.usecases.shared_load import shared_load
 from db import timeline
 from db.pool import while_unavailable
 from db.timeline import TimelineEntry
+from domain.assists import AssistStep
 from domain.events import TimelineKind
 
 PAGE = 200  # entries per page: ~1 ms to encode, one chunk of ~100 KB
@@ -42,7 +43,9 @@ _TYPES: dict[str, str] = {  # keyed by TimelineKind, which is a str
     TimelineKind.STATUS: "status", TimelineKind.CHECKIN: "checkin",
     TimelineKind.DELIVERY: "delivery", TimelineKind.ACK: "delivery",
     TimelineKind.UPDATE: "update", TimelineKind.ASSIST: "assist",
-    TimelineKind.STAFF_STATUS: "staff_status"}
+    TimelineKind.STAFF_STATUS: "staff_status",
+    # an assist's own timeline: each step sends the assist as it now is
+    **dict.fromkeys(AssistStep, "assist")}
 
 
 def message(entry: TimelineEntry) -> bytes:
@@ -74,27 +77,32 @@ class ReplayPages:
         self._reading: dict[tuple[uuid.UUID, int], asyncio.Future[Page]] = {}
         self._turns = Turns(PAGES_PER_TURN)
 
-    async def after(self, pool: asyncpg.Pool, event_id: uuid.UUID, seq: int) -> Page:
-        """The page of `event_id`'s entries after `seq`, at the stream's turn to send it
-        (a page read for many streams does not wake them all at once)."""
-        page = await self._page(event_id, seq, pool)
+    async def after(self, pool: asyncpg.Pool, event_id: uuid.UUID, seq: int,
+                    log: timeline.Log = timeline.EVENTS) -> Page:
+        """The page of `event_id`'s entries after `seq` (in `log`: an assist's id is never
+        an event's), at the stream's turn to send it (a page read for many streams does
+        not wake them all at once)."""
+        page = await self._page(event_id, seq, pool, log)
         await self._turns.take()
         return page
 
-    async def _page(self, event_id: uuid.UUID, seq: int, pool: asyncpg.Pool) -> Page:
+    async def _page(self, event_id: uuid.UUID, seq: int, pool: asyncpg.Pool,
+                    log: timeline.Log) -> Page:
         key = (event_id, seq)
         kept = self._kept.get(key)
         if kept is not None:
             self._kept.move_to_end(key)
             return kept
-        return await shared_load(self._reading, key, lambda: self._read(pool, event_id, seq))
+        return await shared_load(self._reading, key,
+                                 lambda: self._read(pool, event_id, seq, log))
 
-    async def _read(self, pool: asyncpg.Pool, event_id: uuid.UUID, seq: int) -> Page:
+    async def _read(self, pool: asyncpg.Pool, event_id: uuid.UUID, seq: int,
+                    log: timeline.Log) -> Page:
         """A page from the table. A database that is restarting is waited for a while:
         the feed calls for a re-read as soon as it is back, when the pool's old
         connections are still broken."""
         entries = await while_unavailable(
-            pool, lambda conn: timeline.entries_after(conn, event_id, seq, PAGE),
+            pool, lambda conn: timeline.entries_after(conn, event_id, seq, PAGE, log=log),
             patience_s=15, what=f"replay of event {event_id}")
         page = Page(b"".join(message(e) for e in entries), len(entries),
                     entries[-1].seq if entries else seq)

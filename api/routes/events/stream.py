@@ -39,7 +39,7 @@ from api.usecases.access import read_event_as
 from api.usecases.callers import Caller
 from db.feed import RESYNC, Resync, Subscription
 from db.pool import retry_while_unavailable
-from db.timeline import TimelineEntry
+from db.timeline import EVENTS, Log, TimelineEntry
 from domain.streams import StreamEnd, refuse_another_stream, why_stream_ends
 from domain.values import Value
 
@@ -70,10 +70,18 @@ async def stream(request: SignedIn, event_id: FromPath[uuid.UUID],
     state = request.app.state
     ctx, _ = await read_event_as(state.events, state.pool, request.user, event_id,
                                   state.clock())
-    reader = Reader(state, request.user, request.auth.exp, ctx.event.school_id)
+    return live(request, ctx.event.school_id, event_id, last_event_id, after)
+
+
+def live(request: SignedIn, school_id: uuid.UUID, owner_id: uuid.UUID,
+         last_event_id: int | None, after: int | None, log: Log = EVENTS) -> Stream:
+    """The stream of a timeline (an event's, or with `log` an assist's) of `school_id`,
+    read by a member of it, after the seq the reader asks for."""
+    state = request.app.state
+    reader = Reader(state, request.user, request.auth.exp, school_id)
     slot = state.streams.hold(request.user.user_id)
     last = last_event_id if last_event_id is not None else after or 0
-    return Stream(_messages(state, reader, slot, event_id, last),
+    return Stream(messages(state, reader, slot, owner_id, last, log),
                   media_type="text/event-stream", headers=_SSE_HEADERS)
 
 
@@ -129,8 +137,10 @@ class OpenStreams:
                 del self._held[user_id]
 
 
-async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UUID,
-                    last: int) -> AsyncIterator[bytes]:
+async def messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UUID,
+                   last: int, log: Log = EVENTS) -> AsyncIterator[bytes]:
+    """The timeline's messages after `last` (an event's, or with `log` an assist's), until
+    the reader may no longer read it."""
     # subscribe first: nothing slips between
     with state.metrics.sse_clients.track_inprogress(), state.feed.subscribe(event_id) as live:
         try:
@@ -147,7 +157,7 @@ async def _messages(state: State, reader: Reader, slot: _Slot, event_id: uuid.UU
                     yield message(item)
                     last, quiet_since = item.seq, time.monotonic()
                 elif item is not None:  # a resync, a gap, an entry too big for a notification
-                    page = await state.replays.after(state.pool, event_id, last)
+                    page = await state.replays.after(state.pool, event_id, last, log)
                     if page.size:
                         yield page.chunk
                         last, quiet_since = page.last_seq, time.monotonic()

@@ -38,7 +38,7 @@ class TimelinePage(Value):
     next_cursor: str | None
 
 
-def _item(entry: db.TimelineEntry) -> TimelineItem:
+def item(entry: db.TimelineEntry) -> TimelineItem:
     actor = Actor(entry.actor_id, entry.actor_name) if entry.actor_id else None
     return TimelineItem(seq=entry.seq, at=entry.at, kind=entry.kind, actor=actor,
                         detail=entry.detail)
@@ -52,7 +52,7 @@ async def timeline(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID],
     (after,) = decode_cursor(cursor, BySeq) or (0,)
     rows = await db.entries_after(conn, event_id, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.seq,))
-    return TimelinePage([_item(e) for e in items], next_cursor)
+    return TimelinePage([item(e) for e in items], next_cursor)
 
 
 router = Router("/", route_handlers=[timeline], tags=["events"])

@@ -1,5 +1,5 @@
 """Everything under /schools: a school and its rooms, staff, events, school years,
-compliance, drill log and administration, one module each with its own tags; this
+compliance, drill log, administration and requests for help, one module each with its own tags; this
 package builds the one "/schools" router from them.
 """
 
@@ -7,6 +7,7 @@ from litestar import Router
 
 from api.routes.schools import (
     admin,
+    assists,
     compliance,
     drill_log,
     events,
@@ -18,4 +19,4 @@ from api.routes.schools import (
 
 router = Router("/schools", route_handlers=[
     schools.router, events.router, school_years.router, drill_log.router, compliance.router,
-    admin.router, rooms.router, staff.router])
+    admin.router, rooms.router, staff.router, assists.router])

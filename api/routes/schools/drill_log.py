@@ -38,11 +38,13 @@ Format = Annotated[LogFormat, QueryParameter(
 
 
 class DrillLogPage(Value):
-    """The events (drills and real) that started in the school year, oldest first."""
+    """The events (drills and real) that started in the school year, oldest first; and
+    the requests for help of the year, by kind (docs/assists.md), which are no drills."""
 
     school_year: str
     items: list[DrillLogEntry]
     next_cursor: str | None
+    assists: dict[str, int]
 
 
 LOG_SPEC = {200: ResponseSpec(DrillLogPage, description="The log; text/csv (every event of "
@@ -84,7 +86,8 @@ async def log_response(conn: Conn, found: list[SchoolWithYear], start_year: int,
     after = decode_cursor(cursor, ByTime)
     rows = await db.year_events(conn, windows, after, limit + 1)
     items, next_cursor = paginate(rows, limit, lambda e: (e.started_at, e.id))
-    return Response(DrillLogPage(label, items, next_cursor))
+    return Response(DrillLogPage(label, items, next_cursor,
+                                 await db.year_assists(conn, windows)))
 
 
 @get("/{school_id:uuid}/drill-log", summary="A school's drill log for a school year",
