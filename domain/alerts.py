@@ -120,7 +120,8 @@ _ENDINGS: dict[MessageKind, tuple[EventStatus, str | None]] = {
 }
 
 
-def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
+def priority_of(drill: bool, lead: bool, kind: MessageKind) -> int:
+    """A message's place in the dispatchers' queue (0..9, higher first)."""
     return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
 
 
@@ -135,16 +136,17 @@ def plan_alert(
     push carries it, so the alert opens the page to check the room in."""
     if kind not in _CALLS_TO_ACT:
         raise ValueError(f"plan_alert plans an alert or an action change, not {kind}")
-    body = srp.alert_text(event.action, event.drill, event.directive, event.message)
+    body = srp.alert_text(event.action, event.drill, event.directive, event.message,
+                          event.location)
     plan = []
     for person in recipients:
         for channel, deferred in _ROUTES[(event.drill, person.push_devices > 0)]:
             if channel is Channel.SMS and person.phone is None:
                 continue
             sent_as = MessageKind.REMINDER if deferred else kind
-            plan.append(_message(
+            plan.append(event_message(
                 event, person.user_id, channel, sent_as,
-                _priority(event.drill, person.role in _LEADS, sent_as), body,
+                priority_of(event.drill, person.role in _LEADS, sent_as), body,
                 now + ack_window if deferred else now, unless_acknowledged=deferred,
                 link=links[person.user_id],
             ))
@@ -166,18 +168,19 @@ def plan_ending(
         raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
     note = " ".join(words for words in (opening, event.end_reason) if words)
     body = srp.ending_text(event.drill, event.status, note)
-    priority = _priority(event.drill, False, kind)
+    priority = priority_of(event.drill, False, kind)
     pairs = dict.fromkeys((user_id, Channel(channel)) for user_id, channel in notified)
-    return [_message(event, user_id, channel, kind, priority, body, event.ended_at)
+    return [event_message(event, user_id, channel, kind, priority, body, event.ended_at)
             for user_id, channel in pairs]  # de-duplicated, in the order given
 
 
-def _message(
+def event_message(
     event: Event, user_id: uuid.UUID, channel: Channel, kind: MessageKind, priority: int,
     body: str, when: datetime, *, unless_acknowledged: bool = False, link: str | None = None,
 ) -> PlannedMessage:
-    """One message, with the body, sound and payload its channel calls for; a call to
-    act carries the person's `link` (an ending has none to give)."""
+    """One message about `event`, with the body, sound and payload its channel calls for;
+    only a call to act is critical. A message that has a page to open carries the
+    person's `link` (an ending has none to give)."""
     push = channel is Channel.PUSH
     data = {"event_id": str(event.id), "school_id": str(event.school_id),
             "action": event.action.value, "drill": "true" if event.drill else "false",

@@ -65,11 +65,12 @@ def transition_allowed(from_: EventStatus, to: EventStatus) -> bool:
     return to in _TRANSITIONS[from_]
 
 
-# The details each action takes, and whether it cannot do without them.
+# The details each action takes, and whether it cannot do without them. A lockdown's
+# location is where the threat is; an evacuation's, where to go.
 _DETAILS: dict[Action, dict[str, bool]] = {
     Action.HOLD: {},
     Action.SECURE: {},
-    Action.LOCKDOWN: {},
+    Action.LOCKDOWN: {"location": False},
     Action.EVACUATE: {"location": True, "purpose": False},
     Action.SHELTER: {"hazard": True, "strategy": False},
 }
@@ -88,7 +89,7 @@ def check_details(
     purpose: Purpose | None = None,
 ) -> None:
     """Refuse an evacuation without a place, a shelter without a hazard, and any detail an
-    action does not use (a stray location on a lockdown is a sign of a client mistake)."""
+    action does not use (a stray location on a hold is a sign of a client mistake)."""
     details = {"location": location, "hazard": hazard, "strategy": strategy, "purpose": purpose}
     given = {
         name
@@ -146,7 +147,7 @@ _STARTS_WITH_DRILL = re.compile(r"^\W*drill\b", re.IGNORECASE)
 _NOT_A_DRILL = re.compile(r"\bnot\s+a\s+drill\b", re.IGNORECASE)
 
 
-def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
+def refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
     """A real alert that opens with DRILL, or a drill that says it is not one, could make
     someone treat a real threat as practice (or the other way round)."""
     for field, text in texts.items():
@@ -158,11 +159,29 @@ def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
             raise Invalid(f"a drill's {field} must not say it is not a drill", field=field)
 
 
-def alert_text(action: Action, drill: bool, directive: str, message: str | None = None) -> str:
+def threat(action: Action, location: str | None, drill: bool) -> str | None:
+    """Where the threat is, as an alert says it: a lockdown's location is the threat's
+    ("Threat: north hallway."). A drill's says "Simulated threat": a drill may practise
+    hiding from a place, but its words must never read as a real threat, even cut short
+    or read without the DRILL label above them."""
+    if action is not Action.LOCKDOWN or not location or not location.strip():
+        return None
+    place = location.strip().rstrip(".")
+    return f"Simulated threat: {place}." if drill else f"Threat: {place}."
+
+
+def alert_text(action: Action, drill: bool, directive: str, message: str | None = None,
+               location: str | None = None) -> str:
     """The words of an action's alert, e.g. "DRILL — LOCKDOWN: Locks, lights, out of sight.";
-    the `drill` flag alone decides the DRILL prefix, whatever the user typed."""
-    _refuse_mixed_signals(drill, {"directive": directive, "message": message})
+    the `drill` flag alone decides the DRILL prefix, whatever the user typed. A lockdown's
+    `location` (the threat's) follows the directive, before the message: an SMS that is
+    too long is cut at its end."""
+    where = threat(action, location, drill)
+    refuse_mixed_signals(drill, {"directive": directive, "message": message,
+                                 "location": location if where else None})
     body = f"{action.upper()}: {directive.strip()}"
+    if where is not None:
+        body = f"{body} {where}"
     if message and message.strip():
         body = f"{body} {message.strip()}"
     return f"{DRILL_PREFIX}{body}" if drill else body
