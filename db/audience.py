@@ -10,6 +10,7 @@ import msgspec
 
 from db.pool import Connection
 from domain.alerts import Recipient
+from domain.language import Language
 from domain.readiness import MemberReach
 
 # live members of school $1 at time $2, and the admins of its district
@@ -60,6 +61,20 @@ where event_id = $1 and user_id is not null and kind in ('alert', 'action', 'rem
 
 async def notified(conn: Connection, event_id: uuid.UUID) -> list[tuple[uuid.UUID, str]]:
     return [(r["user_id"], r["channel"]) for r in await conn.fetch(_NOTIFIED, event_id)]
+
+
+# notified_in_language -- as `notified`, with each person's language
+_NOTIFIED_IN_LANGUAGE = f"""
+select n.user_id, n.channel, u.language
+from ({_NOTIFIED}) n join users u on u.id = n.user_id
+"""
+
+
+async def notified_in_language(conn: Connection, event_id: uuid.UUID
+                               ) -> list[tuple[uuid.UUID, str, Language]]:
+    """Who was alerted about the event, on which channel, and the language they read."""
+    rows = await conn.fetch(_NOTIFIED_IN_LANGUAGE, event_id)
+    return [(r["user_id"], r["channel"], Language(r["language"])) for r in rows]
 
 
 # member_reach -- each live member of a school: devices, and whether the last SMS failed
