@@ -159,15 +159,18 @@ def refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
             raise Invalid(f"a drill's {field} must not say it is not a drill", field=field)
 
 
+# How a message names where the threat is, by whether the event is a drill: a drill may
+# practise hiding from a place, but its words must never read as a real threat, even cut
+# short or read without the DRILL label above them.
+THREAT_WORDS: dict[bool, str] = {False: "Threat", True: "Simulated threat"}
+
+
 def threat(action: Action, location: str | None, drill: bool) -> str | None:
     """Where the threat is, as an alert says it: a lockdown's location is the threat's
-    ("Threat: north hallway."). A drill's says "Simulated threat": a drill may practise
-    hiding from a place, but its words must never read as a real threat, even cut short
-    or read without the DRILL label above them."""
+    ("Threat: north hallway.", a drill's "Simulated threat: ...")."""
     if action is not Action.LOCKDOWN or not location or not location.strip():
         return None
-    place = location.strip().rstrip(".")
-    return f"Simulated threat: {place}." if drill else f"Threat: {place}."
+    return f"{THREAT_WORDS[drill]}: {location.strip().rstrip('.')}."
 
 
 def alert_text(action: Action, drill: bool, directive: str, message: str | None = None,

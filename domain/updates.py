@@ -70,13 +70,13 @@ class _Words(NamedTuple):
 
     label: str
     drill: str  # a drill's prefix, as srp.DRILL_PREFIX in English
-    threat: str
-    simulated_threat: str  # a drill's threat: never read as a real one
+    threats: dict[bool, str]  # by drill, as srp.THREAT_WORDS in English
 
 
 _WORDS: dict[Language, _Words] = {
-    Language.EN: _Words("UPDATE", srp.DRILL_PREFIX, "Threat", "Simulated threat"),
-    Language.ES: _Words("ACTUALIZACIÓN", "SIMULACRO — ", "Amenaza", "Amenaza simulada"),
+    Language.EN: _Words("UPDATE", srp.DRILL_PREFIX, srp.THREAT_WORDS),
+    Language.ES: _Words("ACTUALIZACIÓN", "SIMULACRO — ",
+                        {False: "Amenaza", True: "Amenaza simulada"}),
 }
 
 
@@ -87,7 +87,7 @@ def update_text(update: Update, drill: bool, language: Language) -> str:
     body = f"{words.label}:"
     if update.threat_location:
         place = update.threat_location.rstrip(".")
-        body = f"{body} {words.simulated_threat if drill else words.threat}: {place}."
+        body = f"{body} {words.threats[drill]}: {place}."
     body = f"{body} {update.text}"
     return f"{words.drill}{body}" if drill else body
 

@@ -2,9 +2,11 @@
 any phone, signed in or not, and `/e/sw.js`, the service worker that keeps the page for
 reopening without a connection.
 
-The page shows the action and its directive (DRILL or not, unmistakably), and reports the
-room through the link's API (/v1/links/<token>); its script acknowledges when it opens
-on the phone, never the GET (docs/alerts.md#links). A lockdown's page is dark and still.
+The page shows the action and its directive (DRILL or not, unmistakably), the newest
+"what we know" update under them (its script asks the link's API for new ones while the
+event is active), and reports the room through the link's API (/v1/links/<token>); its
+script acknowledges when it opens on the phone, never the GET (docs/alerts.md#links). A
+lockdown's page is dark and still.
 """
 
 from __future__ import annotations
@@ -17,8 +19,10 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from api.pages.rendering import page
+from api.rendering.report_text import zone
 from api.usecases import links
 from api.usecases.links import Door, LinkPage
+from domain import srp
 from domain.errors import Expired, NotFound
 from domain.srp import Action, EventStatus
 
@@ -54,6 +58,9 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
     return {
         "event": event, "school_name": shown.school_name, "person_name": shown.person_name,
         "dark": event.action is Action.LOCKDOWN, "counts": COUNTS,
+        "threat": srp.threat(event.action, event.location, event.drill),
+        "updates": shown.updates, "tz": zone(shown.school_timezone),
+        "threat_word": srp.THREAT_WORDS[event.drill],
         "last_room": f"{last.code} · {last.name}" if last else "",
         "ended": None if event.status is EventStatus.ACTIVE else
         f"This event has ended: {_ENDED[event.status]}. A report made before the end "
@@ -64,6 +71,7 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
                            for r in shown.rooms],
                  "reports": [{"room": codes.get(c.room_id, ""), "at": c.received_at.isoformat()}
                              for c in shown.checkins],
+                 "threat_word": srp.THREAT_WORDS[event.drill],
                  "assets": [asset(name) for name in ("muster.css", "link.css", "link.js")]},
     }
 

@@ -43,7 +43,7 @@ class RoomReport(Value, kw_only=True):
     clock_skew_flagged: bool
 
 
-class StaffMember(Value):
+class UnreportedStaff(Value):
     user_id: uuid.UUID
     name: str | None  # as the school names them
 
@@ -67,7 +67,7 @@ class StaffAccountability(Value, kw_only=True):
     total: int
     reported: int
     by_status: dict[StaffStatus, int]
-    not_reported: list[StaffMember] | None
+    not_reported: list[UnreportedStaff] | None
     reports: list[StaffStatusReport] | None
 
 
@@ -94,7 +94,7 @@ async def staff_accountability(conn: asyncpg.Connection, ctx: EventContext, role
     names = {p.user_id: p.name for p in people}
     return StaffAccountability(
         total=tally.total, reported=tally.reported, by_status=tally.by_status,
-        not_reported=[StaffMember(u, names[u]) for u in tally.not_reported],
+        not_reported=[UnreportedStaff(u, names[u]) for u in tally.not_reported],
         reports=[StaffStatusReport(user_id=r.user_id, name=names[r.user_id], status=r.status,
                                    note=r.note, reported_at=r.reported_at)
                  for r in latest.values()])

@@ -17,6 +17,8 @@ from domain.links import Links
 from domain.updates import Update
 from notifications.queueing import queue_update
 
+RECENT_UPDATES = 20  # an event's updates that its dashboard and its links' page open with
+
 
 async def post_update(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
                       request: rules.UpdateRequest, now: datetime, links: Links) -> Update:
