@@ -1,4 +1,5 @@
-"""Queue the alerts an event change calls for, in the transaction of that change.
+"""Queue the alerts an event change (or an update about it) calls for, in the
+transaction of that change.
 
 The domain plans who gets what on which channel (domain/alerts.py); this reads the
 people it needs and writes the plan to the outbox. A school-sized plan is written
