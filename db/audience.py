@@ -10,6 +10,7 @@ import msgspec
 
 from db.pool import Connection
 from domain.alerts import Recipient
+from domain.language import Language
 from domain.readiness import MemberReach
 
 # live members of school $1 at time $2, and the admins of its district
@@ -60,10 +61,10 @@ where o.event_id = $1 and o.kind in ('alert', 'action', 'reminder')
 
 
 async def notified(conn: Connection,
-                   event_id: uuid.UUID) -> list[tuple[uuid.UUID, str, str]]:
+                   event_id: uuid.UUID) -> list[tuple[uuid.UUID, str, Language]]:
     """(person, channel, language) for each channel a person was alerted on."""
     rows = await conn.fetch(_NOTIFIED, event_id)
-    return [(r["user_id"], r["channel"], r["language"]) for r in rows]
+    return [(r["user_id"], r["channel"], Language(r["language"])) for r in rows]
 
 
 # member_reach -- each live member of a school: devices, and whether the last SMS failed

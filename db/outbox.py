@@ -29,13 +29,13 @@ where o.state = 'queued' and o.unless_acknowledged and o.not_before <= $1
               where a.event_id = o.event_id and a.user_id = o.user_id)
 """
 
-# skip_ended -- alerts not yet sent for an event that has ended: a stale LOCKDOWN
-# arriving after (or instead of) its all-clear would only mislead
+# skip_ended -- alerts and updates not yet sent for an event that has ended: a stale
+# LOCKDOWN or "Threat: gym" arriving after (or instead of) its all-clear would only mislead
 _SKIP_ENDED = """
 update notification_outbox o set state = 'skipped', updated_at = $1
 from events e
 where e.id = o.event_id and e.status <> 'active'
-  and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder')
+  and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder', 'update')
 """
 
 # skip_confirmed -- calls queued again whose message someone has since confirmed (pressed 1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime
 
 import msgspec
@@ -14,31 +15,35 @@ from domain.values import Value
 
 
 class Wave(Value, kw_only=True):
+    """`update_id` is the update an `update` wave sends."""
+
     id: int
     kind: MessageKind
     event: Event
     planned_at: datetime
+    update_id: uuid.UUID | None = None
 
 
 # add_wave -- store a wave in the caller's transaction; dispatchers wake at commit
 _ADD_WAVE = """
 with added as (
-    insert into alert_waves (event_id, kind, event, planned_at) values ($1, $2, $3, $4)
+    insert into alert_waves (event_id, kind, event, planned_at, update_id)
+    values ($1, $2, $3, $4, $6)
 )
 select pg_notify($5, '')
 """
 
 
 async def add_wave(conn: Connection, event: Event, kind: MessageKind,
-                   planned_at: datetime) -> None:
+                   planned_at: datetime, *, update_id: uuid.UUID | None = None) -> None:
     await conn.execute(_ADD_WAVE, event.id, kind, msgspec.to_builtins(event), planned_at,
-                       CHANNEL)
+                       CHANNEL, update_id)
 
 
 # next_wave -- the oldest pending wave of some event, locked; a later wave of an event
 # waits for the earlier one (whoever holds it), so an event's messages keep their order
 _NEXT_WAVE = """
-select w.id, w.kind, w.event, w.planned_at
+select w.id, w.kind, w.event, w.planned_at, w.update_id
 from alert_waves w
 where w.expanded_at is null
   and not exists (select 1 from alert_waves e

@@ -120,7 +120,8 @@ _ENDINGS: dict[MessageKind, EventStatus] = {
 }
 
 
-def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
+def priority_of(drill: bool, lead: bool, kind: MessageKind) -> int:
+    """A message's place in the dispatchers' queue (0..9, higher first)."""
     return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
 
 
@@ -130,7 +131,8 @@ def alert_body(event: Event, language: Language) -> str:
     directive = srp.directive_in(language, event.action, event.directive,
                                  location=event.location, hazard=event.hazard,
                                  strategy=event.strategy)
-    return srp.alert_text(event.action, event.drill, directive, event.message, language)
+    return srp.alert_text(event.action, event.drill, directive, event.message,
+                          event.location, language=language)
 
 
 def plan_alert(
@@ -152,9 +154,9 @@ def plan_alert(
             if channel is Channel.SMS and person.phone is None:
                 continue
             sent_as = MessageKind.REMINDER if deferred else kind
-            plan.append(_message(
+            plan.append(event_message(
                 event, person.user_id, channel, sent_as,
-                _priority(event.drill, person.role in _LEADS, sent_as),
+                priority_of(event.drill, person.role in _LEADS, sent_as),
                 bodies[person.language], person.language,
                 now + ack_window if deferred else now, unless_acknowledged=deferred,
                 link=links[person.user_id],
@@ -177,22 +179,23 @@ def plan_ending(
         raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
     bodies = {language: srp.ending_text(event.drill, status, event.end_reason, language)
               for language in Language}
-    priority = _priority(event.drill, False, kind)
+    priority = priority_of(event.drill, False, kind)
     people = dict.fromkeys((user_id, Channel(channel), Language(language))
                            for user_id, channel, language in notified)
-    return [_message(event, user_id, channel, kind, priority, bodies[language], language,
-                     event.ended_at)
+    return [event_message(event, user_id, channel, kind, priority, bodies[language],
+                          language, event.ended_at)
             for user_id, channel, language in people]  # de-duplicated, in the order given
 
 
-def _message(
+def event_message(
     event: Event, user_id: uuid.UUID, channel: Channel, kind: MessageKind, priority: int,
     body: str, language: Language, when: datetime, *, unless_acknowledged: bool = False,
     link: str | None = None,
 ) -> PlannedMessage:
-    """One message, with the body, sound and payload its channel calls for; a call to
-    act carries the person's `link` (an ending has none to give). The push payload says
-    the person's language, for the app's own words around the alert."""
+    """One message about `event`, with the body, sound and payload its channel calls for;
+    only a call to act is critical. A message that has a page to open carries the
+    person's `link` (an ending has none to give). The push payload says the person's
+    language, for the app's own words around the alert."""
     push = channel is Channel.PUSH
     data = {"event_id": str(event.id), "school_id": str(event.school_id),
             "action": event.action.value, "drill": "true" if event.drill else "false",

@@ -65,8 +65,9 @@ class Event(Value, kw_only=True):
 
 class ActionRequest(Value, kw_only=True):
     """What to do now: an SRP action and its words. A blank text counts as not given.
-    Evacuate needs `location`, shelter needs `hazard`; evacuate may say what it is for
-    (`purpose`), which drill compliance counts by."""
+    Evacuate needs `location` (where to go), shelter needs `hazard`; evacuate may say what
+    it is for (`purpose`), which drill compliance counts by; a lockdown may say where the
+    threat is (`location`)."""
 
     action: Action
     message: Text1000 | None = None
@@ -127,7 +128,8 @@ def _instruction(request: ActionRequest, drill: bool) -> _Instruction:
         request.action, location, request.hazard, strategy
     )
     message = given_text(request.message)
-    srp.alert_text(request.action, drill, directive, message)  # refuses DRILL mix-ups now
+    # refuses DRILL mix-ups now, not when the alert is planned
+    srp.alert_text(request.action, drill, directive, message, location)
     return {"action": request.action, "message": message, "directive": directive,
             "location": location, "hazard": request.hazard, "purpose": request.purpose,
             "strategy": strategy}
@@ -189,7 +191,7 @@ def change_action(
     allowed, to send a corrected directive or a new evacuation site.
     """
     policy.require(role, Permission.CHANGE_ACTION)
-    _require_active(event, "have its action changed")
+    require_active(event, "have its action changed")
     changed = replace(event, **_instruction(request, event.drill))
     return ActionChanged(event=changed, previous=event.action, changed_by=actor_id, changed_at=now)
 
@@ -229,7 +231,8 @@ def _closed(event: Event, doing: str) -> EventClosed:
     )
 
 
-def _require_active(event: Event, doing: str) -> None:
+def require_active(event: Event, doing: str) -> None:
+    """EventClosed (409) unless the event is active; `doing` ends "it cannot ..."."""
     if event.status is not EventStatus.ACTIVE:
         raise _closed(event, doing)
 

@@ -23,6 +23,7 @@ class Permission(StrEnum):
     CHANGE_ACTION = "change_action"
     ALL_CLEAR = "all_clear"
     CANCEL = "cancel"
+    POST_UPDATE = "post_update"
     CHECK_IN = "check_in"
     READ_ACCOUNTABILITY = "read_accountability"
     READ_REPORTS = "read_reports"
@@ -45,6 +46,7 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.CHANGE_ACTION: _SAFETY_LEADS,
     Permission.ALL_CLEAR: _SAFETY_LEADS,
     Permission.CANCEL: _SAFETY_LEADS,
+    Permission.POST_UPDATE: _SAFETY_LEADS,
     Permission.CHECK_IN: _EVERYONE,
     Permission.READ_ACCOUNTABILITY: _EVERYONE,
     Permission.READ_REPORTS: _SAFETY_LEADS,
@@ -62,6 +64,7 @@ _DOING: dict[Permission, str] = {
     Permission.CHANGE_ACTION: "change an event's action",
     Permission.ALL_CLEAR: "give the all-clear",
     Permission.CANCEL: "cancel an event",
+    Permission.POST_UPDATE: "send an update about an event",
     Permission.CHECK_IN: "check in a room",
     Permission.READ_ACCOUNTABILITY: "see room accountability",
     Permission.READ_REPORTS: "see drill reports and compliance",

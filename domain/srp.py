@@ -67,11 +67,12 @@ def transition_allowed(from_: EventStatus, to: EventStatus) -> bool:
     return to in _TRANSITIONS[from_]
 
 
-# The details each action takes, and whether it cannot do without them.
+# The details each action takes, and whether it cannot do without them. A lockdown's
+# location is where the threat is; an evacuation's, where to go.
 _DETAILS: dict[Action, dict[str, bool]] = {
     Action.HOLD: {},
     Action.SECURE: {},
-    Action.LOCKDOWN: {},
+    Action.LOCKDOWN: {"location": False},
     Action.EVACUATE: {"location": True, "purpose": False},
     Action.SHELTER: {"hazard": True, "strategy": False},
 }
@@ -90,7 +91,7 @@ def check_details(
     purpose: Purpose | None = None,
 ) -> None:
     """Refuse an evacuation without a place, a shelter without a hazard, and any detail an
-    action does not use (a stray location on a lockdown is a sign of a client mistake)."""
+    action does not use (a stray location on a hold is a sign of a client mistake)."""
     details = {"location": location, "hazard": hazard, "strategy": strategy, "purpose": purpose}
     given = {
         name
@@ -115,6 +116,7 @@ class Words(Value, kw_only=True):
     go_to: str  # an evacuation's place, as "{place}"
     go_to_announced: str  # an evacuation whose place is not given
     drill: str  # what a drill's every text opens with
+    threats: dict[bool, str]  # what names a lockdown's threat, by drill
     endings: dict[EventStatus, str]
     false_alarm: str  # what a cancellation's note opens with
 
@@ -134,7 +136,7 @@ WORDS: dict[Language, Words] = {
                   Hazard.EARTHQUAKE: "Earthquake. Drop, cover and hold on.",
                   Hazard.OTHER: "Shelter in place."},
         go_to="Go to {place}.", go_to_announced="Go to the announced location.",
-        drill="DRILL — ",
+        drill="DRILL — ", threats={False: "Threat", True: "Simulated threat"},
         endings={EventStatus.ALL_CLEAR: "ALL CLEAR", EventStatus.CANCELLED: "CANCELLED",
                  EventStatus.SUPERSEDED: "ENDED"},
         false_alarm="False alarm.",
@@ -152,7 +154,7 @@ WORDS: dict[Language, Words] = {
                   Hazard.EARTHQUAKE: "Terremoto. Agáchense, cúbranse y agárrense.",
                   Hazard.OTHER: "Refúgiense en el lugar."},
         go_to="Vayan a {place}.", go_to_announced="Vayan al lugar anunciado.",
-        drill="SIMULACRO — ",
+        drill="SIMULACRO — ", threats={False: "Amenaza", True: "Amenaza simulada"},
         endings={EventStatus.ALL_CLEAR: "FIN DE LA ALERTA",
                  EventStatus.CANCELLED: "CANCELADO", EventStatus.SUPERSEDED: "TERMINADO"},
         false_alarm="Falsa alarma.",
@@ -204,7 +206,7 @@ _NOT_A_DRILL = re.compile(r"\bnot\s+a\s+drill\b|\bno\s+es\s+(un\s+)?simulacro\b"
                           re.IGNORECASE)
 
 
-def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
+def refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
     """A real alert that opens with DRILL, or a drill that says it is not one, could make
     someone treat a real threat as practice (or the other way round). Typed words go to
     readers of every language as they are, so each language's signals are refused."""
@@ -218,14 +220,30 @@ def _refuse_mixed_signals(drill: bool, texts: dict[str, str | None]) -> None:
             raise Invalid(f"a drill's {field} must not say it is not a drill", field=field)
 
 
+def threat(action: Action, location: str | None, drill: bool,
+           language: Language = Language.EN) -> str | None:
+    """Where the threat is, as an alert says it: a lockdown's location is the threat's
+    ("Threat: north hallway.", a drill's "Simulated threat: ...": a drill may practise
+    hiding from a place, but its words must never read as a real threat, even cut short
+    or read without the DRILL label above them)."""
+    if action is not Action.LOCKDOWN or not location or not location.strip():
+        return None
+    return f"{WORDS[language].threats[drill]}: {location.strip().rstrip('.')}."
+
+
 def alert_text(action: Action, drill: bool, directive: str, message: str | None = None,
-               language: Language = Language.EN) -> str:
+               location: str | None = None, *, language: Language = Language.EN) -> str:
     """The words of an action's alert, e.g. "DRILL — LOCKDOWN: Locks, lights, out of sight."
     ("SIMULACRO — ENCIERRO: ..." in Spanish); the `drill` flag alone decides the DRILL
-    prefix, whatever the user typed."""
-    _refuse_mixed_signals(drill, {"directive": directive, "message": message})
+    prefix, whatever the user typed. A lockdown's `location` (the threat's) follows the
+    directive, before the message: an SMS that is too long is cut at its end."""
+    where = threat(action, location, drill, language)
+    refuse_mixed_signals(drill, {"directive": directive, "message": message,
+                                 "location": location if where else None})
     words = WORDS[language]
     body = f"{words.actions[action]}: {directive.strip()}"
+    if where is not None:
+        body = f"{body} {where}"
     if message and message.strip():
         body = f"{body} {message.strip()}"
     return f"{words.drill}{body}" if drill else body

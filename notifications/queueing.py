@@ -1,4 +1,5 @@
-"""Queue the alerts an event change calls for, in the transaction of that change.
+"""Queue the alerts an event change (or an update about it) calls for, in the
+transaction of that change.
 
 The domain plans who gets what on which channel (domain/alerts.py); this reads the
 people it needs and writes the plan to the outbox. A school-sized plan is written
@@ -17,7 +18,7 @@ from datetime import datetime
 
 import asyncpg
 
-from db import audience, outbox, waves
+from db import audience, outbox, updates, waves
 from db import links as db_links
 from db.pool import Connection
 from domain import alerts
@@ -25,6 +26,7 @@ from domain.alerts import MessageKind
 from domain.events import Event
 from domain.links import Links, digest
 from domain.roles import Role
+from domain.updates import Update, plan_update
 
 # People an event change may alert from inside its request; beyond, it goes as a wave.
 INLINE_RECIPIENTS = 500
@@ -54,6 +56,22 @@ async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> Non
     await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
 
 
+async def queue_update(conn: Connection, event: Event, update: Update, links: Links) -> None:
+    """What we know: to everyone the event alerted, each with their link; as an ending,
+    a large school's goes as a wave (reading who was alerted takes as long as writing)."""
+    if await _as_wave(conn, event, update.posted_at):
+        await waves.add_wave(conn, event, MessageKind.UPDATE, update.posted_at,
+                             update_id=update.id)
+        return
+    await _write_update(conn, event, update, links)
+
+
+async def _write_update(conn: Connection, event: Event, update: Update, links: Links) -> None:
+    notified = await audience.notified(conn, event.id)
+    urls = {user_id: links.url(links.token(event.id, user_id)) for user_id, _, _ in notified}
+    await outbox.enqueue(conn, event.id, plan_update(event, update, notified, urls))
+
+
 async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     """Whether the change goes as a wave: the event has one waiting, or too many people."""
     return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
@@ -70,6 +88,9 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: 
                 return written
             if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
                 await _write_alert(conn, wave.event, wave.kind, wave.planned_at, links)
+            elif wave.update_id is not None:
+                await _write_update(conn, wave.event,
+                                    await updates.get_update(conn, wave.update_id), links)
             else:
                 notified = await audience.notified(conn, wave.event.id)
                 await outbox.enqueue(conn, wave.event.id,

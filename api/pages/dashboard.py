@@ -26,7 +26,8 @@ from api.pages.rendering import page, script_json
 from api.rendering.report_text import duration, zone
 from api.usecases.dashboard import Dashboard, RoomNow, dashboard_of
 from domain.checkins import CheckInStatus
-from domain.srp import EventStatus
+from domain.language import Language
+from domain.srp import WORDS, EventStatus
 
 ENDINGS: dict[str, str] = {EventStatus.ALL_CLEAR: "All clear", EventStatus.CANCELLED: "Cancelled",
                            EventStatus.SUPERSEDED: "Ended by a real event"}
@@ -67,6 +68,7 @@ class Live(msgspec.Struct, kw_only=True):
 
     dashboard: Dashboard
     ends: dict[str, str]
+    threat_word: str  # how the event names where the threat is
 
 
 @get("/events/{event_id:uuid}", include_in_schema=False)
@@ -79,5 +81,7 @@ async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now,
                 elapsed=duration(max(lasted.total_seconds(), 0)),
                 plan=plan(seen.rooms) if seen.rooms is not None else None,
                 tz=zone(seen.school.timezone), ends=ENDINGS, EventStatus=EventStatus,
+                threat_word=WORDS[Language.EN].threats[seen.event.drill],
                 CheckInStatus=CheckInStatus,
-                data=script_json(Live(dashboard=seen, ends=ENDINGS)))
+                data=script_json(Live(dashboard=seen, ends=ENDINGS,
+                                      threat_word=WORDS[Language.EN].threats[seen.event.drill])))

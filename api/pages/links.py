@@ -2,9 +2,11 @@
 any phone, signed in or not, and `/e/sw.js`, the service worker that keeps the page for
 reopening without a connection.
 
-The page shows the action and its directive (DRILL or not, unmistakably), and reports the
-room through the link's API (/v1/links/<token>); its script acknowledges when it opens
-on the phone, never the GET (docs/alerts.md#links). A lockdown's page is dark and still.
+The page shows the action and its directive (DRILL or not, unmistakably), the newest
+"what we know" update under them (its script asks the link's API for new ones while the
+event is active), and reports the room through the link's API (/v1/links/<token>); its
+script acknowledges when it opens on the phone, never the GET (docs/alerts.md#links). A
+lockdown's page is dark and still.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from litestar.params import FromPath
 from litestar.response import Template
 
 from api.pages.rendering import page
+from api.rendering.report_text import zone
 from api.usecases import links
 from api.usecases.links import Door, LinkPage
 from domain import srp
@@ -37,7 +40,7 @@ WORDS: dict[Language, dict[str, Any]] = {
         "for": "for", "got_it": "I got it", "your_room": "Your room", "room": "Room",
         "room_hint": "Code or name", "everyone": "Everyone here is", "safe": "Safe",
         "need_help": "Need help", "note": "Note", "send": "Send", "minus": "minus one",
-        "plus": "plus one",
+        "plus": "plus one", "what_we_know": "What we know",
         "counts": {"present": "Present", "missing": "Missing", "extra": "Extra",
                    "injured": "Injured"},
         "ended": "This event has ended: {how}. A report made before the end can still be "
@@ -56,6 +59,7 @@ WORDS: dict[Language, dict[str, Any]] = {
             "refused": "{room}: not stored.",
             "choose_room": "Choose your room: type its code or name.",
             "choose_status": "Tap Safe or Need help.",
+            "update": "Update", "earlier": "Earlier",
         },
     },
     Language.ES: {
@@ -65,6 +69,7 @@ WORDS: dict[Language, dict[str, Any]] = {
         "room_hint": "Código o nombre", "everyone": "Todos aquí están",
         "safe": "A salvo", "need_help": "Necesitan ayuda", "note": "Nota",
         "send": "Enviar", "minus": "menos uno", "plus": "más uno",
+        "what_we_know": "Lo que sabemos",
         "counts": {"present": "Presentes", "missing": "Faltan", "extra": "De más",
                    "injured": "Heridos"},
         "ended": "Este evento terminó: {how}. Un reporte hecho antes del final todavía se "
@@ -85,6 +90,7 @@ WORDS: dict[Language, dict[str, Any]] = {
             "refused": "{room}: no se guardó.",
             "choose_room": "Elija su salón: escriba su código o su nombre.",
             "choose_status": "Toque A salvo o Necesitan ayuda.",
+            "update": "Actualización", "earlier": "Antes",
         },
     },
 }
@@ -112,6 +118,7 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
     last = next((r for r in shown.rooms if r.id == shown.last_room_id), None)
     codes = {r.id: r.code for r in shown.rooms}
     words = WORDS[shown.language]
+    threat_word = srp.WORDS[shown.language].threats[event.drill]
     return {
         "event": event, "school_name": shown.school_name, "person_name": shown.person_name,
         "dark": event.action is Action.LOCKDOWN, "counts": COUNTS, "words": words,
@@ -119,6 +126,9 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
         "directive": srp.directive_in(shown.language, event.action, event.directive,
                                       location=event.location, hazard=event.hazard,
                                       strategy=event.strategy),
+        "threat": srp.threat(event.action, event.location, event.drill, shown.language),
+        "updates": shown.updates, "tz": zone(shown.school_timezone),
+        "threat_word": threat_word,
         "last_room": f"{last.code} · {last.name}" if last else "",
         "ended": None if event.status is EventStatus.ACTIVE else
         words["ended"].format(how=words["endings"][event.status]),
@@ -129,6 +139,7 @@ def _context(shown: LinkPage, token: str, asset: Callable[[str], str]) -> dict[s
                            for r in shown.rooms],
                  "reports": [{"room": codes.get(c.room_id, ""), "at": c.received_at.isoformat()}
                              for c in shown.checkins],
+                 "threat_word": threat_word,
                  "assets": [asset(name) for name in ("muster.css", "link.css", "link.js")]},
     }
 

@@ -1,4 +1,5 @@
-"""Accountability as dashboards read it: totals, unreported rooms, each room's report."""
+"""Accountability as dashboards read it: totals, unreported rooms, each room's report,
+and the staff who reported themselves and who has not."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from datetime import datetime
 import asyncpg
 
 from db import checkins as db
+from db import staff_statuses
 from db.events import EventContext
 from domain.checkins import CheckInStatus, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
+from domain.staff_status import StaffStatus, account_staff
 from domain.values import Value
 
 
@@ -40,6 +43,34 @@ class RoomReport(Value, kw_only=True):
     clock_skew_flagged: bool
 
 
+class UnreportedStaff(Value):
+    user_id: uuid.UUID
+    name: str | None  # as the school names them
+
+
+class StaffStatusReport(Value, kw_only=True):
+    """A member's newest report of themselves."""
+
+    user_id: uuid.UUID
+    name: str | None
+    status: StaffStatus
+    note: str | None
+    reported_at: datetime
+
+
+class StaffAccountability(Value, kw_only=True):
+    """The school's staff (its live members, and anyone else who reported): how many,
+    how many reported themselves and how. Who has not reported and each report, by name,
+    only for a viewer who may see the school's staff list (`manage_staff`, as the
+    dashboard's names): else None."""
+
+    total: int
+    reported: int
+    by_status: dict[StaffStatus, int]
+    not_reported: list[UnreportedStaff] | None
+    reports: list[StaffStatusReport] | None
+
+
 class AccountabilityOut(Value, kw_only=True):
     rooms_total: int
     rooms_reported: int
@@ -48,11 +79,30 @@ class AccountabilityOut(Value, kw_only=True):
     unreported_rooms: list[UnreportedRoom]
     students: StudentCounts
     rooms: list[RoomReport]
+    staff: StaffAccountability
+
+
+async def staff_accountability(conn: asyncpg.Connection, ctx: EventContext, role: Role,
+                               now: datetime) -> StaffAccountability:
+    """The staff tally of the event's school, names as the viewer's role may see them."""
+    people = await staff_statuses.staff_of_event(conn, ctx.event.id, ctx.event.school_id, now)
+    latest = {p.user_id: p.report for p in people if p.report is not None}
+    tally = account_staff([p.user_id for p in people], latest)
+    if not ctx.policy.allows(role, Permission.MANAGE_STAFF):
+        return StaffAccountability(total=tally.total, reported=tally.reported,
+                                   by_status=tally.by_status, not_reported=None, reports=None)
+    names = {p.user_id: p.name for p in people}
+    return StaffAccountability(
+        total=tally.total, reported=tally.reported, by_status=tally.by_status,
+        not_reported=[UnreportedStaff(u, names[u]) for u in tally.not_reported],
+        reports=[StaffStatusReport(user_id=r.user_id, name=names[r.user_id], status=r.status,
+                                   note=r.note, reported_at=r.reported_at)
+                 for r in latest.values()])
 
 
 async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
-                            role: Role) -> AccountabilityOut:
-    """Add up the event's school, room by room, in room-code order."""
+                            role: Role, now: datetime) -> AccountabilityOut:
+    """Add up the event's school, room by room, in room-code order, and its staff."""
     ctx.policy.require(role, Permission.READ_ACCOUNTABILITY)
     rooms, latest = await db.rooms_with_reports(conn, ctx.event.id, ctx.event.school_id)
     tally = account([r.id for r in rooms], latest)
@@ -71,4 +121,5 @@ async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
         rooms_ok=tally.rooms_ok, rooms_needs_help=tally.rooms_needs_help,
         unreported_rooms=[UnreportedRoom(r, by_id[r].code, by_id[r].name)
                           for r in tally.unreported_room_ids],
-        students=tally.students, rooms=reports)
+        students=tally.students, rooms=reports,
+        staff=await staff_accountability(conn, ctx, role, now))

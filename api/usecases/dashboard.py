@@ -10,8 +10,10 @@ from datetime import datetime
 import asyncpg
 
 from api.usecases.access import load_event_as
+from api.usecases.accountability import StaffAccountability, staff_accountability
 from api.usecases.callers import Caller
-from db import checkins, deliveries, schools, staff, timeline
+from api.usecases.updates import RECENT_UPDATES
+from db import checkins, deliveries, schools, staff, timeline, updates
 from db.deliveries import ChannelCounts
 from db.timeline import TimelineEntry
 from domain.checkins import Accountability, CheckIn, account
@@ -20,6 +22,7 @@ from domain.events import Event
 from domain.policy import Permission
 from domain.roles import Role
 from domain.schools import Room, School
+from domain.updates import Update
 from domain.values import Value
 
 RECENT = 100  # timeline entries a dashboard opens with; the stream adds the later ones
@@ -41,6 +44,8 @@ class Dashboard(Value, kw_only=True):
     (leads' by default); `may_read_report` says whether the drill report is theirs to open.
     `people` names the school's staff for a viewer who may see its staff list (so that the
     stream's later check-ins say who reported); others have the names on the timeline.
+    `staff` is the staff's reports of themselves (None with `rooms`); `updates` the
+    event's newest updates, newest first.
     """
 
     event: Event
@@ -54,7 +59,9 @@ class Dashboard(Value, kw_only=True):
     timeline: list[TimelineEntry]
     may_read_report: bool
     people: dict[uuid.UUID, str]
-    can: dict[str, bool]  # each permission's name: whether the viewer has it at this school
+    can: dict[str, bool]
+    staff: StaffAccountability | None
+    updates: list[Update]  # each permission's name: whether the viewer has it at this school
 
 
 async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
@@ -72,17 +79,21 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
         recent = await timeline.entries_after(conn, event_id, max(seq - RECENT, 0), RECENT)
         rooms: list[RoomNow] | None = None
         tally: Accountability | None = None
+        reporting: StaffAccountability | None = None
         if policy.allows(role, Permission.READ_ACCOUNTABILITY):
             found, latest = await checkins.rooms_with_reports(conn, event_id, school.id)
             tally = account([r.id for r in found], latest)
             rooms = [RoomNow(room=r, checkin=latest.get(r.id)) for r in found]
+            reporting = await staff_accountability(conn, ctx, role, now)
         may_read_report = policy.allows(role, Permission.READ_REPORTS)
         counts = await deliveries.delivery_counts(conn, event_id) if may_read_report else None
         people = {}
         if policy.allows(role, Permission.MANAGE_STAFF):
             people = {m.user_id: m.name
                       for m in await staff.list_staff(conn, school, now, None, STAFF_NAMES)}
+        news = await updates.list_updates(conn, event_id, None, RECENT_UPDATES)
     return Dashboard(event=event, school=school, role=role, seq=seq, now=now, rooms=rooms,
                      accountability=tally, deliveries=counts, timeline=recent,
                      may_read_report=may_read_report, people=people,
-                     can={p.value: policy.allows(role, p) for p in Permission})
+                     can={p.value: policy.allows(role, p) for p in Permission},
+                     staff=reporting, updates=news)

@@ -19,9 +19,10 @@ from api.usecases import events as lifecycle
 from api.usecases.callers import Caller, CallerCache
 from api.usecases.event_cache import EventCache
 from api.usecases.unit_of_work import UnitOfWork
+from api.usecases.updates import RECENT_UPDATES
 from db import checkins as db_checkins
 from db import links as db
-from db import schools
+from db import schools, updates
 from db.checkin_writer import CheckinWriter
 from db.events import EventContext
 from domain.checkins import CheckIn, CheckInReport
@@ -30,6 +31,7 @@ from domain.events import Event
 from domain.language import Language
 from domain.links import digest, open_until, require_open, well_formed
 from domain.schools import Room
+from domain.updates import Update
 from domain.values import Value
 
 # The one answer for a token never issued, garbled, or of someone no longer a member.
@@ -39,8 +41,8 @@ UNKNOWN = "no such link: it may be mistyped, or no longer yours"
 class LinkPage(Value, kw_only=True):
     """What the link's page shows: the event and its words, who the link is for, the
     school's rooms (`last_room_id`, the room of the person's newest report at the school,
-    first) and what they reported during it. `open_until` is when the link expires (None
-    while the event is active)."""
+    first) and what they reported during it, and the event's newest updates (newest
+    first). `open_until` is when the link expires (None while the event is active)."""
 
     event: Event
     school_name: str
@@ -51,6 +53,7 @@ class LinkPage(Value, kw_only=True):
     rooms: list[Room]
     last_room_id: uuid.UUID | None
     checkins: list[CheckIn]
+    updates: list[Update]
 
 
 class Holder(Value):
@@ -98,7 +101,8 @@ async def page(door: Door, token: str, now: datetime) -> LinkPage:
             event=event, school_name=school.name, school_timezone=school.timezone,
             person_name=holder.caller.name, language=holder.caller.language,
             open_until=open_until(event), rooms=rooms, last_room_id=last_room_id,
-            checkins=await db_checkins.reports_by(conn, event.id, person))
+            checkins=await db_checkins.reports_by(conn, event.id, person),
+            updates=await updates.list_updates(conn, event.id, None, RECENT_UPDATES))
 
 
 async def acknowledge(door: Door, uow: UnitOfWork, token: str, now: datetime) -> None:

@@ -117,3 +117,22 @@ async def test_the_all_clear_of_a_big_school_is_a_wave_too(client, db, pool, clo
     assert ("all_clear", "sms") not in await _outbox(db, event_id)
     assert await write_waves(pool, clock, LINKS) == 1
     assert (await _outbox(db, event_id))[("all_clear", "sms")] == school["people"]
+
+
+async def test_an_update_to_a_big_school_is_a_wave_behind_its_alert(client, db, pool, clock):
+    """As an ending: the request stores a wave; written after the alert's, it reaches
+    everyone alerted, each in their language."""
+    school = await _school(db, BIG)
+    event_id = await factories.start(client, school)
+    await db.execute("update users set language = 'es' where id = $1", school["sro"])
+    r = await client.post(f"/v1/events/{event_id}/updates", json={"text": "Police inside."},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 201, r.text
+    assert await db.fetchval("select count(*) from notification_outbox") == 0
+    assert await write_waves(pool, clock, LINKS) == 2
+    counts = await _outbox(db, event_id)
+    assert counts[("update", "sms")] == school["people"]
+    assert counts[("update", "push")] == BIG // 2
+    sro = await db.fetchval("select body from notification_outbox where kind = 'update' "
+                            "and user_id = $1", school["sro"])
+    assert sro.startswith("ACTUALIZACION: Police inside.\n")

@@ -142,7 +142,7 @@ BAD_BODIES = [
     (ACTIONS, {"action": "evacuate", "location": "   "}, "location"),
     (ACTIONS, {"action": "shelter"}, "hazard"),
     (ACTIONS, {"action": "shelter", "hazard": "zombies"}, "hazard"),
-    (ACTIONS, {"action": "lockdown", "location": "Gym"}, "location"),
+    (ACTIONS, {"action": "hold", "location": "Gym"}, "location"),
     (ACTIONS, {"action": "hold", "message": "x" * 1001}, "message"),
     (ACTIONS, {"action": "hold", "message": NUL}, "message"),
     # all-clear and cancel

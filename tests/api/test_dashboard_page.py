@@ -128,3 +128,25 @@ def test_rooms_are_grouped_by_building_then_floor_rooms_without_either_last():
         ("A", [("Floor 1", ["A-101", "A-102"])]),
         ("B", [("Floor 1", ["B-101"]), ("Floor 2", ["B-201"]), ("", ["B-002"])]),
         ("Other rooms", [("", ["P-1"])])]
+
+
+async def test_staff_names_and_the_update_control_are_the_leads(client, db):
+    """Every viewer sees how many staff reported; who has not, by name, and the form to
+    send an update are for the leads."""
+    school, event = await _school_with_drill(client, db)
+    r = await client.post(f"/v1/events/{event}/updates", json={"text": "Police <inside>."},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 201, r.text
+    await _signed_in(client, db, school["teacher"])
+    r = await client.get(f"/events/{event}")
+    assert "Police &lt;inside&gt;." in r.text and 'class="update latest"' in r.text
+    assert re.search(r'id="t-staff-unreported">2<', r.text)
+    assert "Who has not reported is shown to those who manage" in r.text
+    assert "Send an update" not in r.text
+    staff = _data(r.text)["dashboard"]["staff"]
+    assert staff["not_reported"] is None and staff["total"] == 2
+    client.cookies.clear()
+    await _signed_in(client, db, school["sro"])
+    r = await client.get(f"/events/{event}")
+    assert "Send an update" in r.text and 'id="staff-unreported"' in r.text
+    assert len(_data(r.text)["dashboard"]["staff"]["not_reported"]) == 2

@@ -319,3 +319,18 @@ def test_the_pages_words_are_in_every_language() -> None:
         return {k: shape(v) for k, v in words.items()} if isinstance(words, dict) else None
     assert set(PAGE_WORDS) == set(Language)
     assert len({str(shape(words)) for words in PAGE_WORDS.values()}) == 1
+
+
+async def test_the_link_shows_the_events_updates_newest_first(client, db, clock):
+    """The page's data carries what we know, which the page polls for."""
+    world = await _world(db, client, location="North hallway")
+    for text in ("Police are inside.", "East wing is clear."):
+        clock.advance(minutes=1)
+        r = await client.post(f"/v1/events/{world['event']}/updates", json={"text": text},
+                              headers=bearer(world["sro"]))
+        assert r.status_code == 201, r.text
+    page = (await client.get(world["url"])).json()
+    assert [u["text"] for u in page["updates"]] == ["East wing is clear.", "Police are inside."]
+    html = (await client.get(f"/e/{world['token']}")).text
+    assert "Threat: North hallway." in html
+    assert html.index("East wing is clear.") < html.index("Police are inside.")

@@ -169,6 +169,12 @@ TABLE = {
         {"client_id": "{client}", "room_id": "{room}", "status": "ok", "students_present": 20}),
     ("GET", "/v1/events/{event_id:uuid}/accountability"): Call(SCHOOL, EVERYONE,
                                                                E + "/accountability"),
+    ("POST", "/v1/events/{event_id:uuid}/updates"): Call(
+        SCHOOL, LEADS, E + "/updates", {"text": "Police are inside.", "threat_location": "Gym"}),
+    ("GET", "/v1/events/{event_id:uuid}/updates"): Call(SCHOOL, EVERYONE, E + "/updates"),
+    # a member reports themselves (no one else), whatever their role
+    ("POST", "/v1/events/{event_id:uuid}/status"): Call(SCHOOL, EVERYONE, E + "/status",
+                                                        {"status": "safe"}),
     ("GET", "/v1/events/{event_id:uuid}/timeline"): Call(SCHOOL, EVERYONE, E + "/timeline"),
     ("GET", "/v1/events/{event_id:uuid}/stream"): Call(SCHOOL, EVERYONE, E + "/stream"),
     ("GET", "/v1/events/{event_id:uuid}/deliveries"): Call(SCHOOL, LEADS, E + "/deliveries"),

@@ -267,3 +267,30 @@ async def test_the_stream_stops_when_the_viewer_loses_access(laptop, live, db, a
     clock.advance(seconds=3)  # past the caller cache's 2 s
     await expect(page.locator("#live")).to_have_text(
         "Not live: you no longer have access to this school.")
+
+
+async def test_the_dashboard_shows_updates_and_the_staff_not_reported(laptop, live, db, api,
+                                                                      shoot):
+    """A lead sends what we know from the dashboard; it stands out at the top. Staff
+    reporting themselves leave the list of those not reported, live."""
+    school, event = await _drill(db, api)
+    page = await _open(laptop, live, db, school["principal"], event)
+    unreported = page.locator("#staff-unreported li")
+    await expect(unreported).to_have_count(2)  # the principal and the teacher
+    controls = page.locator("[data-event-controls]")
+    await page.get_by_text("Send an update").click()
+    await controls.get_by_label(re.compile("^What we know")).fill("Police are inside.")
+    await controls.get_by_label("Where the threat is now (optional)").fill("Gym")
+    await controls.get_by_role("button", name="Send the update").click()
+    latest = page.locator("#updates .latest")
+    await expect(latest).to_contain_text("Simulated threat: Gym.")  # a drill's
+    await expect(latest).to_contain_text("Police are inside.")
+    await expect(page.locator("#timeline li").first).to_contain_text("Update:")
+    r = await api.post(f"/v1/events/{event}/status", headers=bearer(school["teacher"]),
+                       json={"status": "need_help", "note": "Locked out in the hall"})
+    assert r.status_code == 201, r.text
+    await expect(unreported).to_have_count(1)
+    await expect(page.locator("#t-staff-need_help")).to_have_text("1")
+    await expect(page.locator("#staff-help")).to_contain_text("Locked out in the hall")
+    await shoot(page, "dashboard-update-staff")
+    assert await page.evaluate("performance.getEntriesByType('navigation').length") == 1

@@ -247,3 +247,29 @@ async def test_a_spanish_speakers_link_speaks_spanish(phone, live, db):
     await page.get_by_role("button", name="Presentes más uno").click()
     await page.get_by_role("button", name="Enviar", exact=True).click()
     await expect(page.get_by_text(re.compile(r"R-002: enviado, guardado a las"))).to_be_visible()
+
+
+async def test_the_page_shows_the_newest_update_under_the_directive(phone, live, db, shoot):
+    """What we know stands out under the directive, with where the threat is; an update
+    sent while the page is open shows when the page is next looked at, the earlier one
+    below it."""
+    world = await _alerted(db, live, location="North hallway")
+    async with httpx.AsyncClient(base_url=live.base) as api:
+        r = await api.post(f"/v1/events/{world['event']}/updates", headers=bearer(world["sro"]),
+                           json={"text": "Police are inside.", "threat_location": "Gym"})
+        assert r.status_code == 201, r.text
+        page = await phone.new_page()
+        await page.goto(world["link"])
+        await expect(page.locator("#threat")).to_have_text("Threat: North hallway.")
+        latest = page.locator("#updates .latest")
+        await expect(latest).to_contain_text("Threat: Gym")
+        await expect(latest).to_contain_text("Police are inside.")
+        r = await api.post(f"/v1/events/{world['event']}/updates", headers=bearer(world["sro"]),
+                           json={"text": "East wing is clear."})
+        assert r.status_code == 201, r.text
+    # the phone's screen comes back on: the page asks at once (else within 20 s)
+    await page.evaluate("document.dispatchEvent(new Event('visibilitychange'))")
+    await expect(latest).to_contain_text("East wing is clear.")
+    await expect(page.locator("#updates .update")).to_have_count(2)
+    await expect(page.locator("#updates .update").nth(1)).to_contain_text("Police are inside.")
+    await shoot(page, "link-update")

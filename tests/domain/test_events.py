@@ -87,7 +87,9 @@ def test_start_evacuation_and_shelter_keep_their_details() -> None:
     [
         (EventRequest(action=Action.EVACUATE, drill=False), "location"),
         (EventRequest(action=Action.SHELTER, drill=False), "hazard"),
-        (EventRequest(action=Action.LOCKDOWN, drill=False, location="Gym"), "location"),
+        (EventRequest(action=Action.HOLD, drill=False, location="Gym"), "location"),
+        (EventRequest(action=Action.LOCKDOWN, drill=True, location="Not a drill: gym"),
+         "location"),
         (EventRequest(action=Action.LOCKDOWN, drill=False, message="DRILL test"), "message"),
         (EventRequest(action=Action.HOLD, drill=True, directive="Not a drill."), "directive"),
     ],

@@ -20,6 +20,7 @@ CONTRACT = {
     Permission.CHANGE_ACTION: LEADS,
     Permission.ALL_CLEAR: LEADS,
     Permission.CANCEL: LEADS,
+    Permission.POST_UPDATE: LEADS,
     Permission.CHECK_IN: EVERYONE,
     Permission.READ_ACCOUNTABILITY: EVERYONE,
     Permission.READ_REPORTS: LEADS,

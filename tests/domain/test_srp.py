@@ -39,7 +39,7 @@ def test_transition_table(from_: EventStatus, to: EventStatus) -> None:
 TAKES = {
     Action.HOLD: set(),
     Action.SECURE: set(),
-    Action.LOCKDOWN: set(),
+    Action.LOCKDOWN: {"location"},  # where the threat is
     Action.EVACUATE: {"location", "purpose"},
     Action.SHELTER: {"hazard", "strategy"},
 }
@@ -127,6 +127,30 @@ def test_alert_appends_the_message() -> None:
     """The user's message follows the directive."""
     text = alert_text(Action.HOLD, False, "In your room.", message=" Medical in hall B. ")
     assert text == "HOLD: In your room. Medical in hall B."
+
+
+def test_a_lockdown_says_where_the_threat_is_after_the_directive() -> None:
+    """A real lockdown's location is the threat's; it comes before the message, which an
+    SMS cuts first."""
+    text = alert_text(Action.LOCKDOWN, False, "Locks, lights, out of sight.", "Stay quiet.",
+                      " North hallway. ")
+    assert text == "LOCKDOWN: Locks, lights, out of sight. Threat: North hallway. Stay quiet."
+
+
+def test_a_drill_lockdowns_threat_is_said_to_be_simulated() -> None:
+    """A drill's threat location never reads as a real threat, even without its label."""
+    text = alert_text(Action.LOCKDOWN, True, "Locks, lights, out of sight.", None, "Gym")
+    assert text == "DRILL — LOCKDOWN: Locks, lights, out of sight. Simulated threat: Gym."
+    with pytest.raises(Invalid) as error:
+        alert_text(Action.LOCKDOWN, True, "Lock.", None, "Gym, this is not a drill")
+    assert error.value.field == "location"
+
+
+def test_an_evacuations_location_is_where_to_go_not_a_threat() -> None:
+    """Only a lockdown's location is a threat's; an evacuation names its place in its
+    directive, and "Drill field" is a real place to go."""
+    assert alert_text(Action.EVACUATE, False, "Go to Drill field.", None,
+                      "Drill field") == "EVACUATE: Go to Drill field."
 
 
 @pytest.mark.parametrize("text", ["DRILL lockdown", "drill: practice", "  -- Drill", "DRILL—now"])

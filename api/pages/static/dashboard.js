@@ -127,7 +127,9 @@
     $("message").textContent = event.message || "";
     $("message").hidden = !event.message;
     const details = [];
-    if (event.location) details.push(`Go to: ${event.location}.`);
+    if (event.location) {
+      details.push(`${event.action === "lockdown" ? start.threat_word : "Go to"}: ${event.location}.`);
+    }
     if (event.hazard) details.push(`Hazard: ${event.hazard}.`);
     if (event.strategy) details.push(event.strategy);
     $("details").textContent = details.join(" ");
@@ -161,6 +163,66 @@
     }
   }
 
+  // --- what we know: the event's updates, newest first and the newest standing out ---
+  const updates = d.updates.slice();
+
+  function drawUpdates() {
+    $("updates-section").hidden = updates.length === 0;
+    $("updates").replaceChildren(...updates.map((u, n) => {
+      const li = el("li", undefined, n === 0 ? "update latest" : "update");
+      const at = el("time", localTime(u.posted_at));
+      at.dateTime = u.posted_at;
+      li.append(at, " ");
+      if (u.threat_location) li.append(el("strong", `${start.threat_word}: ${u.threat_location}.`, "update-threat"), " ");
+      li.append(el("span", u.text, "update-text"));
+      return li;
+    }));
+  }
+
+  function applyUpdate(update) {
+    updates.unshift(update);
+    drawUpdates();
+  }
+
+  // --- staff reporting themselves: the figures (and, for leads, the names) are read
+  // again from accountability after each report, at most one read at a time ---
+  const STAFF = { safe: "safe", need_help: "NEEDS HELP", not_with_students: "not with students", off_site: "off site" };
+  let staffReading = null, staffAgain = false;
+
+  function drawStaff(staff) {
+    for (const [status, count] of Object.entries(staff.by_status)) $(`t-staff-${status}`).textContent = count;
+    $("tile-staff-help").toggleAttribute("data-alert", staff.by_status.need_help > 0);
+    $("t-staff-unreported").textContent = staff.total - staff.reported;
+    $("t-staff").textContent = staff.total;
+    if (!staff.not_reported) return;
+    $("staff-unreported").replaceChildren(...staff.not_reported.map((p) => el("li", p.name || "")));
+    $("staff-all-reported").hidden = staff.not_reported.length > 0;
+    $("staff-help").replaceChildren(...staff.reports.filter((r) => r.status === "need_help").map((r) => {
+      const li = el("li", undefined, "needs-help");
+      li.append(el("strong", r.name || ""), ` needs help${r.note ? ` · “${r.note}”` : ""}`);
+      return li;
+    }));
+  }
+
+  function applyStaffStatus() {
+    if (!d.staff) return true;
+    if (staffReading) {
+      staffAgain = true;
+      return true;
+    }
+    staffReading = Muster.api(`/v1/events/${eventId}/accountability`)
+      .then((answer) => drawStaff(answer.staff))
+      .catch(() => { /* the figures stay as they were; the next report reads them again */ })
+      .finally(() => {
+        staffReading = null;
+        if (staffAgain) {
+          staffAgain = false;
+          applyStaffStatus();
+        }
+      });
+    return true;
+  }
+
   // --- the timeline, newest first ---
   function describe(type, detail) {
     switch (type) {
@@ -190,6 +252,10 @@
         const coming = detail.responses.map((x) => x.name).join(", ");
         return `Help for ${where}: ${coming ? `on the way: ${coming}` : "responders alerted"}`;
       }
+      case "update":
+        return `Update: ${detail.threat_location ? `${start.threat_word}: ${detail.threat_location}. ` : ""}${detail.text}`;
+      case "staff_status":
+        return `Reported themselves ${STAFF[detail.status] || detail.status}${detail.note ? ` · “${detail.note}”` : ""}`;
       default:
         return type;
     }
@@ -197,6 +263,8 @@
 
   function entryTime(type, detail) {
     if (type === "checkin") return detail.received_at;
+    if (type === "update") return detail.posted_at;
+    if (type === "staff_status") return detail.reported_at;
     if ((type === "status" || type === "started") && detail.id === eventId) {
       return detail.ended_at || detail.started_at;
     }
@@ -207,7 +275,8 @@
     const li = el("li");
     li.dataset.seq = entrySeq;
     li.dataset.kind = type;
-    if (type === "checkin" && detail.status === "needs_help") li.className = "needs-help";
+    if ((type === "checkin" && detail.status === "needs_help") ||
+        (type === "staff_status" && detail.status === "need_help")) li.className = "needs-help";
     const who = actorId && names.get(actorId);
     li.append(el("time", localTime(at || new Date(serverNow()).toISOString())),
               ` ${describe(type, detail)}${note}${who ? ` — ${who}` : ""}`);
@@ -216,6 +285,8 @@
 
   function actorOf(type, detail) {
     if (type === "checkin") return detail.reported_by;
+    if (type === "update") return detail.posted_by;
+    if (type === "staff_status") return detail.user_id;
     if (type === "status" && detail.id === eventId) return detail.ended_by || detail.started_by;
     return null;
   }
@@ -239,8 +310,10 @@
     drawEvent();
   }
 
-  const APPLY = { checkin: applyCheckin, action: applyEvent, status: applyEvent, delivery: refreshDeliveries,
-                  assist: () => true };
+  const APPLY = {
+    checkin: applyCheckin, action: applyEvent, status: applyEvent, delivery: refreshDeliveries,
+    update: applyUpdate, staff_status: applyStaffStatus, assist: () => true,
+  };
 
   function onMessage(message) {
     const entrySeq = Number(message.lastEventId);

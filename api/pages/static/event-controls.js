@@ -1,7 +1,8 @@
-// The controls of an active event (templates/_event_controls.html): change the action,
-// all-clear, cancel as a false alarm. After a change the section dispatches
-// "muster:event-changed" (detail: the event as the API returned it); unless a listener
-// calls preventDefault(), the page reloads to show the event as it now is.
+// The controls of an active event (templates/_event_controls.html): send an update,
+// change the action, all-clear, cancel as a false alarm. After a change the section
+// dispatches "muster:event-changed" (detail: what the API returned, the event or the
+// update); unless a listener calls preventDefault(), the page reloads to show the event
+// as it now is.
 "use strict";
 
 (() => {
@@ -57,6 +58,22 @@
           return;
         }
         send("actions", MusterSRP.request(fieldset), e.submitter);
+      });
+    }
+
+    const update = section.querySelector('[data-form="update"]');
+    if (update) {
+      update.addEventListener("submit", (e) => {
+        e.preventDefault();
+        const text = update.elements.text.value.trim();
+        const where = update.elements.threat_location.value.trim();
+        if (!text) {
+          message.textContent = "Say what we know: everyone alerted is told.";
+          update.elements.text.focus();
+          return;
+        }
+        send("updates", where ? { text, threat_location: where } : { text }, e.submitter)
+          .then(() => { if (!message.textContent) update.reset(); });
       });
     }
 

@@ -153,6 +153,52 @@
     flush();
   });
 
+  // ---- what we know: the newest update under the directive, earlier ones below it; while
+  // the event is active and the page is shown, the link's data is read again for new ones
+  const POLL_MS = 20000;
+
+  function drawUpdates(updates) {
+    const section = $("updates");
+    section.replaceChildren(...updates.map((u, n) => {
+      const article = document.createElement("article");
+      article.className = n === 0 ? "update latest" : "update";
+      const line = (text, cls) => {
+        const p = document.createElement("p");
+        p.className = cls;
+        p.textContent = text;
+        return p;
+      };
+      const head = line(`${say(n === 0 ? "update" : "earlier")} · `, "update-head");
+      const at = document.createElement("time");
+      at.dateTime = u.posted_at;
+      at.textContent = time(u.posted_at);
+      head.append(at);
+      article.append(head);
+      if (u.threat_location) article.append(line(`${data.threat_word}: ${u.threat_location}`, "update-threat"));
+      article.append(line(u.text, "update-text"));
+      return article;
+    }));
+    section.hidden = updates.length === 0;
+  }
+
+  let polling = data.open ? setInterval(poll, POLL_MS) : null;
+  async function poll() {
+    if (document.visibilityState !== "visible" || !navigator.onLine) return;
+    try {
+      const response = await fetch(data.api, { credentials: "omit", cache: "no-store" });
+      if (!response.ok) return;
+      const page = await response.json();
+      drawUpdates(page.updates);
+      if (page.event.status !== "active") {
+        clearInterval(polling);
+        polling = null;
+      }
+    } catch (error) {
+      // the updates shown stay; the next turn asks again
+    }
+  }
+  document.addEventListener("visibilitychange", () => { if (polling) poll(); });
+
   $("ack").addEventListener("click", () => { kept.ack = "pending"; keep(); flush(); });
   window.addEventListener("online", flush);
 

@@ -10,14 +10,15 @@ const MusterSRP = {
   },
 
   // what POST /v1/schools/{id}/events and /v1/events/{id}/actions take (without drill);
-  // details of another action are left out, blank texts too
+  // details of another action are left out, blank texts too. A lockdown's `location` is
+  // where the threat is (its own input, `threat`), an evacuation's where to go.
   request(fieldset) {
     const action = MusterSRP.action(fieldset);
     const body = { action };
     const value = (name) => fieldset.querySelector(`[name="${name}"]`).value.trim();
-    const details = { evacuate: ["location", "purpose"], shelter: ["hazard"] }[action] || [];
+    const details = { evacuate: ["location", "purpose"], shelter: ["hazard"], lockdown: ["threat"] }[action] || [];
     for (const name of [...details, "message"]) {
-      if (value(name)) body[name] = value(name);
+      if (value(name)) body[name === "threat" ? "location" : name] = value(name);
     }
     return body;
   },

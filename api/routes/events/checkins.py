@@ -44,7 +44,7 @@ async def accountability(request: SignedIn, state: State,
     caller, now = caller_and_now(request)
     ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     async with state.pool.acquire() as conn:
-        return await accountability_of(conn, ctx, role)
+        return await accountability_of(conn, ctx, role, now)
 
 
 router = Router("/", route_handlers=[check_in, accountability], tags=["check-ins"])

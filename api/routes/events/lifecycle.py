@@ -39,9 +39,10 @@ class EventDetail(Event, kw_only=True):
 
 @get("/{event_id:uuid}", summary="An event and its accountability",
      responses=problem_specs(400, 401, 403, 404))
-async def get_event(conn: Conn, caller: CallerOf, event_id: FromPath[uuid.UUID]) -> EventDetail:
+async def get_event(conn: Conn, caller: CallerOf, now: Now,
+                    event_id: FromPath[uuid.UUID]) -> EventDetail:
     ctx, role = await load_event_as(conn, caller, event_id)
-    accountability = await accountability_of(conn, ctx, role)
+    accountability = await accountability_of(conn, ctx, role, now)
     return EventDetail(**msgspec.structs.asdict(ctx.event), accountability=accountability)
 
 
