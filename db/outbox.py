@@ -21,12 +21,19 @@ from domain.delivery import DeliveryOutcome, OutboxMessage
 CHANNEL = "muster_outbox"
 
 
-# skip_acknowledged -- due drill reminders of people who acknowledged the alert
+# skip_acknowledged -- due drill reminders and real alerts' repeats of people who have
+# acknowledged the event: an ack (app or link page), a room report of theirs for it, or a
+# call about it they confirmed (pressed 1). Each test is an index probe per due row.
 _SKIP_ACKNOWLEDGED = """
 update notification_outbox o set state = 'skipped', updated_at = $1
 where o.state = 'queued' and o.unless_acknowledged and o.not_before <= $1
-  and exists (select 1 from acknowledgements a
-              where a.event_id = o.event_id and a.user_id = o.user_id)
+  and (exists (select 1 from acknowledgements a
+               where a.event_id = o.event_id and a.user_id = o.user_id)
+       or exists (select 1 from checkins c
+                  where c.reported_by = o.user_id and c.event_id = o.event_id)
+       or exists (select 1 from notification_outbox v
+                  where v.event_id = o.event_id and v.user_id = o.user_id
+                    and v.confirmed_at is not null))
 """
 
 # skip_ended -- alerts not yet sent for an event that has ended: a stale LOCKDOWN
@@ -35,7 +42,14 @@ _SKIP_ENDED = """
 update notification_outbox o set state = 'skipped', updated_at = $1
 from events e
 where e.id = o.event_id and e.status <> 'active'
-  and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder')
+  and o.state = 'queued' and o.kind in ('alert', 'action', 'reminder', 'repeat')
+"""
+
+# skip_repeats -- the repeats still queued of an event's earlier alert: they would say
+# the action it has just changed from
+_SKIP_REPEATS = """
+update notification_outbox set state = 'skipped', updated_at = $2
+where event_id = $1 and kind = 'repeat' and state = 'queued'
 """
 
 # claim -- due rows, leased to this dispatcher, returned most urgent first: the order
@@ -75,6 +89,10 @@ async def claim(conn: Connection, now: datetime, limit: int, lease: timedelta,
     await conn.execute(_SKIP_ENDED, now)
     rows = await conn.fetch(_CLAIM, now, limit, lease, channel)
     return [msgspec.convert(dict(r), OutboxMessage) for r in rows]
+
+
+async def skip_repeats(conn: Connection, event_id: uuid.UUID, now: datetime) -> None:
+    await conn.execute(_SKIP_REPEATS, event_id, now)
 
 
 async def record_outcome(conn: Connection, message_id: int, at: datetime, *,
