@@ -100,3 +100,16 @@ async def test_without_a_session_the_page_sends_the_browser_to_sign_in(client, d
 
 def test_every_reason_an_alert_may_miss_someone_has_words():
     assert set(MISSES) == set(ReachProblem)
+
+
+async def test_a_phone_that_cannot_take_calls_is_named(client, db):
+    """The last repeat call to the teacher failed: the page says an unacknowledged alert
+    cannot call them, though they are reached by text."""
+    school = await factories.staffed_school(db, "principal", "teacher")
+    await factories.start(client, school, who="principal")  # a real lockdown: calls planned
+    await db.execute("update notification_outbox set state = 'failed' where user_id = $1 "
+                     "and channel = 'voice'", school["teacher"])
+    await signed_in(client, db, school["principal"])
+    html = (await client.get(f"/schools/{school['id']}")).text
+    assert MISSES[ReachProblem.VOICE_UNDELIVERABLE] in html
+    assert "Teacher" in html.split("Who an alert would miss today")[1]
