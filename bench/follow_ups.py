@@ -33,9 +33,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from db import migrate
 from db.outbox import _SKIP_ACKNOWLEDGED
+from db.pool import identifier
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
 EVENTS_OF_HISTORY = 50
+_EXPLAIN = "explain (analyze, buffers) " + _SKIP_ACKNOWLEDGED
 
 
 async def build(conn: asyncpg.Connection, staff: int, history: bool) -> None:
@@ -92,7 +94,7 @@ async def median_ms(conn: asyncpg.Connection, at: datetime, jit: bool) -> tuple[
     for _ in range(5):
         tr = conn.transaction()
         await tr.start()
-        await conn.execute(f"set local jit = {'on' if jit else 'off'}")
+        await conn.execute("select set_config('jit', $1, true)", "on" if jit else "off")
         for into in (firsts, agains):
             started = time.perf_counter()
             await conn.execute(_SKIP_ACKNOWLEDGED, at)
@@ -112,7 +114,7 @@ async def main() -> None:
         sys.exit("set MUSTER_DATABASE_URL to a PostgreSQL server (CREATEDB needed)")
     admin = await asyncpg.connect(server)
     name = f"muster_bench_{os.getpid()}"
-    await admin.execute(f'create database "{name}"')
+    await admin.execute(f"create database {identifier(name)}")
     try:
         conn = await asyncpg.connect(server.rsplit("/", 1)[0] + f"/{name}")
         await migrate.migrate(conn)
@@ -121,7 +123,7 @@ async def main() -> None:
         if args.explain:  # analyze runs the update: undone
             tr = conn.transaction()
             await tr.start()
-            plan = await conn.fetch(f"explain (analyze, buffers) {_SKIP_ACKNOWLEDGED}", at)
+            plan = await conn.fetch(_EXPLAIN, at)
             print("\n".join(r[0] for r in plan))
             await tr.rollback()
         print(f"staff={args.staff} history={args.history}")
@@ -131,7 +133,7 @@ async def main() -> None:
                   f"next claim: {again:7.1f} ms")
         await conn.close()
     finally:
-        await admin.execute(f'drop database "{name}" with (force)')
+        await admin.execute(f"drop database {identifier(name)} with (force)")
         await admin.close()
 
 
