@@ -83,6 +83,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
                 if dispatch:
                     await background.enter_async_context(Dispatcher(
                         pool, database_url, senders, clock, links=links,
+                        repeats=settings.repeat_windows,
                         batch=providers.batches(LEASE), on_outcome=metrics.count_delivery))
                 yield
         finally:

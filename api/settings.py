@@ -10,6 +10,7 @@ import ipaddress
 import os
 import secrets
 from collections.abc import Mapping
+from datetime import timedelta
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +18,7 @@ from typing import Annotated
 import msgspec
 import platformdirs
 
+from domain.repeats import RepeatWindows
 from domain.values import Value
 from notifications.providers import Providers
 
@@ -76,6 +78,10 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     # messaging service, which cannot place calls
     twilio_voice_from: str | None = None
     voice_rate: Annotated[float, msgspec.Meta(gt=0, le=100)] = 1.0  # calls placed per second
+    # Seconds a real alert's recipient has to acknowledge before it is repeated on the next
+    # channel (domain/repeats.py): the SRO, principals and district admins; everyone else
+    repeat_after_leads: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 60
+    repeat_after_others: Annotated[int, msgspec.Meta(ge=10, le=3600)] = 120
     # Proxies whose X-Forwarded-For is believed: addresses or networks, comma-separated
     trusted_proxies: str | None = None
     # Seconds a client has to send a request's head (request line and headers)
@@ -130,6 +136,11 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     @property
     def data_path(self) -> Path:
         return Path(self.data_dir).expanduser()
+
+    @property
+    def repeat_windows(self) -> RepeatWindows:
+        return RepeatWindows(leads=timedelta(seconds=self.repeat_after_leads),
+                             others=timedelta(seconds=self.repeat_after_others))
 
     def providers(self) -> Providers:
         """What the notification senders need to know."""

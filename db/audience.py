@@ -67,15 +67,21 @@ async def notified(conn: Connection,
     return [(r["user_id"], r["channel"], Language(r["language"])) for r in rows]
 
 
-# member_reach -- each live member of a school: devices, and whether the last SMS failed
-_MEMBER_REACH = """
+# whether the member's last SMS or call (the channel) that went out failed
+_LAST_FAILED = """
+coalesce((select o.state = 'failed' from notification_outbox o
+          where o.user_id = u.id and o.channel = '{channel}'
+            and o.state in ('sent', 'delivered', 'failed')
+          order by o.updated_at desc limit 1), false)"""
+
+# member_reach -- each live member of a school: devices, and whether the last SMS or
+# the last call failed
+_MEMBER_REACH = f"""
 select u.id as user_id, m.name, m.role, u.phone,
        count(d.id) filter (where d.disabled_at is null)::int as working_devices,
        count(d.id) filter (where d.disabled_at is not null)::int as disabled_devices,
-       coalesce((select o.state = 'failed' from notification_outbox o
-                 where o.user_id = u.id and o.channel = 'sms'
-                   and o.state in ('sent', 'delivered', 'failed')
-                 order by o.updated_at desc limit 1), false) as last_sms_failed
+       {_LAST_FAILED.format(channel="sms")} as last_sms_failed,
+       {_LAST_FAILED.format(channel="voice")} as last_voice_failed
 from memberships m
 join users u on u.id = m.user_id
 left join devices d on d.user_id = u.id

@@ -6,7 +6,8 @@ the field); drills go by push, with SMS for those without a working device and, 
 acknowledgement window, for those who have not acknowledged. A recipient with neither a
 device nor a phone gets nothing: the readiness report lists them, to be fixed before the
 day. Voice calls a school's contacts for real events, and people who have not
-acknowledged a real alert.
+acknowledged a real alert: a real alert is repeated to them, round by round, on the next
+channel (domain/repeats.py).
 """
 
 import functools
@@ -21,6 +22,7 @@ from msgspec.structs import replace
 from domain import srp
 from domain.events import Event
 from domain.language import Language
+from domain.repeats import DEFAULT_WINDOWS, RepeatWindows, repeat_channels, spoken_alert
 from domain.roles import Role, strongest
 from domain.srp import EventStatus
 from domain.values import Value
@@ -105,14 +107,20 @@ _ROUTES: dict[tuple[bool, bool], tuple[tuple[Channel, bool], ...]] = {
     (True, False): ((Channel.SMS, False),),
 }
 
+# The channels a real alert's repeats climb, weakest first (domain/repeats.py).
+_LADDER = (Channel.PUSH, Channel.SMS, Channel.VOICE)
+
 # Real before drill; within an event the safety leads first, so those who respond know
-# soonest. A reminder goes behind every first alert of its kind of event.
+# soonest. A reminder or a repeat goes behind every first alert of its kind of event.
 _LEADS = frozenset({Role.SRO, Role.PRINCIPAL, Role.DISTRICT_ADMIN})
 # (drill, safety lead) -> priority
 _PRIORITY = {(False, True): 9, (False, False): 8, (True, True): 5, (True, False): 4}
 _REMINDER_DROP = 2
 
 _CALLS_TO_ACT = frozenset({MessageKind.ALERT, MessageKind.ACTION})
+_FOLLOW_UPS = frozenset({MessageKind.REMINDER, MessageKind.REPEAT})
+# A real event's push sounds as critical when it asks the person to act.
+_CRITICAL = _CALLS_TO_ACT | {MessageKind.REPEAT}
 # An ending's kind, and the status the event must have to send it.
 _ENDINGS: dict[MessageKind, EventStatus] = {
     MessageKind.ALL_CLEAR: EventStatus.ALL_CLEAR,
@@ -122,7 +130,7 @@ _ENDINGS: dict[MessageKind, EventStatus] = {
 
 def priority_of(drill: bool, lead: bool, kind: MessageKind) -> int:
     """A message's place in the dispatchers' queue (0..9, higher first)."""
-    return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
+    return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind in _FOLLOW_UPS else 0)
 
 
 def alert_body(event: Event, language: Language) -> str:
@@ -138,30 +146,61 @@ def alert_body(event: Event, language: Language) -> str:
 def plan_alert(
     event: Event, kind: MessageKind, recipients: Sequence[Recipient], *,
     links: Mapping[uuid.UUID, str], now: datetime,
-    ack_window: timedelta = timedelta(seconds=60),
+    ack_window: timedelta = timedelta(seconds=60), repeats: RepeatWindows = DEFAULT_WINDOWS,
 ) -> list[PlannedMessage]:
     """The messages for an event's start (`alert`) or an action change (`action`), in
-    sending order: highest priority first, the drill reminders last. `links` has each
-    recipient's link to the event (domain/links.py): every SMS ends with it and every
-    push carries it, so the alert opens the page to check the room in. Each person gets
-    it in their language (the words are made once per language, not per person)."""
+    sending order: highest priority first, the drill reminders and the real alert's
+    repeats (after `repeats`' windows) last. `links` has each recipient's link to the
+    event (domain/links.py): every SMS ends with it and every push carries it, so the
+    alert opens the page to check the room in. Each person gets it in their language
+    (the words are made once per language, not per person)."""
     if kind not in _CALLS_TO_ACT:
         raise ValueError(f"plan_alert plans an alert or an action change, not {kind}")
     bodies = {language: alert_body(event, language) for language in Language}
     plan = []
     for person in recipients:
+        lead, link = person.role in _LEADS, links[person.user_id]
+        first = []
         for channel, deferred in _ROUTES[(event.drill, person.push_devices > 0)]:
             if channel is Channel.SMS and person.phone is None:
                 continue
             sent_as = MessageKind.REMINDER if deferred else kind
-            plan.append(event_message(
+            first.append(event_message(
                 event, person.user_id, channel, sent_as,
-                priority_of(event.drill, person.role in _LEADS, sent_as),
+                priority_of(event.drill, lead, sent_as),
                 bodies[person.language], person.language,
                 now + ack_window if deferred else now, unless_acknowledged=deferred,
-                link=links[person.user_id],
+                link=link,
             ))
+        plan += first
+        if not event.drill:
+            plan += _repeats(event, person, [m.channel for m in first],
+                             bodies[person.language], link, now, repeats.window(lead))
     plan.sort(key=lambda m: (-m.priority, m.not_before))
+    return plan
+
+
+def _repeats(event: Event, person: Recipient, had: list[Channel], body: str, link: str,
+             alerted_at: datetime, window: timedelta) -> list[PlannedMessage]:
+    """A real alert's rounds after the first, each one window after the one before and
+    dropped once the person has acknowledged (domain/repeats.py). Push and SMS say what
+    the alert said, with the link; a call says it in the person's language."""
+    reachable = [c for c in _LADDER
+                 if (person.push_devices > 0 if c is Channel.PUSH else person.phone is not None)]
+    priority = priority_of(event.drill, person.role in _LEADS, MessageKind.REPEAT)
+    plan = []
+    for n, channel in enumerate(repeat_channels(had, reachable), start=1):
+        when = alerted_at + n * window
+        if channel is Channel.VOICE:
+            plan.append(PlannedMessage(
+                user_id=person.user_id, channel=channel, kind=MessageKind.REPEAT,
+                priority=priority, body=spoken_alert(body, person.language), critical=False,
+                data={"language": person.language.value}, not_before=when,
+                unless_acknowledged=True))
+        else:
+            plan.append(event_message(event, person.user_id, channel, MessageKind.REPEAT,
+                                      priority, body, person.language, when,
+                                      unless_acknowledged=True, link=link))
     return plan
 
 
@@ -203,7 +242,7 @@ def event_message(
     return PlannedMessage(
         user_id=user_id, channel=channel, kind=kind, priority=priority,
         body=body if push else sms_text(body, link),
-        critical=push and not event.drill and kind in _CALLS_TO_ACT,
+        critical=push and not event.drill and kind in _CRITICAL,
         data=data if push else {}, not_before=when, unless_acknowledged=unless_acknowledged,
     )
 

@@ -19,6 +19,8 @@ class ReachProblem(StrEnum):
     NO_DEVICE = "no_device"  # no phone with the app registered: no push at all
     DEVICE_DISABLED = "device_disabled"  # FCM rejected a token; the app must re-register
     SMS_UNDELIVERABLE = "sms_undeliverable"  # the last SMS to this number failed
+    # the last call to this number failed: an unacknowledged real alert cannot call them
+    VOICE_UNDELIVERABLE = "voice_undeliverable"
 
 
 class MemberReach(Value, kw_only=True):
@@ -31,6 +33,7 @@ class MemberReach(Value, kw_only=True):
     working_devices: int
     disabled_devices: int
     last_sms_failed: bool
+    last_voice_failed: bool = False
 
 
 class Unreachable(Value, kw_only=True):
@@ -50,6 +53,8 @@ def problems_of(member: MemberReach) -> list[ReachProblem]:
         found.append(ReachProblem.DEVICE_DISABLED)
     if member.last_sms_failed:
         found.append(ReachProblem.SMS_UNDELIVERABLE)
+    if member.last_voice_failed:
+        found.append(ReachProblem.VOICE_UNDELIVERABLE)
     return found
 
 

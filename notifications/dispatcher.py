@@ -26,6 +26,7 @@ from db.pool import Connection, unavailable, while_unavailable
 from domain.alerts import Channel
 from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
 from domain.links import Links
+from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
 from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
 
@@ -44,15 +45,17 @@ class Dispatcher:
     """`batch` is how many messages one pass of a lane claims (per channel, or one for
     all): keep SMS within what it hands off in a lease (Providers.batches). `on_outcome`
     hears of each outcome once it is recorded (the metrics count them). `links` makes the
-    links that the alerts of the waves it writes out carry."""
+    links that the alerts of the waves it writes out carry, `repeats` times their repeats."""
 
     def __init__(self, pool: asyncpg.Pool, dsn: str, senders: Mapping[str, Sender],
                  clock: Callable[[], datetime], *, links: Links,
+                 repeats: RepeatWindows = DEFAULT_WINDOWS,
                  batch: int | Mapping[str, int] = 100, lease: timedelta = LEASE,
                  poll_s: float = 2.0,
                  jitter: Callable[[], float] = random.random,
                  on_outcome: OutcomeObserver = lambda channel, outcome, reason: None) -> None:
         self._pool, self._senders, self._clock, self._links = pool, senders, clock, links
+        self._repeats = repeats
         self._on_outcome = on_outcome
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
@@ -88,7 +91,7 @@ class Dispatcher:
         returns, so a rate-limited lane keeps handing off while earlier outcomes are
         written."""
         limit = self._batch[channel] if channel else max(self._batch.values())
-        await write_waves(self._pool, self._clock, self._links)
+        await write_waves(self._pool, self._clock, self._links, self._repeats)
         async with self._pool.acquire() as conn:
             claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))

@@ -8,6 +8,8 @@ inside the request (a few hundred rows, milliseconds). A larger one (a district'
 so the request stores an alert wave instead, with the event as it was, and a
 dispatcher writes its messages moments later; once an event has a wave waiting,
 its later changes wait behind it, so that an all-clear never overtakes its alert.
+A real alert's repeats (domain/repeats.py) are written with it; an action change drops
+the repeats still queued of the alert before it, which would say the old action.
 Nothing is sent here.
 """
 
@@ -25,6 +27,7 @@ from domain import alerts
 from domain.alerts import MessageKind
 from domain.events import Event
 from domain.links import Links, digest
+from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
 from domain.roles import Role
 from domain.updates import Update, plan_update
 
@@ -33,13 +36,15 @@ INLINE_RECIPIENTS = 500
 
 
 async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: datetime,
-                      links: Links) -> None:
+                      links: Links, repeats: RepeatWindows = DEFAULT_WINDOWS) -> None:
     """An event started or changed action: alert the school (and, if real, its district),
-    each person with their link to the event."""
+    each person with their link to the event, and repeat it after `repeats`' windows to
+    those who have not acknowledged."""
     if await _as_wave(conn, event, now):
+        await _drop_earlier_repeats(conn, event, kind, now)  # now, not once the wave is out
         await waves.add_wave(conn, event, kind, now)
         return
-    await _write_alert(conn, event, kind, now, links)
+    await _write_alert(conn, event, kind, now, links, repeats)
 
 
 async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
@@ -77,7 +82,8 @@ async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
-async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: Links) -> int:
+async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: Links,
+                      repeats: RepeatWindows = DEFAULT_WINDOWS) -> int:
     """Write out the waves waiting (each in its own transaction, an event's in order);
     how many were written. Several dispatchers may call this at once."""
     written = 0
@@ -87,7 +93,8 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: 
             if wave is None:
                 return written
             if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
-                await _write_alert(conn, wave.event, wave.kind, wave.planned_at, links)
+                await _write_alert(conn, wave.event, wave.kind, wave.planned_at, links,
+                                   repeats)
             elif wave.update_id is not None:
                 await _write_update(conn, wave.event,
                                     await updates.get_update(conn, wave.update_id), links)
@@ -100,15 +107,25 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: 
 
 
 async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
-                       now: datetime, links: Links) -> None:
+                       now: datetime, links: Links, repeats: RepeatWindows) -> None:
     """The alert's messages, and the links they carry (their digests), in one transaction:
     a link that was sent always opens."""
+    await _drop_earlier_repeats(conn, event, kind, now)
     people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
     recipients = alerts.recipients_for(event, members, admins)
     tokens = {p.user_id: links.token(event.id, p.user_id) for p in recipients}
     await db_links.add_links(conn, event.id, {u: digest(t) for u, t in tokens.items()})
-    plan = alerts.plan_alert(event, kind, recipients, now=now,
+    plan = alerts.plan_alert(event, kind, recipients, now=now, repeats=repeats,
                              links={u: links.url(t) for u, t in tokens.items()})
     await outbox.enqueue(conn, event.id, plan)
+
+
+async def _drop_earlier_repeats(conn: Connection, event: Event, kind: MessageKind,
+                                now: datetime) -> None:
+    """An action change replaces the alert before it, repeats and all. (A wave of an
+    action change drops them again when it is written out: the alert's own wave, written
+    after the change was stored, may have queued them since.)"""
+    if kind is MessageKind.ACTION:
+        await outbox.skip_repeats(conn, event.id, now)

@@ -285,7 +285,8 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
         async with (open_senders(providers) as senders,
                     Dispatcher(pool, url, senders, utc_now, batch=providers.batches(LEASE),
                                links=Links(secret=jwt_secret(settings),
-                                           base_url=settings.base_url))):
+                                           base_url=settings.base_url),
+                               repeats=settings.repeat_windows)):
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:

@@ -17,12 +17,14 @@ from api.usecases import signin
 from api.usecases.callers import Caller
 from api.usecases.unit_of_work import UnitOfWork
 from domain.links import Links
+from domain.repeats import RepeatWindows
 from notifications.senders import TextSender
 
 # What handlers ask for, by parameter name: `uow: Work` (or `conn: Conn` to only read),
 # `caller: CallerOf`, `now: Now`; `texts: Texts` to send one after the answer, `keys: Keys`
 # to sign someone in, `settings: Config` for what the operator configured, `links:
-# AlertLinks` to alert people with their links to the event.
+# AlertLinks` to alert people with their links to the event, `repeats: AlertRepeats` for
+# when the alert is repeated to those who have not acknowledged it.
 Conn = NamedDependency[asyncpg.Connection]
 Work = NamedDependency[UnitOfWork]
 CallerOf = NamedDependency[Caller]
@@ -30,6 +32,7 @@ Now = NamedDependency[datetime]
 Texts = NamedDependency[TextSender]
 Keys = NamedDependency[signin.Keys]
 AlertLinks = NamedDependency[Links]
+AlertRepeats = NamedDependency[RepeatWindows]
 Config = NamedDependency[Settings]
 # The routes a storm hammers take the request instead (see `caller_and_now`).
 SignedIn = Request[Caller, Token, State]
@@ -71,6 +74,10 @@ def _provide_links(state: State) -> Links:
     return state.links
 
 
+def _provide_repeats(state: State) -> RepeatWindows:
+    return state.settings.repeat_windows
+
+
 def _provide_settings(state: State) -> Settings:
     return state.settings
 
@@ -87,5 +94,6 @@ DEPENDENCIES = {
     "texts": Provide(_provide_texts, sync_to_thread=False),
     "keys": Provide(_provide_keys, sync_to_thread=False),
     "links": Provide(_provide_links, sync_to_thread=False),
+    "repeats": Provide(_provide_repeats, sync_to_thread=False),
     "settings": Provide(_provide_settings, sync_to_thread=False),
 }

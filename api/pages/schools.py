@@ -38,6 +38,8 @@ MISSES = {  # why an alert would miss someone, in words a principal can act on
     ReachProblem.NO_DEVICE: "no phone with the app",
     ReachProblem.DEVICE_DISABLED: "the app must be opened again to re-register",
     ReachProblem.SMS_UNDELIVERABLE: "the last text to their phone failed",
+    ReachProblem.VOICE_UNDELIVERABLE: "the last call to their phone failed: an alert they "
+                                      "have not acknowledged cannot call them",
 }
 
 

@@ -11,7 +11,7 @@ from litestar.params import FromPath, JSONBody
 from litestar.response import Stream
 
 from api.http.body import Body
-from api.http.deps import AlertLinks, CallerOf, Conn, Now, SignedIn, Work
+from api.http.deps import AlertLinks, AlertRepeats, CallerOf, Conn, Now, SignedIn, Work
 from api.http.pagination import BySeq, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
 from api.http.text import Reason
@@ -53,10 +53,11 @@ async def resolve(uow: Work, caller: CallerOf, now: Now, assist_id: FromPath[uui
 @post("/{assist_id:uuid}/event", summary="Turn a request for help into a real event",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def escalate(uow: Work, caller: CallerOf, now: Now, links: AlertLinks,
-                   assist_id: FromPath[uuid.UUID], data: JSONBody[EventIn]) -> Event:
+                   repeats: AlertRepeats, assist_id: FromPath[uuid.UUID],
+                   data: JSONBody[EventIn]) -> Event:
     """By a responder or a safety lead, once, by the rules of any start (a drill's
     starting is refused): the event names the request's room and carries its note."""
-    return await assists.escalate(uow, caller, assist_id, data, now, links)
+    return await assists.escalate(uow, caller, assist_id, data, now, links, repeats)
 
 
 @get("/{assist_id:uuid}/timeline", summary="A request for help's history, oldest first",

@@ -32,6 +32,7 @@ from domain.events import Event, EventRequest, TimelineKind
 from domain.language import Language
 from domain.links import Links
 from domain.policy import Permission
+from domain.repeats import RepeatWindows
 from domain.roles import Role
 
 _ENCODER = msgspec.json.Encoder()
@@ -90,14 +91,15 @@ async def resolve(uow: UnitOfWork, caller: Caller, assist_id: uuid.UUID, outcome
 
 
 async def escalate(uow: UnitOfWork, caller: Caller, assist_id: uuid.UUID,
-                   request: EventRequest, now: datetime, links: Links) -> Event:
+                   request: EventRequest, now: datetime, links: Links,
+                   repeats: RepeatWindows) -> Event:
     """Start a real event from the request (its room, its note), once, by the rules of
     any start (events.start_event); the assist records which event it became."""
     async with uow:
         assist = await _answerable(uow.conn, caller, assist_id)
         event = await events.start_event(uow, caller, assist.school_id,
                                          rules.escalation(assist, request), now, links,
-                                         room_id=assist.room_id)
+                                         room_id=assist.room_id, repeats=repeats)
         assist = replace(assist, became_event_id=event.id)
         await db.update_assist(uow.conn, assist)
         await _log(uow.conn, assist, AssistStep.ESCALATED, caller.user_id, now)

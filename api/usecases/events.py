@@ -22,6 +22,7 @@ from domain import events as rules
 from domain.alerts import MessageKind
 from domain.events import Event, TimelineKind
 from domain.links import Links
+from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
 from domain.roles import Role
 from domain.srp import EventStatus
 from notifications.queueing import queue_alert, queue_ending
@@ -32,7 +33,8 @@ Announce = Callable[[Event], Awaitable[None]]
 
 async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                       request: rules.EventRequest, now: datetime, links: Links, *,
-                      room_id: uuid.UUID | None = None) -> Event:
+                      room_id: uuid.UUID | None = None,
+                      repeats: RepeatWindows = DEFAULT_WINDOWS) -> Event:
     """A real event supersedes an active drill; anything else while one is active is
     refused (Conflict, naming the active event). `room_id`: the room it starts from."""
     role = caller.role_at(school_id)
@@ -49,18 +51,19 @@ async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
             uow.keep_record(started.superseded, now)
         await db.record(uow.conn, started.event, TimelineKind.STARTED, caller.user_id, now,
                         new=True)
-        await queue_alert(uow.conn, started.event, MessageKind.ALERT, now, links)
+        await queue_alert(uow.conn, started.event, MessageKind.ALERT, now, links, repeats)
     return started.event
 
 
 async def change_action(uow: UnitOfWork, caller: Caller, event_id: uuid.UUID,
-                        request: rules.ActionRequest, now: datetime, links: Links) -> Event:
+                        request: rules.ActionRequest, now: datetime, links: Links,
+                        repeats: RepeatWindows = DEFAULT_WINDOWS) -> Event:
     def decide(ctx: EventContext, role: Role) -> Event:
         return rules.change_action(ctx.event, request, actor_id=caller.user_id, role=role,
                                    policy=ctx.policy, now=now).event
 
     async def alert(event: Event) -> None:
-        await queue_alert(uow.conn, event, MessageKind.ACTION, now, links)
+        await queue_alert(uow.conn, event, MessageKind.ACTION, now, links, repeats)
 
     return await _change(uow, caller, event_id, now, TimelineKind.ACTION, decide, alert)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import timedelta
 
 import pytest
 
@@ -48,7 +49,8 @@ async def test_a_big_school_gets_a_wave_written_by_the_dispatcher(client, db, po
     clock.advance(seconds=1)
     assert await write_waves(pool, clock, LINKS) == 1
     assert await _outbox(db, event_id) == {("alert", "push"): BIG // 2,
-                                           ("alert", "sms"): school["people"]}
+                                           ("alert", "sms"): school["people"],
+                                           ("repeat", "voice"): 2 * school["people"]}
     planned = await db.fetchval("select min(not_before) from notification_outbox")
     assert planned == T0  # from the lockdown's time, not the writing
     assert await db.fetchval("select count(*) from alert_waves where expanded_at is null") == 0
@@ -85,6 +87,26 @@ async def test_dispatchers_writing_at_once_write_each_wave_once(client, db, pool
     assert sum(written) == 2
     counts = await _outbox(db, event_id)
     assert counts[("alert", "sms")] == counts[("action", "sms")] == school["people"]
+
+
+async def test_an_action_change_drops_the_repeats_of_the_alert_before_it(client, db, pool,
+                                                                         clock):
+    """The alert's wave, written out after the change was stored, still queues its repeats:
+    the change's wave drops them, and plans its own from the change's time."""
+    school = await _school(db, BIG)
+    event_id = await factories.start(client, school)
+    clock.advance(seconds=30)
+    r = await client.post(f"/v1/events/{event_id}/actions", json={"action": "hold"},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 200
+    assert await write_waves(pool, clock, LINKS) == 2
+    rows = await db.fetch("select state, min(not_before) as first, count(*) as n, "
+                          "bool_and(body like '%HOLD:%') as hold "
+                          "from notification_outbox where event_id = $1 and kind = 'repeat' "
+                          "group by state", uuid.UUID(event_id))
+    assert {r["state"]: (r["first"], r["n"], r["hold"]) for r in rows} == {
+        "skipped": (T0 + timedelta(seconds=60), 2 * school["people"], False),
+        "queued": (T0 + timedelta(seconds=90), 2 * school["people"], True)}
 
 
 @pytest.mark.parametrize("drill", [True, False])

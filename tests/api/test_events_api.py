@@ -245,7 +245,9 @@ async def test_a_real_lockdown_queues_push_and_sms_for_everyone(client, school, 
     assert {u for u, channel, *_ in queued if channel == "sms"} == people
     assert [(u, c, crit) for u, c, _, crit, *_ in queued if c == "push"] == [
         (school["teacher"], "push", True)]
-    assert {body for *_, body in queued} == {"LOCKDOWN"}
+    assert {body for _, _, kind, *_, body in queued if kind != "repeat"} == {"LOCKDOWN"}
+    assert {u for u, channel, kind, *_ in queued if (channel, kind) == ("voice", "repeat")} \
+        == people  # tests/api/test_repeats.py
     leads = {school["sro"], school["principal"], school["district_admin"]}
     assert {u for u, *_ in queued[:3]} == leads
 

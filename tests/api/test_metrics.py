@@ -62,17 +62,22 @@ async def test_latency_is_by_method_route_template_and_status(client, lockdown):
 
 
 async def test_outbox_depth_and_lag_after_an_event_is_started(client, db, lockdown, clock):
-    """The lockdown's queued messages show per channel as due; 30 s later, with no
-    dispatcher running, the oldest due message is 30 s late."""
+    """The lockdown's queued messages show per channel as due, its repeat calls (a minute
+    away at the soonest) as scheduled; 30 s later, with no dispatcher running, the oldest
+    due message is 30 s late."""
     queued = dict(await db.fetch("select channel, count(*) from notification_outbox "
-                                 "where state = 'queued' group by channel"))
+                                 "where state = 'queued' and kind <> 'repeat' group by channel"))
     assert set(queued) == {"push", "sms"}
+    calls = await db.fetchval("select count(*) from notification_outbox where kind = 'repeat' "
+                              "and channel = 'voice'")
     clock.advance(seconds=30)
     samples = await scrape(client)
     for channel, count in queued.items():
         assert value(samples, "muster_outbox_messages", channel=channel, state="due") == count
         assert value(samples, "muster_outbox_messages", channel=channel, state="scheduled") == 0
         assert value(samples, "muster_dispatcher_lag_seconds", channel=channel) == 30
+    assert calls and value(samples, "muster_outbox_messages", channel="voice",
+                           state="scheduled") == calls
 
 
 async def test_delivery_outcomes_are_counted_by_channel_and_reason(client, pool, database_url,

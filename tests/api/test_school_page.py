@@ -118,3 +118,16 @@ async def test_the_page_lists_open_requests_for_help_and_who_is_coming(client, d
     assert "Open requests for help" in html and "Student fainted" in html
     assert "Gym &lt;east&gt;" in html and "On the way: Sro" in html
     assert "Spill in hall B" not in html
+
+
+async def test_a_phone_that_cannot_take_calls_is_named(client, db):
+    """The last repeat call to the teacher failed: the page says an unacknowledged alert
+    cannot call them, though they are reached by text."""
+    school = await factories.staffed_school(db, "principal", "teacher")
+    await factories.start(client, school, who="principal")  # a real lockdown: calls planned
+    await db.execute("update notification_outbox set state = 'failed' where user_id = $1 "
+                     "and channel = 'voice'", school["teacher"])
+    await signed_in(client, db, school["principal"])
+    html = (await client.get(f"/schools/{school['id']}")).text
+    assert MISSES[ReachProblem.VOICE_UNDELIVERABLE] in html
+    assert "Teacher" in html.split("Who an alert would miss today")[1]

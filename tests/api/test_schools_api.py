@@ -173,7 +173,8 @@ async def test_expired_token_is_401(client, two_districts):
 
 async def test_readiness_lists_who_an_alert_would_miss(client, db, two_districts):
     """A principal sees members without a device, with a disabled one, or whose last SMS
-    failed; a teacher may not read it; another district's school is 404."""
+    or last call failed (an earlier failure since followed by a success is forgotten); a
+    teacher may not read it; another district's school is 404."""
     d = await db.fetchval("select district_id from schools where id = $1", two_districts["high"])
     high = two_districts["high"]
     principal = await factories.person(db, d, high, "principal")
@@ -191,13 +192,18 @@ async def test_readiness_lists_who_an_alert_would_miss(client, db, two_districts
         await db.execute("insert into notification_outbox (event_id, user_id, channel, kind, "
                          "body, state, updated_at) values ($1, $2, 'sms', 'alert', 'x', $3, $4)",
                          event, two_districts["teacher"], state, at)
+    for who, state, at in ((principal, "failed", T0), (ready, "failed", T0 - timedelta(days=1)),
+                           (ready, "delivered", T0)):
+        await db.execute("insert into notification_outbox (event_id, user_id, channel, kind, "
+                         "body, state, updated_at) values ($1, $2, 'voice', 'repeat', 'x', $3, "
+                         "$4)", event, who, state, at)
     r = await client.get(f"/v1/schools/{high}/readiness", headers=bearer(principal))
     assert r.status_code == 200
     body = r.json()
     problems = {u["user_id"]: u["problems"] for u in body["unreachable"]}
     assert body["members_total"] == 3
     assert problems == {str(two_districts["teacher"]): ["no_device", "sms_undeliverable"],
-                        str(principal): ["device_disabled"]}
+                        str(principal): ["device_disabled", "voice_undeliverable"]}
     teacher = await client.get(f"/v1/schools/{high}/readiness",
                                headers=bearer(two_districts["teacher"]))
     assert teacher.status_code == 403

@@ -27,6 +27,16 @@ def test_values_are_parsed_from_strings():
     assert s.port == 9000 and s.base_url == "https://muster.example"
 
 
+def test_repeat_windows_are_seconds_for_leads_and_for_others():
+    """A real alert is repeated after 60 s to the leads, 120 s to the others, unless set."""
+    from datetime import timedelta
+
+    assert load_settings({}).repeat_windows.window(lead=True) == timedelta(seconds=60)
+    windows = load_settings({"MUSTER_REPEAT_AFTER_LEADS": "30",
+                             "MUSTER_REPEAT_AFTER_OTHERS": "300"}).repeat_windows
+    assert (windows.leads, windows.others) == (timedelta(seconds=30), timedelta(seconds=300))
+
+
 def test_overrides_win_over_the_environment():
     """CLI flags (overrides) beat variables; None means 'not given'."""
     s = load_settings({"MUSTER_PORT": "9000"}, port=9100, host=None)
@@ -48,6 +58,9 @@ def test_overrides_win_over_the_environment():
     ({"MUSTER_TWILIO_ACCOUNT_SID": "AC1", "MUSTER_TWILIO_AUTH_TOKEN": "t",
       "MUSTER_TWILIO_MESSAGING_SERVICE_SID": "MG1"},
      "MUSTER_TWILIO_VOICE_FROM (a number of the account) is required"),
+    ({"MUSTER_REPEAT_AFTER_LEADS": "5"}, "MUSTER_REPEAT_AFTER_LEADS: Expected `int` >= 10"),
+    ({"MUSTER_REPEAT_AFTER_OTHERS": "7200"},
+     "MUSTER_REPEAT_AFTER_OTHERS: Expected `int` <= 3600"),
 ])
 def test_bad_values_name_the_variable(env, message):
     """Each bad value is reported as one line that starts with the variable's name."""

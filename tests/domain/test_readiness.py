@@ -11,7 +11,8 @@ from domain.roles import Role
 def member(**fields) -> MemberReach:
     return MemberReach(**{"user_id": uuid.uuid4(), "name": "A", "role": Role.TEACHER,
                           "phone": "+15125550100", "working_devices": 1,
-                          "disabled_devices": 0, "last_sms_failed": False} | fields)
+                          "disabled_devices": 0, "last_sms_failed": False,
+                          "last_voice_failed": False} | fields)
 
 
 @pytest.mark.parametrize(("fields", "expected"), [
@@ -21,6 +22,9 @@ def member(**fields) -> MemberReach:
     ({"working_devices": 0, "disabled_devices": 2},
      [ReachProblem.NO_DEVICE, ReachProblem.DEVICE_DISABLED]),
     ({"last_sms_failed": True}, [ReachProblem.SMS_UNDELIVERABLE]),
+    ({"last_voice_failed": True}, [ReachProblem.VOICE_UNDELIVERABLE]),
+    ({"working_devices": 0, "last_voice_failed": True},
+     [ReachProblem.NO_DEVICE, ReachProblem.VOICE_UNDELIVERABLE]),
 ])
 def test_problems_of(fields, expected):
     """Each fact maps to its problem; a fully reachable member has none."""

@@ -17,7 +17,7 @@ from domain.values import Value
 
 
 class Deliveries(Value, kw_only=True):
-    """Counts per channel (`push`, `sms`) over the whole event, and a page of messages."""
+    """Counts per channel (`push`, `sms`, `voice`) over the whole event, and a page of messages."""
 
     channels: dict[str, db.ChannelCounts]
     items: list[db.DeliveryRow]

@@ -10,7 +10,7 @@ from litestar import Router, get, post
 from litestar.params import FromPath, JSONBody
 
 from api.http.body import Body
-from api.http.deps import AlertLinks, CallerOf, Conn, Now, Work
+from api.http.deps import AlertLinks, AlertRepeats, CallerOf, Conn, Now, Work
 from api.http.problems import problem_specs
 from api.http.text import Reason, Text1000
 from api.usecases import events
@@ -49,8 +49,9 @@ async def get_event(conn: Conn, caller: CallerOf, now: Now,
 @post("/{event_id:uuid}/actions", status_code=200, summary="Change the event's action",
       responses=problem_specs(400, 401, 403, 404, 409))
 async def change_action(uow: Work, caller: CallerOf, now: Now, links: AlertLinks,
-                        event_id: FromPath[uuid.UUID], data: JSONBody[ActionIn]) -> Event:
-    return await events.change_action(uow, caller, event_id, data, now, links)
+                        repeats: AlertRepeats, event_id: FromPath[uuid.UUID],
+                        data: JSONBody[ActionIn]) -> Event:
+    return await events.change_action(uow, caller, event_id, data, now, links, repeats)
 
 
 @post("/{event_id:uuid}/all-clear", status_code=200, summary="End the event: all clear",

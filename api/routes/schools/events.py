@@ -8,7 +8,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.params import FromPath, FromQuery, JSONBody
 
 from api.http.body import Body
-from api.http.deps import AlertLinks, CallerOf, Conn, Now, Work
+from api.http.deps import AlertLinks, AlertRepeats, CallerOf, Conn, Now, Work
 from api.http.idempotency import IdempotencyKey, idempotently
 from api.http.pagination import ByTime, Cursor, Limit, decode_cursor, paginate
 from api.http.problems import problem_specs
@@ -33,13 +33,14 @@ class EventPage(Value):
 @post("/{school_id:uuid}/events", summary="Start an event (real or drill)",
       responses=problem_specs(400, 401, 403, 404, 409, 422))
 async def start_event(uow: Work, caller: CallerOf, now: Now, links: AlertLinks,
-                      request: Request, school_id: FromPath[uuid.UUID], data: JSONBody[EventIn],
+                      repeats: AlertRepeats, request: Request, school_id: FromPath[uuid.UUID],
+                      data: JSONBody[EventIn],
                       idempotency_key: IdempotencyKey = None) -> Response[Event]:
     """A real event supersedes an active drill; anything else while one is active is 409."""
     caller.role_at(school_id)  # a retry is answered only while its caller is still a member
     return await idempotently(request, uow, caller, now, idempotency_key, 201,
                               lambda: events.start_event(uow, caller, school_id, data, now,
-                                                                 links))
+                                                         links, repeats=repeats))
 
 
 @get("/{school_id:uuid}/events", summary="A school's events, newest first",
