@@ -485,7 +485,7 @@ def test_ten_thousand_recipients_cost_one_sms_wording_per_language() -> None:
     alert = event(drill=False, message=LONG_MESSAGE)
     _sms_words.cache_clear()
     plan = plan_alert(alert, MessageKind.ALERT, people, now=NOW, links=links)
-    assert len(plan) == 10_000
+    assert len([m for m in plan if m.kind is MessageKind.ALERT]) == 10_000  # and repeats
     assert _sms_words.cache_info().misses == len(Language)
 
 

@@ -109,18 +109,21 @@ def test_a_push_repeat_is_the_alert_again_with_the_link() -> None:
     assert push.data["kind"] == "repeat"
 
 
-@pytest.mark.parametrize(("language", "opening", "closing"), [
+@pytest.mark.parametrize(("language", "opening", "alert", "closing"), [
     (Language.EN, "This is an emergency alert from Muster. This is not a drill.",
+     "LOCKDOWN: Locks, lights, out of sight.",
      "Open the link in your text messages to report your room."),
     (Language.ES, "Esta es una alerta de emergencia de Muster. No es un simulacro.",
+     "ENCIERRO: Cierren con llave, apaguen las luces, no se dejen ver.",
      "Abra el enlace de sus mensajes de texto para informar sobre su aula."),
 ])
 def test_a_call_says_the_alert_in_the_persons_language(
-        language: Language, opening: str, closing: str) -> None:
-    """A call's body is the words to say once; its data names the language to say them in."""
+        language: Language, opening: str, alert: str, closing: str) -> None:
+    """A call's body is the words to say once, all of them in the person's language; its
+    data names the language to say them in."""
     call = repeats(person(Role.SRO, language=language))[0]
     assert call.channel is VOICE
-    assert call.body == f"{opening} LOCKDOWN: Locks, lights, out of sight. {closing}"
+    assert call.body == f"{opening} {alert} {closing}"
     assert call.data == {"language": language.value}
     assert not call.critical and call.priority == 7
 
