@@ -27,6 +27,7 @@ class AdminChange(StrEnum):
     STAFF_REMOVED = "staff_removed"
     STAFF_IMPORTED = "staff_imported"
     PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
+    CONTACTS_SAVED = "contacts_saved"  # the school's list of contacts for real events
 
 
 class Actor(Value, kw_only=True):

@@ -88,7 +88,7 @@ def recipients_for(
     """Everyone to alert: the school's members (the caller includes today's substitutes),
     and the district admins for real events only, so that a district's drills do not
     train its admins to ignore alerts. A person listed twice is alerted once, under the
-    stronger role. (Law enforcement contacts, once modelled, join here, real events only.)"""
+    stronger role. (A school's contacts are no users: domain/contacts.py plans their calls.)"""
     merged: dict[uuid.UUID, Recipient] = {}
     for person in [*members, *(() if event.drill else district_admins)]:
         seen = merged.setdefault(person.user_id, person)
@@ -122,6 +122,12 @@ _ENDINGS: dict[MessageKind, tuple[EventStatus, str | None]] = {
 
 def _priority(drill: bool, lead: bool, kind: MessageKind) -> int:
     return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind is MessageKind.REMINDER else 0)
+
+
+def message_priority(drill: bool, lead: bool, kind: MessageKind) -> int:
+    """A message's priority, for the other planners: a school's contacts (domain/contacts.py)
+    go with the safety leads."""
+    return _priority(drill, lead, kind)
 
 
 def plan_alert(
@@ -161,15 +167,21 @@ def plan_ending(
 
     The outbox rows carry no role and an ending asks nobody to act, so everyone gets the
     same priority and no critical sound, which in a lockdown could give a room away."""
+    body, ended_at = ending_words(event, kind)
+    priority = _priority(event.drill, False, kind)
+    pairs = dict.fromkeys((user_id, Channel(channel)) for user_id, channel in notified)
+    return [_message(event, user_id, channel, kind, priority, body, ended_at)
+            for user_id, channel in pairs]  # de-duplicated, in the order given
+
+
+def ending_words(event: Event, kind: MessageKind) -> tuple[str, datetime]:
+    """The words of an ended event's all-clear or cancellation (its note included), and
+    when it ended; ValueError if the event did not end that way."""
     status, opening = _ENDINGS.get(kind, (None, None))
     if status is not event.status or event.ended_at is None:
         raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
     note = " ".join(words for words in (opening, event.end_reason) if words)
-    body = srp.ending_text(event.drill, event.status, note)
-    priority = _priority(event.drill, False, kind)
-    pairs = dict.fromkeys((user_id, Channel(channel)) for user_id, channel in notified)
-    return [_message(event, user_id, channel, kind, priority, body, event.ended_at)
-            for user_id, channel in pairs]  # de-duplicated, in the order given
+    return srp.ending_text(event.drill, event.status, note), event.ended_at
 
 
 def _message(

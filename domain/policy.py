@@ -31,6 +31,8 @@ class Permission(StrEnum):
     MANAGE_ROOMS = "manage_rooms"
     READ_ADMIN_AUDIT = "read_admin_audit"
     SET_SCHOOL_YEAR = "set_school_year"
+    READ_CONTACTS = "read_contacts"
+    MANAGE_CONTACTS = "manage_contacts"
 
 
 _EVERYONE = frozenset(Role)
@@ -52,6 +54,9 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.MANAGE_ROOMS: _ADMINISTRATORS,
     Permission.READ_ADMIN_AUDIT: _ADMINISTRATORS,
     Permission.SET_SCHOOL_YEAR: _ADMINISTRATORS,
+    # the numbers a real event calls: the SRO works with them, administrators keep them
+    Permission.READ_CONTACTS: _SAFETY_LEADS,
+    Permission.MANAGE_CONTACTS: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -68,6 +73,8 @@ _DOING: dict[Permission, str] = {
     Permission.MANAGE_ROOMS: "manage rooms",
     Permission.READ_ADMIN_AUDIT: "see the administrative audit trail",
     Permission.SET_SCHOOL_YEAR: "set the school year's dates",
+    Permission.READ_CONTACTS: "see the school's emergency contacts",
+    Permission.MANAGE_CONTACTS: "change the school's emergency contacts",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

@@ -1,6 +1,6 @@
 """HTTP routes grouped by resource, under one convention: each resource's Router carries
-its prefix (/schools, /events, /districts, /rule-packs, /me; /v1/auth, /v1/webhooks and /v1/links
-outside the signed-in /v1 router) and its handlers' paths are relative to it. Routes may
+its prefix (/schools, /events, /districts, /rule-packs, /me; /v1/auth, /v1/webhooks, /v1/links and
+/v1/watch outside the signed-in /v1 router) and its handlers' paths are relative to it. Routes may
 import api.http, api.usecases, api.rendering, db, domain and notifications; app.py mounts
 `V1` under /v1 and `TOP` at the root.
 """
@@ -17,10 +17,11 @@ from api.routes import (
     me,
     rule_packs,
     schools,
+    watch,
     webhooks,
 )
 
 V1: list[ControllerRouterHandler] = [me.router, schools.router, events.router,
                                      districts.router, rule_packs.router]
 TOP: list[ControllerRouterHandler] = [health.health, health.ready, scrape, auth.router,
-                                      webhooks.router, links.router]
+                                      webhooks.router, links.router, watch.router]

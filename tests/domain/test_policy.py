@@ -28,6 +28,8 @@ CONTRACT = {
     Permission.MANAGE_ROOMS: ADMINS,
     Permission.READ_ADMIN_AUDIT: ADMINS,
     Permission.SET_SCHOOL_YEAR: ADMINS,
+    Permission.READ_CONTACTS: LEADS,
+    Permission.MANAGE_CONTACTS: ADMINS,
 }
 
 

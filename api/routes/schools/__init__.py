@@ -1,5 +1,5 @@
-"""Everything under /schools: a school and its rooms, staff, events, school years,
-compliance, drill log and administration, one module each with its own tags; this
+"""Everything under /schools: a school and its rooms, staff, contacts, events, school
+years, compliance, drill log and administration, one module each with its own tags; this
 package builds the one "/schools" router from them.
 """
 
@@ -8,6 +8,7 @@ from litestar import Router
 from api.routes.schools import (
     admin,
     compliance,
+    contacts,
     drill_log,
     events,
     rooms,
@@ -18,4 +19,4 @@ from api.routes.schools import (
 
 router = Router("/schools", route_handlers=[
     schools.router, events.router, school_years.router, drill_log.router, compliance.router,
-    admin.router, rooms.router, staff.router])
+    admin.router, rooms.router, staff.router, contacts.router])
