@@ -15,8 +15,7 @@ create table school_contacts (
     -- real: called for real events only; real_and_drills: for drills too
     calls_on    text not null check (calls_on in ('real', 'real_and_drills')),
     added_at    timestamptz not null,
-    removed_at  timestamptz,
-    check (removed_at is null or removed_at >= added_at)
+    removed_at  timestamptz
 );
 -- A number is on a school's list once.
 create unique index school_contacts_current on school_contacts (school_id, phone)
