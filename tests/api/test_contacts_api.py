@@ -193,3 +193,22 @@ async def test_a_schools_address_is_set_with_its_details(client, db):
     assert r.status_code == 201 and r.json()["address"] == "2 Oak Ave", r.text
     detail = await db.fetchval("select detail from admin_audit where kind = 'school_updated'")
     assert detail == {"address": ["4200 River Road, Riverbend, TX 78701", "1 Main St"]}
+
+
+async def test_the_dispatcher_sends_the_call_and_the_sms_to_the_contacts_number(
+        client, db, pool, database_url, clock):
+    """The rows go out on the voice and SMS lanes, to the contact's number (no user)."""
+    from notifications.dispatcher import Dispatcher
+    from tests.db.test_dispatcher import Recorder
+
+    school = await _school(db)
+    await _put(client, school, [POLICE])
+    await factories.start(client, school)
+    voice, sms = Recorder(), Recorder()
+    sent = await Dispatcher(pool, database_url, {"voice": voice, "sms": sms, "push": sms},
+                            clock, jitter=lambda: 0.5, links=LINKS).run_once()
+    assert sent >= 2
+    [call] = voice.sent
+    assert (call.phone, call.user_id, call.kind, call.data) == (
+        "+15125550190", None, "alert", {"language": "en"})
+    assert [m.phone for m in sms.sent if m.contact_id] == ["+15125550190"]
