@@ -77,7 +77,7 @@ class CallFacts(msgspec.Struct, frozen=True, kw_only=True):
 # room it was started from ("B-104 Science Lab"), if known
 _FACTS = f"""
 select s.name as school_name, s.address, s.timezone,
-       {entry_name("$2::uuid", "s.id")} as started_by,
+       {entry_name("$2::uuid", "$1::uuid")} as started_by,
        (select r.code || ' ' || r.name from rooms r where r.id = $3 and r.school_id = s.id)
            as room
 from schools s where s.id = $1

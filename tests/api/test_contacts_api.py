@@ -212,3 +212,21 @@ async def test_the_dispatcher_sends_the_call_and_the_sms_to_the_contacts_number(
     assert (call.phone, call.user_id, call.kind, call.data) == (
         "+15125550190", None, "alert", {"language": "en"})
     assert [m.phone for m in sms.sent if m.contact_id] == ["+15125550190"]
+
+
+async def test_two_replacements_at_once_take_turns(client, db):
+    """Both succeed, one after the other: the list is one of the two, whole, and each
+    number is current once."""
+    import asyncio
+
+    school = await _school(db)
+    fire = {"name": "Fire", "phone": "+15125550192", "kind": "fire", "on": "real"}
+    answers = await asyncio.gather(*(_put(client, school, items) for items in (
+        [POLICE, SECURITY], [SECURITY | {"name": "Security desk"}, fire],
+        [POLICE, fire], [SECURITY])))
+    assert [r.status_code for r in answers] == [200] * 4
+    current = await db.fetch("select name, phone from school_contacts where school_id = $1 "
+                             "and removed_at is null order by position", school["id"])
+    assert [(c["name"], c["phone"]) for c in current] in [
+        [(i["name"], i["phone"]) for i in r.json()["items"]] for r in answers]
+    assert await db.fetchval("select count(*) from admin_audit") == 4
