@@ -40,12 +40,21 @@ class DemoPerson(Value):
     role: Role
 
 
+class DemoContact(Value):
+    name: str
+    phone: str
+    kind: str
+    on: str
+
+
 class DemoSchool(Value):
     key: str
     name: str
     timezone: str
+    address: str
     rooms: list[DemoRoom]
     staff: list[DemoPerson]
+    contacts: list[DemoContact]
 
 
 class SeededUser(Value):
@@ -104,7 +113,8 @@ def _staff(area_code: str, roles: list[tuple[Role, int]], offset: int) -> list[D
 
 
 def demo_schools() -> list[DemoSchool]:
-    """Riverbend High (60 rooms, 70 staff) and Cedar Elementary (40 rooms, 35 staff)."""
+    """Riverbend High (60 rooms, 70 staff) and Cedar Elementary (40 rooms, 35 staff), each
+    with its address and contacts for real events."""
     high_rooms = (
         _classrooms("A", 1, 12, "Classroom") + _classrooms("A", 2, 8, "Classroom")
         + _classrooms("B", 1, 14, "Science Lab") + _classrooms("B", 2, 10, "Classroom")
@@ -124,11 +134,17 @@ def demo_schools() -> list[DemoSchool]:
                                 (Role.STAFF, 13)], offset=0)
     elementary_staff = _staff("737", [(Role.PRINCIPAL, 2), (Role.SRO, 1), (Role.TEACHER, 24),
                                       (Role.STAFF, 8)], offset=11)
+    # whom a real event calls (a drill too, for district security: the demo shows a call)
+    police = DemoContact("Riverbend Police dispatch", "+15125550190", "police", "real")
+    security = DemoContact("District security desk", "+15125550191", "district_security",
+                           "real_and_drills")
     return [
         DemoSchool("riverbend-high", "Riverbend High School", "America/Chicago",
-                   high_rooms, high_staff),
+                   "4200 River Road, Riverbend, TX 78701", high_rooms, high_staff,
+                   [police, security]),
         DemoSchool("cedar-elementary", "Cedar Elementary School", "America/Chicago",
-                   elementary_rooms, elementary_staff),
+                   "815 Cedar Lane, Riverbend, TX 78702", elementary_rooms,
+                   elementary_staff, [police]),
     ]
 
 
@@ -152,9 +168,16 @@ async def _seed_school(conn: Connection, district_id: uuid.UUID,
     school_id = _id("school", school.key)
     await conn.execute(
         """insert into schools (id, district_id, name, timezone, state,
-                                school_year_start_month, school_year_start_day)
-           values ($1, $2, $3, $4, 'TX', 8, 12) on conflict do nothing""",
-        school_id, district_id, school.name, school.timezone)
+                                school_year_start_month, school_year_start_day, address)
+           values ($1, $2, $3, $4, 'TX', 8, 12, $5)
+           on conflict (id) do update set address = coalesce(schools.address, excluded.address)""",
+        school_id, district_id, school.name, school.timezone, school.address)
+    await conn.executemany(
+        """insert into school_contacts (id, school_id, position, name, phone, kind, calls_on,
+                                        added_at)
+           values ($1, $2, $3, $4, $5, $6, $7, now()) on conflict do nothing""",
+        [(_id("contact", school.key, c.phone), school_id, n, c.name, c.phone, c.kind, c.on)
+         for n, c in enumerate(school.contacts)])
     await conn.executemany(
         """insert into rooms (id, school_id, code, name, building, floor, capacity)
            values ($1, $2, $3, $4, $5, $6, $7) on conflict do nothing""",

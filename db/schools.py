@@ -11,7 +11,7 @@ from db.pool import Connection
 from domain.schools import Room, School
 
 _SCHOOL_COLUMNS = """id, district_id, name, timezone, state,
-    school_year_start_month, school_year_start_day"""
+    school_year_start_month, school_year_start_day, address"""
 _ROOM_COLUMNS = "id, code, name, building, floor, capacity"
 
 
@@ -60,10 +60,10 @@ async def district_state(conn: Connection, district_id: uuid.UUID) -> str:
     return state
 
 
-_INSERT_SCHOOL = f"insert into schools ({_SCHOOL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7)"
+_INSERT_SCHOOL = f"insert into schools ({_SCHOOL_COLUMNS}) values ($1, $2, $3, $4, $5, $6, $7, $8)"
 _UPDATE_SCHOOL = """
 update schools set name = $3, timezone = $4, state = $5, school_year_start_month = $6,
-    school_year_start_day = $7
+    school_year_start_day = $7, address = $8
 where id = $1 and district_id = $2
 """
 

@@ -28,6 +28,7 @@ class AdminChange(StrEnum):
     STAFF_IMPORTED = "staff_imported"
     PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
     LANGUAGE_CHANGED = "language_changed"  # a person's language: at each of their schools
+    CONTACTS_SAVED = "contacts_saved"  # the school's list of contacts for real events
 
 
 class Actor(Value, kw_only=True):

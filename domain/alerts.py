@@ -90,7 +90,7 @@ def recipients_for(
     """Everyone to alert: the school's members (the caller includes today's substitutes),
     and the district admins for real events only, so that a district's drills do not
     train its admins to ignore alerts. A person listed twice is alerted once, under the
-    stronger role. (Law enforcement contacts, once modelled, join here, real events only.)"""
+    stronger role. (A school's contacts are no users: domain/contacts.py plans their calls.)"""
     merged: dict[uuid.UUID, Recipient] = {}
     for person in [*members, *(() if event.drill else district_admins)]:
         seen = merged.setdefault(person.user_id, person)
@@ -213,17 +213,23 @@ def plan_ending(
 
     The outbox rows carry no role and an ending asks nobody to act, so everyone gets the
     same priority and no critical sound, which in a lockdown could give a room away."""
-    status = _ENDINGS.get(kind)
-    if status is not event.status or event.ended_at is None:
-        raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
-    bodies = {language: srp.ending_text(event.drill, status, event.end_reason, language)
-              for language in Language}
+    words = {language: ending_words(event, kind, language) for language in Language}
     priority = priority_of(event.drill, False, kind)
     people = dict.fromkeys((user_id, Channel(channel), Language(language))
                            for user_id, channel, language in notified)
-    return [event_message(event, user_id, channel, kind, priority, bodies[language],
-                          language, event.ended_at)
+    return [event_message(event, user_id, channel, kind, priority, words[language][0],
+                          language, words[language][1])
             for user_id, channel, language in people]  # de-duplicated, in the order given
+
+
+def ending_words(event: Event, kind: MessageKind,
+                 language: Language = Language.EN) -> tuple[str, datetime]:
+    """The words of an ended event's all-clear or cancellation in `language` (its note
+    included), and when it ended; ValueError if the event did not end that way."""
+    status = _ENDINGS.get(kind)
+    if status is not event.status or event.ended_at is None:
+        raise ValueError(f"event {event.id} is {event.status}; it has no {kind} to send")
+    return srp.ending_text(event.drill, status, event.end_reason, language), event.ended_at
 
 
 def event_message(

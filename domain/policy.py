@@ -33,6 +33,8 @@ class Permission(StrEnum):
     READ_ADMIN_AUDIT = "read_admin_audit"
     SET_SCHOOL_YEAR = "set_school_year"
     MANAGE_RESPONDERS = "manage_responders"
+    READ_CONTACTS = "read_contacts"
+    MANAGE_CONTACTS = "manage_contacts"
 
 
 _EVERYONE = frozenset(Role)
@@ -56,6 +58,9 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     Permission.READ_ADMIN_AUDIT: _ADMINISTRATORS,
     Permission.SET_SCHOOL_YEAR: _ADMINISTRATORS,
     Permission.MANAGE_RESPONDERS: _ADMINISTRATORS,
+    # the numbers a real event calls: the SRO works with them, administrators keep them
+    Permission.READ_CONTACTS: _SAFETY_LEADS,
+    Permission.MANAGE_CONTACTS: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -74,6 +79,8 @@ _DOING: dict[Permission, str] = {
     Permission.READ_ADMIN_AUDIT: "see the administrative audit trail",
     Permission.SET_SCHOOL_YEAR: "set the school year's dates",
     Permission.MANAGE_RESPONDERS: "choose who answers requests for help",
+    Permission.READ_CONTACTS: "see the school's emergency contacts",
+    Permission.MANAGE_CONTACTS: "change the school's emergency contacts",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

@@ -8,6 +8,8 @@ from domain.values import Value
 
 
 class School(Value, kw_only=True):
+    """A school; `address` is where it is, for anyone coming (a 911 call says it)."""
+
     id: uuid.UUID
     district_id: uuid.UUID
     name: str
@@ -15,6 +17,7 @@ class School(Value, kw_only=True):
     state: str
     school_year_start_month: int
     school_year_start_day: int
+    address: str | None = None
 
 
 class Room(Value, kw_only=True):

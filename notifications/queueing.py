@@ -30,6 +30,7 @@ from domain.links import Links, digest
 from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
 from domain.roles import Role
 from domain.updates import Update, plan_update
+from notifications.contact_calls import call_contacts, tell_contacts
 
 # People an event change may alert from inside its request; beyond, it goes as a wave.
 INLINE_RECIPIENTS = 500
@@ -39,7 +40,9 @@ async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: da
                       links: Links, repeats: RepeatWindows = DEFAULT_WINDOWS) -> None:
     """An event started or changed action: alert the school (and, if real, its district),
     each person with their link to the event, and repeat it after `repeats`' windows to
-    those who have not acknowledged."""
+    those who have not acknowledged; call the school's contacts (always inside the
+    request: notifications/contact_calls.py)."""
+    await call_contacts(conn, event, kind, now, links)
     if await _as_wave(conn, event, now):
         await _drop_earlier_repeats(conn, event, kind, now)  # now, not once the wave is out
         await waves.add_wave(conn, event, kind, now)
@@ -48,12 +51,14 @@ async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: da
 
 
 async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
-    """All-clear or cancellation: tell everyone who was alerted, on the same channels.
+    """All-clear or cancellation: tell everyone who was alerted, on the same channels (the
+    contacts who were called, by SMS).
     (Who was alerted is read from the outbox, which for a district takes as long as
     writing the messages: the school's size decides, as for an alert.)"""
     ended_at = event.ended_at
     if ended_at is None:
         raise ValueError(f"event {event.id} has not ended; it has no {kind} to send")
+    await tell_contacts(conn, event, kind)
     if await _as_wave(conn, event, ended_at):
         await waves.add_wave(conn, event, kind, ended_at)
         return

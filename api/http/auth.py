@@ -30,9 +30,9 @@ from litestar.security.jwt import JWTCookieAuth, Token
 from api.usecases.callers import Caller
 
 # Paths that work without a token (health checks, sign-in, provider webhooks; an alert's
-# links, whose own token is the credential).
+# links and a contact's read-only links, whose own token is the credential).
 PUBLIC_PATHS = ["^/health$", "^/ready$", "^/metrics$", "^/schema", "^/v1/auth/", "^/v1/webhooks/",
-                "^/v1/links/"]
+                "^/v1/links/", "^/v1/watch/"]
 SESSION_COOKIE = "muster_session"
 CSRF_HEADER = "X-CSRF-Token"
 _SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})

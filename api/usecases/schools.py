@@ -1,5 +1,5 @@
 """Describing schools: a district admin adds one to the district or changes its name,
-time zone, state or school year; and the school an administrator acts on, which the
+time zone, state, school year or address; and the school an administrator acts on, which the
 rooms and staff use cases share.
 
 Every change is written with its audit entry in one transaction, under a lock on the
@@ -60,7 +60,7 @@ def year_start(school: School) -> str:
 
 async def add_school(uow: UnitOfWork, caller: Caller, district_id: uuid.UUID, *, name: str,
                      timezone: str, state: str | None, school_year_start: str,
-                     now: datetime) -> tuple[School, Role]:
+                     address: str | None, now: datetime) -> tuple[School, Role]:
     """A new school of the district (`state` left out: the district's), and the caller's
     role there. They reach it from their next request on."""
     async with uow:
@@ -72,7 +72,7 @@ async def add_school(uow: UnitOfWork, caller: Caller, district_id: uuid.UUID, *,
                        state="", school_year_start_month=8, school_year_start_day=1)
         school = _described(blank, name=name, timezone=timezone,
                             state=state or await db.district_state(uow.conn, district_id),
-                            school_year_start=school_year_start)
+                            school_year_start=school_year_start, address=address)
         await db.insert_school(uow.conn, school)
         await audit.record(uow.conn, school, Actor(user_id=caller.user_id, role=role),
                            AdminChange.SCHOOL_CREATED, _description(school), now)
@@ -82,8 +82,8 @@ async def add_school(uow: UnitOfWork, caller: Caller, district_id: uuid.UUID, *,
 
 async def change_school(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                         wanted: dict[str, str], now: datetime) -> tuple[School, Role]:
-    """The school described anew by `wanted` (name, timezone, state, school_year_start;
-    what is left out keeps its value), and the caller's role there; audited if it
+    """The school described anew by `wanted` (name, timezone, state, school_year_start,
+    address; what is left out keeps its value), and the caller's role there; audited if it
     changed anything."""
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, None, lock=True)
@@ -111,13 +111,13 @@ def _checked_zone(name: str) -> str:
 
 
 def _described(school: School, *, name: str, timezone: str, state: str,
-               school_year_start: str) -> School:
+               school_year_start: str, address: str | None) -> School:
     month, day = parse_school_year_start(school_year_start)
     return msgspec.structs.replace(school, name=name, timezone=_checked_zone(timezone),
                                    state=state, school_year_start_month=month,
-                                   school_year_start_day=day)
+                                   school_year_start_day=day, address=address)
 
 
 def _description(school: School) -> dict[str, Any]:
     return {"name": school.name, "timezone": school.timezone, "state": school.state,
-            "school_year_start": year_start(school)}
+            "school_year_start": year_start(school), "address": school.address}

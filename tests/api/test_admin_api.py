@@ -26,7 +26,7 @@ async def test_district_admin_adds_a_school_and_reaches_it_at_once(client, db, w
     assert school | {"id": None} == {
         "id": None, "name": "Delta Middle", "district_id": str(world["district"]),
         "timezone": "America/Denver", "state": "TX", "school_year_start": "08-01",
-        "role": "district_admin"}
+        "role": "district_admin", "address": None}
     got = await client.get(f"/v1/schools/{school['id']}", headers=headers)
     assert got.status_code == 200 and got.json() == school
 

@@ -80,6 +80,10 @@ PUBLIC = {
     ("POST", "/v1/links/{token:str}/checkins"): "/v1/links/" + "A" * 22 + "/checkins",
     ("GET", "/e/{token:str}"): "/e/" + "A" * 22,  # the link's page, on the same terms
     ("GET", "/e/sw.js"): "/e/sw.js",  # the links' service worker
+    # a school contact's read-only link to an event: its token is the credential
+    # (tests/api/test_watch_api.py)
+    ("GET", "/v1/watch/{token:str}"): "/v1/watch/" + "A" * 22,
+    ("GET", "/w/{token:str}"): "/w/" + "A" * 22,  # its page
 }
 
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
@@ -111,6 +115,10 @@ TABLE = {
     ("POST", "/v1/schools/{school_id:uuid}/rooms/import"): Call(
         SCHOOL, ADMINS, S + "/rooms/import", csv=b"code,name\nR-901,Annex\n"),
     ("GET", "/v1/schools/{school_id:uuid}/readiness"): Call(SCHOOL, LEADS, S + "/readiness"),
+    ("GET", "/v1/schools/{school_id:uuid}/contacts"): Call(SCHOOL, LEADS, S + "/contacts"),
+    ("PUT", "/v1/schools/{school_id:uuid}/contacts"): Call(
+        SCHOOL, ADMINS, S + "/contacts",
+        [{"name": "Alpha PD", "phone": "(512) 555-0190", "kind": "police", "on": "real"}]),
     ("GET", "/v1/schools/{school_id:uuid}/events"): Call(SCHOOL, EVERYONE, S + "/events"),
     # a real event: anyone who sees the threat (drills are for leads: test_events_api)
     ("POST", "/v1/schools/{school_id:uuid}/events"): Call(

@@ -73,7 +73,7 @@ async def test_school_detail(client, two_districts):
     assert r.status_code == 200
     assert r.json() | {"id": None, "district_id": None} == {
         "id": None, "district_id": None, "name": "Alpha High", "timezone": "America/Chicago",
-        "state": "TX", "school_year_start": "08-01", "role": "teacher"}
+        "state": "TX", "school_year_start": "08-01", "role": "teacher", "address": None}
 
 
 async def test_rooms_page_through_all_rooms_once(client, two_districts):

@@ -30,6 +30,8 @@ CONTRACT = {
     Permission.READ_ADMIN_AUDIT: ADMINS,
     Permission.SET_SCHOOL_YEAR: ADMINS,
     Permission.MANAGE_RESPONDERS: ADMINS,
+    Permission.READ_CONTACTS: LEADS,
+    Permission.MANAGE_CONTACTS: ADMINS,
 }
 
 

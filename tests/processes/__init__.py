@@ -100,3 +100,11 @@ def serve(port: int, log: Path, **variables: str) -> subprocess.Popen:
 def stop(proc: subprocess.Popen) -> None:
     proc.send_signal(signal.SIGTERM)
     proc.wait(timeout=20)
+
+
+def demo_contact_phones(school_name: str) -> set[str]:
+    """The numbers of the demo school's contacts: a real event calls and texts each (their
+    SMS is among the lockdown's)."""
+    from db.demo import demo_schools
+
+    return {c.phone for s in demo_schools() if s.name == school_name for c in s.contacts}

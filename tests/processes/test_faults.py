@@ -20,7 +20,16 @@ from api.cli.demo import DemoReport
 from db.embedded import start_embedded
 from db.pool import database_dsn, unavailable
 from tests.fakes.twilio import FakeTwilio
-from tests.processes import env, free_port, outbox_settled, run, serve, stop, wait_ready
+from tests.processes import (
+    demo_contact_phones,
+    env,
+    free_port,
+    outbox_settled,
+    run,
+    serve,
+    stop,
+    wait_ready,
+)
 from tests.waiting import WAIT, eventually
 
 SECRET = "faults-test-secret-" + "q" * 32
@@ -177,7 +186,8 @@ async def test_a_database_restart_mid_lockdown_loses_nothing(restartable, lockdo
         assert _checkin(base, sro.access_token, event_id, next(rooms).id,
                         client_id).status_code == 201
 
-    recipients = len(school.users) + 1  # and the district admin
+    # and the district admin, and the school's contacts
+    recipients = len(school.users) + 1 + len(demo_contact_phones(school.name))
     await eventually(lambda: len(twilio.messages) >= recipients)
     # every outcome recorded: nothing left to hand off, so a second hand-off would show now
     await eventually(lambda: outbox_settled(url, uuid.UUID(event_id)))

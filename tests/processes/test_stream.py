@@ -10,7 +10,7 @@ import msgspec
 import pytest
 
 from api.cli.demo import DemoReport
-from tests.processes import env, free_port, run, serve, stop, wait_ready
+from tests.processes import demo_contact_phones, env, free_port, run, serve, stop, wait_ready
 from tests.waiting import eventually_blocking
 
 SECRET = "stream-test-secret-" + "z" * 32
@@ -112,9 +112,10 @@ def test_hand_off_milestone_reaches_the_stream(two_servers):
                       timeout=10) as live:
         messages = _read_until(live.iter_lines(), "delivery")
     handed = [msgspec.json.decode(m["data"]) for m in messages if m["event"] == "delivery"]
-    # every member and the district admin get an SMS; nobody has a device: push is skipped
-    assert handed[-1] == {"milestone": "handed_off", "sent": len(school.users) + 1,
-                          "failed": 0}
+    # every member and the district admin get an SMS; nobody has a device: push is skipped;
+    # each of the school's contacts gets a call and an SMS
+    assert handed[-1] == {"milestone": "handed_off", "failed": 0, "sent": len(school.users)
+                          + 1 + 2 * len(demo_contact_phones(school.name))}
 
 
 def test_stream_of_another_tenants_event_is_404(two_servers):
@@ -141,7 +142,8 @@ def test_a_lockdown_is_sent_by_the_servers_dispatchers(two_servers):
     r = httpx.post(f"{a}/v1/schools/{school.id}/events", json={"action": "lockdown",
                    "drill": False}, headers={"Authorization": f"Bearer {sro.access_token}"})
     assert r.status_code == 201
-    expected = len(school.users) + 1  # and the district admin
+    # and the district admin, and the school's contacts
+    expected = len(school.users) + 1 + len(demo_contact_phones(school.name))
 
     def lockdown_lines() -> list[str]:
         return [line for log in logs.glob("serve-*.log") for line in log.read_text().splitlines()

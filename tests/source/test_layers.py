@@ -27,6 +27,7 @@ NOTIFICATIONS_USE_OF_DB = {  # the senders (fcm, twilio_sms, senders) use none o
                                  "db.receipts"},
     "notifications.queueing": {"db.audience", "db.links", "db.outbox", "db.pool", "db.updates",
                                "db.waves"},
+    "notifications.contact_calls": {"db.contacts", "db.outbox", "db.pool"},
 }
 
 # Private modules of other projects that we import knowingly, each for want of a public way.

@@ -21,7 +21,7 @@ async def create_school(uow: Work, caller: CallerOf, now: Now,
                         district_id: FromPath[uuid.UUID], data: JSONBody[SchoolIn]) -> SchoolOut:
     school, role = await schools.add_school(
         uow, caller, district_id, name=data.name, timezone=data.timezone, state=data.state,
-        school_year_start=data.school_year_start, now=now)
+        school_year_start=data.school_year_start, address=data.address, now=now)
     return school_out(school, role)
 
 

@@ -1,5 +1,6 @@
-"""Everything under /schools: a school and its rooms, staff, events, school years,
-compliance, drill log, administration and requests for help, one module each with its own tags; this
+"""Everything under /schools: a school and its rooms, staff, contacts, events, school
+years, compliance, drill log, administration and requests for help, one module each with
+its own tags; this
 package builds the one "/schools" router from them.
 """
 
@@ -9,6 +10,7 @@ from api.routes.schools import (
     admin,
     assists,
     compliance,
+    contacts,
     drill_log,
     events,
     rooms,
@@ -19,4 +21,4 @@ from api.routes.schools import (
 
 router = Router("/schools", route_handlers=[
     schools.router, events.router, school_years.router, drill_log.router, compliance.router,
-    admin.router, rooms.router, staff.router, assists.router])
+    admin.router, rooms.router, staff.router, contacts.router, assists.router])

@@ -43,6 +43,10 @@ TimeZone = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=TRIM
 UsState = Annotated[str, msgspec.Meta(pattern=r"^[A-Z]{2}$", examples=["TX"])]
 MonthDay = Annotated[str, msgspec.Meta(pattern=r"^[0-9]{2}-[0-9]{2}$", examples=["08-12"],
                                        description="The school year's first day, MM-DD.")]
+Address = Annotated[str, msgspec.Meta(
+    min_length=1, max_length=300, pattern=TRIMMED,
+    examples=["4200 River Road, Austin, TX 78701"],
+    description="Where the school is, as a 911 call says it to anyone coming.")]
 
 
 # -- CSV uploads -----------------------------------------------------------------------
@@ -103,6 +107,7 @@ class SchoolIn(Body, kw_only=True):
     timezone: TimeZone
     state: UsState | None = None
     school_year_start: MonthDay = "08-01"
+    address: Address | None = None
 
 
 class SchoolChange(Body, kw_only=True):
@@ -112,10 +117,11 @@ class SchoolChange(Body, kw_only=True):
     timezone: TimeZone | None = None
     state: UsState | None = None
     school_year_start: MonthDay | None = None
+    address: Address | None = None
 
 
-@patch("/{school_id:uuid}", summary="Change a school's name, time zone, state or "
-       "school year", responses=problem_specs(400, 401, 403, 404))
+@patch("/{school_id:uuid}", summary="Change a school's name, time zone, state, "
+       "school year or address", responses=problem_specs(400, 401, 403, 404))
 async def update_school(uow: Work, caller: CallerOf, now: Now, school_id: FromPath[uuid.UUID],
                         data: JSONBody[SchoolChange]) -> SchoolOut:
     wanted = {k: v for k, v in msgspec.structs.asdict(data).items() if v is not None}

@@ -30,6 +30,7 @@ class SchoolOut(Value, kw_only=True):
     state: str
     school_year_start: str  # "MM-DD", the first day of the school year
     role: Role  # the caller's role here
+    address: str | None = None  # where it is, for anyone coming
 
 
 class SchoolPage(Value):
@@ -46,7 +47,8 @@ def school_out(school: School, role: Role) -> SchoolOut:
     """The school as its members see it; `role` is the caller's there."""
     return SchoolOut(id=school.id, name=school.name, district_id=school.district_id,
                      timezone=school.timezone, state=school.state,
-                     school_year_start=year_start(school), role=role)
+                     school_year_start=year_start(school), role=role,
+                     address=school.address)
 
 
 @get("/", summary="Schools the caller belongs to", responses=problem_specs(400, 401))
