@@ -212,9 +212,16 @@ async def world(db, pool, database_url, fake, clock, tmp_path):
 
 async def enqueue_call(db, world: World, *, language: str = "en", contact: bool = False,
                        body: str = WORDS) -> None:
-    """A voice message about the event, to the teacher or to a contact (a number)."""
-    to = ({"user_id": None, "contact_id": uuid.uuid4(), "phone": "+15125550199"} if contact
-          else {"user_id": world.user_id})
+    """A voice message about the event, to the teacher or to a contact of the school (a
+    number)."""
+    to: dict[str, object] = {"user_id": world.user_id}
+    if contact:
+        contact_id = uuid.uuid4()
+        await db.execute(
+            "insert into school_contacts (id, school_id, position, name, phone, kind, calls_on,"
+            " added_at) select $1, school_id, 0, 'Dispatch', '+15125550199', 'psap', 'real', $3"
+            " from events where id = $2", contact_id, world.event_id, T0)
+        to = {"user_id": None, "contact_id": contact_id, "phone": "+15125550199"}
     message = PlannedMessage(channel=Channel.VOICE, kind=MessageKind.ALERT, priority=9,
                              body=body, critical=True, data={"language": language},
                              not_before=T0, **to)
