@@ -62,6 +62,20 @@ async def open_need(conn: Connection, event_id: uuid.UUID, room_id: uuid.UUID) -
     return _assist(row) if row else None
 
 
+# open_person_need -- a member of staff's own open needs_help during the event
+_OPEN_PERSON_NEED = f"""
+select {_COLUMNS}, {_RESPONSES} from assists a
+where a.event_id = $1 and a.room_id is null and a.requested_by = $2
+  and a.kind = 'needs_help' and a.resolved_at is null
+"""
+
+
+async def open_person_need(conn: Connection, event_id: uuid.UUID,
+                           user_id: uuid.UUID) -> Assist | None:
+    row = await conn.fetchrow(_OPEN_PERSON_NEED, event_id, user_id)
+    return _assist(row) if row else None
+
+
 # insert_assist -- a new assist; nothing when the room already has its help open
 _INSERT = f"""
 insert into assists ({_COLUMNS}) values ({", ".join(f"${i}" for i in range(1, 15))})

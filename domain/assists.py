@@ -26,6 +26,7 @@ from domain.events import EventRequest, given_text
 from domain.language import Language
 from domain.roles import Role, strongest
 from domain.schools import Room
+from domain.staff_status import StaffReport
 from domain.text import Text200, Text1000
 from domain.values import Value
 
@@ -156,6 +157,15 @@ def room_needs_help(checkin: CheckIn, *, assist_id: uuid.UUID, school_id: uuid.U
                   requested_by=checkin.reported_by, requested_at=checkin.received_at)
 
 
+def person_needs_help(report: StaffReport, *, assist_id: uuid.UUID,
+                      school_id: uuid.UUID) -> Assist:
+    """The help a member of staff asks for by reporting themselves "need help" during an
+    event: no room (they may be anywhere), their note."""
+    return Assist(id=assist_id, school_id=school_id, kind=AssistKind.NEEDS_HELP,
+                  event_id=report.event_id, note=report.note, requested_by=report.user_id,
+                  requested_at=report.reported_at)
+
+
 def reported_again(assist: Assist, checkin: CheckIn) -> Assist:
     """The open help as the room's newer report tells it."""
     return replace(assist, checkin_id=checkin.id, location=checkin.location,
@@ -253,6 +263,18 @@ def room_help_text(language: Language, step: AssistStep, checkin: CheckIn, *,
     if checkin.status is CheckInStatus.OK:
         words.append(_STILL_OK[language])
     text = _with_note(language, " ".join(words), checkin.note)
+    return _DRILL[language] + text if drill else text
+
+
+_PERSON: Mapping[Language, str] = {Language.EN: "STAFF NEEDS HELP: {who}.",
+                                   Language.ES: "UN MIEMBRO DEL PERSONAL NECESITA AYUDA: {who}."}
+
+
+def person_help_text(language: Language, assist: Assist, *, who: str | None,
+                     drill: bool) -> str:
+    """A member of staff's own call for help during an event, in `language`: who, and
+    their note; a drill's says so first."""
+    text = _with_note(language, _PERSON[language].format(who=who or "?"), assist.note)
     return _DRILL[language] + text if drill else text
 
 

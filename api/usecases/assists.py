@@ -34,6 +34,7 @@ from domain.links import Links
 from domain.policy import Permission
 from domain.repeats import RepeatWindows
 from domain.roles import Role
+from domain.staff_status import StaffReport
 
 _ENCODER = msgspec.json.Encoder()
 
@@ -152,6 +153,21 @@ async def room_asks_help(pool: asyncpg.Pool, event: Event, checkin: CheckIn,
         await _alert(conn, assist, lambda language: rules.room_help_text(
             language, step, checkin, where=where, drill=event.drill), now,
             asker=checkin.reported_by, drill=event.drill)
+
+
+async def person_asks_help(conn: Connection, event: Event, report: StaffReport,
+                           now: datetime) -> None:
+    """A member of staff reported themselves "need help" during an event: their help is
+    opened and the school's responders alerted, as for a room; while it is open, a
+    repeated report adds nothing (it is on the event's timeline already)."""
+    if await db.open_person_need(conn, event.id, report.user_id) is not None:
+        return
+    assist = rules.person_needs_help(report, assist_id=uuid.uuid4(), school_id=event.school_id)
+    await db.insert_assist(conn, assist)
+    await _log(conn, assist, AssistStep.REQUESTED, report.user_id, now)
+    _, who = await db.wording(conn, event.school_id, None, report.user_id)
+    await _alert(conn, assist, lambda language: rules.person_help_text(
+        language, assist, who=who, drill=event.drill), now, drill=event.drill)
 
 
 async def _answerable(conn: Connection, caller: Caller, assist_id: uuid.UUID) -> Assist:

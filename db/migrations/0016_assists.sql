@@ -20,7 +20,7 @@ create table assists (
     school_id       uuid not null references schools (id),
     kind            text not null
                     check (kind in ('medical', 'behavior', 'security', 'other', 'needs_help')),
-    -- the event a room's report asked for help during (needs_help only)
+    -- the event a room's report, or a member of staff, asked for help during (needs_help only)
     event_id        uuid,
     room_id         uuid,
     location        text check (length(location) <= 200),
@@ -41,7 +41,6 @@ create table assists (
     foreign key (became_event_id, school_id) references events (id, school_id),
     foreign key (room_id, school_id) references rooms (id, school_id),
     check ((kind = 'needs_help') = (event_id is not null)),
-    check (kind <> 'needs_help' or room_id is not null),
     check ((resolved_at is null) = (outcome is null)),
     check ((resolved_at is null) = (resolved_by is null)),
     check (resolved_at is null or resolved_at >= requested_at)

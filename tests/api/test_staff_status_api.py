@@ -115,3 +115,38 @@ async def test_an_ended_event_takes_no_report(client, db, school):
     r = await _report(client, school, "teacher")
     assert r.status_code == 409, r.text
     assert await snapshot(db) == before
+
+
+async def test_a_member_needing_help_alerts_the_responders_once_while_it_is_open(client, db,
+                                                                                 school):
+    """"Need help" opens the person's help and alerts the school's responders (not the
+    person), in their words; reporting it again while it is open alerts nobody again;
+    once resolved, a new "need help" opens a new one."""
+    async def helps() -> list[dict]:
+        r = await client.get(f"/v1/schools/{school['id']}/assists",
+                             headers=bearer(school["principal"]))
+        return r.json()["items"]
+
+    async def alerted() -> set[tuple[uuid.UUID, str]]:
+        return {(r["user_id"], r["body"]) for r in await db.fetch(
+            "select user_id, body from notification_outbox where assist_id is not null "
+            "and channel = 'sms'")}
+
+    assert (await _report(client, school, "teacher", "need_help", note="Hurt my ankle"))\
+        .status_code == 201
+    (help_,) = await helps()
+    assert (help_["kind"], help_["event_id"], help_["room_id"], help_["requested_by"]) == (
+        "needs_help", school["event"], None, str(school["teacher"]))
+    sent = await alerted()
+    assert {who for who, _ in sent} == {school["sro"], school["principal"]}
+    name = await db.fetchval("select name from memberships where user_id = $1",
+                             school["teacher"])
+    assert {body for _, body in sent} == {f"STAFF NEEDS HELP: {name}. Note: Hurt my ankle"}
+
+    assert (await _report(client, school, "teacher", "need_help")).status_code == 201
+    assert len(await helps()) == 1 and await alerted() == sent
+    r = await client.post(f"/v1/assists/{help_['id']}/resolve", json={"outcome": "nurse came"},
+                          headers=bearer(school["sro"]))
+    assert r.status_code == 200, r.text
+    assert (await _report(client, school, "teacher", "need_help")).status_code == 201
+    assert len(await helps()) == 2

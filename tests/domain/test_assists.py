@@ -17,6 +17,7 @@ from domain.language import Language
 from domain.roles import Role
 from domain.schools import Room
 from domain.srp import Action
+from domain.staff_status import StaffReport, StaffStatus
 
 NOW = datetime(2026, 11, 29, 14, 0, tzinfo=UTC)
 ROOM = Room(id=uuid.uuid4(), code="R-104", name="Library")
@@ -182,3 +183,18 @@ def test_the_plan_wakes_each_responder_on_push_and_sms_at_once():
                             "event_id": str(asked.event_id)}
     drill = rules.plan_assist(asked, [sro], texts, now=NOW, drill=True)
     assert not any(m.critical for m in drill)
+
+
+@pytest.mark.parametrize(("language", "drill", "words"), [
+    (Language.EN, False, "STAFF NEEDS HELP: Ana Ruiz. Note: In the gym"),
+    (Language.ES, True, "SIMULACRO - UN MIEMBRO DEL PERSONAL NECESITA AYUDA: Ana Ruiz. "
+                        "Nota: In the gym"),
+])
+def test_a_member_of_staff_asks_for_help_in_each_language(language, drill, words) -> None:
+    """A member's own "need help" names them and their note, a drill's says so first."""
+    report = StaffReport(event_id=uuid.uuid4(), user_id=uuid.uuid4(),
+                         status=StaffStatus.NEED_HELP, note="In the gym", reported_at=NOW)
+    assist = rules.person_needs_help(report, assist_id=uuid.uuid4(), school_id=uuid.uuid4())
+    assert (assist.kind, assist.room_id, assist.event_id) == (
+        AssistKind.NEEDS_HELP, None, report.event_id)
+    assert rules.person_help_text(language, assist, who="Ana Ruiz", drill=drill) == words
