@@ -8,7 +8,7 @@ import uuid
 import msgspec
 
 from db.pool import Connection
-from domain.watch import Update
+from domain.watch import WhatWeKnow
 
 # updates_of -- the event's "what we know" entries, oldest first
 _UPDATES = """
@@ -19,5 +19,5 @@ order by seq
 """
 
 
-async def updates_of(conn: Connection, event_id: uuid.UUID) -> list[Update]:
-    return [msgspec.convert(dict(r), Update) for r in await conn.fetch(_UPDATES, event_id)]
+async def updates_of(conn: Connection, event_id: uuid.UUID) -> list[WhatWeKnow]:
+    return [msgspec.convert(dict(r), WhatWeKnow) for r in await conn.fetch(_UPDATES, event_id)]

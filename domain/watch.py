@@ -61,7 +61,7 @@ class RoomToReport(Value):
     name: str
 
 
-class Update(Value, kw_only=True):
+class WhatWeKnow(Value, kw_only=True):
     """What the school knows, as a lead wrote it on the timeline."""
 
     at: datetime
@@ -89,11 +89,11 @@ class WatchView(Value, kw_only=True):
     rooms_needing_help: list[RoomInNeed]
     rooms_not_reported: list[RoomToReport]
     students: StudentCounts
-    updates: list[Update]
+    updates: list[WhatWeKnow]
 
 
 def watch_view(event: Event, school: School, rooms: Sequence[Room],
-               latest: Mapping[uuid.UUID, CheckIn], updates: Sequence[Update],
+               latest: Mapping[uuid.UUID, CheckIn], updates: Sequence[WhatWeKnow],
                open_until: datetime | None) -> WatchView:
     """The event as an officer needs it: rooms in need first (by code), then the rest."""
     tally = account([r.id for r in rooms], latest)

@@ -9,7 +9,7 @@ from datetime import timedelta
 from domain.checkins import CheckIn, CheckInStatus
 from domain.links import Links
 from domain.schools import Room, School
-from domain.watch import Update, watch_token, watch_url, watch_view
+from domain.watch import WhatWeKnow, watch_token, watch_url, watch_view
 from tests.domain.test_contacts import NOW, event
 
 LINKS = Links(secret="s" * 32, base_url="https://muster.example.org/")
@@ -40,7 +40,7 @@ def test_the_view_lists_rooms_in_need_unreported_rooms_totals_and_updates():
     latest = {ROOMS[0].id: report(ROOMS[0], CheckInStatus.NEEDS_HELP, students_missing=2,
                                   injured=1, note="Door will not lock"),
               ROOMS[1].id: report(ROOMS[1], CheckInStatus.OK, students_missing=1)}
-    update = Update(at=NOW + timedelta(minutes=5), text="Suspect seen near the gym",
+    update = WhatWeKnow(at=NOW + timedelta(minutes=5), text="Suspect seen near the gym",
                     threat_location="Gym")
     view = watch_view(event(drill=False), SCHOOL, ROOMS, latest, [update], None)
     assert (view.school_name, view.address, view.drill, view.action) == (
