@@ -63,7 +63,8 @@ After = Annotated[int | None, QueryParameter(ge=0, le=2**31 - 1, description=(
 
 
 @get("/{event_id:uuid}/stream",
-     summary="Live timeline (SSE: checkin, action, status, delivery; end when access ends)",
+     summary="Live timeline (SSE: checkin, action, status, delivery, update, assist, "
+             "staff_status; ends when access ends)",
      responses=problem_specs(400, 401, 404, 429), media_type="text/event-stream")
 async def stream(request: SignedIn, event_id: FromPath[uuid.UUID],
                  last_event_id: LastEventId = None, after: After = None) -> Stream:
