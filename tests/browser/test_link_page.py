@@ -249,7 +249,8 @@ async def test_a_spanish_speakers_link_speaks_spanish(phone, live, db):
     await expect(page.get_by_text(re.compile(r"R-002: enviado, guardado a las"))).to_be_visible()
 
 
-async def test_the_page_shows_the_newest_update_under_the_directive(phone, live, db, shoot):
+async def test_the_page_shows_the_newest_update_under_the_directive(phone, live, db, clock,
+                                                                  shoot):
     """What we know stands out under the directive, with where the threat is; an update
     sent while the page is open shows when the page is next looked at, the earlier one
     below it."""
@@ -259,11 +260,13 @@ async def test_the_page_shows_the_newest_update_under_the_directive(phone, live,
                            json={"text": "Police are inside.", "threat_location": "Gym"})
         assert r.status_code == 201, r.text
         page = await phone.new_page()
-        await page.goto(world["link"])
+        shown = await page.goto(world["link"])
+        assert '<p class="update-head">Update · <time' in await shown.text()
         await expect(page.locator("#threat")).to_have_text("Threat: North hallway.")
         latest = page.locator("#updates .latest")
         await expect(latest).to_contain_text("Threat: Gym")
         await expect(latest).to_contain_text("Police are inside.")
+        clock.advance(seconds=90)  # the next update comes later (the test's clock stands)
         r = await api.post(f"/v1/events/{world['event']}/updates", headers=bearer(world["sro"]),
                            json={"text": "East wing is clear."})
         assert r.status_code == 201, r.text
