@@ -136,18 +136,21 @@ async def record_outcome(conn: Connection, message_id: int, at: datetime, *,
 
 
 async def enqueue(conn: Connection, event_id: uuid.UUID | None,
-                  messages: list[PlannedMessage], *, assist_id: uuid.UUID | None = None) -> None:
-    """Write the messages about an event or a request for help (inside the caller's
-    transaction) and wake the dispatchers at commit."""
+                  messages: list[PlannedMessage], *, assist_id: uuid.UUID | None = None,
+                  reunification_id: uuid.UUID | None = None) -> None:
+    """Write the messages about an event, a request for help or a reunification (inside
+    the caller's transaction) and wake the dispatchers at commit."""
     if not messages:
         return
     # COPY: a district-wide lockdown writes ~20,000 rows inside the request
     await conn.copy_records_to_table(
         "notification_outbox",
-        columns=["event_id", "assist_id", "user_id", "contact_id", "phone", "channel", "kind",
-                 "priority", "body", "critical", "data", "not_before", "unless_acknowledged"],
-        records=[(event_id, assist_id, m.user_id, m.contact_id, m.phone, m.channel, m.kind,
-                  m.priority, m.body, m.critical, m.data, m.not_before, m.unless_acknowledged)
+        columns=["event_id", "assist_id", "reunification_id", "user_id", "contact_id",
+                 "guardian_id", "phone", "channel", "kind", "priority", "body", "critical",
+                 "data", "not_before", "unless_acknowledged"],
+        records=[(event_id, assist_id, reunification_id, m.user_id, m.contact_id,
+                  m.guardian_id, m.phone, m.channel, m.kind, m.priority, m.body, m.critical,
+                  m.data, m.not_before, m.unless_acknowledged)
                  for m in messages])
     await conn.execute("select pg_notify($1, '')", CHANNEL)
 

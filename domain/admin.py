@@ -29,6 +29,17 @@ class AdminChange(StrEnum):
     PHONE_CHANGED = "phone_changed"  # a person's sign-in phone: at each of their schools
     LANGUAGE_CHANGED = "language_changed"  # a person's language: at each of their schools
     CONTACTS_SAVED = "contacts_saved"  # the school's list of contacts for real events
+    ROSTER_IMPORTED = "roster_imported"  # a OneRoster export: students, guardians, classes
+    STUDENTS_IMPORTED = "students_imported"  # a plain students CSV
+    BELL_SCHEDULE_SAVED = "bell_schedule_saved"
+    ROSTER_ERASED = "roster_erased"  # the school's student data deleted by its district
+    REUNIFICATION_OPENED = "reunification_opened"
+    REUNIFICATION_CLOSED = "reunification_closed"
+    REUNIFICATION_READ = "reunification_read"  # someone saw the list of students and adults
+    STUDENT_ARRIVED = "student_arrived"  # at the reunification site
+    ADULT_ARRIVED = "adult_arrived"
+    RELEASE_APPROVED = "release_approved"  # a principal approved an adult not on the list
+    STUDENT_RELEASED = "student_released"
 
 
 class Actor(Value, kw_only=True):

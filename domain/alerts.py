@@ -39,7 +39,8 @@ class Channel(StrEnum):
 class MessageKind(StrEnum):
     """Why a message is sent; `reminder` is a drill's SMS to those who have not
     acknowledged, `repeat` a real alert's next round to them; `update` is "what we know"
-    during an event; `assist` a request for help to a school's responders."""
+    during an event; `assist` a request for help to a school's responders;
+    `reunification` tells a student's guardians where to collect them."""
 
     ALERT = "alert"
     ACTION = "action"
@@ -49,6 +50,7 @@ class MessageKind(StrEnum):
     UPDATE = "update"
     ASSIST = "assist"
     REPEAT = "repeat"
+    REUNIFICATION = "reunification"
 
 
 class Recipient(Value, kw_only=True):
@@ -68,8 +70,9 @@ class PlannedMessage(Value, kw_only=True):
     go from `not_before`, but not if `unless_acknowledged` and the person has acknowledged
     the event by then. `priority` is 0..9, higher first; `critical` asks for the iOS critical
     sound and Android high priority; `data` is the push payload (strings, for the app's deep
-    link), empty for SMS. It goes to a person (`user_id`) or to one of a school's contacts
-    (`contact_id`, who is no user: `phone` is the number to reach)."""
+    link), empty for SMS. It goes to a person (`user_id`), to one of a school's contacts
+    (`contact_id`) or to a student's guardian (`guardian_id`): neither is a user, so
+    `phone` is the number to reach."""
 
     user_id: uuid.UUID | None
     channel: Channel
@@ -81,6 +84,7 @@ class PlannedMessage(Value, kw_only=True):
     not_before: datetime
     unless_acknowledged: bool = False
     contact_id: uuid.UUID | None = None
+    guardian_id: uuid.UUID | None = None
     phone: str | None = None
 
 

@@ -35,6 +35,11 @@ class Permission(StrEnum):
     MANAGE_RESPONDERS = "manage_responders"
     READ_CONTACTS = "read_contacts"
     MANAGE_CONTACTS = "manage_contacts"
+    READ_STUDENTS = "read_students"
+    MANAGE_ROSTER = "manage_roster"
+    RUN_REUNIFICATION = "run_reunification"
+    REUNIFY = "reunify"
+    APPROVE_RELEASE = "approve_release"
 
 
 _EVERYONE = frozenset(Role)
@@ -61,6 +66,16 @@ _DEFAULTS: dict[Permission, frozenset[Role]] = {
     # the numbers a real event calls: the SRO works with them, administrators keep them
     Permission.READ_CONTACTS: _SAFETY_LEADS,
     Permission.MANAGE_CONTACTS: _ADMINISTRATORS,
+    # a teacher takes the roll of whoever is in the room, so every member sees the
+    # school's students; only administrators load rosters and bell schedules
+    Permission.READ_STUDENTS: _EVERYONE,
+    Permission.MANAGE_ROSTER: _ADMINISTRATORS,
+    # reunification: safety leads open and close it, any member may work at the site
+    # (students in, adults in, releases), an adult not on a student's list needs an
+    # administrator's approval
+    Permission.RUN_REUNIFICATION: _SAFETY_LEADS,
+    Permission.REUNIFY: _EVERYONE,
+    Permission.APPROVE_RELEASE: _ADMINISTRATORS,
 }
 
 _DOING: dict[Permission, str] = {
@@ -81,6 +96,11 @@ _DOING: dict[Permission, str] = {
     Permission.MANAGE_RESPONDERS: "choose who answers requests for help",
     Permission.READ_CONTACTS: "see the school's emergency contacts",
     Permission.MANAGE_CONTACTS: "change the school's emergency contacts",
+    Permission.READ_STUDENTS: "see the school's students",
+    Permission.MANAGE_ROSTER: "load the school's students, classes and bell schedule",
+    Permission.RUN_REUNIFICATION: "open or close a reunification",
+    Permission.REUNIFY: "check students and adults in, or release a student",
+    Permission.APPROVE_RELEASE: "approve releasing a student to an adult not on their list",
 }
 _WHO: dict[Role, str] = {
     Role.TEACHER: "a teacher",

@@ -67,6 +67,53 @@ async def staffed_school(db: asyncpg.Connection, *roles: str, room_count: int = 
             "rooms": await rooms(db, school_id, room_count), **people}
 
 
+_students = itertools.count()
+
+
+async def students(db: asyncpg.Connection, school_id: uuid.UUID, count: int, *,
+                   homeroom_id: uuid.UUID | None = None, grade: str = "9") -> list[uuid.UUID]:
+    """`count` active students named "Given{n} Family{n}", in `homeroom_id` if given."""
+    ids = [uuid.uuid4() for _ in range(count)]
+    numbers = [next(_students) for _ in ids]
+    await db.executemany(
+        """insert into students (id, school_id, source_id, given_name, family_name, grade,
+                                 homeroom_id, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, now())""",
+        [(sid, school_id, f"S{n:06d}", f"Given{n}", f"Family{n}", grade, homeroom_id)
+         for sid, n in zip(ids, numbers, strict=True)])
+    return ids
+
+
+async def school_class(db: asyncpg.Connection, school_id: uuid.UUID, room_id: uuid.UUID | None,
+                       periods: list[str], student_ids: list[uuid.UUID], *,
+                       source_id: str | None = None) -> uuid.UUID:
+    """A class meeting in `room_id` at `periods`, with these students enrolled."""
+    class_id = uuid.uuid4()
+    await db.execute(
+        """insert into classes (id, school_id, source_id, title, room_id, periods, updated_at)
+           values ($1, $2, $3, $4, $5, $6, now())""",
+        class_id, school_id, source_id or f"C-{class_id}", "Class", room_id, periods)
+    await db.executemany(
+        "insert into enrollments (class_id, student_id, school_id) values ($1, $2, $3)",
+        [(class_id, sid, school_id) for sid in student_ids])
+    return class_id
+
+
+async def guardian(db: asyncpg.Connection, school_id: uuid.UUID, student_id: uuid.UUID,
+                   name: str, *, phone: str | None = None, relationship: str = "parent",
+                   language: str = "en") -> uuid.UUID:
+    """An adult on the student's record."""
+    guardian_id = uuid.uuid4()
+    await db.execute(
+        """insert into guardians (id, school_id, source_id, name, phone, language, updated_at)
+           values ($1, $2, $3, $4, $5, $6, now())""",
+        guardian_id, school_id, f"G-{guardian_id}", name, phone, language)
+    await db.execute(
+        """insert into student_guardians (student_id, guardian_id, school_id, relationship)
+           values ($1, $2, $3, $4)""", student_id, guardian_id, school_id, relationship)
+    return guardian_id
+
+
 def start_request(client, school: dict, who: str = "sro", **body):
     """The app's answer to `school[who]` starting an event at `school` (a staffed_school):
     a real lockdown unless `body` says otherwise."""

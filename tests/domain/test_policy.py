@@ -32,6 +32,11 @@ CONTRACT = {
     Permission.MANAGE_RESPONDERS: ADMINS,
     Permission.READ_CONTACTS: LEADS,
     Permission.MANAGE_CONTACTS: ADMINS,
+    Permission.READ_STUDENTS: EVERYONE,
+    Permission.MANAGE_ROSTER: ADMINS,
+    Permission.RUN_REUNIFICATION: LEADS,
+    Permission.REUNIFY: EVERYONE,
+    Permission.APPROVE_RELEASE: ADMINS,
 }
 
 

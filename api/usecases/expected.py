@@ -1,0 +1,23 @@
+"""Who is expected where at a moment: the bell schedule's period then (in the school's
+time zone), and each active student's room at that period (db/students.py). An event's
+rooms expect the students they had when it started."""
+
+from __future__ import annotations
+
+import uuid
+import zoneinfo
+from datetime import datetime
+
+from db import schedules, students
+from db.pool import Connection
+from db.students import ExpectedStudent
+from domain.schedule import period_at
+
+
+async def expected_at(conn: Connection, school_id: uuid.UUID, timezone: str, at: datetime,
+                      room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
+    """The school's expected students at `at` (one room's, or all), by name."""
+    schedule = await schedules.bell_schedule(conn, school_id)
+    local = at.astimezone(zoneinfo.ZoneInfo(timezone))
+    period = period_at(schedule, local) if schedule is not None else None
+    return await students.expected_students(conn, school_id, period, room_id)

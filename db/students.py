@@ -1,0 +1,46 @@
+"""Queries about a school's students: who is expected in which room at a period."""
+
+from __future__ import annotations
+
+import uuid
+
+import msgspec
+
+from db.pool import Connection
+from domain.values import Value
+
+
+class ExpectedStudent(Value, kw_only=True):
+    """An active student and the room they are expected in (None: no class meeting in a
+    room at that period and no homeroom)."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    grade: str | None
+    room_id: uuid.UUID | None
+
+
+# expected_students -- each active student of the school with their expected room at a
+# period (domain/schedule.py): the room of their class meeting in it, the first by the
+# class's source id when two are (co-taught sections), else their homeroom; no period:
+# their homeroom. One room's, or every room's when $3 is null; by name.
+_EXPECTED = """
+select * from (
+    select s.id, s.given_name, s.family_name, s.grade,
+           coalesce((select c.room_id from enrollments e join classes c on c.id = e.class_id
+                     where e.student_id = s.id and c.active and c.room_id is not null
+                       and $2::text = any(c.periods)
+                     order by c.source_id limit 1), s.homeroom_id) as room_id
+    from students s
+    where s.school_id = $1 and s.active
+) expected
+where $3::uuid is null or room_id = $3
+order by family_name, given_name, id
+"""
+
+
+async def expected_students(conn: Connection, school_id: uuid.UUID, period: str | None,
+                            room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
+    rows = await conn.fetch(_EXPECTED, school_id, period, room_id)
+    return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
