@@ -12,10 +12,10 @@ from api.cli.demo import DemoReport
 from tests.processes import ROOT, env, free_port, postgres_serving, run, serve, stop, wait_ready
 
 
-def test_serve_on_embedded_postgres_end_to_end(tmp_path):
+def test_serve_on_embedded_postgres_end_to_end(tmp_path, pg_home):
     """serve starts an embedded server, shares it with `demo`, keeps data across
     restarts, and leaves no PostgreSQL behind when stopped."""
-    data, port = tmp_path / "data", free_port()
+    data, port = pg_home / "data", free_port()
     base = f"http://127.0.0.1:{port}"
     proc = serve(port, tmp_path / "serve.log", MUSTER_DATA_DIR=str(data))
     try:

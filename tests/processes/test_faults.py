@@ -88,8 +88,8 @@ class Postgres:
 
 
 @pytest.fixture
-def restartable(tmp_path):
-    pg = Postgres(tmp_path / "pg")
+def restartable(pg_home):
+    pg = Postgres(pg_home / "pg")
     try:
         yield pg
     finally:
