@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection
 
 import msgspec
 
@@ -44,3 +45,25 @@ async def expected_students(conn: Connection, school_id: uuid.UUID, period: str 
                             room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
     rows = await conn.fetch(_EXPECTED, school_id, period, room_id)
     return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
+
+
+# students_of_school -- which of these ids are the school's students (active or not: a
+# report may name one who left since the roster was read)
+_OF_SCHOOL = "select id from students where school_id = $1 and id = any($2::uuid[])"
+
+
+async def students_of_school(conn: Connection, school_id: uuid.UUID,
+                             ids: Collection[uuid.UUID]) -> set[uuid.UUID]:
+    return {r["id"] for r in await conn.fetch(_OF_SCHOOL, school_id, list(ids))}
+
+
+# students_named -- these students of the school by name ("Given Family")
+_NAMED = """
+select id, given_name || ' ' || family_name as name from students
+where school_id = $1 and id = any($2::uuid[])
+"""
+
+
+async def students_named(conn: Connection, school_id: uuid.UUID,
+                         ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
+    return {r["id"]: r["name"] for r in await conn.fetch(_NAMED, school_id, list(ids))}

@@ -1,0 +1,140 @@
+"""Roll call: every student accounted for by name, from the rooms' reports.
+
+A room's report may name students, each with a status (domain/students.py). Across the
+event's rooms' current reports, a student's status is:
+- a sighting (present, injured, extra) wherever one is, over missing or absent anywhere
+  else: a student one room reports extra is not missing from the room that expected them;
+  among sightings, the newest observed report's (the same total order as a room's current
+  report, domain/checkins.py);
+- else missing or absent, as the newest observed report naming them says; a missing
+  student's last known room is the room that reported them missing;
+- else not yet reported.
+Injured students are accounted for, and flagged. Each room expects the students the
+school expected there at the event's start (its class then, else its homeroom).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Collection, Iterable, Mapping
+from datetime import datetime
+
+from domain.checkins import CheckIn, supersedes
+from domain.students import SEEN, StudentStatus
+from domain.values import Value
+
+Expected = Mapping[uuid.UUID, uuid.UUID | None]  # student -> the room expecting them, if any
+
+
+class StudentState(Value, kw_only=True):
+    """A student in this event: `status` None until a report names them; `room_id` the
+    room of the report that decided their status (the last known room of a missing
+    student), else the room expecting them."""
+
+    student_id: uuid.UUID
+    status: StudentStatus | None
+    room_id: uuid.UUID | None
+    expected_room_id: uuid.UUID | None
+
+
+class RoomCall(Value, kw_only=True):
+    """A room's roll: how many students it expects, how many its current report names."""
+
+    room_id: uuid.UUID
+    expected: int
+    named: int
+
+
+class RollCall(Value, kw_only=True):
+    """The school's students in this event. `expected` counts the students expected at
+    the start; `accounted` those seen (present, injured or extra: an extra student not on
+    the roster counts too); `not_reported` expected students no report names yet."""
+
+    expected: int
+    accounted: int
+    absent: int
+    not_reported: int
+    missing: tuple[StudentState, ...]
+    injured: tuple[StudentState, ...]
+    rooms: tuple[RoomCall, ...]
+
+
+def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
+    return checkin.observed_at, checkin.received_at, checkin.client_id
+
+
+def student_states(expected: Expected, current: Iterable[CheckIn]) -> dict[uuid.UUID, StudentState]:
+    """Each student expected or named, with their status across the rooms' current
+    reports (the module's rules); expected students first, in the order given."""
+    deciding: dict[uuid.UUID, tuple[bool, tuple[datetime, datetime, uuid.UUID], CheckIn,
+                                    StudentStatus]] = {}
+    for checkin in current:
+        for mark in checkin.students:
+            rank = (mark.status in SEEN, _order(checkin))
+            held = deciding.get(mark.student_id)
+            if held is None or rank > held[:2]:
+                deciding[mark.student_id] = (*rank, checkin, mark.status)
+    states = {}
+    for student_id in [*expected, *(s for s in deciding if s not in expected)]:
+        room = expected.get(student_id)
+        if (decided := deciding.get(student_id)) is None:
+            states[student_id] = StudentState(student_id=student_id, status=None,
+                                              room_id=room, expected_room_id=room)
+        else:
+            states[student_id] = StudentState(student_id=student_id, status=decided[3],
+                                              room_id=decided[2].room_id,
+                                              expected_room_id=room)
+    return states
+
+
+def roll_call(expected: Expected, current: Iterable[CheckIn]) -> RollCall:
+    """Add up the students: `expected` by the order given, `current` each room's current
+    report (one per room)."""
+    reports = list(current)
+    states = student_states(expected, reports)
+    by_status: dict[StudentStatus | None, list[StudentState]] = {}
+    for state in states.values():
+        by_status.setdefault(state.status, []).append(state)
+    expecting: dict[uuid.UUID, int] = {}
+    for room in expected.values():
+        if room is not None:
+            expecting[room] = expecting.get(room, 0) + 1
+    named = {c.room_id: len(c.students) for c in reports}
+    return RollCall(
+        expected=len(expected),
+        accounted=sum(len(by_status.get(s, ())) for s in SEEN),
+        absent=len(by_status.get(StudentStatus.ABSENT, ())),
+        not_reported=len(by_status.get(None, ())),
+        missing=tuple(by_status.get(StudentStatus.MISSING, ())),
+        injured=tuple(by_status.get(StudentStatus.INJURED, ())),
+        rooms=tuple(RoomCall(room_id=r, expected=expecting.get(r, 0), named=named.get(r, 0))
+                    for r in dict.fromkeys([*expecting, *named])),
+    )
+
+
+def full_accountability_at(expected: Collection[uuid.UUID],
+                           checkins: Iterable[CheckIn]) -> datetime | None:
+    """The first moment (observed time) every expected student had a status in the rooms'
+    current reports, replaying the event's reports in observed order (a room's newer
+    report replaces its older one, and may stop naming a student); None with no roster,
+    or if it never happened."""
+    if not expected:
+        return None
+    wanted = set(expected)
+    left = len(wanted)
+    naming: dict[uuid.UUID, int] = {}  # student -> rooms whose current report names them
+    current: dict[uuid.UUID, CheckIn] = {}
+    for checkin in sorted(checkins, key=_order):
+        before = current.get(checkin.room_id)
+        if before is not None and not supersedes(checkin, before):
+            continue  # the same report twice
+        current[checkin.room_id] = checkin
+        for mark in before.students if before is not None else ():
+            naming[mark.student_id] -= 1
+            left += naming[mark.student_id] == 0 and mark.student_id in wanted
+        for mark in checkin.students:
+            naming[mark.student_id] = naming.get(mark.student_id, 0) + 1
+            left -= naming[mark.student_id] == 1 and mark.student_id in wanted
+        if left == 0:
+            return checkin.observed_at
+    return None
