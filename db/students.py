@@ -57,13 +57,45 @@ async def students_of_school(conn: Connection, school_id: uuid.UUID,
     return {r["id"] for r in await conn.fetch(_OF_SCHOOL, school_id, list(ids))}
 
 
-# students_named -- these students of the school by name ("Given Family")
+def _like(words: str) -> str:
+    """A LIKE pattern finding `words` anywhere, taken literally (no wildcards of theirs)."""
+    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+# search_students -- the school's active students whose name ("Given Family" or "Family,
+# Given") has the words, or whose SIS id is them, by name; at most $3
+_SEARCH = """
+select id, given_name || ' ' || family_name as name, grade from students
+where school_id = $1 and active
+  and (given_name || ' ' || family_name ilike $2 or family_name || ', ' || given_name ilike $2
+       or source_id = $4)
+order by family_name, given_name, id
+limit $3
+"""
+
+
+class FoundStudent(Value, kw_only=True):
+    id: uuid.UUID
+    name: str
+    grade: str | None
+
+
+# students_named -- these students of the school (active or not) by name ("Given Family")
 _NAMED = """
-select id, given_name || ' ' || family_name as name from students
+select id, given_name || ' ' || family_name as name, grade from students
 where school_id = $1 and id = any($2::uuid[])
 """
 
 
 async def students_named(conn: Connection, school_id: uuid.UUID,
-                         ids: Collection[uuid.UUID]) -> dict[uuid.UUID, str]:
-    return {r["id"]: r["name"] for r in await conn.fetch(_NAMED, school_id, list(ids))}
+                         ids: Collection[uuid.UUID]) -> dict[uuid.UUID, FoundStudent]:
+    rows = await conn.fetch(_NAMED, school_id, list(ids))
+    return {r["id"]: FoundStudent(id=r["id"], name=r["name"], grade=r["grade"]) for r in rows}
+
+
+async def search_students(conn: Connection, school_id: uuid.UUID, words: str,
+                          most: int) -> list[FoundStudent]:
+    words = " ".join(words.split())
+    rows = await conn.fetch(_SEARCH, school_id, _like(words), most, words)
+    return [FoundStudent(id=r["id"], name=r["name"], grade=r["grade"]) for r in rows]

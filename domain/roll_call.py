@@ -124,7 +124,8 @@ def full_accountability_at(expected: Collection[uuid.UUID],
     left = len(wanted)
     naming: dict[uuid.UUID, int] = {}  # student -> rooms whose current report names them
     current: dict[uuid.UUID, CheckIn] = {}
-    for checkin in sorted(checkins, key=_order):
+    ordered = sorted(checkins, key=_order)
+    for n, checkin in enumerate(ordered):
         before = current.get(checkin.room_id)
         if before is not None and not supersedes(checkin, before):
             continue  # the same report twice
@@ -135,6 +136,8 @@ def full_accountability_at(expected: Collection[uuid.UUID],
         for mark in checkin.students:
             naming[mark.student_id] = naming.get(mark.student_id, 0) + 1
             left -= naming[mark.student_id] == 1 and mark.student_id in wanted
-        if left == 0:
+        # a moment is complete once every report observed at it is in
+        last_of_moment = n + 1 == len(ordered) or ordered[n + 1].observed_at != checkin.observed_at
+        if left == 0 and last_of_moment:
             return checkin.observed_at
     return None

@@ -13,7 +13,7 @@ from api.usecases.expected import expected_in_event
 from db import checkins as db
 from db import staff_statuses
 from db.events import EventContext
-from db.students import students_named
+from db.students import FoundStudent, students_named
 from domain.checkins import CheckInStatus, RoomState, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
@@ -179,18 +179,19 @@ async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[
     expected = await expected_in_event(conn, ctx.event)
     call = roll_call({s.id: s.room_id for s in expected},
                      [c for state in states if (c := state.checkin) is not None])
-    known = {s.id: s for s in expected}
+    known = {s.id: FoundStudent(id=s.id, name=f"{s.given_name} {s.family_name}", grade=s.grade)
+             for s in expected}
     listed = [s.student_id for s in (*call.missing, *call.injured)]
     others = [s for s in listed if s not in known]  # named, yet no longer active
-    names = {s: f"{k.given_name} {k.family_name}" for s, k in known.items()} | (
-        await students_named(conn, ctx.event.school_id, others) if others else {})
+    if others:
+        known |= await students_named(conn, ctx.event.school_id, others)
     by_id = {r.id: r for r in rooms}
 
     def where(state: StudentState) -> StudentWhere:
         room = by_id.get(state.room_id) if state.room_id is not None else None
         student = known.get(state.student_id)
         return StudentWhere(student_id=state.student_id,
-                            name=names.get(state.student_id, str(state.student_id)),
+                            name=student.name if student else str(state.student_id),
                             grade=student.grade if student else None,
                             last_room=RoomName(room.id, room.code, room.name) if room else None)
 
