@@ -147,6 +147,7 @@ class TimingRecord(Value, kw_only=True):
     # reports (domain/roll_call.py); None with no roster, or never (records kept before
     # it existed read as None)
     to_full_student_accountability_s: float | None = None
+    students_expected: int = 0  # the roster's size at the start (0: no roster)
 
 
 def timing_record(event: Event, facts: TimingFacts, *, now: datetime) -> TimingRecord:
@@ -189,6 +190,7 @@ def timing_record(event: Event, facts: TimingFacts, *, now: datetime) -> TimingR
         chart=Chart(handoffs_s=handoffs, acknowledgements_s=[seconds(at) for at in acks],
                     markers=_markers(event, facts.actions, seconds)),
         to_full_student_accountability_s=seconds(full) if full is not None else None,
+        students_expected=len(facts.expected_students),
     )
 
 

@@ -218,3 +218,17 @@ async def test_the_drill_record_times_full_student_accountability(client, world,
     r = await client.post(f"/v1/events/{world['event']}/all-clear", json={},
                           headers=bearer(world["sro"]))
     assert r.status_code == 200 and await timing() == 75.0
+    printed = await client.get(f"/v1/events/{world['event']}/report.html",
+                               headers=bearer(world["principal"]))
+    assert "Every student accounted for" in printed.text and "1:15" in printed.text
+    csv = await client.get(f"/v1/events/{world['event']}/report", params={"format": "csv"},
+                           headers=bearer(world["principal"]))
+    assert "to_full_student_accountability_s,75.0" in csv.text
+
+
+async def test_a_school_without_a_roster_prints_no_student_line(client, db, world):
+    """No students: no time, and no line for it in the printed report."""
+    await db.execute("update students set active = false")
+    r = await client.get(f"/v1/events/{world['event']}/report.html",
+                         headers=bearer(world["principal"]))
+    assert r.status_code == 200 and "Every student accounted for" not in r.text
