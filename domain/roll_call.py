@@ -63,50 +63,70 @@ def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
     return checkin.observed_at, checkin.received_at, checkin.client_id
 
 
+class _Decided(Value):
+    """What decides a student's status: whether it is a sighting and the report's order
+    (the rank), the report, the status."""
+
+    rank: tuple[bool, tuple[datetime, datetime, uuid.UUID]]
+    checkin: CheckIn
+    status: StudentStatus
+
+
+def _decide(current: Iterable[CheckIn]) -> dict[uuid.UUID, _Decided]:
+    """Each named student's deciding mark: a sighting over any other, then the newest."""
+    deciding: dict[uuid.UUID, _Decided] = {}
+    for checkin in current:
+        order = _order(checkin)
+        ranks = {True: (True, order), False: (False, order)}
+        for mark in checkin.students:
+            rank = ranks[mark.status in SEEN]
+            held = deciding.get(mark.student_id)
+            if held is None or rank > held.rank:
+                deciding[mark.student_id] = _Decided(rank, checkin, mark.status)
+    return deciding
+
+
+def _state(student_id: uuid.UUID, decided: _Decided | None, expected: Expected) -> StudentState:
+    room = expected.get(student_id)
+    if decided is None:
+        return StudentState(student_id=student_id, status=None, room_id=room,
+                            expected_room_id=room)
+    return StudentState(student_id=student_id, status=decided.status,
+                        room_id=decided.checkin.room_id, expected_room_id=room)
+
+
 def student_states(expected: Expected, current: Iterable[CheckIn]) -> dict[uuid.UUID, StudentState]:
     """Each student expected or named, with their status across the rooms' current
     reports (the module's rules); expected students first, in the order given."""
-    deciding: dict[uuid.UUID, tuple[bool, tuple[datetime, datetime, uuid.UUID], CheckIn,
-                                    StudentStatus]] = {}
-    for checkin in current:
-        for mark in checkin.students:
-            rank = (mark.status in SEEN, _order(checkin))
-            held = deciding.get(mark.student_id)
-            if held is None or rank > held[:2]:
-                deciding[mark.student_id] = (*rank, checkin, mark.status)
-    states = {}
-    for student_id in [*expected, *(s for s in deciding if s not in expected)]:
-        room = expected.get(student_id)
-        if (decided := deciding.get(student_id)) is None:
-            states[student_id] = StudentState(student_id=student_id, status=None,
-                                              room_id=room, expected_room_id=room)
-        else:
-            states[student_id] = StudentState(student_id=student_id, status=decided[3],
-                                              room_id=decided[2].room_id,
-                                              expected_room_id=room)
-    return states
+    deciding = _decide(current)
+    return {s: _state(s, deciding.get(s), expected)
+            for s in [*expected, *(s for s in deciding if s not in expected)]}
 
 
 def roll_call(expected: Expected, current: Iterable[CheckIn]) -> RollCall:
-    """Add up the students: `expected` by the order given, `current` each room's current
-    report (one per room)."""
+    """Add up the students: `expected` (student -> room), `current` each room's current
+    report (one per room). The missing and the injured in the order they were named."""
     reports = list(current)
-    states = student_states(expected, reports)
-    by_status: dict[StudentStatus | None, list[StudentState]] = {}
-    for state in states.values():
-        by_status.setdefault(state.status, []).append(state)
+    deciding = _decide(reports)
+    tally: dict[StudentStatus, int] = {}
+    for decided in deciding.values():
+        tally[decided.status] = tally.get(decided.status, 0) + 1
     expecting: dict[uuid.UUID, int] = {}
     for room in expected.values():
         if room is not None:
             expecting[room] = expecting.get(room, 0) + 1
     named = {c.room_id: len(c.students) for c in reports}
+
+    def listed(status: StudentStatus) -> tuple[StudentState, ...]:
+        return tuple(_state(s, d, expected) for s, d in deciding.items() if d.status is status)
+
     return RollCall(
         expected=len(expected),
-        accounted=sum(len(by_status.get(s, ())) for s in SEEN),
-        absent=len(by_status.get(StudentStatus.ABSENT, ())),
-        not_reported=len(by_status.get(None, ())),
-        missing=tuple(by_status.get(StudentStatus.MISSING, ())),
-        injured=tuple(by_status.get(StudentStatus.INJURED, ())),
+        accounted=sum(tally.get(s, 0) for s in SEEN),
+        absent=tally.get(StudentStatus.ABSENT, 0),
+        not_reported=sum(s not in deciding for s in expected),
+        missing=listed(StudentStatus.MISSING),
+        injured=listed(StudentStatus.INJURED),
         rooms=tuple(RoomCall(room_id=r, expected=expecting.get(r, 0), named=named.get(r, 0))
                     for r in dict.fromkeys([*expecting, *named])),
     )

@@ -9,11 +9,11 @@ from datetime import datetime
 
 import asyncpg
 
-from api.usecases.expected import expected_in_event
+from api.usecases.expected import expected_rooms_in_event
 from db import checkins as db
 from db import staff_statuses
 from db.events import EventContext
-from db.students import FoundStudent, students_named
+from db.students import students_named
 from domain.checkins import CheckInStatus, RoomState, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
@@ -175,16 +175,12 @@ async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
 
 async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[Room],
                        states: Iterable[RoomState]) -> RollCallOut:
-    """The students of the event's school, by name, from the rooms' current reports."""
-    expected = await expected_in_event(conn, ctx.event)
-    call = roll_call({s.id: s.room_id for s in expected},
-                     [c for state in states if (c := state.checkin) is not None])
-    known = {s.id: FoundStudent(id=s.id, name=f"{s.given_name} {s.family_name}", grade=s.grade)
-             for s in expected}
+    """The students of the event's school from the rooms' current reports; the missing
+    and the injured by name (by family name), with their last known room."""
+    expected = await expected_rooms_in_event(conn, ctx.event)
+    call = roll_call(expected, [c for state in states if (c := state.checkin) is not None])
     listed = [s.student_id for s in (*call.missing, *call.injured)]
-    others = [s for s in listed if s not in known]  # named, yet no longer active
-    if others:
-        known |= await students_named(conn, ctx.event.school_id, others)
+    known = await students_named(conn, ctx.event.school_id, listed) if listed else {}
     by_id = {r.id: r for r in rooms}
 
     def where(state: StudentState) -> StudentWhere:
@@ -195,11 +191,16 @@ async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[
                             grade=student.grade if student else None,
                             last_room=RoomName(room.id, room.code, room.name) if room else None)
 
+    rank = {s: n for n, s in enumerate(known)}  # family-name order
+
+    def by_name(found: Iterable[StudentState]) -> list[StudentWhere]:
+        return [where(s) for s in sorted(found, key=lambda s: rank.get(s.student_id, 0))]
+
     order = {r.id: n for n, r in enumerate(rooms)}
     return RollCallOut(
         expected=call.expected, accounted=call.accounted, absent=call.absent,
         not_reported=call.not_reported,
-        missing=[where(s) for s in call.missing], injured=[where(s) for s in call.injured],
+        missing=by_name(call.missing), injured=by_name(call.injured),
         rooms=[RoomRoll(room_id=r.room_id, code=by_id[r.room_id].code,
                         name=by_id[r.room_id].name, expected=r.expected, named=r.named)
                for r in sorted(call.rooms, key=lambda r: order.get(r.room_id, 0))

@@ -18,7 +18,7 @@ from msgspec.structs import replace
 
 from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
-from api.usecases.expected import expected_in_event
+from api.usecases.expected import expected_rooms_in_event
 from db import reports as db
 from db import schools
 from db.pool import Connection
@@ -56,9 +56,8 @@ class EventReport(Value, kw_only=True):
 async def _facts(conn: Connection, event: Event) -> TimingFacts:
     """What the event's record is computed from, with its roster: the students expected
     at the start."""
-    expected = await expected_in_event(conn, event)
-    return replace(await db.load_facts(conn, event),
-                   expected_students=frozenset(s.id for s in expected))
+    expected = await expected_rooms_in_event(conn, event)
+    return replace(await db.load_facts(conn, event), expected_students=frozenset(expected))
 
 
 async def store_record(conn: Connection, event: Event,

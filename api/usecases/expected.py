@@ -28,10 +28,22 @@ async def expected_at(conn: Connection, school_id: uuid.UUID, timezone: str, at:
                                             room_id)
 
 
+async def _period_at_start(conn: Connection, event: Event) -> str | None:
+    timezone, schedule = await schedules.school_clock(conn, event.school_id)
+    return _period(schedule, timezone, event.started_at)
+
+
 async def expected_in_event(conn: Connection, event: Event,
                             room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
     """The students the event's rooms expect (one room's, or all): those expected when it
     started, by name; two queries."""
-    timezone, schedule = await schedules.school_clock(conn, event.school_id)
-    period = _period(schedule, timezone, event.started_at)
+    period = await _period_at_start(conn, event)
     return await students.expected_students(conn, event.school_id, period, room_id)
+
+
+async def expected_rooms_in_event(conn: Connection,
+                                  event: Event) -> dict[uuid.UUID, uuid.UUID | None]:
+    """Each student the event's rooms expect, and their room (as `expected_in_event`,
+    without names or order: what adding up needs); two queries."""
+    return await students.expected_rooms(conn, event.school_id,
+                                         await _period_at_start(conn, event))
