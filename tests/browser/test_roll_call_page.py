@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from tests import factories
 from tests.browser.conftest import LAPTOP, new_context, sign_in
-from tests.browser.test_link_page import _alerted
+from tests.browser.test_link_page import _alerted, offline
 from tests.waiting import eventually
 
 
@@ -75,3 +75,27 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
     await expect(dashboard.locator("#s-not-reported")).to_have_text("0")
     await shoot(dashboard, "dashboard-missing-student")
     await laptop.close()
+
+
+async def test_a_roll_call_made_offline_keeps_its_marks(phone, live, db):
+    """The list loaded, the connection drops: the marks go with the report kept on the
+    phone, and are stored with it once the connection returns."""
+    world = await _alerted(db, live, action="hold", drill=True)
+    first, second = await factories.students(db, world["id"], 2, homeroom_id=world["rooms"][2])
+    page = await phone.new_page()
+    await page.goto(world["link"])
+    await page.get_by_label("Room", exact=True).fill("R-003")
+    await expect(page.locator("#roll-list .mark")).to_have_count(2)
+
+    await offline(phone, True)
+    await page.get_by_role("button", name="All present").click()
+    await page.locator(f'#roll-list .mark[data-student="{first}"]').click()  # missing
+    await page.get_by_role("button", name="Safe", exact=True).click()
+    await page.get_by_role("button", name="Send", exact=True).click()
+    await expect(page.get_by_text("R-003: saved on this phone, not sent yet",
+                                  exact=False)).to_be_visible()
+    assert await _marks(db) == {}
+
+    await offline(phone, False)
+    await expect(page.get_by_text(re.compile(r"R-003: sent, stored at"))).to_be_visible()
+    assert await eventually(lambda: _marks(db)) == {first: "missing", second: "present"}
