@@ -185,9 +185,12 @@
   }
 
   // --- staff reporting themselves: the figures (and, for leads, the names) are read
-  // again from accountability after each report, at most one read at a time ---
+  // again from accountability after each report, at most one read at a time, and (in a
+  // storm of check-ins naming students) at most one a second: the reports meanwhile are
+  // all in the next read ---
   const STAFF = { safe: "safe", need_help: "NEEDS HELP", not_with_students: "not with students", off_site: "off site" };
-  let staffReading = null, staffAgain = false;
+  const READ_EVERY_MS = 1000;
+  let staffReading = null, staffAgain = false, lastRead = -Infinity;
 
   function drawStaff(staff) {
     for (const [status, count] of Object.entries(staff.by_status)) $(`t-staff-${status}`).textContent = count;
@@ -239,7 +242,12 @@
       staffAgain = true;
       return true;
     }
-    staffReading = Muster.api(`/v1/events/${eventId}/accountability`)
+    const wait = Math.max(0, lastRead + READ_EVERY_MS - Date.now());
+    staffReading = new Promise((waited) => setTimeout(waited, wait))
+      .then(() => {
+        lastRead = Date.now();
+        return Muster.api(`/v1/events/${eventId}/accountability`);
+      })
       .then((answer) => { drawStaff(answer.staff); drawRollCall(answer.roll_call); })
       .catch(() => { /* the figures stay as they were; the next report reads them again */ })
       .finally(() => {
