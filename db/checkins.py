@@ -15,6 +15,7 @@ from domain.checkins import CheckIn
 from domain.events import TimelineKind
 from domain.schools import Room
 from domain.srp import EventStatus
+from domain.students import StudentMark
 from domain.values import Value
 
 _COLUMNS = """id, event_id, room_id, client_id, status, students_present, students_missing,
@@ -23,10 +24,25 @@ _COLUMNS = """id, event_id, room_id, client_id, status, students_present, studen
 _NAMES = [c.strip() for c in _COLUMNS.split(",")]
 _INPUT = [n for n in _NAMES if n != "event_id"]  # a batch's columns: all of one event
 _ENCODER = msgspec.json.Encoder()
+_MARKS = msgspec.json.Decoder(tuple[StudentMark, ...])
+
+
+def _marks(checkin: str, as_: str = "students") -> str:
+    """SQL for the students a check-in (`checkin`, an SQL expression of its id) names, as
+    JSON text by student id (as `received` keeps them)."""
+    return f"""(select coalesce(json_agg(json_build_object('student_id', s.student_id,
+                                                        'status', s.status)
+                                      order by s.student_id), '[]')::text
+     from checkin_students s where s.checkin_id = {checkin}) as {as_}"""
 
 
 def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
-    return msgspec.convert({n: row[prefix + n] for n in _NAMES}, CheckIn)
+    """A check-in from its columns, and its students if the query read them."""
+    fields = {n: row[prefix + n] for n in _NAMES}
+    marks = row.get(prefix + "students")
+    if marks is not None:
+        fields["students"] = _MARKS.decode(marks)
+    return msgspec.convert(fields, CheckIn)
 
 
 # store_checkins -- a batch of one event's reports in one statement, so one transaction,
@@ -36,12 +52,14 @@ def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
 # again under the event's lock because the caller's copy of the event may be a second
 # old); each room's current report if the newest of the batch is newer than it (the
 # domain's `supersedes` order); timeline entries numbered in arrival order, and their
-# notifications. One row per report, in arrival order, tells what happened to it: its
-# seq if stored, and whether it asks for help (it needs help, or its room's help is
-# open: one probe of a small index, for a stored report only); else the report stored
-# before with its client_id (this statement's
-# snapshot cannot see one stored by a concurrent one), whether it was in time and whether
-# its room is the school's; and the event's status and end, as the lock found them.
+# notifications; the students each stored report names (from its detail, the check-in as
+# JSON), so a report and its roll call are one commit. One row per report, in arrival
+# order, tells what happened to it: its seq if stored, and whether it asks for help (it
+# needs help, or its room's help is open: one probe of a small index, for a stored report
+# only); else the report stored before with its client_id and its students (this
+# statement's snapshot cannot see one stored by a concurrent one), whether it was in time
+# and whether its room is the school's; and the event's status and end, as the lock found
+# them.
 _STORE = f"""
 with event as (
     select status as event_status, ended_at from events where id = $1 for update
@@ -76,6 +94,11 @@ with event as (
             received_at = excluded.received_at, client_id = excluded.client_id
         where (excluded.observed_at, excluded.received_at, excluded.client_id)
             > (room_reports.observed_at, room_reports.received_at, room_reports.client_id)
+), marks as (
+    insert into checkin_students (checkin_id, event_id, school_id, student_id, status)
+    select n.id, $1, $2, m.student_id, m.status
+    from new n join input i on i.id = n.id
+    cross join json_to_recordset(i.detail::json -> 'students') as m(student_id uuid, status text)
 ), counted as (
     update events set last_seq = last_seq + (select count(*) from new)
     where id = $1 and exists (select 1 from new) returning last_seq
@@ -98,7 +121,8 @@ select i.id, a.seq, i.in_time, i.our_room, e.event_status, e.ended_at, p.*,
 from input i cross join event e
 left join announced a on a.id = i.id
 left join lateral (  -- one index probe per report not stored, not a scan of the event's
-    select {", ".join(f"c.{n} as p_{n}" for n in _NAMES)} from checkins c
+    select {", ".join(f"c.{n} as p_{n}" for n in _NAMES)}, {_marks("c.id", "p_students")}
+    from checkins c
     where a.id is null and c.event_id = $1 and c.client_id = i.client_id
     limit 1  -- (there is one at most) keeps the planner from making it a join
 ) p on true
@@ -172,7 +196,9 @@ async def _outcome(conn: Connection, checkin: CheckIn, row: asyncpg.Record,
 
 
 # checkin_by_client_id -- the report a phone already sent with this client_id, if any
-_CHECKIN_BY_CLIENT_ID = f"select {_COLUMNS} from checkins where event_id = $1 and client_id = $2"
+_CHECKIN_BY_CLIENT_ID = f"""
+select {_COLUMNS}, {_marks("checkins.id")} from checkins where event_id = $1 and client_id = $2
+"""
 
 
 async def checkin_by_client_id(conn: Connection, event_id: uuid.UUID,
@@ -182,7 +208,7 @@ async def checkin_by_client_id(conn: Connection, event_id: uuid.UUID,
 
 
 # checkins_of -- every report of the event, superseded ones included (timing record)
-_CHECKINS_OF = f"select {_COLUMNS} from checkins where event_id = $1"
+_CHECKINS_OF = f"select {_COLUMNS}, {_marks('checkins.id')} from checkins where event_id = $1"
 
 
 async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
@@ -192,7 +218,7 @@ async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
 
 # reports_by -- the newest report of each room a person reported during the event
 _REPORTS_BY = f"""
-select distinct on (room_id) {_COLUMNS} from checkins
+select distinct on (room_id) {_COLUMNS}, {_marks("checkins.id")} from checkins
 where event_id = $1 and reported_by = $2
 order by room_id, observed_at desc, received_at desc, client_id desc
 """
@@ -205,10 +231,11 @@ async def reports_by(conn: Connection, event_id: uuid.UUID,
     return sorted(map(_checkin, rows), key=lambda c: c.observed_at, reverse=True)
 
 
-# rooms_with_reports -- every room of the school, with its current report if any
+# rooms_with_reports -- every room of the school, with its current report if any (and the
+# students it names: one probe of checkin_students' key per reported room)
 _ROOMS_WITH_REPORTS = f"""
 select r.id as r_id, r.code as r_code, r.name as r_name, r.building as r_building,
-       r.floor as r_floor, {", ".join("c." + n for n in _NAMES)}
+       r.floor as r_floor, {", ".join("c." + n for n in _NAMES)}, {_marks("rr.checkin_id")}
 from rooms r
 left join room_reports rr on rr.room_id = r.id and rr.event_id = $1
 left join checkins c on c.id = rr.checkin_id

@@ -5,6 +5,7 @@ current report is chosen by when the phone observed it, never by when it arrived
 the choice is a total order, so every server and every replay agrees on the winner.
 """
 
+import itertools
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
@@ -16,11 +17,14 @@ import msgspec
 from domain.errors import EventClosed, Invalid
 from domain.events import Event
 from domain.srp import EventStatus
+from domain.students import StudentMark
 from domain.text import Instant, Text200, Text1000
 from domain.values import Value
 
 Count = Annotated[int, msgspec.Meta(ge=0)]
 Headcount = Annotated[int, msgspec.Meta(ge=0, le=10000)]  # what one room can report
+MAX_MARKS = 500  # students one report may name: a gym or a cafeteria full, not the school
+Marks = Annotated[tuple[StudentMark, ...], msgspec.Meta(max_length=MAX_MARKS)]
 
 # A phone clock this far ahead of ours is wrong, not early: trust our clock instead.
 MAX_CLOCK_SKEW = timedelta(minutes=2)
@@ -48,6 +52,8 @@ class CheckInReport(Value, kw_only=True):
     location: Text200 | None = None
     note: Text1000 | None = None
     observed_at: Instant | None = None
+    # The roll call: each student the room names, with their status (domain/roll_call.py).
+    students: Marks = ()
 
 
 class CheckIn(Value, kw_only=True):
@@ -68,6 +74,7 @@ class CheckIn(Value, kw_only=True):
     received_at: datetime
     clock_skew_flagged: bool = False
     reported_by: uuid.UUID
+    students: tuple[StudentMark, ...] = ()  # by student id
 
 
 def observed_time(observed_at: datetime | None, received_at: datetime,
@@ -92,11 +99,18 @@ def observed_time(observed_at: datetime | None, received_at: datetime,
 
 def received(report: CheckInReport, *, checkin_id: uuid.UUID, event: Event,
              reported_by: uuid.UUID, received_at: datetime) -> CheckIn:
-    """The report as it is kept, its observed time as `observed_time` takes it."""
+    """The report as it is kept, its observed time as `observed_time` takes it, its
+    students by id (as they are read back); a student named twice is refused."""
     observed, flagged = observed_time(report.observed_at, received_at, event.started_at)
+    marks = tuple(sorted(report.students, key=lambda m: m.student_id))
+    twice = [a.student_id for a, b in itertools.pairwise(marks) if a.student_id == b.student_id]
+    if twice:
+        raise Invalid(f"student {twice[0]} is named twice in this report: give each student "
+                      "one status", field="students")
     return CheckIn(id=checkin_id, event_id=event.id, received_at=received_at,
                    clock_skew_flagged=flagged, reported_by=reported_by,
-                   **msgspec.structs.asdict(report) | {"observed_at": observed})
+                   **msgspec.structs.asdict(report) | {"observed_at": observed,
+                                                       "students": marks})
 
 
 def accept_late_checkin(event: Event, observed_at: datetime) -> None:

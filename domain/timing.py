@@ -18,6 +18,7 @@ from enum import StrEnum
 
 from domain.checkins import CheckIn, CheckInStatus, StudentCounts, account, latest_per_room
 from domain.events import Event
+from domain.roll_call import full_accountability_at
 from domain.schools import Room
 from domain.srp import Action
 from domain.values import Value
@@ -60,6 +61,8 @@ class TimingFacts(Value, kw_only=True):
     messages: Sequence[SentMessage]
     acknowledgements: Sequence[Acknowledgement]
     actions: Sequence[ActionTaken]
+    # the students expected at the start (the roll call's roster); none: no roster
+    expected_students: frozenset[uuid.UUID] = frozenset()
 
 
 class RoomRef(Value, kw_only=True):
@@ -140,6 +143,11 @@ class TimingRecord(Value, kw_only=True):
     unreported_rooms: list[RoomRef]
     rooms: list[RoomTiming]
     chart: Chart
+    # start -> the first moment every expected student had a status in the rooms' current
+    # reports (domain/roll_call.py); None with no roster, or never (records kept before
+    # it existed read as None)
+    to_full_student_accountability_s: float | None = None
+    students_expected: int = 0  # the roster's size at the start (0: no roster)
 
 
 def timing_record(event: Event, facts: TimingFacts, *, now: datetime) -> TimingRecord:
@@ -161,6 +169,7 @@ def timing_record(event: Event, facts: TimingFacts, *, now: datetime) -> TimingR
     within = sum(at - start <= ACK_WINDOW for at in acks)
 
     end = event.ended_at
+    full = full_accountability_at(facts.expected_students, facts.checkins)
     return TimingRecord(
         as_of_s=seconds(end or now),
         duration_s=seconds(end) if end else None,
@@ -180,6 +189,8 @@ def timing_record(event: Event, facts: TimingFacts, *, now: datetime) -> TimingR
         rooms=rooms,
         chart=Chart(handoffs_s=handoffs, acknowledgements_s=[seconds(at) for at in acks],
                     markers=_markers(event, facts.actions, seconds)),
+        to_full_student_accountability_s=seconds(full) if full is not None else None,
+        students_expected=len(facts.expected_students),
     )
 
 

@@ -4,7 +4,9 @@ reopening without a connection.
 
 The page shows the action and its directive (DRILL or not, unmistakably), the newest
 "what we know" update under them (its script asks the link's API for new ones while the
-event is active), and reports the room through the link's API (/v1/links/<token>); its
+event is active), and reports the room through the link's API (/v1/links/<token>), with
+its roll call: the room's students by name, one tap each (and a search for a student
+from another room); its
 script acknowledges when it opens on the phone, never the GET (docs/alerts.md#links). A
 lockdown's page is dark and still.
 """
@@ -41,6 +43,9 @@ WORDS: dict[Language, dict[str, Any]] = {
         "room_hint": "Code or name", "everyone": "Everyone here is", "safe": "Safe",
         "need_help": "Need help", "note": "Note", "send": "Send", "minus": "minus one",
         "plus": "plus one", "what_we_know": "What we know",
+        "students": "Students", "all_present": "All present",
+        "tap_hint": "Tap a student to change: present, missing, absent, injured.",
+        "add_extra": "A student from another room is here", "search_hint": "Type a name",
         "counts": {"present": "Present", "missing": "Missing", "extra": "Extra",
                    "injured": "Injured"},
         "ended": "This event has ended: {how}. A report made before the end can still be "
@@ -60,6 +65,11 @@ WORDS: dict[Language, dict[str, Any]] = {
             "choose_room": "Choose your room: type its code or name.",
             "choose_status": "Tap Safe or Need help.",
             "update": "Update", "earlier": "Earlier",
+            "no_roster": "No class list for this room: count your students below.",
+            "marked": "{marked} of {total} marked", "seen_in": "seen in {room}",
+            "remove": "Remove",
+            "statuses": {"": "not marked", "present": "Present", "missing": "Missing",
+                         "absent": "Absent", "injured": "Injured", "extra": "Extra"},
         },
     },
     Language.ES: {
@@ -70,6 +80,9 @@ WORDS: dict[Language, dict[str, Any]] = {
         "safe": "A salvo", "need_help": "Necesitan ayuda", "note": "Nota",
         "send": "Enviar", "minus": "menos uno", "plus": "más uno",
         "what_we_know": "Lo que sabemos",
+        "students": "Estudiantes", "all_present": "Todos presentes",
+        "tap_hint": "Toque a un estudiante para cambiar: presente, falta, ausente, herido.",
+        "add_extra": "Hay un estudiante de otro salón aquí", "search_hint": "Escriba un nombre",
         "counts": {"present": "Presentes", "missing": "Faltan", "extra": "De más",
                    "injured": "Heridos"},
         "ended": "Este evento terminó: {how}. Un reporte hecho antes del final todavía se "
@@ -91,6 +104,11 @@ WORDS: dict[Language, dict[str, Any]] = {
             "choose_room": "Elija su salón: escriba su código o su nombre.",
             "choose_status": "Toque A salvo o Necesitan ayuda.",
             "update": "Actualización", "earlier": "Antes",
+            "no_roster": "No hay lista de clase de este salón: cuente a sus estudiantes abajo.",
+            "marked": "{marked} de {total} marcados", "seen_in": "visto en {room}",
+            "remove": "Quitar",
+            "statuses": {"": "sin marcar", "present": "Presente", "missing": "Falta",
+                         "absent": "Ausente", "injured": "Herido", "extra": "De otro salón"},
         },
     },
 }

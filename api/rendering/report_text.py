@@ -71,6 +71,10 @@ def figures(t: TimingRecord) -> list[Figure]:
     def share(label: str, value: float | None) -> Figure:
         return timed(label, value, short, reported if value is None else "")
 
+    # a school without a student roster has no such line (nor an empty one)
+    students = [timed("Every student accounted for", t.to_full_student_accountability_s,
+                      "not yet" if active else "not reached",
+                      f"{t.students_expected} students")] if t.students_expected else []
     acknowledged = (Figure("Acknowledged by 1:00", "nobody was alerted", missing=True)
                     if t.acknowledged_pct_60s is None else
                     Figure("Acknowledged by 1:00", f"{t.acknowledged_pct_60s:.1f} %",
@@ -84,6 +88,7 @@ def figures(t: TimingRecord) -> list[Figure]:
         share("Half the rooms reported", t.rooms_50_s),
         share("90 % of rooms reported", t.rooms_90_s),
         timed("All rooms reported", t.rooms_100_s, short, reported),
+        *students,
         timed("Duration", t.duration_s, "event still active", f"as of {duration(t.as_of_s)}"
               if active else ""),
         Figure("Rooms needing help", str(t.rooms_needs_help)),
@@ -121,7 +126,7 @@ _CSV_FIGURES = ("duration_s", "notified_first_s", "notified_all_s", "alerts",
                 "alerts_handed_off", "alerts_failed", "recipients", "acknowledged",
                 "acknowledged_60s", "acknowledged_pct_60s", "first_checkin_s", "rooms_50_s",
                 "rooms_90_s", "rooms_100_s", "rooms_total", "rooms_reported", "rooms_ok",
-                "rooms_needs_help")
+                "rooms_needs_help", "students_expected", "to_full_student_accountability_s")
 _CSV_ROOM_COLUMNS = ("room_code", "room_name", "time_to_report_s", "status",
                      "students_present", "students_missing", "students_extra", "injured",
                      "reported_by", "reporter", "reports", "arrived_after_end",

@@ -4,6 +4,8 @@ one event, for its one person (api/usecases/links.py)."""
 
 from __future__ import annotations
 
+import uuid
+
 from litestar import Request, Response, Router, get, post
 from litestar.datastructures import State
 from litestar.openapi.datastructures import ResponseSpec
@@ -12,8 +14,11 @@ from litestar.params import FromPath, JSONBody
 from api.http.deps import Now, Work
 from api.http.problems import problem_specs
 from api.routes.events.checkins import CheckInIn
+from api.routes.events.roll_call import Words
 from api.usecases import links
 from api.usecases.links import Door, LinkPage
+from api.usecases.roll_call import RoomStudents
+from db.students import FoundStudent
 from domain.checkins import CheckIn
 
 
@@ -49,5 +54,21 @@ async def check_in(request: Request, state: State, token: FromPath[str],
     return Response(checkin, status_code=201 if new else 200)
 
 
-router = Router("/v1/links", route_handlers=[link_page, acknowledge, check_in],
+@get("/{token:str}/rooms/{room_id:uuid}/students",
+     summary="A room's expected students at the event's start, with their status",
+     responses=problem_specs(400, 404, 410))
+async def room_students(state: State, now: Now, token: FromPath[str],
+                        room_id: FromPath[uuid.UUID]) -> RoomStudents:
+    return await links.room_students(_door(state), token, room_id, now)
+
+
+@get("/{token:str}/students", summary="The school's students by name (at most 20)",
+     responses=problem_specs(400, 404, 410))
+async def find_students(state: State, now: Now, token: FromPath[str],
+                        q: Words) -> list[FoundStudent]:
+    return await links.find_students(_door(state), token, q, now)
+
+
+router = Router("/v1/links", route_handlers=[link_page, acknowledge, check_in, room_students,
+                                             find_students],
                 tags=["links"])

@@ -4,16 +4,21 @@ and the staff who reported themselves and who has not."""
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
 
+from api.usecases.expected import expected_rooms_in_event
 from db import checkins as db
 from db import staff_statuses
 from db.events import EventContext
-from domain.checkins import CheckInStatus, StudentCounts, account
+from db.students import students_named
+from domain.checkins import CheckInStatus, RoomState, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
+from domain.roll_call import StudentState, roll_call
+from domain.schools import Room
 from domain.staff_status import StaffStatus, account_staff
 from domain.values import Value
 
@@ -71,6 +76,47 @@ class StaffAccountability(Value, kw_only=True):
     reports: list[StaffStatusReport] | None
 
 
+class RoomName(Value):
+    room_id: uuid.UUID
+    code: str
+    name: str
+
+
+class StudentWhere(Value, kw_only=True):
+    """A student by name and their last known room: where a room reported them missing,
+    or saw them (injured)."""
+
+    student_id: uuid.UUID
+    name: str
+    grade: str | None
+    last_room: RoomName | None
+
+
+class RoomRoll(Value, kw_only=True):
+    """A room's roll: students expected there at the start, and named by its report."""
+
+    room_id: uuid.UUID
+    code: str
+    name: str
+    expected: int
+    named: int
+
+
+class RollCallOut(Value, kw_only=True):
+    """Every student by name (domain/roll_call.py): `expected` at the event's start,
+    `accounted` (seen: present, injured or extra), `absent`, `not_reported` (named by no
+    report yet), the missing and the injured by name, each room's roll in room-code
+    order. Zero expected and no rooms: the school has no roster."""
+
+    expected: int
+    accounted: int
+    absent: int
+    not_reported: int
+    missing: list[StudentWhere]
+    injured: list[StudentWhere]
+    rooms: list[RoomRoll]
+
+
 class AccountabilityOut(Value, kw_only=True):
     rooms_total: int
     rooms_reported: int
@@ -80,6 +126,7 @@ class AccountabilityOut(Value, kw_only=True):
     students: StudentCounts
     rooms: list[RoomReport]
     staff: StaffAccountability
+    roll_call: RollCallOut
 
 
 async def staff_accountability(conn: asyncpg.Connection, ctx: EventContext, role: Role,
@@ -122,4 +169,39 @@ async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
         unreported_rooms=[UnreportedRoom(r, by_id[r].code, by_id[r].name)
                           for r in tally.unreported_room_ids],
         students=tally.students, rooms=reports,
-        staff=await staff_accountability(conn, ctx, role, now))
+        staff=await staff_accountability(conn, ctx, role, now),
+        roll_call=await roll_call_of(conn, ctx, rooms, tally.rooms))
+
+
+async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[Room],
+                       states: Iterable[RoomState]) -> RollCallOut:
+    """The students of the event's school from the rooms' current reports; the missing
+    and the injured by name (by family name), with their last known room."""
+    expected = await expected_rooms_in_event(conn, ctx.event)
+    call = roll_call(expected, [c for state in states if (c := state.checkin) is not None])
+    listed = [s.student_id for s in (*call.missing, *call.injured)]
+    known = await students_named(conn, ctx.event.school_id, listed) if listed else {}
+    by_id = {r.id: r for r in rooms}
+
+    def where(state: StudentState) -> StudentWhere:
+        room = by_id.get(state.room_id) if state.room_id is not None else None
+        student = known.get(state.student_id)
+        return StudentWhere(student_id=state.student_id,
+                            name=student.name if student else str(state.student_id),
+                            grade=student.grade if student else None,
+                            last_room=RoomName(room.id, room.code, room.name) if room else None)
+
+    rank = {s: n for n, s in enumerate(known)}  # family-name order
+
+    def by_name(found: Iterable[StudentState]) -> list[StudentWhere]:
+        return [where(s) for s in sorted(found, key=lambda s: rank.get(s.student_id, 0))]
+
+    order = {r.id: n for n, r in enumerate(rooms)}
+    return RollCallOut(
+        expected=call.expected, accounted=call.accounted, absent=call.absent,
+        not_reported=call.not_reported,
+        missing=by_name(call.missing), injured=by_name(call.injured),
+        rooms=[RoomRoll(room_id=r.room_id, code=by_id[r.room_id].code,
+                        name=by_id[r.room_id].name, expected=r.expected, named=r.named)
+               for r in sorted(call.rooms, key=lambda r: order.get(r.room_id, 0))
+               if r.room_id in by_id])

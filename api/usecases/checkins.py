@@ -5,6 +5,7 @@ this process's recent copy (`EventCache`) and the report waits for its batch
 (`CheckinWriter`) without a connection of its own; the route hands both in, with the
 caller and `now`. The report's statement decides whether it is taken, under the
 event's lock, because the copy may be a second old: a connection is taken only when a
+report names students (one query: are they the school's?), a
 late report changes the event's kept record, or a report asks for help (it needs help, or
 its room's help is still open: api/usecases/assists.py alerts the responders before the
 report is answered, so a 201 means they will be told).
@@ -27,6 +28,7 @@ from api.usecases.event_cache import EventCache
 from db.checkin_writer import CheckinWriter
 from db.checkins import ForeignRoom, Replayed, Stored, TooLate
 from db.events import load_event
+from db.students import students_of_school
 from domain.checkins import CheckIn, CheckInReport, received, too_late
 from domain.errors import Invalid
 from domain.policy import Permission
@@ -49,6 +51,8 @@ async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter
     ctx.policy.require(role, Permission.CHECK_IN)
     checkin = received(report, checkin_id=uuid.uuid4(), event=ctx.event,
                        reported_by=caller.user_id, received_at=now)
+    if report.students:
+        await _require_our_students(pool, ctx.event.school_id, report)
     match await writer.write(checkin, ctx.event.school_id):
         case Replayed(earlier):
             return CheckedIn(earlier, new=False)
@@ -66,3 +70,15 @@ async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter
         case Stored(asks_help=True):  # never an ok report of a room whose help is not open
             await room_asks_help(pool, ctx.event, checkin, now)
     return CheckedIn(checkin, new=True)
+
+
+async def _require_our_students(pool: asyncpg.Pool, school_id: uuid.UUID,
+                                report: CheckInReport) -> None:
+    """Refuse (400, naming the first one) a report naming a student the event's school
+    does not have, before anything is stored: one query, for a report with a roll call."""
+    async with pool.acquire() as conn:
+        ours = await students_of_school(conn, school_id, [m.student_id for m in report.students])
+    for n, mark in enumerate(report.students):
+        if mark.student_id not in ours:
+            raise Invalid(f"no student {mark.student_id} at this event's school",
+                          field=f"students[{n}].student_id")

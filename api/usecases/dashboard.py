@@ -10,7 +10,12 @@ from datetime import datetime
 import asyncpg
 
 from api.usecases.access import load_event_as
-from api.usecases.accountability import StaffAccountability, staff_accountability
+from api.usecases.accountability import (
+    RollCallOut,
+    StaffAccountability,
+    roll_call_of,
+    staff_accountability,
+)
 from api.usecases.callers import Caller
 from api.usecases.updates import RECENT_UPDATES
 from db import checkins, deliveries, schools, staff, timeline, updates
@@ -44,8 +49,8 @@ class Dashboard(Value, kw_only=True):
     (leads' by default); `may_read_report` says whether the drill report is theirs to open.
     `people` names the school's staff for a viewer who may see its staff list (so that the
     stream's later check-ins say who reported); others have the names on the timeline.
-    `staff` is the staff's reports of themselves (None with `rooms`); `updates` the
-    event's newest updates, newest first.
+    `staff` is the staff's reports of themselves and `roll_call` the students by name
+    (both None with `rooms`); `updates` the event's newest updates, newest first.
     """
 
     event: Event
@@ -61,6 +66,7 @@ class Dashboard(Value, kw_only=True):
     people: dict[uuid.UUID, str]
     can: dict[str, bool]
     staff: StaffAccountability | None
+    roll_call: RollCallOut | None
     updates: list[Update]  # each permission's name: whether the viewer has it at this school
 
 
@@ -80,11 +86,13 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
         rooms: list[RoomNow] | None = None
         tally: Accountability | None = None
         reporting: StaffAccountability | None = None
+        students: RollCallOut | None = None
         if policy.allows(role, Permission.READ_ACCOUNTABILITY):
             found, latest = await checkins.rooms_with_reports(conn, event_id, school.id)
             tally = account([r.id for r in found], latest)
             rooms = [RoomNow(room=r, checkin=latest.get(r.id)) for r in found]
             reporting = await staff_accountability(conn, ctx, role, now)
+            students = await roll_call_of(conn, ctx, found, tally.rooms)
         may_read_report = policy.allows(role, Permission.READ_REPORTS)
         counts = await deliveries.delivery_counts(conn, event_id) if may_read_report else None
         people = {}
@@ -96,4 +104,4 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
                      accountability=tally, deliveries=counts, timeline=recent,
                      may_read_report=may_read_report, people=people,
                      can={p.value: policy.allows(role, p) for p in Permission},
-                     staff=reporting, updates=news)
+                     staff=reporting, roll_call=students, updates=news)

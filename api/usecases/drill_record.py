@@ -14,9 +14,11 @@ import uuid
 from datetime import datetime
 
 import asyncpg
+from msgspec.structs import replace
 
 from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
+from api.usecases.expected import expected_rooms_in_event
 from db import reports as db
 from db import schools
 from db.pool import Connection
@@ -25,7 +27,7 @@ from domain.errors import NotFound
 from domain.events import Event
 from domain.policy import Permission
 from domain.srp import EventStatus
-from domain.timing import TimingRecord, timing_record
+from domain.timing import TimingFacts, TimingRecord, timing_record
 from domain.values import Value
 
 log = logging.getLogger("muster.reports")
@@ -51,12 +53,19 @@ class EventReport(Value, kw_only=True):
     people: dict[uuid.UUID, str]
 
 
+async def _facts(conn: Connection, event: Event) -> TimingFacts:
+    """What the event's record is computed from, with its roster: the students expected
+    at the start."""
+    expected = await expected_rooms_in_event(conn, event)
+    return replace(await db.load_facts(conn, event), expected_students=frozenset(expected))
+
+
 async def store_record(conn: Connection, event: Event,
                        now: datetime) -> tuple[TimingRecord, datetime]:
     """Compute the event's timing record from what is stored now, and keep it."""
     async with conn.transaction():
         await db.lock_record(conn, event.id)
-        record = timing_record(event, await db.load_facts(conn, event), now=now)
+        record = timing_record(event, await _facts(conn, event), now=now)
         await db.store_record(conn, event.id, record, now)
     return record, now
 
@@ -74,7 +83,7 @@ async def keep_record(conn: Connection, event: Event, now: datetime) -> None:
 async def _timing(conn: asyncpg.Connection, event: Event,
                   now: datetime) -> tuple[TimingRecord, datetime]:
     if event.status is EventStatus.ACTIVE:
-        return timing_record(event, await db.load_facts(conn, event), now=now), now
+        return timing_record(event, await _facts(conn, event), now=now), now
     return await db.load_record(conn, event.id) or await store_record(conn, event, now)
 
 

@@ -14,7 +14,7 @@ from datetime import datetime
 
 import asyncpg
 
-from api.usecases import checkins
+from api.usecases import checkins, roll_call
 from api.usecases import events as lifecycle
 from api.usecases.callers import Caller, CallerCache
 from api.usecases.event_cache import EventCache
@@ -25,6 +25,7 @@ from db import links as db
 from db import schools, updates
 from db.checkin_writer import CheckinWriter
 from db.events import EventContext
+from db.students import FoundStudent
 from domain.checkins import CheckIn, CheckInReport
 from domain.errors import NotFound
 from domain.events import Event
@@ -119,3 +120,20 @@ async def check_in(door: Door, writer: CheckinWriter, token: str, report: CheckI
     holder = await door.open(token, now)
     return await checkins.check_in(door.events, door.pool, writer, holder.caller,
                                    holder.ctx.event.id, report, now)
+
+
+async def room_students(door: Door, token: str, room_id: uuid.UUID,
+                        now: datetime) -> roll_call.RoomStudents:
+    """A room's roll call list, for the link's person to mark (as their report's
+    students)."""
+    holder = await door.open(token, now)
+    async with door.pool.acquire() as conn:
+        return await roll_call.room_students(conn, holder.ctx.event, room_id)
+
+
+async def find_students(door: Door, token: str, words: str,
+                        now: datetime) -> list[FoundStudent]:
+    """The school's students by name, to add one from another room to a report."""
+    holder = await door.open(token, now)
+    async with door.pool.acquire() as conn:
+        return await roll_call.find_students(conn, holder.ctx.event, words)

@@ -102,7 +102,8 @@ async def world(pool, database_url, tmp_path_factory):
     token = LINKS.token(uuid.UUID(r.json()["id"]), teacher.id)  # the drill's alert's link
     yield {"ids": {"school_id": str(high.id), "event_id": r.json()["id"],
                    "district_id": str(demo.district_id), "user_id": str(teacher.id),
-                   "token": token, "assist_id": asked.json()["id"]},
+                   "token": token, "assist_id": asked.json()["id"],
+                   "room_id": str(high.rooms[0].id)},
            "headers": bearer(admin.id)}
     PLUGGED.app = None
 

@@ -78,6 +78,9 @@ PUBLIC = {
     ("GET", "/v1/links/{token:str}"): "/v1/links/" + "A" * 22,
     ("POST", "/v1/links/{token:str}/ack"): "/v1/links/" + "A" * 22 + "/ack",
     ("POST", "/v1/links/{token:str}/checkins"): "/v1/links/" + "A" * 22 + "/checkins",
+    ("GET", "/v1/links/{token:str}/rooms/{room_id:uuid}/students"):
+        "/v1/links/" + "A" * 22 + f"/rooms/{uuid.UUID(int=1)}/students",
+    ("GET", "/v1/links/{token:str}/students"): "/v1/links/" + "A" * 22 + "/students?q=Ann",
     ("GET", "/e/{token:str}"): "/e/" + "A" * 22,  # the link's page, on the same terms
     ("GET", "/e/sw.js"): "/e/sw.js",  # the links' service worker
     # a school contact's read-only link to an event: its token is the credential
@@ -177,6 +180,10 @@ TABLE = {
         {"client_id": "{client}", "room_id": "{room}", "status": "ok", "students_present": 20}),
     ("GET", "/v1/events/{event_id:uuid}/accountability"): Call(SCHOOL, EVERYONE,
                                                                E + "/accountability"),
+    ("GET", "/v1/events/{event_id:uuid}/rooms/{room_id:uuid}/students"): Call(
+        SCHOOL, EVERYONE, E + "/rooms/{room}/students"),
+    ("GET", "/v1/events/{event_id:uuid}/students"): Call(SCHOOL, EVERYONE,
+                                                         E + "/students?q=Ann"),
     ("POST", "/v1/events/{event_id:uuid}/updates"): Call(
         SCHOOL, LEADS, E + "/updates", {"text": "Police are inside.", "threat_location": "Gym"}),
     ("GET", "/v1/events/{event_id:uuid}/updates"): Call(SCHOOL, EVERYONE, E + "/updates"),
@@ -359,7 +366,7 @@ async def test_every_private_route_needs_a_token(client, db, key):
     """Without a token, 401 and nothing else."""
     url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
                                 ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4(),
-                                assist=uuid.uuid4())
+                                assist=uuid.uuid4(), room=uuid.uuid4())
     r = await client.request(key[0], url)
     assert r.status_code == 401, r.text
 
@@ -386,7 +393,7 @@ def test_the_path_templates_are_the_routes():
     for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
-                                 device="x", assist="a")
+                                 device="x", assist="a", room="r")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
 
 
@@ -407,10 +414,10 @@ LINK_CASES = {
 
 @pytest.mark.parametrize("case", sorted(LINK_CASES))
 async def test_links_reach_their_own_event_for_their_own_person(client, db, clock, case):
-    """GET, the page, ack and a check-in by link: a member's own link works; any other
-    token is refused with a problem (a page) that tells nothing of the school, and stores
-    nothing (an ended event's link acknowledges, which records receipt of that event
-    only)."""
+    """GET, the page, a room's students, the search, ack and a check-in by link: a
+    member's own link works; any other token is refused with a problem (a page) that tells
+    nothing of the school, and stores nothing (an ended event's link acknowledges, which
+    records receipt of that event only)."""
     from domain.links import OFFLINE_REPLAY_WINDOW
     from tests.conftest import LINKS
 
@@ -429,6 +436,8 @@ async def test_links_reach_their_own_event_for_their_own_person(client, db, cloc
               "students_present": 20}
     page = url.replace("/v1/links/", "/e/")
     for method, path, body, allowed in (("GET", "", None, 200), ("GET", "page", None, 200),
+                                        ("GET", f"/rooms/{world['room']}/students", None, 200),
+                                        ("GET", "/students?q=Ann", None, 200),
                                         ("POST", "/ack", None, 204),
                                         ("POST", "/checkins", report, 201)):
         before = await snapshot(db) if method != "GET" else None

@@ -185,9 +185,12 @@
   }
 
   // --- staff reporting themselves: the figures (and, for leads, the names) are read
-  // again from accountability after each report, at most one read at a time ---
+  // again from accountability after each report, at most one read at a time, and (in a
+  // storm of check-ins naming students) at most one a second: the reports meanwhile are
+  // all in the next read ---
   const STAFF = { safe: "safe", need_help: "NEEDS HELP", not_with_students: "not with students", off_site: "off site" };
-  let staffReading = null, staffAgain = false;
+  const READ_EVERY_MS = 1000;
+  let staffReading = null, staffAgain = false, lastRead = -Infinity;
 
   function drawStaff(staff) {
     for (const [status, count] of Object.entries(staff.by_status)) $(`t-staff-${status}`).textContent = count;
@@ -204,14 +207,48 @@
     }));
   }
 
+  // --- students by name: missing ones with their last known room, read again with the
+  // staff's figures after each report ---
+  function drawRollCall(call) {
+    if (!$("students-section")) return;
+    const where = (m) => (m.last_room ? `${m.last_room.code} ${m.last_room.name}` : "unknown");
+    $("students-section").hidden = !call.expected && !call.rooms.length;
+    $("s-missing").textContent = call.missing.length;
+    $("tile-s-missing").toggleAttribute("data-alert", call.missing.length > 0);
+    $("s-accounted").textContent = call.accounted;
+    $("s-expected").textContent = call.expected;
+    $("s-injured").textContent = call.injured.length;
+    $("s-absent").textContent = call.absent;
+    $("s-not-reported").textContent = call.not_reported;
+    $("missing-students").replaceChildren(...call.missing.map((m) => {
+      const li = el("li", undefined, "needs-help");
+      li.append(el("strong", m.name));
+      if (m.grade) li.append(" ", el("span", `grade ${m.grade}`, "muted"));
+      li.append(` · last seen: ${where(m)}`);
+      return li;
+    }));
+    $("none-missing").hidden = call.missing.length > 0;
+    $("injured-title").hidden = call.injured.length === 0;
+    $("injured-students").replaceChildren(...call.injured.map((m) => {
+      const li = el("li");
+      li.append(el("strong", m.name), ` · in ${where(m)}`);
+      return li;
+    }));
+  }
+
   function applyStaffStatus() {
     if (!d.staff) return true;
     if (staffReading) {
       staffAgain = true;
       return true;
     }
-    staffReading = Muster.api(`/v1/events/${eventId}/accountability`)
-      .then((answer) => drawStaff(answer.staff))
+    const wait = Math.max(0, lastRead + READ_EVERY_MS - Date.now());
+    staffReading = new Promise((waited) => setTimeout(waited, wait))
+      .then(() => {
+        lastRead = Date.now();
+        return Muster.api(`/v1/events/${eventId}/accountability`);
+      })
+      .then((answer) => { drawStaff(answer.staff); drawRollCall(answer.roll_call); })
       .catch(() => { /* the figures stay as they were; the next report reads them again */ })
       .finally(() => {
         staffReading = null;
@@ -301,6 +338,10 @@
     r.checkin = checkin;
     drawRoom(r);
     drawTotals();
+    // the students' figures are the server's (a sighting elsewhere wins over missing here):
+    // read again, coalesced with the staff's, while the school has a roll call to show
+    const roll = $("students-section");
+    if (roll && (!roll.hidden || (checkin.students || []).length)) applyStaffStatus();
     return true;
   }
 

@@ -134,6 +134,152 @@
       input.value = Math.max(0, (parseInt(input.value, 10) || 0) + Number(button.dataset.by));
     });
   }
+
+  // ---- the roll call: the room's students (those it had when the event started), one
+  // tap each. "All present" first, then a tap on each exception: present -> missing ->
+  // absent -> injured -> present. A student from another room is found by name and
+  // added as an extra. The counts are the marks' while the room has a list. The list is
+  // kept on this phone, so that the page reopened without a connection still has it.
+  const STATUSES = data.words.statuses;
+  const NEXT = { "": "present", present: "missing", missing: "absent", absent: "injured",
+                 injured: "present", extra: "injured" };
+  const NEXT_EXTRA = { extra: "injured", injured: "extra" };
+  kept.rolls = kept.rolls || {};
+  let roll = null;  // { roomId, students: [{ student_id, name, grade, expected, status, seen_in }] }
+
+  async function loadRoll(room) {
+    if (!room) { roll = null; drawRoll(); return; }
+    if (roll && roll.roomId === room.id) return;
+    let list = null;
+    try {
+      if (navigator.onLine) {
+        const response = await fetch(`${data.api}/rooms/${room.id}/students`,
+                                     { credentials: "omit", cache: "no-store" });
+        if (response.ok) {
+          list = (await response.json()).students;
+          kept.rolls[room.id] = list;
+          keep();
+        }
+      }
+    } catch { /* no connection: the list kept on this phone, if any */ }
+    const chosen = findRoom($("room").value);
+    if (!chosen || chosen.id !== room.id) return;  // another room was chosen meanwhile
+    list = list || kept.rolls[room.id] || [];
+    roll = { roomId: room.id, students: list.map((s) => ({ ...s, status: s.status || "" })) };
+    drawRoll();
+  }
+
+  function markButton(student) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "mark";
+    button.dataset.status = student.status;
+    button.dataset.student = student.student_id;
+    const name = document.createElement("span");
+    name.textContent = student.name;
+    if (student.seen_in) {
+      const seen = document.createElement("small");
+      seen.className = "seen muted";
+      seen.textContent = say("seen_in", { room: student.seen_in });
+      name.append(seen);
+    }
+    const word = document.createElement("span");
+    word.className = "status";
+    word.textContent = STATUSES[student.status];
+    button.append(name, word);
+    button.setAttribute("aria-label", `${student.name}: ${STATUSES[student.status]}`);
+    button.addEventListener("click", () => {
+      student.status = (student.expected ? NEXT : NEXT_EXTRA)[student.status] || "present";
+      drawRoll();
+    });
+    return button;
+  }
+
+  function drawRoll() {
+    const section = $("roll");
+    section.hidden = !roll;
+    if (!roll) { setCounting(false); return; }
+    const expected = roll.students.filter((s) => s.expected);
+    $("no-roster").hidden = expected.length > 0;
+    $("no-roster").textContent = say("no_roster");
+    $("roll-marking").hidden = expected.length === 0;
+    const marked = roll.students.filter((s) => s.status).length;
+    $("roll-count").textContent = roll.students.length
+      ? say("marked", { marked, total: roll.students.length }) : "";
+    $("roll-list").replaceChildren(...roll.students.map((student) => {
+      const li = document.createElement("li");
+      li.append(markButton(student));
+      if (!student.expected) {
+        const remove = document.createElement("button");
+        remove.type = "button";
+        remove.className = "remove secondary";
+        remove.textContent = "×";
+        remove.setAttribute("aria-label", `${say("remove")} ${student.name}`);
+        remove.addEventListener("click", () => {
+          roll.students = roll.students.filter((s) => s !== student);
+          drawRoll();
+        });
+        li.append(remove);
+      }
+      return li;
+    }));
+    setCounting(roll.students.length > 0);
+  }
+
+  // With a list, the counts are the marks' (read-only); without one, typed as before.
+  function setCounting(fromMarks) {
+    for (const id of ["present", "missing", "extra", "injured"]) $(id).readOnly = fromMarks;
+    for (const step of document.querySelectorAll(".step")) step.disabled = fromMarks;
+    if (!fromMarks) return;
+    const of = (...wanted) => roll.students.filter((s) => wanted.includes(s.status)).length;
+    $("present").value = of("present", "injured");  // an injured student is here too
+    $("missing").value = of("missing");
+    $("extra").value = of("extra");
+    $("injured").value = of("injured");
+  }
+
+  $("all-present").addEventListener("click", () => {
+    for (const student of roll ? roll.students : []) {
+      if (student.expected && !student.status) student.status = "present";
+    }
+    drawRoll();
+  });
+
+  let searching = null;
+  $("extra-search").addEventListener("input", () => {
+    clearTimeout(searching);
+    const words = $("extra-search").value.trim();
+    if (words.length < 2 || !navigator.onLine) { $("extra-found").replaceChildren(); return; }
+    searching = setTimeout(async () => {
+      try {
+        const response = await fetch(`${data.api}/students?q=${encodeURIComponent(words)}`,
+                                     { credentials: "omit", cache: "no-store" });
+        if (!response.ok || !roll || $("extra-search").value.trim() !== words) return;
+        const listed = new Set(roll.students.map((s) => s.student_id));
+        const found = (await response.json()).filter((s) => !listed.has(s.id));
+        $("extra-found").replaceChildren(...found.map((s) => {
+          const li = document.createElement("li");
+          const add = document.createElement("button");
+          add.type = "button";
+          add.className = "secondary";
+          add.textContent = s.grade ? `${s.name} · ${s.grade}` : s.name;
+          add.addEventListener("click", () => {
+            roll.students.push({ student_id: s.id, name: s.name, grade: s.grade,
+                                 expected: false, status: "extra", seen_in: null });
+            $("extra-search").value = "";
+            $("extra-found").replaceChildren();
+            drawRoll();
+          });
+          li.append(add);
+          return li;
+        }));
+      } catch { /* no connection: nothing found */ }
+    }, 250);
+  });
+
+  $("room").addEventListener("input", () => loadRoll(findRoom($("room").value)));
+  loadRoll(findRoom($("room").value));
+
   $("report").addEventListener("submit", (submitted) => {
     submitted.preventDefault();
     const room = findRoom($("room").value);
@@ -142,11 +288,14 @@
     if (problem) return;
     const count = (id) => Math.max(0, parseInt($(id).value, 10) || 0);
     const note = $("note").value.trim();
+    const students = roll && roll.roomId === room.id
+      ? roll.students.filter((s) => s.status)
+        .map((s) => ({ student_id: s.student_id, status: s.status })) : [];
     kept.reports.push({ room: room.code, body: {
       client_id: crypto.randomUUID(), room_id: room.id, status,
       students_present: count("present"), students_missing: count("missing"),
       students_extra: count("extra"), injured: count("injured"),
-      note: note || null, observed_at: new Date().toISOString() } });
+      note: note || null, observed_at: new Date().toISOString(), students } });
     keep();
     show();
     $("sent").scrollIntoView({ block: "nearest" });
