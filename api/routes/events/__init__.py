@@ -11,6 +11,7 @@ from api.routes.events import (
     deliveries,
     lifecycle,
     reports,
+    reunification,
     staff_status,
     stream,
     timeline,
@@ -19,4 +20,4 @@ from api.routes.events import (
 
 router = Router("/events", route_handlers=[
     lifecycle.router, checkins.router, timeline.router, stream.router, deliveries.router,
-    reports.router, updates.router, staff_status.router])
+    reports.router, updates.router, staff_status.router, reunification.router])
