@@ -299,7 +299,7 @@ async def release(conn: Connection, r: Reunification, release_id: uuid.UUID,
                                verification, approved_by, now, actor_id, note) is not None
 
 
-class Counts(Value, kw_only=True):
+class SiteCounts(Value, kw_only=True):
     """Students checked in at the site, of them still waiting and released; the school's
     active students not checked in."""
 
@@ -320,10 +320,10 @@ select (select count(*) from reunification_students where reunification_id = $1)
 """
 
 
-async def counts(conn: Connection, r: Reunification) -> Counts:
+async def counts(conn: Connection, r: Reunification) -> SiteCounts:
     row = await conn.fetchrow(_COUNTS, r.id, r.school_id)
     assert row is not None
-    return Counts(arrived=row["arrived"], awaiting_pickup=row["arrived"] - row["released"],
+    return SiteCounts(arrived=row["arrived"], awaiting_pickup=row["arrived"] - row["released"],
                   released=row["released"], not_arrived=row["not_arrived"])
 
 

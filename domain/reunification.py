@@ -21,7 +21,6 @@ recorded with the release (`verification = approved`).
 
 from __future__ import annotations
 
-import math
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
@@ -257,7 +256,7 @@ def timings(opened_at: datetime, released_at: Sequence[datetime], at_site: int) 
         return (times[n - 1] - opened_at) / timedelta(seconds=1)
 
     return Timings(first_release_s=after(1),
-                   half_released_s=after(math.ceil(at_site / 2)) if at_site else None,
+                   half_released_s=after(-(-at_site // 2)) if at_site else None,
                    all_released_s=after(at_site) if at_site and len(times) >= at_site
                    else None)
 

@@ -125,7 +125,7 @@ class LiveView(Value, kw_only=True):
     """The site as it stands: figures, students (the roster too if asked), adults waiting."""
 
     reunification: Reunification
-    counts: db.Counts
+    counts: db.SiteCounts
     open_for_s: float
     students: list[db.SiteStudent]
     adults_waiting: list[db.WaitingAdult]
@@ -363,7 +363,7 @@ class Record(Value, kw_only=True):
     reunification: Reunification
     school: str
     timezone: str  # the school's, for the printable page
-    counts: db.Counts
+    counts: db.SiteCounts
     timings: Timings
     releases: list[db.ReleaseEntry]
 
