@@ -385,3 +385,32 @@ async def record(uow: UnitOfWork, caller: Caller, reunification_id: uuid.UUID,
                   timings=rules.timings(r.opened_at, [e.released_at for e in entries],
                                         counts.arrived))
 
+
+
+class SitePage(Value, kw_only=True):
+    """What the site's page starts from: the reunification (no student in it), its
+    school, and what the caller's role may do there."""
+
+    reunification: Reunification
+    school: str
+    can_approve: bool
+    can_close: bool
+
+
+async def site_page(conn: Connection, caller: Caller,
+                    reunification_id: uuid.UUID) -> SitePage:
+    """For the site's members; the lists come from the live view (audited) by script."""
+    r = await _load_as(conn, caller, reunification_id, Permission.REUNIFY)
+    policy, role = await load_school_policy(conn, r.school_id), caller.role_at(r.school_id)
+    school = await get_school(conn, r.school_id)
+    assert school is not None
+    return SitePage(reunification=r, school=school.name,
+                    can_approve=policy.allows(role, Permission.APPROVE_RELEASE),
+                    can_close=policy.allows(role, Permission.RUN_REUNIFICATION))
+
+
+async def of_event(conn: Connection, school_id: uuid.UUID,
+                   event_id: uuid.UUID | None) -> Reunification | None:
+    """The event's reunification, else the school's open one (for pages to link to; the
+    caller's access to the school or event is checked by the page already)."""
+    return await db.open_or_events(conn, school_id, event_id)

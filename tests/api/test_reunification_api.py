@@ -121,7 +121,7 @@ async def test_a_long_site_is_cut_to_two_segments(client, db):
     assert bodies and all(sms_segments(b["body"]) <= SMS_SEGMENTS for b in bodies)
 
 
-async def test_one_open_per_school_and_once_per_event(client, db):
+async def test_one_open_per_school_and_once_per_event(client, db, clock):
     """A second opening while one is open is 409; an event opens its own once, ended or
     not; a teacher may not open one; after the close, another may be opened."""
     w = await _world(db)
@@ -141,6 +141,7 @@ async def test_one_open_per_school_and_once_per_event(client, db):
     r = await client.post(f"/v1/events/{event}/reunification", json={"site": "Gym"},
                           headers=bearer(w["principal"]))
     assert r.status_code == 409 and "this event's" in r.json()["detail"], r.text
+    clock.advance(minutes=30)
     await _open(client, w, site="Field")
     listed = await client.get(f"/v1/schools/{w['id']}/reunifications",
                               headers=bearer(w["teacher"]))
@@ -393,3 +394,23 @@ async def test_the_guardians_texts_go_out_through_the_sms_lane(client, db, pool,
     assert {m.reunification_id for m in sms.sent} != {None}
     states = await db.fetch("select state from notification_outbox where guardian_id is not null")
     assert {r["state"] for r in states} == {"sent"}
+
+
+async def test_the_pages_offer_and_link_the_reunification(client, db):
+    """An event's dashboard offers a lead (not a teacher) to open one; once opened, it and
+    the school page link to its site page, which renders no student's name."""
+    w = await _world(db)
+    event = await factories.start(client, w)
+    lead = await client.get(f"/events/{event}", headers=bearer(w["sro"]))
+    teacher = await client.get(f"/events/{event}", headers=bearer(w["teacher"]))
+    assert 'id="reunification-form"' in lead.text
+    assert 'id="reunification-form"' not in teacher.text
+    r = await client.post(f"/v1/events/{event}/reunification", json={"site": "Field"},
+                          headers=bearer(w["sro"]))
+    rid = r.json()["id"]
+    for path in (f"/events/{event}", f"/schools/{w['id']}"):
+        page = await client.get(path, headers=bearer(w["teacher"]))
+        assert f'href="/reunifications/{rid}"' in page.text, path
+    site = await client.get(f"/reunifications/{rid}", headers=bearer(w["teacher"]))
+    assert site.status_code == 200 and "Field" in site.text and "Diaz" not in site.text
+    assert await _audit(db, "reunification_read") == []

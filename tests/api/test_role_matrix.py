@@ -235,6 +235,10 @@ PAGES = {
     ("GET", "/"): Call(MINE, EVERYONE, "/"),
     ("GET", "/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, "/schools/{school}"),
     ("GET", "/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, "/events/{event}"),
+    ("GET", "/reunifications/{reunification_id:uuid}"): Call(
+        SCHOOL, EVERYONE, "/reunifications/{reunification}"),
+    ("GET", "/reunifications/{reunification_id:uuid}/record"): Call(
+        SCHOOL, EVERYONE, "/reunifications/{reunification}/record"),
 }
 
 # Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
@@ -396,7 +400,8 @@ async def test_every_private_route_needs_a_token(client, db, key):
 
 @pytest.mark.parametrize("key", sorted(PAGES), ids=" ".join)
 async def test_every_page_sends_a_browser_without_a_session_to_sign_in(client, key):
-    url = PAGES[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4())
+    url = PAGES[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
+                                reunification=uuid.uuid4())
     r = await client.request(key[0], url, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=/"), r.text
 
