@@ -87,10 +87,12 @@ with due as (
         updated_at = $1
     from due
     where o.id = due.id
-    returning o.id, o.event_id, o.assist_id, o.user_id, o.contact_id, o.phone, o.channel,
-              o.kind, o.body, o.critical, o.data, o.attempts, o.priority
+    returning o.id, o.event_id, o.assist_id, o.reunification_id, o.user_id, o.contact_id,
+              o.guardian_id, o.phone, o.channel, o.kind, o.body, o.critical, o.data,
+              o.attempts, o.priority
 )
-select l.id, l.event_id, l.assist_id, l.user_id, l.contact_id, l.channel, l.kind, l.body,
+select l.id, l.event_id, l.assist_id, l.reunification_id, l.user_id, l.contact_id,
+       l.guardian_id, l.channel, l.kind, l.body,
        l.critical, l.data, l.attempts, coalesce(l.phone, u.phone) as phone,
        array(select d.push_token from devices d
              where d.user_id = l.user_id and d.disabled_at is null

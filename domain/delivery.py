@@ -38,14 +38,17 @@ class DeliveryOutcome(StrEnum):
 
 class OutboxMessage(Value, kw_only=True):
     """One message to one person on one channel, as a dispatcher claims it: about an
-    event or a request for help (or both), to a user or a school's contact; `phone` is
-    the number to reach, `push_tokens` the user's working devices."""
+    event or a request for help (or both), or a reunification; to a user, a school's
+    contact or a student's guardian; `phone` is the number to reach, `push_tokens` the
+    user's working devices."""
 
     id: int
     event_id: uuid.UUID | None
     assist_id: uuid.UUID | None = None
+    reunification_id: uuid.UUID | None = None
     user_id: uuid.UUID | None
     contact_id: uuid.UUID | None = None
+    guardian_id: uuid.UUID | None = None
     channel: Channel
     kind: MessageKind
     body: str

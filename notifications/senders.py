@@ -48,8 +48,10 @@ class ConsoleSender:
             return SendResult(outcome=DeliveryOutcome.FAILED, error_code="no-device")
         push = self.channel == Channel.PUSH
         to = f"{len(message.push_tokens)} device(s)" if push else message.phone
-        log.info("%s to %s (%s): %s", self.channel.upper(), message.user_id or message.contact_id,
-                 to, message.body, extra={"event_id": str(message.event_id or message.assist_id)})
+        to_whom = message.user_id or message.contact_id or message.guardian_id
+        about = message.event_id or message.assist_id or message.reunification_id
+        log.info("%s to %s (%s): %s", self.channel.upper(), to_whom, to, message.body,
+                 extra={"event_id": str(about)})
         return SendResult(outcome=DeliveryOutcome.SENT, provider_id=f"console-{message.id}")
 
     async def send_text(self, phone: str, body: str) -> SendResult:

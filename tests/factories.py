@@ -177,3 +177,26 @@ async def browser_session(db: asyncpg.Connection, user_id: uuid.UUID) -> Browser
     await signin.open_session(db, session_id, user_id, now)
     return BrowserSession(issue_access_token(user_id, SECRET, now, 3600, session_id),
                           csrf_token(SECRET, session_id))
+
+
+async def reunification_site(db: asyncpg.Connection, school_id: uuid.UUID,
+                             opened_by: uuid.UUID, now: datetime) -> dict:
+    """An open reunification at the school (as its opening stores it, without texts): a
+    student checked in at the site, their guardian checked in with photo ID seen, and a
+    second student not yet here, all at `now`. {"reunification", "student", "adult", "waiting"}."""
+    student, waiting = await students(db, school_id, 2)
+    guardian_id = await guardian(db, school_id, student, "Pat Parent")
+    rid, adult_id = uuid.uuid4(), uuid.uuid4()
+    await db.execute("insert into reunifications (id, school_id, site, opened_at, opened_by) "
+                     "values ($1, $2, 'Gym', $3, $4)", rid, school_id, now, opened_by)
+    await db.execute("insert into reunification_students (reunification_id, student_id, "
+                     "school_id, arrived_at, checked_in_by) values ($1, $2, $3, $4, $5)",
+                     rid, student, school_id, now, opened_by)
+    await db.execute("insert into reunification_adults (id, reunification_id, school_id, "
+                     "guardian_id, name, id_seen, arrived_at, checked_in_by) "
+                     "values ($1, $2, $3, $4, 'Pat Parent', true, $5, $6)",
+                     adult_id, rid, school_id, guardian_id, now, opened_by)
+    await db.execute("insert into reunification_adult_students (adult_id, reunification_id, "
+                     "student_id, school_id) values ($1, $2, $3, $4)",
+                     adult_id, rid, student, school_id)
+    return {"reunification": rid, "student": student, "adult": adult_id, "waiting": waiting}

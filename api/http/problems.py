@@ -18,6 +18,7 @@ from litestar.types import ExceptionHandlersMap
 
 from db.pool import DATABASE_UNAVAILABLE, renew_connections, unavailable
 from domain import errors
+from domain.reunification import ReleaseRefused
 from domain.values import Value
 
 log = logging.getLogger("muster.api")
@@ -123,6 +124,8 @@ def on_http_error(request: Request, exc: HTTPException) -> Response:
 
 def on_domain_error(request: Request, exc: errors.DomainError) -> Response:
     status, slug = next(v for k, v in _DOMAIN_STATUS.items() if isinstance(exc, k))
+    if isinstance(exc, ReleaseRefused):  # each rule of a release its own type
+        slug = f"release-{exc.reason}"
     extra: dict = {}
     detail = str(exc)
     if isinstance(exc, errors.Invalid) and exc.field:

@@ -9,9 +9,10 @@ browser's session cookie authenticates them). Nothing here is in the OpenAPI doc
 from litestar import Router
 from litestar.exceptions import NotAuthorizedException
 
-from api.pages import assets, dashboard, home, links, schools, watch
+from api.pages import assets, dashboard, home, links, reunification, schools, watch
 
 PAGES = Router("/", route_handlers=[assets.static_file, home.sign_in, home.home,
                                     schools.school_page, dashboard.dashboard, links.link_page,
-                                    links.link_worker, watch.watch_page],
+                                    links.link_worker, watch.watch_page,
+                                    reunification.site, reunification.record],
                exception_handlers={NotAuthorizedException: home.to_sign_in})

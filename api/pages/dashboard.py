@@ -24,9 +24,11 @@ from api.http.deps import CallerOf, Conn, Now
 from api.pages.home import csrf_of
 from api.pages.rendering import page, script_json
 from api.rendering.report_text import duration, zone
+from api.usecases import reunification as reunifications
 from api.usecases.dashboard import Dashboard, RoomNow, dashboard_of
 from domain.checkins import CheckInStatus
 from domain.language import Language
+from domain.policy import Permission
 from domain.srp import WORDS, EventStatus
 
 ENDINGS: dict[str, str] = {EventStatus.ALL_CLEAR: "All clear", EventStatus.CANCELLED: "Cancelled",
@@ -76,6 +78,7 @@ async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now,
                     event_id: FromPath[uuid.UUID]) -> Template:
     """The dashboard as of now; its script follows the stream from there."""
     seen = await dashboard_of(conn, caller, event_id, now)
+    standing = await reunifications.of_event(conn, seen.school.id, event_id)
     lasted = (seen.event.ended_at or now) - seen.event.started_at
     return page("dashboard.html", csrf=csrf_of(request, caller), caller=caller, d=seen,
                 elapsed=duration(max(lasted.total_seconds(), 0)),
@@ -83,5 +86,8 @@ async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now,
                 tz=zone(seen.school.timezone), ends=ENDINGS, EventStatus=EventStatus,
                 threat_word=WORDS[Language.EN].threats[seen.event.drill],
                 CheckInStatus=CheckInStatus,
+                reunification=standing if standing and standing.event_id == event_id else None,
+                may_open_reunification=standing is None
+                and seen.can[Permission.RUN_REUNIFICATION],
                 data=script_json(Live(dashboard=seen, ends=ENDINGS,
                                       threat_word=WORDS[Language.EN].threats[seen.event.drill])))

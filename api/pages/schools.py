@@ -20,6 +20,7 @@ from litestar.response import Template
 from api.http.deps import CallerOf, Conn, Now
 from api.pages.home import csrf_of
 from api.pages.rendering import page
+from api.usecases import reunification as reunifications
 from db import assists as assists_db
 from db import audience
 from db import events as events_db
@@ -67,6 +68,7 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
     recent = await events_db.list_events(conn, school_id, events_db.EventFilter(), None, RECENT)
     active = await _active(conn, school_id)
     helping = await assists_db.list_assists(conn, school_id, True, None, RECENT)
+    reunification = await reunifications.of_event(conn, school_id, None)
     missed, texted = None, 0
     if can[Permission.READ_REPORTS]:
         problems = unreachable(await audience.member_reach(conn, school_id, now))
@@ -78,6 +80,7 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
                 recent=[(event, at(event.started_at, school.timezone)) for event in recent],
                 started=active and at(active.started_at, school.timezone),
                 helping=[(a, at(a.requested_at, school.timezone)) for a in helping],
+                reunification=reunification,
                 start_real=can[Permission.START_REAL_EVENT] and may_start(active, drill=False),
                 start_drill=can[Permission.START_DRILL] and may_start(active, drill=True),
                 hold_ms=HOLD_MS, countdown_s=COUNTDOWN_S)

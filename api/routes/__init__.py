@@ -16,6 +16,7 @@ from api.routes import (
     health,
     links,
     me,
+    reunifications,
     rule_packs,
     schools,
     watch,
@@ -23,6 +24,7 @@ from api.routes import (
 )
 
 V1: list[ControllerRouterHandler] = [me.router, schools.router, events.router,
-                                     districts.router, rule_packs.router, assists.router]
+                                     districts.router, rule_packs.router, assists.router,
+                                     reunifications.router]
 TOP: list[ControllerRouterHandler] = [health.health, health.ready, scrape, auth.router,
                                       webhooks.router, links.router, watch.router]

@@ -81,7 +81,8 @@ schema.app = PLUGGED
 
 @pytest.fixture(scope="module")
 async def world(pool, database_url, tmp_path_factory):
-    """The demo district, a drill under way at Riverbend High, and the app plugged in;
+    """The demo district, a drill under way at Riverbend High, a request for help and a
+    reunification open there, and the app plugged in;
     what the fuzzed requests change stays changed for the next operations."""
     settings = Settings(data_dir=str(tmp_path_factory.mktemp("fuzz")), jwt_secret=SECRET)
     app = create_app(settings, database_url=database_url, secret=SECRET, clock=Clock(),
@@ -97,13 +98,17 @@ async def world(pool, database_url, tmp_path_factory):
         asked = await client.post(f"/v1/schools/{high.id}/assists", json={"kind": "other"},
                                   headers=bearer(admin.id))
         assert asked.status_code == 201, asked.text
+        site = await client.post(f"/v1/schools/{high.id}/reunifications", json={"site": "Gym"},
+                                 headers=bearer(admin.id))
+        assert site.status_code == 201, site.text
     teacher = next(u for u in high.users if u.role == "teacher")
     PLUGGED.app = app
     token = LINKS.token(uuid.UUID(r.json()["id"]), teacher.id)  # the drill's alert's link
     yield {"ids": {"school_id": str(high.id), "event_id": r.json()["id"],
                    "district_id": str(demo.district_id), "user_id": str(teacher.id),
                    "token": token, "assist_id": asked.json()["id"],
-                   "room_id": str(high.rooms[0].id)},
+                   "room_id": str(high.rooms[0].id),
+                   "reunification_id": site.json()["id"]},
            "headers": bearer(admin.id)}
     PLUGGED.app = None
 

@@ -54,6 +54,7 @@ class Call(NamedTuple):
     json: object = None
     csv: bytes | None = None
     wall_clock: bool = False  # it answers tokens, which the JWT library dates by the real clock
+    opens_reunification: bool = False  # the world's open reunification is closed first
 
 
 # Routes answered without an access token; each is called once without one.
@@ -91,6 +92,7 @@ PUBLIC = {
 
 S, E, D = "/v1/schools/{school}", "/v1/events/{event}", "/v1/districts/{district}"
 A = "/v1/assists/{assist}"  # asked by the school's staff member
+RU = "/v1/reunifications/{reunification}"  # open, a student and their guardian at the site
 RESPONDERS_OR_ASKER = LEADS | {Role.STAFF}
 TABLE = {
     ("GET", "/v1/me"): Call(MINE, EVERYONE, "/v1/me"),
@@ -198,6 +200,30 @@ TABLE = {
     # notes are for an event that has ended
     ("PUT", "/v1/events/{event_id:uuid}/after-action"): Call(
         SCHOOL, LEADS, "/v1/events/{ended}/after-action", {"notification_method": "PA"}),
+    # reunification: leads open and close it, every member works at the site (one open
+    # per school: opening one closes the world's first), admins approve
+    ("POST", "/v1/events/{event_id:uuid}/reunification"): Call(
+        SCHOOL, LEADS, E + "/reunification", {"site": "Gym"}, opens_reunification=True),
+    ("POST", "/v1/schools/{school_id:uuid}/reunifications"): Call(
+        SCHOOL, LEADS, S + "/reunifications", {"site": "Gym"}, opens_reunification=True),
+    ("GET", "/v1/schools/{school_id:uuid}/reunifications"): Call(SCHOOL, EVERYONE,
+                                                                 S + "/reunifications"),
+    ("GET", "/v1/reunifications/{reunification_id:uuid}"): Call(SCHOOL, EVERYONE, RU),
+    ("POST", "/v1/reunifications/{reunification_id:uuid}/students"): Call(
+        SCHOOL, EVERYONE, RU + "/students", {"student_id": "{waiting}"}),
+    ("POST", "/v1/reunifications/{reunification_id:uuid}/adults"): Call(
+        SCHOOL, EVERYONE, RU + "/adults",
+        {"name": "Pat Parent", "id_seen": True, "student_ids": ["{student}"]}),
+    ("POST", "/v1/reunifications/{reunification_id:uuid}/approvals"): Call(
+        SCHOOL, ADMINS, RU + "/approvals", {"student_id": "{student}", "adult_id": "{adult}"}),
+    ("POST", "/v1/reunifications/{reunification_id:uuid}/releases"): Call(
+        SCHOOL, EVERYONE, RU + "/releases", {"student_id": "{student}", "adult_id": "{adult}"}),
+    ("POST", "/v1/reunifications/{reunification_id:uuid}/close"): Call(SCHOOL, LEADS,
+                                                                       RU + "/close"),
+    ("GET", "/v1/reunifications/{reunification_id:uuid}/record"): Call(SCHOOL, EVERYONE,
+                                                                       RU + "/record"),
+    ("GET", "/v1/reunifications/{reunification_id:uuid}/record.html"): Call(
+        SCHOOL, EVERYONE, RU + "/record.html"),
     ("POST", "/v1/districts/{district_id:uuid}/schools"): Call(
         DISTRICT, DISTRICT_ADMIN, D + "/schools",
         {"name": "Delta Middle", "timezone": "America/Chicago"}),
@@ -216,6 +242,10 @@ PAGES = {
     ("GET", "/"): Call(MINE, EVERYONE, "/"),
     ("GET", "/schools/{school_id:uuid}"): Call(SCHOOL, EVERYONE, "/schools/{school}"),
     ("GET", "/events/{event_id:uuid}"): Call(SCHOOL, EVERYONE, "/events/{event}"),
+    ("GET", "/reunifications/{reunification_id:uuid}"): Call(
+        SCHOOL, EVERYONE, "/reunifications/{reunification}"),
+    ("GET", "/reunifications/{reunification_id:uuid}/record"): Call(
+        SCHOOL, EVERYONE, "/reunifications/{reunification}/record"),
 }
 
 # Who calls: each role at Alpha High, a principal of Beta Elementary (same district), and
@@ -267,8 +297,9 @@ async def build_world(db, client, now: datetime = T0) -> dict:
                                headers=bearer(people[Role.STAFF]))
     assert (started.status_code, active.status_code, pack.status_code,
             assist.status_code) == (201, 201, 200, 201)
+    site = await factories.reunification_site(db, high, people[Role.SRO], now)
     return {"school": high, "district": d1, "event": active.json()["id"], "ended": ended,
-            "assist": assist.json()["id"],
+            "assist": assist.json()["id"], **site,
             "teacher": people[Role.TEACHER], "room": (await factories.rooms(db, high, 3))[0],
             "people": people, "devices": devices, "new_phones": new_phones}
 
@@ -300,7 +331,7 @@ def expected(call: Call, caller: Role | str) -> range:
 def request_of(call: Call, world: dict, caller: Role | str) -> tuple[str, dict]:
     """The URL and httpx arguments of `call` for `caller` in `world`."""
     ids = {k: world[k] for k in ("school", "district", "event", "ended", "teacher", "room",
-                                 "assist")}
+                                 "assist", "reunification", "student", "adult", "waiting")}
     ids["client"] = uuid.uuid4()
     ids["device"] = world["devices"][caller if isinstance(caller, Role) else Role.TEACHER]
     ids["new_phone"] = world["new_phones"][caller]
@@ -344,6 +375,9 @@ async def test_role_matrix(client, db, clock, key):
     for caller in CALLERS:
         if world is None or method != "GET":  # after a write, a new world beside the old
             world = await build_world(db, client, clock.now)
+            if call.opens_reunification:
+                await db.execute("update reunifications set closed_at = opened_at, "
+                                 "closed_by = opened_by where id = $1", world["reunification"])
         url, kwargs = request_of(call, world, caller)
         before = await snapshot(db) if method != "GET" else None
         if key[1].endswith("/stream"):  # it never ends: look at how it starts
@@ -366,14 +400,16 @@ async def test_every_private_route_needs_a_token(client, db, key):
     """Without a token, 401 and nothing else."""
     url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
                                 ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4(),
-                                assist=uuid.uuid4(), room=uuid.uuid4())
+                                assist=uuid.uuid4(), room=uuid.uuid4(),
+                                reunification=uuid.uuid4())
     r = await client.request(key[0], url)
     assert r.status_code == 401, r.text
 
 
 @pytest.mark.parametrize("key", sorted(PAGES), ids=" ".join)
 async def test_every_page_sends_a_browser_without_a_session_to_sign_in(client, key):
-    url = PAGES[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4())
+    url = PAGES[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
+                                reunification=uuid.uuid4())
     r = await client.request(key[0], url, follow_redirects=False)
     assert r.status_code == 303 and r.headers["location"].startswith("/signin?next=/"), r.text
 
@@ -393,7 +429,7 @@ def test_the_path_templates_are_the_routes():
     for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
-                                 device="x", assist="a", room="r")
+                                 device="x", assist="a", room="r", reunification="u")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
 
 

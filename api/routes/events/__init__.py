@@ -11,6 +11,7 @@ from api.routes.events import (
     deliveries,
     lifecycle,
     reports,
+    reunification,
     roll_call,
     staff_status,
     stream,
@@ -20,4 +21,5 @@ from api.routes.events import (
 
 router = Router("/events", route_handlers=[
     lifecycle.router, checkins.router, timeline.router, stream.router, deliveries.router,
-    reports.router, updates.router, staff_status.router, roll_call.router])
+    reports.router, updates.router, staff_status.router, roll_call.router,
+    reunification.router])
