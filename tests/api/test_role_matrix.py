@@ -198,6 +198,21 @@ TABLE = {
                                                                 D + "/drill-log?" + YEAR),
     ("GET", "/v1/districts/{district_id:uuid}/compliance"): Call(DISTRICT, DISTRICT_ADMIN,
                                                                  D + "/compliance?" + YEAR),
+    # students: every member reads them (and guardians: REUNIFY is everyone's), the
+    # administrators set the bell schedule, only the district erases the school's roster
+    ("GET", "/v1/schools/{school_id:uuid}/students"): Call(SCHOOL, EVERYONE, S + "/students"),
+    ("GET", "/v1/schools/{school_id:uuid}/students/{student_id:uuid}"): Call(
+        SCHOOL, EVERYONE, S + "/students/{student}"),
+    ("GET", "/v1/schools/{school_id:uuid}/students/expected"): Call(
+        SCHOOL, EVERYONE, S + "/students/expected"),
+    ("DELETE", "/v1/schools/{school_id:uuid}/students"): Call(
+        SCHOOL, DISTRICT_ADMIN, S + "/students", {"confirm": "Alpha High"}),
+    ("GET", "/v1/schools/{school_id:uuid}/bell-schedule"): Call(SCHOOL, EVERYONE,
+                                                                S + "/bell-schedule"),
+    ("PUT", "/v1/schools/{school_id:uuid}/bell-schedule"): Call(
+        SCHOOL, ADMINS, S + "/bell-schedule",
+        {"day_types": [{"name": "regular", "weekdays": [1, 2, 3, 4, 5],
+                        "periods": [{"name": "1", "starts": "08:00", "ends": "08:50"}]}]}),
     ("GET", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
                                                                 D + "/rule-pack"),
     ("PUT", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
@@ -260,9 +275,12 @@ async def build_world(db, client, now: datetime = T0) -> dict:
                                headers=bearer(people[Role.STAFF]))
     assert (started.status_code, active.status_code, pack.status_code,
             assist.status_code) == (201, 201, 200, 201)
+    rooms = await factories.rooms(db, high, 3)
+    [student] = await factories.students(db, high, 1, homeroom_id=rooms[0])
+    await factories.guardian(db, high, student, "A Guardian", phone="+15125550111")
     return {"school": high, "district": d1, "event": active.json()["id"], "ended": ended,
-            "assist": assist.json()["id"],
-            "teacher": people[Role.TEACHER], "room": (await factories.rooms(db, high, 3))[0],
+            "assist": assist.json()["id"], "student": student,
+            "teacher": people[Role.TEACHER], "room": rooms[0],
             "people": people, "devices": devices, "new_phones": new_phones}
 
 
@@ -293,7 +311,7 @@ def expected(call: Call, caller: Role | str) -> range:
 def request_of(call: Call, world: dict, caller: Role | str) -> tuple[str, dict]:
     """The URL and httpx arguments of `call` for `caller` in `world`."""
     ids = {k: world[k] for k in ("school", "district", "event", "ended", "teacher", "room",
-                                 "assist")}
+                                 "assist", "student")}
     ids["client"] = uuid.uuid4()
     ids["device"] = world["devices"][caller if isinstance(caller, Role) else Role.TEACHER]
     ids["new_phone"] = world["new_phones"][caller]
@@ -359,7 +377,7 @@ async def test_every_private_route_needs_a_token(client, db, key):
     """Without a token, 401 and nothing else."""
     url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
                                 ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4(),
-                                assist=uuid.uuid4())
+                                assist=uuid.uuid4(), student=uuid.uuid4())
     r = await client.request(key[0], url)
     assert r.status_code == 401, r.text
 
@@ -386,7 +404,7 @@ def test_the_path_templates_are_the_routes():
     for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
-                                 device="x", assist="a")
+                                 device="x", assist="a", student="p")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
 
 
