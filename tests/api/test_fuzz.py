@@ -89,6 +89,7 @@ async def world(pool, database_url, tmp_path_factory):
     async with pool.acquire() as conn:
         await empty_tables(conn)
         demo = await seed_demo(conn)
+        [student] = await factories.students(conn, demo.schools[0].id, 1)
     high, admin = demo.schools[0], demo.district_admin
     async with AsyncTestClient(app) as client:
         r = await client.post(f"/v1/schools/{high.id}/events",
@@ -102,7 +103,8 @@ async def world(pool, database_url, tmp_path_factory):
     token = LINKS.token(uuid.UUID(r.json()["id"]), teacher.id)  # the drill's alert's link
     yield {"ids": {"school_id": str(high.id), "event_id": r.json()["id"],
                    "district_id": str(demo.district_id), "user_id": str(teacher.id),
-                   "token": token, "assist_id": asked.json()["id"]},
+                   "token": token, "assist_id": asked.json()["id"],
+                   "student_id": str(student)},
            "headers": bearer(admin.id)}
     PLUGGED.app = None
 
