@@ -29,7 +29,6 @@ from db.students import (
     ClassOut,
     ExpectedStudent,
     GuardianOut,
-    Homeroom,
     RestrictionOut,
     StudentFilter,
     StudentItem,
@@ -41,16 +40,10 @@ from domain.students import check_erasure, sees_guardians
 from domain.values import Value
 
 
-class StudentRecord(Value, kw_only=True):
+class StudentRecord(StudentItem, kw_only=True):
     """One student; `guardians` and `restrictions` are null for a caller who may neither
     release students (REUNIFY) nor load the roster (MANAGE_ROSTER)."""
 
-    id: uuid.UUID
-    given_name: str
-    family_name: str
-    grade: str | None
-    homeroom: Homeroom | None
-    active: bool
     classes: list[ClassOut]
     guardians: list[GuardianOut] | None
     restrictions: list[RestrictionOut] | None
