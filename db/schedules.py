@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 import msgspec
 
@@ -37,3 +38,19 @@ async def school_clock(conn: Connection, school_id: uuid.UUID) -> tuple[str, Bel
     schedule = None if day_types is None else msgspec.convert({"day_types": day_types},
                                                               BellSchedule)
     return row["timezone"], schedule
+
+
+# save_bell_schedule -- the school's schedule replaced whole, with who saved it and when
+_SAVE = """
+insert into bell_schedules (school_id, day_types, updated_at, updated_by)
+values ($1, $2, $3, $4)
+on conflict (school_id) do update
+set day_types = excluded.day_types, updated_at = excluded.updated_at,
+    updated_by = excluded.updated_by
+"""
+
+
+async def save_bell_schedule(conn: Connection, school_id: uuid.UUID, schedule: BellSchedule,
+                             by: uuid.UUID | None, at: datetime) -> None:
+    day_types = msgspec.to_builtins(schedule)["day_types"]
+    await conn.execute(_SAVE, school_id, day_types, at, by)

@@ -1,13 +1,17 @@
-"""Queries about a school's students: who is expected in which room at a period."""
+"""Queries about a school's students: who they are (a page of them, one with their
+guardians, restrictions and classes), and who is expected in which room at a period."""
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
 
+import asyncpg
 import msgspec
 
 from db.pool import Connection
+from domain.language import Language
+from domain.students import RestrictionKind
 from domain.values import Value
 
 
@@ -120,3 +124,171 @@ async def search_students(conn: Connection, school_id: uuid.UUID, words: str,
     words = " ".join(words.split())
     rows = await conn.fetch(_SEARCH, school_id, _like(words), most, words)
     return [FoundStudent(id=r["id"], name=r["name"], grade=r["grade"]) for r in rows]
+
+
+class Homeroom(Value):
+    id: uuid.UUID
+    code: str
+
+
+class StudentItem(Value, kw_only=True):
+    """A student as a list of the school's students shows them: never their guardians."""
+
+    id: uuid.UUID
+    given_name: str
+    family_name: str
+    grade: str | None
+    homeroom: Homeroom | None
+    active: bool
+
+
+class StudentFilter(Value, kw_only=True):
+    """Which students a list shows: `q` a piece of their name (case aside), their grade,
+    their homeroom, and those who left too (`include_inactive`)."""
+
+    q: str | None = None
+    grade: str | None = None
+    room_id: uuid.UUID | None = None
+    include_inactive: bool = False
+
+
+_STUDENT = """
+select s.id, s.given_name, s.family_name, s.grade, s.active, s.homeroom_id, r.code as homeroom_code
+from students s left join rooms r on r.id = s.homeroom_id
+"""
+
+
+def _student(row: asyncpg.Record) -> StudentItem:
+    homeroom = row["homeroom_id"] and Homeroom(row["homeroom_id"], row["homeroom_code"])
+    return StudentItem(id=row["id"], given_name=row["given_name"],
+                       family_name=row["family_name"], grade=row["grade"], homeroom=homeroom,
+                       active=row["active"])
+
+
+# list_students -- a page of the school's students by (family name, given name, id) after
+# the keyset, filtered. `q` is found anywhere in "given family" or "family, given" (case
+# aside): the school's index bounds the scan to its own students, a few thousand rows.
+_LIST = _STUDENT + """
+where s.school_id = $1
+  and ($2 or s.active)
+  and ($3::text is null or s.grade = $3)
+  and ($4::uuid is null or s.homeroom_id = $4)
+  and ($5::text is null
+       or strpos(lower(s.given_name || ' ' || s.family_name), lower($5)) > 0
+       or strpos(lower(s.family_name || ', ' || s.given_name), lower($5)) > 0)
+  and ($6::text is null or (s.family_name, s.given_name, s.id) > ($6, $7::text, $8::uuid))
+order by s.family_name, s.given_name, s.id
+limit $9
+"""
+
+
+async def list_students(conn: Connection, school_id: uuid.UUID, which: StudentFilter,
+                        after: tuple[str, str, uuid.UUID] | None,
+                        limit: int) -> list[StudentItem]:
+    family, given, last_id = after or (None, None, None)
+    rows = await conn.fetch(_LIST, school_id, which.include_inactive, which.grade,
+                            which.room_id, which.q, family, given, last_id, limit)
+    return [_student(r) for r in rows]
+
+
+# get_student -- one student of the school, active or not
+_GET = _STUDENT + "where s.school_id = $1 and s.id = $2"
+
+
+async def get_student(conn: Connection, school_id: uuid.UUID,
+                      student_id: uuid.UUID) -> StudentItem | None:
+    row = await conn.fetchrow(_GET, school_id, student_id)
+    return _student(row) if row else None
+
+
+# count_students -- how many active students the school has
+_COUNT = "select count(*) from students where school_id = $1 and active"
+
+
+async def count_students(conn: Connection, school_id: uuid.UUID) -> int:
+    count: int = await conn.fetchval(_COUNT, school_id)
+    return count
+
+
+class GuardianOut(Value, kw_only=True):
+    """An adult on a student's record as staff releasing the student need them."""
+
+    id: uuid.UUID
+    name: str
+    relationship: str
+    phone: str | None
+    language: Language
+
+
+# guardians_of -- the adults on a student's record, by name
+_GUARDIANS = """
+select g.id, g.name, sg.relationship, g.phone, g.language
+from student_guardians sg join guardians g on g.id = sg.guardian_id
+where sg.school_id = $1 and sg.student_id = $2
+order by g.name, g.id
+"""
+
+
+async def guardians_of(conn: Connection, school_id: uuid.UUID,
+                       student_id: uuid.UUID) -> list[GuardianOut]:
+    rows = await conn.fetch(_GUARDIANS, school_id, student_id)
+    return [msgspec.convert(dict(r), GuardianOut) for r in rows]
+
+
+class RestrictionOut(Value, kw_only=True):
+    """An adult the student must not be released to."""
+
+    kind: RestrictionKind
+    adult_name: str
+    note: str | None
+
+
+# restrictions_of -- the adults a student must not be released to, by name
+_RESTRICTIONS = """
+select kind, adult_name, note from student_restrictions
+where school_id = $1 and student_id = $2
+order by adult_name, id
+"""
+
+
+async def restrictions_of(conn: Connection, school_id: uuid.UUID,
+                          student_id: uuid.UUID) -> list[RestrictionOut]:
+    rows = await conn.fetch(_RESTRICTIONS, school_id, student_id)
+    return [msgspec.convert(dict(r), RestrictionOut) for r in rows]
+
+
+class ClassOut(Value, kw_only=True):
+    """A class a student is in: where it meets (if in a room) and in which periods."""
+
+    id: uuid.UUID
+    title: str
+    room: Homeroom | None
+    periods: list[str]
+    homeroom: bool
+
+
+# classes_of -- a student's active classes, by title
+_CLASSES = """
+select c.id, c.title, c.room_id, r.code as room_code, c.periods, c.homeroom
+from enrollments e join classes c on c.id = e.class_id
+left join rooms r on r.id = c.room_id
+where e.school_id = $1 and e.student_id = $2 and c.active
+order by c.title, c.id
+"""
+
+
+async def classes_of(conn: Connection, school_id: uuid.UUID,
+                     student_id: uuid.UUID) -> list[ClassOut]:
+    rows = await conn.fetch(_CLASSES, school_id, student_id)
+    return [ClassOut(id=r["id"], title=r["title"], periods=list(r["periods"]),
+                     homeroom=r["homeroom"],
+                     room=r["room_id"] and Homeroom(r["room_id"], r["room_code"]))
+            for r in rows]
+
+
+# room_codes -- the codes of the school's rooms, by id
+_ROOM_CODES = "select id, code from rooms where school_id = $1"
+
+
+async def room_codes(conn: Connection, school_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    return {r["id"]: r["code"] for r in await conn.fetch(_ROOM_CODES, school_id)}

@@ -40,6 +40,7 @@ class AdminChange(StrEnum):
     ADULT_ARRIVED = "adult_arrived"
     RELEASE_APPROVED = "release_approved"  # a principal approved an adult not on the list
     STUDENT_RELEASED = "student_released"
+    STUDENT_READ = "student_read"  # someone saw a student's guardians and restrictions
 
 
 class Actor(Value, kw_only=True):

@@ -35,7 +35,7 @@ Weekday = Annotated[int, msgspec.Meta(ge=1, le=7, description="ISO weekday: 1 Mo
 MAX_DAY_TYPES, MAX_PERIODS, MAX_DATES = 20, 30, 400
 
 
-class Period(Value):
+class Period(Value, forbid_unknown_fields=True):
     """A period and its times (local to the school), `starts` before `ends`."""
 
     name: PeriodName
@@ -43,14 +43,17 @@ class Period(Value):
     ends: ClockTime
 
 
-class DayType(Value, kw_only=True):
+class DayType(Value, kw_only=True, forbid_unknown_fields=True):
     name: DayTypeName
     weekdays: Annotated[tuple[Weekday, ...], msgspec.Meta(max_length=7)] = ()
     dates: Annotated[tuple[date, ...], msgspec.Meta(max_length=MAX_DATES)] = ()
     periods: Annotated[tuple[Period, ...], msgspec.Meta(min_length=1, max_length=MAX_PERIODS)]
 
 
-class BellSchedule(Value):
+class BellSchedule(Value, forbid_unknown_fields=True):
+    """The whole schedule, as sent and stored; a misspelt field is refused, never taken
+    for one left out (a day type without `weekdays` would never be used)."""
+
     day_types: Annotated[tuple[DayType, ...], msgspec.Meta(max_length=MAX_DAY_TYPES)]
 
 

@@ -11,8 +11,15 @@ from __future__ import annotations
 import uuid
 from enum import StrEnum
 
+from domain.errors import Forbidden, Invalid
 from domain.language import Language
+from domain.policy import Permission, Policy
+from domain.roles import Role
 from domain.values import Value
+
+# What an erased student is called: their id stays, so that past reports and releases
+# still count them, but nothing says who they were.
+ERASED = "Erased"
 
 
 class StudentStatus(StrEnum):
@@ -84,3 +91,21 @@ class Restriction(Value, kw_only=True):
 def same_person(a: str, b: str) -> bool:
     """Whether two written names are one name: case, accents' case and spacing aside."""
     return " ".join(a.casefold().split()) == " ".join(b.casefold().split())
+
+
+def sees_guardians(policy: Policy, role: Role) -> bool:
+    """Whether `role` sees a student's guardians and restrictions: those who release
+    students (REUNIFY) and those who load the roster (MANAGE_ROSTER) do; a school that
+    narrows both leaves the rest with names and classes only."""
+    return policy.allows(role, Permission.REUNIFY) or policy.allows(role,
+                                                                     Permission.MANAGE_ROSTER)
+
+
+def check_erasure(role: Role, school_name: str, confirm: str) -> None:
+    """Erasing a school's student data is its district's decision, and is confirmed by
+    typing the school's name (case and spacing aside), so that no slip erases another's."""
+    if role is not Role.DISTRICT_ADMIN:
+        raise Forbidden(f"a {role} may not erase the school's student data; a district "
+                        "admin may")
+    if not same_person(confirm, school_name):
+        raise Invalid(f"type the school's name, {school_name}, to confirm", field="confirm")

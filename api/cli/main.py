@@ -265,6 +265,32 @@ def import_(kind: str, file: BinaryIO, school_id: uuid.UUID) -> None:
         raise click.ClickException(str(exc)) from None
 
 
+@cli.group()
+def roster() -> None:
+    """A school's student data."""
+
+
+@roster.command("erase")
+@click.option("--school", "school_id", required=True, type=click.UUID,
+              help="The school's id (GET /v1/schools lists them).")
+@click.option("--confirm", prompt="Type the school's name to erase its student data",
+              help="The school's name, to confirm (asked for when left out).")
+def roster_erase(school_id: uuid.UUID, confirm: str) -> None:
+    """Erase a school's student data: guardians, restrictions, classes, enrollments and the
+    bell schedule are deleted; students keep their ids but are named "Erased"; so are the
+    adults of its reunifications. All or nothing, on the audit trail (`roster_erased`)."""
+    from api.app import utc_now
+    from api.cli.admin import erase_roster
+    from domain.errors import DomainError
+
+    settings = _settings()
+    try:
+        click.echo(_with_connection(_database_url(settings), lambda conn: erase_roster(
+            conn, school_id, confirm, utc_now())))
+    except DomainError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 async def _nothing(conn: object) -> None:
     """For `_with_connection` when only its migration is wanted."""
 

@@ -40,10 +40,12 @@ class Key(Generic[K]):
 # The keys lists are ordered by; each list's cursor holds exactly its key.
 _ByName = tuple[Text200, uuid.UUID]  # schools and staff by name, rooms by code
 _ByTime = tuple[Instant, uuid.UUID]  # events by started_at
+_ByFamilyName = tuple[Text200, Text200, uuid.UUID]  # students by family and given name
 _BySeq = tuple[Seq]
 _ById = tuple[RowId]
 _BySlug = tuple[Text200]
 ByName, ByTime = Key[_ByName](_ByName), Key[_ByTime](_ByTime)
+ByFamilyName = Key[_ByFamilyName](_ByFamilyName)
 BySeq, ById, BySlug = Key[_BySeq](_BySeq), Key[_ById](_ById), Key[_BySlug](_BySlug)
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="Page size (default 50).")]

@@ -1,6 +1,6 @@
 """A school's page: its active event and the controls to run it, its open requests for
-help, the start panel, its recent events with their reports, and (for those who read
-reports) who an alert would miss today.
+help, how many students it has, the start panel, its recent events with their reports,
+and (for those who read reports) who an alert would miss today.
 
 Only the controls the person's role allows at this school are shown; the API refuses the
 rest anyway. Another school's page is the API's 404, which names nothing of the school.
@@ -25,6 +25,7 @@ from db import assists as assists_db
 from db import audience
 from db import events as events_db
 from db import schools as db
+from db import students as students_db
 from domain.errors import NotFound
 from domain.events import Event, may_start
 from domain.policy import Permission, Policy
@@ -75,8 +76,11 @@ async def school_page(request: Request, conn: Conn, caller: CallerOf, now: Now,
         texted = sum(map(by_text_only, problems))
         missed = [(member, "; ".join(MISSES[problem] for problem in member.problems))
                   for member in problems if not by_text_only(member)]
+    students = (await students_db.count_students(conn, school_id)
+                if can[Permission.READ_STUDENTS] else None)
     return page("school.html", csrf=csrf_of(request, caller), caller=caller, role=role,
                 school=school, can=can, active=active, missed=missed, texted=texted,
+                students=students,
                 recent=[(event, at(event.started_at, school.timezone)) for event in recent],
                 started=active and at(active.started_at, school.timezone),
                 helping=[(a, at(a.requested_at, school.timezone)) for a in helping],

@@ -20,12 +20,17 @@ def _period(schedule: BellSchedule | None, timezone: str, at: datetime) -> str |
     return period_at(schedule, local) if schedule is not None else None
 
 
+async def period_then(conn: Connection, school_id: uuid.UUID, timezone: str,
+                      at: datetime) -> str | None:
+    """The bell schedule's period at `at` in the school's time zone; None: homerooms."""
+    return _period(await schedules.bell_schedule(conn, school_id), timezone, at)
+
+
 async def expected_at(conn: Connection, school_id: uuid.UUID, timezone: str, at: datetime,
                       room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
     """The school's expected students at `at` (one room's, or all), by name."""
-    schedule = await schedules.bell_schedule(conn, school_id)
-    return await students.expected_students(conn, school_id, _period(schedule, timezone, at),
-                                            room_id)
+    period = await period_then(conn, school_id, timezone, at)
+    return await students.expected_students(conn, school_id, period, room_id)
 
 
 async def _period_at_start(conn: Connection, event: Event) -> str | None:

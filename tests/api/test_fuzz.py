@@ -90,6 +90,7 @@ async def world(pool, database_url, tmp_path_factory):
     async with pool.acquire() as conn:
         await empty_tables(conn)
         demo = await seed_demo(conn)
+        [student] = await factories.students(conn, demo.schools[0].id, 1)
     high, admin = demo.schools[0], demo.district_admin
     async with AsyncTestClient(app) as client:
         r = await client.post(f"/v1/schools/{high.id}/events",
@@ -108,7 +109,7 @@ async def world(pool, database_url, tmp_path_factory):
                    "district_id": str(demo.district_id), "user_id": str(teacher.id),
                    "token": token, "assist_id": asked.json()["id"],
                    "room_id": str(high.rooms[0].id),
-                   "reunification_id": site.json()["id"]},
+                   "reunification_id": site.json()["id"], "student_id": str(student)},
            "headers": bearer(admin.id)}
     PLUGGED.app = None
 

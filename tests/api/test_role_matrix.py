@@ -231,6 +231,21 @@ TABLE = {
                                                                 D + "/drill-log?" + YEAR),
     ("GET", "/v1/districts/{district_id:uuid}/compliance"): Call(DISTRICT, DISTRICT_ADMIN,
                                                                  D + "/compliance?" + YEAR),
+    # students: every member reads them (and guardians: REUNIFY is everyone's), the
+    # administrators set the bell schedule, only the district erases the school's roster
+    ("GET", "/v1/schools/{school_id:uuid}/students"): Call(SCHOOL, EVERYONE, S + "/students"),
+    ("GET", "/v1/schools/{school_id:uuid}/students/{student_id:uuid}"): Call(
+        SCHOOL, EVERYONE, S + "/students/{student}"),
+    ("GET", "/v1/schools/{school_id:uuid}/students/expected"): Call(
+        SCHOOL, EVERYONE, S + "/students/expected"),
+    ("DELETE", "/v1/schools/{school_id:uuid}/students"): Call(
+        SCHOOL, DISTRICT_ADMIN, S + "/students", {"confirm": "Alpha High"}),
+    ("GET", "/v1/schools/{school_id:uuid}/bell-schedule"): Call(SCHOOL, EVERYONE,
+                                                                S + "/bell-schedule"),
+    ("PUT", "/v1/schools/{school_id:uuid}/bell-schedule"): Call(
+        SCHOOL, ADMINS, S + "/bell-schedule",
+        {"day_types": [{"name": "regular", "weekdays": [1, 2, 3, 4, 5],
+                        "periods": [{"name": "1", "starts": "08:00", "ends": "08:50"}]}]}),
     ("GET", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
                                                                 D + "/rule-pack"),
     ("PUT", "/v1/districts/{district_id:uuid}/rule-pack"): Call(DISTRICT, DISTRICT_ADMIN,
@@ -401,7 +416,7 @@ async def test_every_private_route_needs_a_token(client, db, key):
     url = TABLE[key].url.format(school=uuid.uuid4(), district=uuid.uuid4(), event=uuid.uuid4(),
                                 ended=uuid.uuid4(), teacher=uuid.uuid4(), device=uuid.uuid4(),
                                 assist=uuid.uuid4(), room=uuid.uuid4(),
-                                reunification=uuid.uuid4())
+                                reunification=uuid.uuid4(), student=uuid.uuid4())
     r = await client.request(key[0], url)
     assert r.status_code == 401, r.text
 
@@ -429,7 +444,8 @@ def test_the_path_templates_are_the_routes():
     for (_, path), call in (TABLE | PAGES).items():
         pattern = re.sub(r"\\{\w+:\w+\\}", "[^/]+", re.escape(path))
         filled = call.url.format(school="s", district="d", event="e", ended="e", teacher="t",
-                                 device="x", assist="a", room="r", reunification="u")
+                                 device="x", assist="a", room="r", reunification="u",
+                                 student="p")
         assert re.fullmatch(pattern, filled.partition("?")[0]), (path, call.url)
 
 

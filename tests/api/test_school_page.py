@@ -131,3 +131,19 @@ async def test_a_phone_that_cannot_take_calls_is_named(client, db):
     html = (await client.get(f"/schools/{school['id']}")).text
     assert MISSES[ReachProblem.VOICE_UNDELIVERABLE] in html
     assert "Teacher" in html.split("Who an alert would miss today")[1]
+
+
+async def test_the_page_counts_the_schools_active_students(client, db):
+    """Members who read students see how many active ones the school has; a school that
+    narrows reading them to its administrators shows a teacher no count."""
+    school = await factories.staffed_school(db, "teacher", "principal")
+    students = await factories.students(db, school["id"], 3)
+    await db.execute("update students set active = false where id = $1", students[0])
+    await factories.students(db, (await factories.staffed_school(db))["id"], 2)
+    await signed_in(client, db, school["teacher"])
+    r = await client.get(f"/schools/{school['id']}")
+    assert '<p class="muted" id="students">Students: 2</p>' in r.text, r.text
+    await db.execute("update schools set policy = $2 where id = $1", school["id"],
+                     {"read_students": ["principal", "district_admin"]})
+    r = await client.get(f"/schools/{school['id']}")
+    assert r.status_code == 200 and 'id="students"' not in r.text
