@@ -14,6 +14,7 @@ from api.routes.schools import (
     drill_log,
     events,
     rooms,
+    roster,
     school_years,
     schools,
     staff,
@@ -21,4 +22,5 @@ from api.routes.schools import (
 
 router = Router("/schools", route_handlers=[
     schools.router, events.router, school_years.router, drill_log.router, compliance.router,
-    admin.router, rooms.router, staff.router, contacts.router, assists.router])
+    admin.router, rooms.router, staff.router, contacts.router, assists.router,
+    roster.router])
