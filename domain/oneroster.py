@@ -36,6 +36,12 @@ from domain.values import Value
 MANIFEST = "manifest.csv"
 READ = ("orgs", "users", "classes", "enrollments", "academicSessions")
 NEEDED = ("orgs", "users")  # bulk, always
+# The columns each file must have (others, and extension columns, may be there or not).
+COLUMNS = {"orgs": ("sourcedId", "name", "type"),
+           "users": ("sourcedId", "role", "givenName", "familyName"),
+           "classes": ("sourcedId", "title", "classType", "schoolSourcedId"),
+           "enrollments": ("sourcedId", "classSourcedId", "userSourcedId", "role"),
+           "academicSessions": ("sourcedId",)}
 MAX_ROWS = 200_000  # in one file: a large district's users
 GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
 STAFF_ROLES = frozenset({"teacher", "administrator", "aide", "proctor"})
@@ -119,7 +125,7 @@ def read_export(files: Mapping[str, bytes], phone: Callable[[str], str]) -> Expo
     problems = _Problems()
     kinds = _manifest(files, problems)
     problems.check()
-    tables = {name: _table(f"{name}.csv", files[f"{name}.csv"], problems)
+    tables = {name: _table(f"{name}.csv", files[f"{name}.csv"], problems, COLUMNS[name])
               for name in READ if kinds.get(name) == "bulk"}
     problems.check()
     orgs = _orgs(tables["orgs"], problems)
@@ -169,9 +175,9 @@ def _manifest(files: Mapping[str, bytes], problems: _Problems) -> dict[str, str]
     return kinds
 
 
-def _table(file: str, body: bytes, problems: _Problems,
-           required: Sequence[str] = ("sourcedId",)) -> list[Row]:
-    """The file's rows by number, each a dict of its cells by lower-cased header."""
+def _table(file: str, body: bytes, problems: _Problems, required: Sequence[str]) -> list[Row]:
+    """The file's rows by number, each a dict of its cells by lower-cased header; none
+    when a required column is missing (its one problem, not one per row)."""
     try:
         records = _records(decode(body))
     except InvalidRows as exc:
@@ -179,11 +185,13 @@ def _table(file: str, body: bytes, problems: _Problems,
             problems.add(file, e.row, e.column, e.message)
         return []
     header = [h.strip().lower() for h in records[0]] if records else []
-    for column in required:
-        if column.lower() not in header:
-            problems.add(file, 1, column, "this column is required")
+    missing = [column for column in required if column.lower() not in header]
+    for column in missing:
+        problems.add(file, 1, column, "this column is required")
     for name in sorted({h for h in header if h and header.count(h) > 1}):
         problems.add(file, 1, name, "this column is named twice")
+    if missing:
+        return []
     rows: list[Row] = []
     for number, record in enumerate(records[1:], start=2):
         cells = [c.strip() for c in record]

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import uuid
 import zipfile
+import zlib
 from collections.abc import Mapping
 from datetime import datetime
 
@@ -27,7 +28,7 @@ from db import staff as staff_db
 from db.schools import get_school
 from domain import oneroster, roster, student_roster
 from domain.admin import OPERATOR, Actor, AdminChange
-from domain.errors import Forbidden, Invalid, NotFound
+from domain.errors import Forbidden, NotFound
 from domain.oneroster import NoPhone, NotImported, SchoolRef, UnmappedLocation
 from domain.policy import Permission
 from domain.roles import Role
@@ -82,6 +83,15 @@ class StudentsImported(Value, kw_only=True):
     guardians_without_phone: list[NoPhone]
 
 
+class BadArchive(roster.InvalidRows):
+    """The upload is no sound zip: one problem, about the archive (or one file of it) as
+    a whole, so row 0."""
+
+    def __init__(self, message: str, file: str = "(the zip)") -> None:
+        super().__init__([roster.RowError(file=file, row=0, column="", message=message)])
+        self.args = (f"{message}; nothing was imported",)
+
+
 def unzip(body: bytes) -> dict[str, bytes]:
     """A OneRoster zip's CSV files by name (a folder inside it is looked through), sizes
     checked before anything is read: a zip that would unpack to more than
@@ -90,26 +100,30 @@ def unzip(body: bytes) -> dict[str, bytes]:
         archive = zipfile.ZipFile(io.BytesIO(body))
         entries = [e for e in archive.infolist() if not e.is_dir()]
     except (zipfile.BadZipFile, ValueError):
-        raise Invalid("not a zip archive; send the OneRoster export's .zip as it is") from None
+        raise BadArchive("not a zip archive; send the OneRoster export's .zip as it is") from None
     if len(entries) > MAX_ENTRIES:
-        raise Invalid(f"more than {MAX_ENTRIES} files in the zip; a OneRoster export has "
-                      "about a dozen")
+        raise BadArchive(f"more than {MAX_ENTRIES} files in the zip; a OneRoster export "
+                         "has about a dozen")
     if sum(e.file_size for e in entries) > MAX_UNZIPPED_BYTES:
-        raise Invalid(f"the zip unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MiB")
+        raise BadArchive(f"the zip unpacks to more than {MAX_UNZIPPED_BYTES // 2**20} MiB")
     files: dict[str, bytes] = {}
     for entry in entries:
         parts = entry.filename.replace("\\", "/").split("/")
         if ".." in parts or entry.filename.startswith(("/", "\\")):
-            raise Invalid(f"{entry.filename!r} points outside the zip")
+            raise BadArchive("a path that points outside the zip", entry.filename)
         name = parts[-1]
         if not name.lower().endswith(".csv") or name.startswith("."):
             continue
         if name in files:
-            raise Invalid(f"two files named {name} in the zip")
-        with archive.open(entry) as stream:
-            data = stream.read(entry.file_size + 1)
+            raise BadArchive("two files of this name in the zip", name)
+        try:
+            with archive.open(entry) as stream:
+                data = stream.read(entry.file_size + 1)
+        except (zipfile.BadZipFile, NotImplementedError, RuntimeError, EOFError,
+                zlib.error) as exc:  # damaged, encrypted, or compressed in an unknown way
+            raise BadArchive(f"cannot be read from the zip ({exc})", entry.filename) from None
         if len(data) > entry.file_size:  # the entry lied about its size
-            raise Invalid(f"{entry.filename!r} is larger than the zip says")
+            raise BadArchive("larger than the zip says", entry.filename)
         files[name] = data
     return files
 
