@@ -74,25 +74,21 @@ class StudentIn(Value, kw_only=True):
     classes: tuple[str, ...] | None = None
 
 
-class SchoolClass(Value, kw_only=True):
-    """A class of the school: where it meets (None: in no known room) and when."""
+class ClassIn(Value, kw_only=True):
+    """A class as the roster gives it: where it meets (None: in no known room) and when."""
+
+    source_id: str
+    title: str
+    room_id: uuid.UUID | None = None
+    periods: tuple[str, ...] = ()
+    homeroom: bool = False
+    active: bool = True
+
+
+class SchoolClass(ClassIn, kw_only=True):
+    """A class of the school."""
 
     id: uuid.UUID
-    source_id: str
-    title: str
-    room_id: uuid.UUID | None = None
-    periods: tuple[str, ...] = ()
-    homeroom: bool = False
-    active: bool = True
-
-
-class ClassIn(Value, kw_only=True):
-    source_id: str
-    title: str
-    room_id: uuid.UUID | None = None
-    periods: tuple[str, ...] = ()
-    homeroom: bool = False
-    active: bool = True
 
 
 class RosterIn(Value, kw_only=True):
