@@ -155,16 +155,16 @@ def _manifest(files: Mapping[str, bytes], problems: _Problems) -> dict[str, str]
         if name == "oneroster.version" and value not in ("1.0", "1.1"):
             problems.add(MANIFEST, number, "value", f"OneRoster {v['value']}: Muster reads "
                          "the 1.1 CSV format (and 1.0)")
-        if not name.startswith("file."):
-            continue
         kind = name.removeprefix("file.")
+        if not name.startswith("file.") or kind not in READ:
+            continue  # a file Muster does not read may be anything
         if value == "delta":
             problems.add(MANIFEST, number, "value", f"{kind}.csv is a delta (changes since "
                          "the last export): only bulk exports are imported; export in bulk")
         elif value not in ("bulk", "absent"):
             problems.add(MANIFEST, number, "value", f"{v['value']!r} is not bulk, delta or "
                          "absent")
-        elif value == "bulk" and kind in READ and f"{kind}.csv" not in files:
+        elif value == "bulk" and f"{kind}.csv" not in files:
             problems.add(MANIFEST, number, "value", f"{kind}.csv is marked bulk but is not "
                          "in the export")
         kinds[kind] = value

@@ -104,6 +104,7 @@ def test_a_required_column_missing_is_named():
 def test_the_manifest_decides_what_is_read():
     assert problems(files.clean(), manifest={"file.users": "delta"}) == [
         ("manifest.csv", 16, "value")]  # bulk only
+    read_export(files.export(files.clean(), manifest={"file.results": "delta"}), phone)
     assert problems(files.clean(), manifest={"file.orgs": "absent"}) == [
         ("manifest.csv", 1, "file.orgs")]  # needed
     tables = files.clean()
