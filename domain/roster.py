@@ -35,10 +35,14 @@ FLOORS, CAPACITIES = (-5, 200), (0, 10_000)
 EMAIL = r"^[^@\s\x00]+@[^@\s\x00]+$"
 
 
-class RowError(Value, kw_only=True):
+class RowError(Value, kw_only=True, omit_defaults=True):
+    """One problem: the row (the header is row 1), the column, why; and the file, when
+    the import is of several (a OneRoster export)."""
+
     row: int
     column: str
     message: str
+    file: str | None = None
 
 
 class InvalidRows(Invalid):
@@ -47,7 +51,8 @@ class InvalidRows(Invalid):
     def __init__(self, errors: list[RowError]) -> None:
         first = errors[0]
         many = f"{len(errors)} problems" if len(errors) > 1 else "a problem"
-        where = f"row {first.row}" + (f", {first.column}" if first.column else "")
+        where = ((f"{first.file} " if first.file else "") + f"row {first.row}"
+                 + (f", {first.column}" if first.column else ""))
         super().__init__(f"{many} in the file, so nothing was imported; {where}: "
                          f"{first.message}")
         self.errors = errors[:MAX_ERRORS]

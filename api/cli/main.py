@@ -12,7 +12,7 @@ import tempfile
 import uuid
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import click
 import msgspec
@@ -240,29 +240,46 @@ def worker() -> None:
 
 
 @cli.command("import")
-@click.argument("kind", type=click.Choice(["staff", "rooms"]))
-@click.argument("file", type=click.File("rb"))
-@click.option("--school", "school_id", required=True, type=click.UUID,
+@click.argument("kind", type=click.Choice(["staff", "rooms", "students", "oneroster"]))
+@click.argument("path", type=click.Path(exists=True, allow_dash=True, path_type=Path))
+@click.option("--school", "school_id", type=click.UUID,
               help="The school's id (GET /v1/schools lists them).")
-def import_(kind: str, file: BinaryIO, school_id: uuid.UUID) -> None:
-    """Import a school's staff or rooms from a CSV FILE ('-' reads standard input). Every
-    row is checked first: one bad row and nothing is imported. Columns: see the README."""
+@click.option("--district", "district_id", type=click.UUID,
+              help="oneroster only: every school of the district an org matches.")
+def import_(kind: str, path: Path, school_id: uuid.UUID | None,
+            district_id: uuid.UUID | None) -> None:
+    """Import a school's staff, rooms or students from a CSV file at PATH ('-' reads
+    standard input), or a OneRoster 1.1 export (PATH a zip or a folder) for a school or a
+    whole district. Everything is checked first: one bad row and nothing is imported.
+    Columns and rules: see the README and docs/roster.md."""
     from api.app import utc_now
-    from api.cli.admin import import_file, row_lines
+    from api.cli.admin import import_file, import_oneroster, oneroster_files, row_lines
     from domain.errors import DomainError
     from domain.roster import InvalidRows
 
+    if kind != "oneroster" and (school_id is None or district_id is not None):
+        raise click.UsageError(f"{kind}: give --school ID")
+    if kind == "oneroster" and (school_id is None) == (district_id is None):
+        raise click.UsageError("oneroster: give --school ID or --district ID, one of them")
     settings = _settings()
-    body = file.read()
     try:
-        click.echo(_with_connection(_database_url(settings), lambda conn: import_file(
-            conn, kind, school_id, body, utc_now())))
+        if kind == "oneroster":
+            files = oneroster_files(path)
+            lines = _with_connection(_database_url(settings), lambda conn: import_oneroster(
+                conn, files, utc_now(), school_id=school_id, district_id=district_id))
+        else:
+            assert school_id is not None
+            body = sys.stdin.buffer.read() if str(path) == "-" else path.read_bytes()
+            lines = [_with_connection(_database_url(settings), lambda conn: import_file(
+                conn, kind, school_id, body, utc_now()))]
     except InvalidRows as exc:
         for line in row_lines(exc):
             click.echo(line, err=True)
         raise click.ClickException(str(exc)) from None
     except DomainError as exc:
         raise click.ClickException(str(exc)) from None
+    for line in lines:
+        click.echo(line)
 
 
 @cli.group()

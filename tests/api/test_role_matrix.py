@@ -21,7 +21,7 @@ from api.app import create_app
 from db.devices import register_device
 from domain.roles import Role
 from domain.signin import CODE_TTL, code_digest
-from tests import factories
+from tests import factories, oneroster_files
 from tests.asgi import first_answer
 from tests.conftest import T0, bearer
 
@@ -44,6 +44,9 @@ RULE_PACK = {
                "citation": "Board policy CKC(LOCAL)", "period": "month", "required": 1,
                "counts": {"actions": ["evacuate"], "purposes": ["fire"]}}]}
 
+# A OneRoster export whose "Alpha  High" org is the world's Alpha High.
+EXPORT = oneroster_files.zipped(oneroster_files.export(oneroster_files.clean()))
+
 
 class Call(NamedTuple):
     """Who may make a call, what it is about, and the request an allowed caller makes."""
@@ -53,6 +56,7 @@ class Call(NamedTuple):
     url: str  # the route's path with its ids filled in, and a query if it needs one
     json: object = None
     csv: bytes | None = None
+    zip: bytes | None = None  # a OneRoster export
     wall_clock: bool = False  # it answers tokens, which the JWT library dates by the real clock
     opens_reunification: bool = False  # the world's open reunification is closed first
 
@@ -224,6 +228,14 @@ TABLE = {
                                                                        RU + "/record"),
     ("GET", "/v1/reunifications/{reunification_id:uuid}/record.html"): Call(
         SCHOOL, EVERYONE, RU + "/record.html"),
+    ("POST", "/v1/schools/{school_id:uuid}/roster/oneroster"): Call(
+        SCHOOL, ADMINS, S + "/roster/oneroster", zip=EXPORT),
+    ("POST", "/v1/schools/{school_id:uuid}/students/import"): Call(
+        SCHOOL, ADMINS, S + "/students/import",
+        csv=b"student_id,given_name,family_name,guardian1_name,guardian1_phone\n"
+            b"S-1,Ana,Alvarez,Pat Alvarez,(512) 555-0101\n"),
+    ("POST", "/v1/districts/{district_id:uuid}/roster/oneroster"): Call(
+        DISTRICT, DISTRICT_ADMIN, D + "/roster/oneroster", zip=EXPORT),
     ("POST", "/v1/districts/{district_id:uuid}/schools"): Call(
         DISTRICT, DISTRICT_ADMIN, D + "/schools",
         {"name": "Delta Middle", "timezone": "America/Chicago"}),
@@ -357,6 +369,9 @@ def request_of(call: Call, world: dict, caller: Role | str) -> tuple[str, dict]:
     if call.csv is not None:
         kwargs["content"] = call.csv
         kwargs["headers"] |= CSV
+    if call.zip is not None:
+        kwargs["content"] = call.zip
+        kwargs["headers"] |= {"content-type": "application/zip"}
     return fill(call.url), kwargs
 
 

@@ -9,6 +9,7 @@ import asyncpg
 import msgspec
 
 from api.cli.demo import DemoReport
+from tests import oneroster_files as files
 from tests.processes import env, run
 
 
@@ -71,3 +72,42 @@ def test_an_unknown_school_is_one_line(fresh_database, tmp_path):
     school = uuid.uuid4()
     r = run("import", "rooms", "--school", str(school), str(rooms), env=muster_env, check=False)
     assert r.returncode == 1 and r.stderr.strip() == f"Error: no school {school}"
+
+
+async def test_import_a_oneroster_folder_for_the_district_and_a_students_csv(fresh_database,
+                                                                            tmp_path):
+    """`muster import oneroster FOLDER --district`: each matched school's line, the orgs
+    not imported; the same again changes nothing and says so. `muster import students`
+    loads a plain CSV; a bad export lists each problem by file, row and column."""
+    muster_env, demo = _demo(fresh_database, tmp_path)
+    high = demo.schools[0]
+    tables = files.clean()
+    tables["orgs"][1]["name"] = high.name
+    folder = tmp_path / "export"
+    folder.mkdir()
+    for name, data in files.export(tables).items():
+        (folder / name).write_bytes(data)
+    args = ("import", "oneroster", "--district", str(demo.district_id), str(folder))
+    r = run(*args, env=muster_env)
+    assert r.stdout.splitlines()[0] == (
+        f"{high.name} (org O-HIGH): students 2 added, 0 updated, 0 deactivated, 0 unchanged")
+    assert "not imported: org O-ELEM (beta elementary)" in r.stdout
+    assert "nothing changed" in run(*args, env=muster_env).stdout
+    assert await _rows(fresh_database, "select kind, actor_id from admin_audit") == [
+        ("roster_imported", None)]
+    plain = tmp_path / "students.csv"
+    plain.write_text("student_id,given_name,family_name\n77,Zoe,Zed\n")
+    r = run("import", "students", "--school", str(demo.schools[1].id), str(plain),
+            env=muster_env)
+    assert r.stdout.strip() == (f"{demo.schools[1].name}: students 1 added, 0 updated, "
+                                "0 deactivated, 0 unchanged")
+    tables["enrollments"][0]["userSourcedId"] = "NOPE"
+    bad = tmp_path / "bad.zip"
+    bad.write_bytes(files.zipped(files.export(tables)))
+    r = run("import", "oneroster", "--school", str(high.id), str(bad), env=muster_env,
+            check=False)
+    assert r.returncode == 1
+    assert r.stderr.splitlines()[0] == "enrollments.csv row 2, userSourcedId: NOPE is not in " \
+                                       "users.csv"
+    r = run("import", "oneroster", str(bad), env=muster_env, check=False)
+    assert r.returncode == 2 and "--school ID or --district ID" in r.stderr

@@ -5,7 +5,7 @@ package builds the one "/districts" router from them.
 
 from litestar import Router
 
-from api.routes.districts import compliance, drill_log, schools
+from api.routes.districts import compliance, drill_log, roster, schools
 
 router = Router("/districts", route_handlers=[
-    compliance.router, drill_log.router, schools.router])
+    compliance.router, drill_log.router, schools.router, roster.router])

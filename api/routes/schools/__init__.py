@@ -14,6 +14,7 @@ from api.routes.schools import (
     events,
     reunifications,
     rooms,
+    roster,
     school_years,
     schools,
     staff,
@@ -23,4 +24,4 @@ from api.routes.schools import (
 router = Router("/schools", route_handlers=[
     schools.router, events.router, school_years.router, drill_log.router, compliance.router,
     admin.router, rooms.router, staff.router, contacts.router, assists.router,
-    reunifications.router, students.router])
+    reunifications.router, roster.router, students.router])

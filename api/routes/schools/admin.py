@@ -77,24 +77,35 @@ IMPORT_RESPONSES = {400: ResponseSpec(RowsProblem, description="Bad rows: nothin
 
 
 def csv_upload(columns: str) -> type[Operation]:
-    """An OpenAPI operation whose request body is a CSV file with these columns: the raw
-    file (`format: binary`, so that generated clients send its bytes as they are)."""
+    """An OpenAPI operation whose request body is a CSV file with these columns."""
+    return file_upload("text/csv", f"A CSV file (UTF-8) with a header row: {columns}.")
+
+
+def file_upload(media_type: str, description: str) -> type[Operation]:
+    """An OpenAPI operation whose request body is a file: its raw bytes (`format: binary`,
+    so that generated clients send them as they are)."""
 
     @dataclass
-    class CsvUpload(Operation):
+    class FileUpload(Operation):
         def __post_init__(self) -> None:
             self.request_body = RequestBody(
-                required=True, description=f"A CSV file (UTF-8) with a header row: {columns}.",
-                content={"text/csv": OpenAPIMediaType(
+                required=True, description=description,
+                content={media_type: OpenAPIMediaType(
                     schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY))})
 
-    return CsvUpload
+    return FileUpload
 
 
 async def csv_body(request: Request) -> bytes:
     """The uploaded file; 415 unless sent as text/csv."""
-    if request.headers.get("content-type", "").split(";")[0].strip().lower() != "text/csv":
-        raise HTTPException(status_code=415, detail="send the file with Content-Type: text/csv")
+    return await file_body(request, "text/csv")
+
+
+async def file_body(request: Request, media_type: str) -> bytes:
+    """The uploaded file; 415 unless sent as `media_type`."""
+    if request.headers.get("content-type", "").split(";")[0].strip().lower() != media_type:
+        raise HTTPException(status_code=415,
+                            detail=f"send the file with Content-Type: {media_type}")
     return await request.body()
 
 
