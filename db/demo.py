@@ -55,6 +55,11 @@ class DemoSchool(Value):
     rooms: list[DemoRoom]
     staff: list[DemoPerson]
     contacts: list[DemoContact]
+    guardian_area_code: str  # guardians' fictional 555-01xx numbers
+
+
+STUDENTS_PER_HOMEROOM = 12
+RESTRICTED_ADULT = "Rick Sanders"  # named by a no-contact order on one student per school
 
 
 class SeededUser(Value):
@@ -141,10 +146,10 @@ def demo_schools() -> list[DemoSchool]:
     return [
         DemoSchool("riverbend-high", "Riverbend High School", "America/Chicago",
                    "4200 River Road, Riverbend, TX 78701", high_rooms, high_staff,
-                   [police, security]),
+                   [police, security], "830"),
         DemoSchool("cedar-elementary", "Cedar Elementary School", "America/Chicago",
                    "815 Cedar Lane, Riverbend, TX 78702", elementary_rooms,
-                   elementary_staff, [police]),
+                   elementary_staff, [police], "210"),
     ]
 
 
@@ -188,6 +193,7 @@ async def _seed_school(conn: Connection, district_id: uuid.UUID,
         school_id, [r.code for r in school.rooms])
     by_code = {r["code"]: SeededRoom(r["id"], r["code"], r["name"]) for r in rows}
     users = await _seed_people(conn, district_id, school_id, school.staff)
+    await _seed_students(conn, school_id, school, by_code)
     return SeededSchool(school_id, school.name, [by_code[r.code] for r in school.rooms], users)
 
 
@@ -207,3 +213,39 @@ async def _seed_people(conn: Connection, district_id: uuid.UUID,
           school_id, p.role, p.name) for p in people])
     return [SeededUser(by_phone[p.phone]["id"], by_phone[p.phone]["name"], p.role, p.phone)
             for p in people]
+
+
+async def _seed_students(conn: Connection, school_id: uuid.UUID, school: DemoSchool,
+                         rooms: dict[str, SeededRoom]) -> None:
+    """STUDENTS_PER_HOMEROOM students in each room with a capacity (a classroom), each with
+    a parent; the first hundred parents have a phone (the 555-01xx range holds no more),
+    and the first student's record bars RESTRICTED_ADULT: enough to take a roll call and
+    run a reunification."""
+    homerooms = [rooms[r.code] for r in school.rooms if r.capacity]
+    given, family = cycle(FIRST), cycle(LAST)
+    students, guardians, links = [], [], []
+    for n in range(len(homerooms) * STUDENTS_PER_HOMEROOM):
+        source = f"DEMO-{n:04d}"
+        student_id = _id("student", school.key, source)
+        guardian_id = _id("guardian", school.key, source)
+        first, last = next(given), next(family)
+        students.append((student_id, school_id, source, first, last, None,
+                         homerooms[n // STUDENTS_PER_HOMEROOM].id))
+        phone = f"+1{school.guardian_area_code}55501{n:02d}" if n < 100 else None
+        guardians.append((guardian_id, school_id, f"G-{source}", f"{next(given)} {last}", phone))
+        links.append((student_id, guardian_id, school_id))
+    await conn.executemany(
+        """insert into students (id, school_id, source_id, given_name, family_name, grade,
+                                 homeroom_id, updated_at)
+           values ($1, $2, $3, $4, $5, $6, $7, now()) on conflict do nothing""", students)
+    await conn.executemany(
+        """insert into guardians (id, school_id, source_id, name, phone, updated_at)
+           values ($1, $2, $3, $4, $5, now()) on conflict do nothing""", guardians)
+    await conn.executemany(
+        """insert into student_guardians (student_id, guardian_id, school_id, relationship)
+           values ($1, $2, $3, 'parent') on conflict do nothing""", links)
+    await conn.execute(
+        """insert into student_restrictions (id, student_id, school_id, kind, adult_name, note)
+           values ($1, $2, $3, 'no_contact', $4, 'Court order on file in the main office')
+           on conflict do nothing""",
+        _id("restriction", school.key), students[0][0], school_id, RESTRICTED_ADULT)
