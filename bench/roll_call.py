@@ -62,6 +62,17 @@ SCHEDULE = [{"name": "bench", "weekdays": [1, 2, 3, 4, 5, 6, 7],
              "periods": [{"name": "1", "starts": "00:00", "ends": "23:59"}]}]
 
 
+async def retire_demo_students(dsn: str, school_id: uuid.UUID) -> None:
+    """The demo's own students leave (inactive: expected nowhere), so that the first storm
+    is a school without a roster and the second has exactly `--students`."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        await conn.execute("update students set active = false where school_id = $1",
+                           school_id)
+    finally:
+        await conn.close()
+
+
 async def enroll(dsn: str, school_id: uuid.UUID, rooms: list[uuid.UUID], count: int
                  ) -> dict[uuid.UUID, list[uuid.UUID]]:
     """`count` students with homerooms round the rooms, seven classes per room (one a
@@ -157,6 +168,7 @@ def main() -> int:
         demo = msgspec.json.decode(world.muster("demo", "--json"), type=DemoReport)
         school = demo.schools[0]
         rooms, pg_version = asyncio.run(grow_school(world.dsn, school, args.rooms))
+        asyncio.run(retire_demo_students(world.dsn, school.id))
         rooms = rooms[:args.rooms]  # the demo's own rooms may be more than asked for
         staff = school.users[:args.phones]
         sro = next(u for u in school.users if u.role == "sro").access_token
