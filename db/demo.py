@@ -1,4 +1,5 @@
-"""The demo district that `muster demo` seeds: two schools, every role, real-looking rooms.
+"""The demo district that `muster demo` seeds: two schools, every role, real-looking rooms,
+students in the classrooms with their parents.
 
 Ids are derived from natural keys (uuid5), and every insert ignores rows that
 exist, so seeding twice changes nothing and reports the same ids. Phones come
