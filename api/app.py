@@ -34,6 +34,8 @@ from api.routes.events.stream import OpenStreams
 from api.settings import Settings
 from api.usecases.callers import CallerCache
 from api.usecases.event_cache import EventCache
+from api.usecases.expected import ExpectedCache
+from api.usecases.known_students import KnownStudents
 from db import migrate
 from db.checkin_writer import CheckinWriter
 from db.feed import TimelineFeed
@@ -109,6 +111,7 @@ def create_app(settings: Settings, *, database_url: str, secret: str,
         lifespan=[running],
         state=State({"settings": settings, "clock": clock, "secret": secret, "links": links,
                      "callers": CallerCache(), "events": EventCache(),
+                     "expected": ExpectedCache(), "students": KnownStudents(),
                      "metrics": metrics, "replays": ReplayPages(),
                      "streams": OpenStreams(), "assets": assets}),
         openapi_config=OpenAPIConfig(

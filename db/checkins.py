@@ -28,12 +28,9 @@ _MARKS = msgspec.json.Decoder(tuple[StudentMark, ...])
 
 
 def _marks(checkin: str, as_: str = "students") -> str:
-    """SQL for the students a check-in (`checkin`, an SQL expression of its id) names, as
-    JSON text by student id (as `received` keeps them)."""
-    return f"""(select coalesce(json_agg(json_build_object('student_id', s.student_id,
-                                                        'status', s.status)
-                                      order by s.student_id), '[]')::text
-     from checkin_students s where s.checkin_id = {checkin}) as {as_}"""
+    """SQL for the students a check-in (`checkin`, the table or its alias) names, as JSON
+    text by student id (as `received` keeps them)."""
+    return f"{checkin}.students::text as {as_}"
 
 
 def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
@@ -76,10 +73,10 @@ with event as (
     left join rooms r on r.id = t.room_id and r.school_id = $2
     cross join event
 ), new as (
-    insert into checkins ({_COLUMNS}, school_id)
+    insert into checkins ({_COLUMNS}, school_id, students)
     select id, $1, room_id, client_id, status, students_present, students_missing,
            students_extra, injured, location, note, observed_at, received_at,
-           clock_skew_flagged, reported_by, $2
+           clock_skew_flagged, reported_by, $2, coalesce(detail::json -> 'students', '[]')
     from input where our_room and in_time order by arrival
     on conflict on constraint checkins_event_client_key do nothing
     returning id, room_id, observed_at, received_at, client_id
@@ -121,7 +118,7 @@ select i.id, a.seq, i.in_time, i.our_room, e.event_status, e.ended_at, p.*,
 from input i cross join event e
 left join announced a on a.id = i.id
 left join lateral (  -- one index probe per report not stored, not a scan of the event's
-    select {", ".join(f"c.{n} as p_{n}" for n in _NAMES)}, {_marks("c.id", "p_students")}
+    select {", ".join(f"c.{n} as p_{n}" for n in _NAMES)}, {_marks("c", "p_students")}
     from checkins c
     where a.id is null and c.event_id = $1 and c.client_id = i.client_id
     limit 1  -- (there is one at most) keeps the planner from making it a join
@@ -197,7 +194,7 @@ async def _outcome(conn: Connection, checkin: CheckIn, row: asyncpg.Record,
 
 # checkin_by_client_id -- the report a phone already sent with this client_id, if any
 _CHECKIN_BY_CLIENT_ID = f"""
-select {_COLUMNS}, {_marks("checkins.id")} from checkins where event_id = $1 and client_id = $2
+select {_COLUMNS}, {_marks("checkins")} from checkins where event_id = $1 and client_id = $2
 """
 
 
@@ -208,7 +205,7 @@ async def checkin_by_client_id(conn: Connection, event_id: uuid.UUID,
 
 
 # checkins_of -- every report of the event, superseded ones included (timing record)
-_CHECKINS_OF = f"select {_COLUMNS}, {_marks('checkins.id')} from checkins where event_id = $1"
+_CHECKINS_OF = f"select {_COLUMNS}, {_marks('checkins')} from checkins where event_id = $1"
 
 
 async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
@@ -218,7 +215,7 @@ async def checkins_of(conn: Connection, event_id: uuid.UUID) -> list[CheckIn]:
 
 # reports_by -- the newest report of each room a person reported during the event
 _REPORTS_BY = f"""
-select distinct on (room_id) {_COLUMNS}, {_marks("checkins.id")} from checkins
+select distinct on (room_id) {_COLUMNS}, {_marks("checkins")} from checkins
 where event_id = $1 and reported_by = $2
 order by room_id, observed_at desc, received_at desc, client_id desc
 """
@@ -232,10 +229,10 @@ async def reports_by(conn: Connection, event_id: uuid.UUID,
 
 
 # rooms_with_reports -- every room of the school, with its current report if any (and the
-# students it names: one probe of checkin_students' key per reported room)
+# students it names)
 _ROOMS_WITH_REPORTS = f"""
 select r.id as r_id, r.code as r_code, r.name as r_name, r.building as r_building,
-       r.floor as r_floor, {", ".join("c." + n for n in _NAMES)}, {_marks("rr.checkin_id")}
+       r.floor as r_floor, {", ".join("c." + n for n in _NAMES)}, {_marks("c")}
 from rooms r
 left join room_reports rr on rr.room_id = r.id and rr.event_id = $1
 left join checkins c on c.id = rr.checkin_id

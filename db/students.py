@@ -60,14 +60,43 @@ async def expected_students(conn: Connection, school_id: uuid.UUID, period: str 
     return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
 
 
-# expected_rooms -- each active student's expected room at a period, unordered and
-# unnamed: what accountability adds up (it names only the students it lists)
-_ROOMS_ONLY = f"select id, room_id from ({_EXPECTED_ROOMS}) expected"
+# freeze_expected -- the students the event ($3) rooms expect, fixed at its start: each
+# active student's expected room at the period then ($2; null: homerooms)
+_FREEZE = f"""
+insert into event_students (event_id, school_id, student_id, room_id)
+select $3, $1, id, room_id from ({_EXPECTED_ROOMS}) expected
+"""
 
 
-async def expected_rooms(conn: Connection, school_id: uuid.UUID,
-                         period: str | None) -> dict[uuid.UUID, uuid.UUID | None]:
-    return {r[0]: r[1] for r in await conn.fetch(_ROOMS_ONLY, school_id, period)}
+async def freeze_expected(conn: Connection, school_id: uuid.UUID, period: str | None,
+                          event_id: uuid.UUID) -> None:
+    await conn.execute(_FREEZE, school_id, period, event_id)
+
+
+# expected_in_event -- the students the event's rooms expect (one room's, or every room's
+# when $2 is null), by name
+_IN_EVENT = """
+select s.id, s.given_name, s.family_name, s.grade, x.room_id
+from event_students x join students s on s.id = x.student_id
+where x.event_id = $1 and ($2::uuid is null or x.room_id = $2)
+order by s.family_name, s.given_name, s.id
+"""
+
+
+async def expected_in_event(conn: Connection, event_id: uuid.UUID,
+                            room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
+    rows = await conn.fetch(_IN_EVENT, event_id, room_id)
+    return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
+
+
+# expected_rooms_in_event -- each student the event's rooms expect, and their room:
+# unordered and unnamed, what accountability adds up (it names only those it lists)
+_ROOMS_IN_EVENT = "select student_id, room_id from event_students where event_id = $1"
+
+
+async def expected_rooms_in_event(conn: Connection,
+                                  event_id: uuid.UUID) -> dict[uuid.UUID, uuid.UUID | None]:
+    return {r[0]: r[1] for r in await conn.fetch(_ROOMS_IN_EVENT, event_id)}
 
 
 # students_of_school -- which of these ids are the school's students (active or not: a

@@ -16,6 +16,7 @@ school expected there at the event's start (its class then, else its homeroom).
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime
 
@@ -23,7 +24,20 @@ from domain.checkins import CheckIn, supersedes
 from domain.students import SEEN, StudentStatus
 from domain.values import Value
 
-Expected = Mapping[uuid.UUID, uuid.UUID | None]  # student -> the room expecting them, if any
+Expecting = Mapping[uuid.UUID, uuid.UUID | None]  # student -> the room expecting them, if any
+
+
+class Expected(Value):
+    """The students an event's rooms expect, each with their room (None: no room), and how
+    many each room expects: fixed at the event's start, so worked out once per event."""
+
+    rooms: dict[uuid.UUID, uuid.UUID | None]
+    per_room: dict[uuid.UUID, int]
+
+
+def expect(rooms: Expecting) -> Expected:
+    """The event's expectation from each expected student's room."""
+    return Expected(dict(rooms), dict(Counter(filter(None, rooms.values()))))
 
 
 class StudentState(Value, kw_only=True):
@@ -63,39 +77,34 @@ def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
     return checkin.observed_at, checkin.received_at, checkin.client_id
 
 
-class _Decided(Value):
-    """What decides a student's status: whether it is a sighting and the report's order
-    (the rank), the report, the status."""
-
-    rank: tuple[bool, tuple[datetime, datetime, uuid.UUID]]
-    checkin: CheckIn
-    status: StudentStatus
+_Decided = tuple[CheckIn, StudentStatus]  # a student's deciding mark: the report, the status
 
 
 def _decide(current: Iterable[CheckIn]) -> dict[uuid.UUID, _Decided]:
-    """Each named student's deciding mark: a sighting over any other, then the newest."""
-    deciding: dict[uuid.UUID, _Decided] = {}
-    for checkin in current:
-        order = _order(checkin)
-        ranks = {True: (True, order), False: (False, order)}
+    """Each named student's deciding mark: a sighting over any other, then the newest.
+    The reports are taken oldest first, so that each mark replaces an older one of its
+    kind; a student's sighting, where there is one, then replaces what else they had."""
+    seen: dict[uuid.UUID, _Decided] = {}
+    unseen: dict[uuid.UUID, _Decided] = {}
+    for checkin in sorted(current, key=_order):
         for mark in checkin.students:
-            rank = ranks[mark.status in SEEN]
-            held = deciding.get(mark.student_id)
-            if held is None or rank > held.rank:
-                deciding[mark.student_id] = _Decided(rank, checkin, mark.status)
-    return deciding
+            (seen if mark.status in SEEN else unseen)[mark.student_id] = checkin, mark.status
+    return unseen | seen
 
 
-def _state(student_id: uuid.UUID, decided: _Decided | None, expected: Expected) -> StudentState:
+def _state(student_id: uuid.UUID, decided: _Decided | None,
+           expected: Expecting) -> StudentState:
     room = expected.get(student_id)
     if decided is None:
         return StudentState(student_id=student_id, status=None, room_id=room,
                             expected_room_id=room)
-    return StudentState(student_id=student_id, status=decided.status,
-                        room_id=decided.checkin.room_id, expected_room_id=room)
+    checkin, status = decided
+    return StudentState(student_id=student_id, status=status, room_id=checkin.room_id,
+                        expected_room_id=room)
 
 
-def student_states(expected: Expected, current: Iterable[CheckIn]) -> dict[uuid.UUID, StudentState]:
+def student_states(expected: Expecting,
+                   current: Iterable[CheckIn]) -> dict[uuid.UUID, StudentState]:
     """Each student expected or named, with their status across the rooms' current
     reports (the module's rules); expected students first, in the order given."""
     deciding = _decide(current)
@@ -104,27 +113,23 @@ def student_states(expected: Expected, current: Iterable[CheckIn]) -> dict[uuid.
 
 
 def roll_call(expected: Expected, current: Iterable[CheckIn]) -> RollCall:
-    """Add up the students: `expected` (student -> room), `current` each room's current
-    report (one per room). The missing and the injured in the order they were named."""
+    """Add up the students: `expected` at the start, `current` each room's current report
+    (one per room). Counted with the containers' own loops: a 2,000-student school is
+    added up on every read of a dashboard that polls through a storm."""
     reports = list(current)
     deciding = _decide(reports)
-    tally: dict[StudentStatus, int] = {}
-    for decided in deciding.values():
-        tally[decided.status] = tally.get(decided.status, 0) + 1
-    expecting: dict[uuid.UUID, int] = {}
-    for room in expected.values():
-        if room is not None:
-            expecting[room] = expecting.get(room, 0) + 1
+    tally = Counter(status for _, status in deciding.values())
+    expecting, rooms = expected.per_room, expected.rooms
     named = {c.room_id: len(c.students) for c in reports}
 
     def listed(status: StudentStatus) -> tuple[StudentState, ...]:
-        return tuple(_state(s, d, expected) for s, d in deciding.items() if d.status is status)
+        return tuple(_state(s, d, rooms) for s, d in deciding.items() if d[1] is status)
 
     return RollCall(
-        expected=len(expected),
-        accounted=sum(tally.get(s, 0) for s in SEEN),
-        absent=tally.get(StudentStatus.ABSENT, 0),
-        not_reported=sum(s not in deciding for s in expected),
+        expected=len(rooms),
+        accounted=sum(tally[s] for s in SEEN),
+        absent=tally[StudentStatus.ABSENT],
+        not_reported=len(rooms) - len(rooms.keys() & deciding.keys()),
         missing=listed(StudentStatus.MISSING),
         injured=listed(StudentStatus.INJURED),
         rooms=tuple(RoomCall(room_id=r, expected=expecting.get(r, 0), named=named.get(r, 0))

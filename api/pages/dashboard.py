@@ -17,6 +17,7 @@ from typing import NamedTuple
 
 import msgspec
 from litestar import Request, get
+from litestar.datastructures import State
 from litestar.params import FromPath
 from litestar.response import Template
 
@@ -74,10 +75,10 @@ class Live(msgspec.Struct, kw_only=True):
 
 
 @get("/events/{event_id:uuid}", include_in_schema=False)
-async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now,
+async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now, state: State,
                     event_id: FromPath[uuid.UUID]) -> Template:
     """The dashboard as of now; its script follows the stream from there."""
-    seen = await dashboard_of(conn, caller, event_id, now)
+    seen = await dashboard_of(conn, caller, event_id, now, state.expected)
     standing = await reunifications.of_event(conn, seen.school.id, event_id)
     lasted = (seen.event.ended_at or now) - seen.event.started_at
     return page("dashboard.html", csrf=csrf_of(request, caller), caller=caller, d=seen,

@@ -120,8 +120,8 @@ async def link_page(request: Request, token: FromPath[str]) -> Template:
     words (404 or 410), naming nothing."""
     state = request.app.state
     try:
-        shown = await links.page(Door(state.pool, state.events, state.callers), token,
-                                 state.clock())
+        door = Door(state.pool, state.events, state.callers, state.students)
+        shown = await links.page(door, token, state.clock())
     except Expired as expired:
         return page("link_refused.html", status_code=410, title="This link has expired",
                     detail=str(expired).capitalize())

@@ -23,7 +23,7 @@ from domain.checkins import CheckIn
 
 
 def _door(state: State) -> Door:
-    return Door(state.pool, state.events, state.callers)
+    return Door(state.pool, state.events, state.callers, state.students)
 
 
 @get("/{token:str}", summary="The event a link is for, its rooms, the person's reports",

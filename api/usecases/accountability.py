@@ -9,7 +9,7 @@ from datetime import datetime
 
 import asyncpg
 
-from api.usecases.expected import expected_rooms_in_event
+from api.usecases.expected import ExpectedCache
 from db import checkins as db
 from db import staff_statuses
 from db.events import EventContext
@@ -17,7 +17,7 @@ from db.students import students_named
 from domain.checkins import CheckInStatus, RoomState, StudentCounts, account
 from domain.policy import Permission
 from domain.roles import Role
-from domain.roll_call import StudentState, roll_call
+from domain.roll_call import Expected, StudentState, roll_call
 from domain.schools import Room
 from domain.staff_status import StaffStatus, account_staff
 from domain.values import Value
@@ -147,9 +147,10 @@ async def staff_accountability(conn: asyncpg.Connection, ctx: EventContext, role
                  for r in latest.values()])
 
 
-async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
-                            role: Role, now: datetime) -> AccountabilityOut:
-    """Add up the event's school, room by room, in room-code order, and its staff."""
+async def accountability_of(conn: asyncpg.Connection, ctx: EventContext, role: Role,
+                            now: datetime, expected: ExpectedCache) -> AccountabilityOut:
+    """Add up the event's school, room by room, in room-code order, its staff and its
+    students (what its rooms expect, from `expected`)."""
     ctx.policy.require(role, Permission.READ_ACCOUNTABILITY)
     rooms, latest = await db.rooms_with_reports(conn, ctx.event.id, ctx.event.school_id)
     tally = account([r.id for r in rooms], latest)
@@ -170,14 +171,14 @@ async def accountability_of(conn: asyncpg.Connection, ctx: EventContext,
                           for r in tally.unreported_room_ids],
         students=tally.students, rooms=reports,
         staff=await staff_accountability(conn, ctx, role, now),
-        roll_call=await roll_call_of(conn, ctx, rooms, tally.rooms))
+        roll_call=await roll_call_of(conn, ctx, rooms, tally.rooms,
+                                     await expected.get(conn, ctx.event)))
 
 
 async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[Room],
-                       states: Iterable[RoomState]) -> RollCallOut:
+                       states: Iterable[RoomState], expected: Expected) -> RollCallOut:
     """The students of the event's school from the rooms' current reports; the missing
     and the injured by name (by family name), with their last known room."""
-    expected = await expected_rooms_in_event(conn, ctx.event)
     call = roll_call(expected, [c for state in states if (c := state.checkin) is not None])
     listed = [s.student_id for s in (*call.missing, *call.injured)]
     known = await students_named(conn, ctx.event.school_id, listed) if listed else {}

@@ -5,8 +5,8 @@ this process's recent copy (`EventCache`) and the report waits for its batch
 (`CheckinWriter`) without a connection of its own; the route hands both in, with the
 caller and `now`. The report's statement decides whether it is taken, under the
 event's lock, because the copy may be a second old: a connection is taken only when a
-report names students (one query: are they the school's?), a
-late report changes the event's kept record, or a report asks for help (it needs help, or
+report names a student this process does not know to be the school's (`KnownStudents`),
+a late report changes the event's kept record, or a report asks for help (it needs help, or
 its room's help is still open: api/usecases/assists.py alerts the responders before the
 report is answered, so a 201 means they will be told).
 """
@@ -25,10 +25,10 @@ from api.usecases.assists import room_asks_help
 from api.usecases.callers import Caller
 from api.usecases.drill_record import keep_record
 from api.usecases.event_cache import EventCache
+from api.usecases.known_students import KnownStudents
 from db.checkin_writer import CheckinWriter
 from db.checkins import ForeignRoom, Replayed, Stored, TooLate
 from db.events import load_event
-from db.students import students_of_school
 from domain.checkins import CheckIn, CheckInReport, received, too_late
 from domain.errors import Invalid
 from domain.policy import Permission
@@ -43,8 +43,8 @@ class CheckedIn(NamedTuple):
 
 
 async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter,
-                   caller: Caller, event_id: uuid.UUID, report: CheckInReport,
-                   now: datetime) -> CheckedIn:
+                   students: KnownStudents, caller: Caller, event_id: uuid.UUID,
+                   report: CheckInReport, now: datetime) -> CheckedIn:
     """Keep the report. A phone retrying gets the report it sent, even after the end;
     one observed at or after the end is refused (409), as is another school's room."""
     ctx, role = await read_event_as(events, pool, caller, event_id, now)
@@ -52,7 +52,7 @@ async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter
     checkin = received(report, checkin_id=uuid.uuid4(), event=ctx.event,
                        reported_by=caller.user_id, received_at=now)
     if report.students:
-        await _require_our_students(pool, ctx.event.school_id, report)
+        await _require_our_students(students, pool, ctx.event.school_id, report)
     match await writer.write(checkin, ctx.event.school_id):
         case Replayed(earlier):
             return CheckedIn(earlier, new=False)
@@ -72,13 +72,13 @@ async def check_in(events: EventCache, pool: asyncpg.Pool, writer: CheckinWriter
     return CheckedIn(checkin, new=True)
 
 
-async def _require_our_students(pool: asyncpg.Pool, school_id: uuid.UUID,
-                                report: CheckInReport) -> None:
+async def _require_our_students(students: KnownStudents, pool: asyncpg.Pool,
+                                school_id: uuid.UUID, report: CheckInReport) -> None:
     """Refuse (400, naming the first one) a report naming a student the event's school
-    does not have, before anything is stored: one query, for a report with a roll call."""
-    async with pool.acquire() as conn:
-        ours = await students_of_school(conn, school_id, [m.student_id for m in report.students])
+    does not have, before anything is stored."""
+    strangers = set(await students.strangers(pool, school_id,
+                                             [m.student_id for m in report.students]))
     for n, mark in enumerate(report.students):
-        if mark.student_id not in ours:
+        if mark.student_id in strangers:
             raise Invalid(f"no student {mark.student_id} at this event's school",
                           field=f"students[{n}].student_id")

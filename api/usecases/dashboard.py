@@ -17,6 +17,7 @@ from api.usecases.accountability import (
     staff_accountability,
 )
 from api.usecases.callers import Caller
+from api.usecases.expected import ExpectedCache
 from api.usecases.updates import RECENT_UPDATES
 from db import checkins, deliveries, schools, staff, timeline, updates
 from db.deliveries import ChannelCounts
@@ -71,10 +72,11 @@ class Dashboard(Value, kw_only=True):
 
 
 async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.UUID,
-                       now: datetime) -> Dashboard:
-    """The event as `caller` may see it; another school's event is a 404 naming only the
-    event. One repeatable-read snapshot: a check-in is either in the rooms and totals
-    and at most `seq`, or after `seq` and still to come on the stream."""
+                       now: datetime, expected: ExpectedCache) -> Dashboard:
+    """The event as `caller` may see it (what its rooms expect from `expected`); another
+    school's event is a 404 naming only the event. One repeatable-read snapshot: a
+    check-in is either in the rooms and totals and at most `seq`, or after `seq` and
+    still to come on the stream."""
     async with conn.transaction(isolation="repeatable_read", readonly=True):
         ctx, role = await load_event_as(conn, caller, event_id)
         event, policy = ctx.event, ctx.policy
@@ -92,7 +94,8 @@ async def dashboard_of(conn: asyncpg.Connection, caller: Caller, event_id: uuid.
             tally = account([r.id for r in found], latest)
             rooms = [RoomNow(room=r, checkin=latest.get(r.id)) for r in found]
             reporting = await staff_accountability(conn, ctx, role, now)
-            students = await roll_call_of(conn, ctx, found, tally.rooms)
+            students = await roll_call_of(conn, ctx, found, tally.rooms,
+                                          await expected.get(conn, event))
         may_read_report = policy.allows(role, Permission.READ_REPORTS)
         counts = await deliveries.delivery_counts(conn, event_id) if may_read_report else None
         people = {}

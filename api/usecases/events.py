@@ -2,9 +2,9 @@
 
 Each change locks what it decides on (the school's row for a start, so that starts at
 one school take turns; the event's row after), lets the domain decide, stores the
-result on the timeline and queues the alert it calls for, in one transaction. Once it
-has committed, this process's copy of the event is dropped and an ended event's drill
-record is kept.
+result on the timeline (a start also fixes the students its rooms expect) and queues the
+alert it calls for, in one transaction. Once it has committed, this process's copy of
+the event is dropped and an ended event's drill record is kept.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from datetime import datetime
 
 from api.usecases.access import load_event_as
 from api.usecases.callers import Caller
+from api.usecases.expected import freeze_expected
 from api.usecases.unit_of_work import UnitOfWork
 from db import events as db
 from db.events import EventContext
@@ -51,6 +52,7 @@ async def start_event(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
             uow.keep_record(started.superseded, now)
         await db.record(uow.conn, started.event, TimelineKind.STARTED, caller.user_id, now,
                         new=True)
+        await freeze_expected(uow.conn, started.event)
         await queue_alert(uow.conn, started.event, MessageKind.ALERT, now, links, repeats)
     return started.event
 

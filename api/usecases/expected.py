@@ -1,17 +1,19 @@
 """Who is expected where at a moment: the bell schedule's period then (in the school's
 time zone), and each active student's room at that period (db/students.py). An event's
-rooms expect the students they had when it started."""
+rooms expect the students they had when it started: fixed then, and read back after."""
 
 from __future__ import annotations
 
 import uuid
 import zoneinfo
+from collections import OrderedDict
 from datetime import datetime
 
 from db import schedules, students
 from db.pool import Connection
 from db.students import ExpectedStudent
 from domain.events import Event
+from domain.roll_call import Expected, expect
 from domain.schedule import BellSchedule, period_at
 
 
@@ -26,29 +28,43 @@ async def period_then(conn: Connection, school_id: uuid.UUID, timezone: str,
     return _period(await schedules.bell_schedule(conn, school_id), timezone, at)
 
 
-async def expected_at(conn: Connection, school_id: uuid.UUID, timezone: str, at: datetime,
-                      room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
-    """The school's expected students at `at` (one room's, or all), by name."""
-    period = await period_then(conn, school_id, timezone, at)
-    return await students.expected_students(conn, school_id, period, room_id)
-
-
-async def _period_at_start(conn: Connection, event: Event) -> str | None:
+async def freeze_expected(conn: Connection, event: Event) -> None:
+    """Fix the students the event's rooms expect, as the school expects them at its start
+    (inside the transaction that stores the start)."""
     timezone, schedule = await schedules.school_clock(conn, event.school_id)
-    return _period(schedule, timezone, event.started_at)
+    period = _period(schedule, timezone, event.started_at)
+    await students.freeze_expected(conn, event.school_id, period, event.id)
 
 
 async def expected_in_event(conn: Connection, event: Event,
                             room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
-    """The students the event's rooms expect (one room's, or all): those expected when it
-    started, by name; two queries."""
-    period = await _period_at_start(conn, event)
-    return await students.expected_students(conn, event.school_id, period, room_id)
+    """The students the event's rooms expect (one room's, or all), by name."""
+    return await students.expected_in_event(conn, event.id, room_id)
 
 
 async def expected_rooms_in_event(conn: Connection,
                                   event: Event) -> dict[uuid.UUID, uuid.UUID | None]:
     """Each student the event's rooms expect, and their room (as `expected_in_event`,
-    without names or order: what adding up needs); two queries."""
-    return await students.expected_rooms(conn, event.school_id,
-                                         await _period_at_start(conn, event))
+    without names or order: what adding up needs)."""
+    return await students.expected_rooms_in_event(conn, event.id)
+
+
+class ExpectedCache:
+    """What recent events' rooms expect, kept by this process: fixed at each event's start,
+    so a copy never goes stale, and a dashboard polling a 2,000-student school through a
+    storm does not read 2,000 rows each time. Past `max_events`, the least recently read
+    is dropped (a miss costs one query)."""
+
+    def __init__(self, max_events: int = 64) -> None:
+        self._max_events = max_events
+        self._entries: OrderedDict[uuid.UUID, Expected] = OrderedDict()
+
+    async def get(self, conn: Connection, event: Event) -> Expected:
+        expected = self._entries.get(event.id)
+        if expected is None:
+            expected = expect(await expected_rooms_in_event(conn, event))
+            self._entries[event.id] = expected
+            if len(self._entries) > self._max_events:
+                self._entries.popitem(last=False)
+        self._entries.move_to_end(event.id)
+        return expected

@@ -18,6 +18,7 @@ from api.usecases import checkins, roll_call
 from api.usecases import events as lifecycle
 from api.usecases.callers import Caller, CallerCache
 from api.usecases.event_cache import EventCache
+from api.usecases.known_students import KnownStudents
 from api.usecases.unit_of_work import UnitOfWork
 from api.usecases.updates import RECENT_UPDATES
 from db import checkins as db_checkins
@@ -66,10 +67,12 @@ class Holder(Value):
 
 class Door:
     """What a link is opened through: the pool, and this process's recent copies of
-    events and callers (a storm of reports by link costs one query each, the token's)."""
+    events and callers, and the students it knows (a storm of reports by link costs one
+    query each, the token's)."""
 
-    def __init__(self, pool: asyncpg.Pool, events: EventCache, callers: CallerCache) -> None:
-        self.pool, self.events, self.callers = pool, events, callers
+    def __init__(self, pool: asyncpg.Pool, events: EventCache, callers: CallerCache,
+                 students: KnownStudents) -> None:
+        self.pool, self.events, self.callers, self.students = pool, events, callers, students
 
     async def open(self, token: str, now: datetime) -> Holder:
         """The link's event and person: NotFound (404) for a token we never issued or a
@@ -118,8 +121,8 @@ async def check_in(door: Door, writer: CheckinWriter, token: str, report: CheckI
     """A room's report by link, kept exactly as one by the signed-in API is (201 new,
     200 a replay of its client_id, 409 observed after the end)."""
     holder = await door.open(token, now)
-    return await checkins.check_in(door.events, door.pool, writer, holder.caller,
-                                   holder.ctx.event.id, report, now)
+    return await checkins.check_in(door.events, door.pool, writer, door.students,
+                                   holder.caller, holder.ctx.event.id, report, now)
 
 
 async def room_students(door: Door, token: str, room_id: uuid.UUID,

@@ -89,6 +89,19 @@ async def test_a_student_of_another_school_is_refused_and_nothing_stored(client,
     assert await stored_marks(db, world["event"]) == set()
 
 
+async def test_a_roll_call_is_checked_against_the_school_as_it_is_now(client, db, world):
+    """Once reports have named the school's students, another school's student is still
+    refused, and a student enrolled since is taken."""
+    a, ana = world["rooms"][0], world["in_a"][0]
+    r = await check_in(client, world, report(a, (ana, "present")))
+    assert r.status_code == 201, r.text
+    r = await check_in(client, world, report(a, (ana, "present"), (world["foreign"], "extra")))
+    assert r.status_code == 400 and "students[1].student_id" in r.json()["detail"]
+    [newcomer] = await factories.students(db, world["id"], 1, homeroom_id=a)
+    r = await check_in(client, world, report(a, (ana, "present"), (newcomer, "extra")))
+    assert r.status_code == 201, r.text
+
+
 async def test_a_student_named_twice_is_refused(client, db, world):
     one = world["in_a"][0]
     r = await check_in(client, world, report(world["rooms"][0], (one, "present"), (one, "missing")))
@@ -132,26 +145,33 @@ async def test_counts_only_check_ins_keep_working(client, world):
     assert (call["expected"], call["not_reported"], call["accounted"]) == (5, 5, 0)
 
 
-async def test_a_rooms_list_follows_the_bell_schedule_else_the_homeroom(client, db, world):
-    """At the event's start (02:00 on a Sunday in Chicago) period 1 is on: its class's
-    students are expected in room C; without the schedule, in their homerooms."""
+async def test_a_rooms_list_follows_the_bell_schedule_at_the_start(client, db, world):
+    """Without a schedule the event's rooms expect their homerooms, and go on doing so when
+    a schedule arrives mid-event (what was expected at the start is fixed). The next event
+    starts (02:00 on a Sunday in Chicago) in period 1: its class's students are expected
+    in room C."""
     a, _, c = world["rooms"]
     one = world["in_a"][0]
     await factories.school_class(db, world["id"], c, ["1"], [one])
 
-    async def listed(room):
-        r = await client.get(f"/v1/events/{world['event']}/rooms/{room}/students",
+    async def listed(event, room):
+        r = await client.get(f"/v1/events/{event}/rooms/{room}/students",
                              headers=bearer(world["teacher"]))
         assert r.status_code == 200, r.text
         return [s["student_id"] for s in r.json()["students"]]
 
-    assert await listed(c) == [] and str(one) in await listed(a)
+    assert await listed(world["event"], c) == [] and str(one) in await listed(world["event"], a)
     await db.execute(
         """insert into bell_schedules (school_id, day_types, updated_at) values ($1,
            '[{"name": "weekend", "weekdays": [7], "periods": [
               {"name": "1", "starts": "01:00", "ends": "03:00"}]}]', now())""", world["id"])
-    assert await listed(c) == [str(one)] and str(one) not in await listed(a)
-    assert (await roll(client, world))["rooms"][-1] == {
+    assert await listed(world["event"], c) == [] and str(one) in await listed(world["event"], a)
+    r = await client.post(f"/v1/events/{world['event']}/all-clear", json={},
+                          headers=bearer(world["sro"]))
+    assert r.status_code == 200, r.text
+    event = await factories.start(client, world)
+    assert await listed(event, c) == [str(one)] and str(one) not in await listed(event, a)
+    assert (await roll(client, world | {"event": event}))["rooms"][-1] == {
         "room_id": str(c), "code": "R-003", "name": "Room 3", "expected": 1, "named": 0}
 
 
@@ -226,9 +246,9 @@ async def test_the_drill_record_times_full_student_accountability(client, world,
     assert "to_full_student_accountability_s,75.0" in csv.text
 
 
-async def test_a_school_without_a_roster_prints_no_student_line(client, db, world):
+async def test_a_school_without_a_roster_prints_no_student_line(client, db):
     """No students: no time, and no line for it in the printed report."""
-    await db.execute("update students set active = false")
-    r = await client.get(f"/v1/events/{world['event']}/report.html",
-                         headers=bearer(world["principal"]))
+    school = await factories.staffed_school(db, "sro", "principal", room_count=1)
+    event = await factories.start(client, school)
+    r = await client.get(f"/v1/events/{event}/report.html", headers=bearer(school["principal"]))
     assert r.status_code == 200 and "Every student accounted for" not in r.text

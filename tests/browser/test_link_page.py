@@ -40,11 +40,17 @@ async def offline(context, cut: bool) -> None:
         await context.unroute("**/*", _cut)
 
 
-async def _alerted(db, live, **event) -> dict:
-    """A school (an SRO, a teacher with a phone and no app, three rooms) and an event the
-    SRO started on the live server; the teacher's link, as their SMS ends with it."""
+async def _school(db) -> dict:
+    """A school: an SRO, a teacher with a phone and no app, three rooms."""
     school = await factories.staffed_school(db, "sro", "teacher", room_count=3)
     await db.execute("update schools set name = 'Cedar Elementary' where id = $1", school["id"])
+    return school
+
+
+async def _alerted(db, live, school: dict | None = None, **event) -> dict:
+    """An event the SRO started on the live server (at `school`, else a new `_school`); the
+    teacher's link, as their SMS ends with it."""
+    school = school or await _school(db)
     body = {"action": "lockdown", "drill": False} | event
     async with httpx.AsyncClient(base_url=live.base) as api:
         r = await api.post(f"/v1/schools/{school['id']}/events", json=body,

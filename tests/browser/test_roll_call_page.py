@@ -12,7 +12,7 @@ from playwright.async_api import expect
 
 from tests import factories
 from tests.browser.conftest import LAPTOP, new_context, sign_in
-from tests.browser.test_link_page import _alerted, offline
+from tests.browser.test_link_page import _alerted, _school, offline
 from tests.waiting import eventually
 
 
@@ -26,11 +26,12 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
     """Three students in R-001, one of R-002 here as an extra: all present, one tapped to
     missing; the counts follow the marks, the report stores them, and the dashboard
     (opened before) shows the missing student by name with R-001."""
-    world = await _alerted(db, live)
-    principal = await factories.person(db, world["district"], world["id"], "principal")
-    first, second, third = await factories.students(db, world["id"], 3,
-                                                    homeroom_id=world["rooms"][0])
-    [visitor] = await factories.students(db, world["id"], 1, homeroom_id=world["rooms"][1])
+    school = await _school(db)
+    principal = await factories.person(db, school["district"], school["id"], "principal")
+    first, second, third = await factories.students(db, school["id"], 3,
+                                                    homeroom_id=school["rooms"][0])
+    [visitor] = await factories.students(db, school["id"], 1, homeroom_id=school["rooms"][1])
+    world = await _alerted(db, live, school)
     names = {r["id"]: f"{r['given_name']} {r['family_name']}" for r in await db.fetch(
         "select id, given_name, family_name from students")}
 
@@ -80,8 +81,9 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
 async def test_a_roll_call_made_offline_keeps_its_marks(phone, live, db):
     """The list loaded, the connection drops: the marks go with the report kept on the
     phone, and are stored with it once the connection returns."""
-    world = await _alerted(db, live, action="hold", drill=True)
-    first, second = await factories.students(db, world["id"], 2, homeroom_id=world["rooms"][2])
+    school = await _school(db)
+    first, second = await factories.students(db, school["id"], 2, homeroom_id=school["rooms"][2])
+    world = await _alerted(db, live, school, action="hold", drill=True)
     page = await phone.new_page()
     await page.goto(world["link"])
     await page.get_by_label("Room", exact=True).fill("R-003")

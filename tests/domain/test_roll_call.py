@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from domain.checkins import CheckIn, CheckInReport, CheckInStatus, latest_per_room, received
 from domain.errors import Invalid
-from domain.roll_call import full_accountability_at, roll_call, student_states
-from domain.students import StudentMark, StudentStatus
+from domain.roll_call import expect, full_accountability_at, roll_call, student_states
+from domain.students import SEEN, StudentMark, StudentStatus
 from tests import builders
 
 T0 = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
@@ -55,9 +55,31 @@ def test_among_sightings_the_newest_observed_report_decides() -> None:
 
 def test_a_missing_student_carries_the_room_that_reported_them_missing() -> None:
     """Missing from B (not their expected room A): last known room is B."""
-    call = roll_call(EXPECTED, [report(ROOM_B, 1, (ANA, M))])
+    call = roll_call(expect(EXPECTED), [report(ROOM_B, 1, (ANA, M))])
     assert [(s.student_id, s.room_id, s.expected_room_id) for s in call.missing] == [
         (ANA, ROOM_B, ROOM_A)]
+
+
+MARKS = st.lists(st.tuples(st.sampled_from([ROOM_A, ROOM_B, ROOM_C]), st.integers(0, 20),
+                           st.lists(st.tuples(st.sampled_from([ANA, BEN, CAL, DEE]),
+                                              st.sampled_from(list(StudentStatus))),
+                                    max_size=4, unique_by=lambda m: m[0])),
+                 max_size=8)
+
+
+@given(MARKS)
+def test_each_students_status_is_the_best_ranked_mark_naming_them(plan) -> None:
+    """The rule as stated, mark by mark: a sighting over anything else, then the newest
+    observed report (observed, received, client id), whatever order the reports come in."""
+    reports = [report(room, minute, *marks, client=n + 1)
+               for n, (room, minute, marks) in enumerate(plan)]
+    states = student_states(EXPECTED, reversed(reports))
+    for student in (ANA, BEN, CAL, DEE):
+        naming = [(m.status in SEEN, (r.observed_at, r.received_at, r.client_id), r, m.status)
+                  for r in reports for m in r.students if m.student_id == student]
+        best = max(naming, key=lambda n: n[:2], default=None)
+        assert (states[student].status, states[student].room_id) == (
+            (best[3], best[2].room_id) if best else (None, EXPECTED[student]))
 
 
 def test_students_never_named_are_not_yet_reported() -> None:
@@ -71,7 +93,7 @@ def test_the_school_wide_figures_and_each_rooms_roll() -> None:
     """Accounted counts sightings (injured too); absent, missing, not reported apart; a
     student named but not expected (an inactive one) is counted where named."""
     stranger = uuid.UUID(int=99)
-    call = roll_call(EXPECTED, [report(ROOM_A, 1, (ANA, HURT), (BEN, AB)),
+    call = roll_call(expect(EXPECTED), [report(ROOM_A, 1, (ANA, HURT), (BEN, AB)),
                                 report(ROOM_C, 1, (CAL, M), (stranger, X))])
     assert (call.expected, call.accounted, call.absent, call.not_reported) == (4, 2, 1, 1)
     assert [s.student_id for s in call.missing] == [CAL]
@@ -81,7 +103,7 @@ def test_the_school_wide_figures_and_each_rooms_roll() -> None:
 
 
 def test_no_roster_no_reports_is_an_empty_roll() -> None:
-    call = roll_call({}, [])
+    call = roll_call(expect({}), [])
     assert (call.expected, call.accounted, call.not_reported, call.rooms) == (0, 0, 0, ())
 
 
@@ -108,12 +130,7 @@ def test_no_roster_or_never_complete_has_no_time() -> None:
     assert full_accountability_at(set(EXPECTED), [report(ROOM_A, 1, (ANA, P))]) is None
 
 
-@given(st.lists(st.tuples(st.sampled_from([ROOM_A, ROOM_B, ROOM_C]),
-                          st.integers(0, 20),
-                          st.lists(st.tuples(st.sampled_from([ANA, BEN, CAL, DEE]),
-                                             st.sampled_from(list(StudentStatus))),
-                                   max_size=4, unique_by=lambda m: m[0])),
-                max_size=8))
+@given(MARKS)
 def test_full_accountability_agrees_with_the_roll_call_at_each_moment(plan) -> None:
     """The incremental replay equals asking `roll_call` of the reports observed by each
     moment: the first moment nobody expected is unreported."""
@@ -121,7 +138,7 @@ def test_full_accountability_agrees_with_the_roll_call_at_each_moment(plan) -> N
                for n, (room, minute, marks) in enumerate(plan)]
     found = full_accountability_at(set(EXPECTED), reports)
     moments = sorted({r.observed_at for r in reports})
-    oracle = next((at for at in moments if roll_call(EXPECTED, latest_per_room(
+    oracle = next((at for at in moments if roll_call(expect(EXPECTED), latest_per_room(
         r for r in reports if r.observed_at <= at).values()).not_reported == 0), None)
     assert found == oracle
 

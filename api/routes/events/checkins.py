@@ -31,7 +31,8 @@ async def check_in(request: SignedIn, state: State, event_id: FromPath[uuid.UUID
                    data: JSONBody[CheckInIn]) -> Response[CheckIn]:
     """Takes no pooled connection in a storm (api/usecases/checkins.py)."""
     caller, now = caller_and_now(request)
-    checkin, new = await checkins.check_in(state.events, state.pool, state.checkins, caller,
+    checkin, new = await checkins.check_in(state.events, state.pool, state.checkins,
+                                           state.students, caller,
                                            event_id, data, now)
     return Response(checkin, status_code=201 if new else 200)
 
@@ -44,7 +45,7 @@ async def accountability(request: SignedIn, state: State,
     caller, now = caller_and_now(request)
     ctx, role = await read_event_as(state.events, state.pool, caller, event_id, now)
     async with state.pool.acquire() as conn:
-        return await accountability_of(conn, ctx, role, now)
+        return await accountability_of(conn, ctx, role, now, state.expected)
 
 
 router = Router("/", route_handlers=[check_in, accountability], tags=["check-ins"])

@@ -7,6 +7,7 @@ import uuid
 
 import msgspec
 from litestar import Router, get, post
+from litestar.datastructures import State
 from litestar.params import FromPath, JSONBody
 
 from api.http.body import Body
@@ -39,10 +40,10 @@ class EventDetail(Event, kw_only=True):
 
 @get("/{event_id:uuid}", summary="An event and its accountability",
      responses=problem_specs(400, 401, 403, 404))
-async def get_event(conn: Conn, caller: CallerOf, now: Now,
+async def get_event(conn: Conn, caller: CallerOf, now: Now, state: State,
                     event_id: FromPath[uuid.UUID]) -> EventDetail:
     ctx, role = await load_event_as(conn, caller, event_id)
-    accountability = await accountability_of(conn, ctx, role, now)
+    accountability = await accountability_of(conn, ctx, role, now, state.expected)
     return EventDetail(**msgspec.structs.asdict(ctx.event), accountability=accountability)
 
 
