@@ -86,7 +86,7 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
     import uvicorn
 
-    from api.http.serving import uvicorn_options
+    from api.http.serving import collect_less, uvicorn_options
 
     settings = _settings(host=host, port=port)
     _configure_logging(settings)
@@ -101,7 +101,9 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
     if workers == 1:
         from api.app import create_app
 
-        uvicorn.run(create_app(settings, database_url=url, secret=secret), **serving)
+        app = create_app(settings, database_url=url, secret=secret)
+        collect_less()
+        uvicorn.run(app, **serving)
         return
     # Worker processes build their app from the environment: this process's database
     # (it holds the embedded server, if any) and address (for MUSTER_PUBLIC_URL's default).
@@ -113,11 +115,14 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int) -> None:
 def worker_app() -> Litestar:
     """The app of one process of `muster serve --workers N` (uvicorn imports this)."""
     from api.app import create_app
+    from api.http.serving import collect_less
 
     settings = _settings()
     _configure_logging(settings)
-    return create_app(settings, database_url=settings.database_url or "",
-                      secret=jwt_secret(settings))
+    app = create_app(settings, database_url=settings.database_url or "",
+                     secret=jwt_secret(settings))
+    collect_less()
+    return app
 
 
 @cli.command("migrate")
