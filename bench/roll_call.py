@@ -16,7 +16,10 @@ own, and 30 quiet reads after each:
    present).
 
     .venv/bin/python bench/roll_call.py [--students 2000] [--rooms 80] [--phones 32]
-                                        [--seconds 15]
+                                        [--seconds 15] [--profile STACKS]
+
+Each storm's CPU seconds (server, PostgreSQL, load generator) are printed; `--profile`
+samples the server with py-spy during the roll-call storm and prints where it spent them.
 
 Figures are printed, never asserted; the exit status is 0 whenever the run completed.
 """
@@ -33,8 +36,10 @@ import random
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -43,9 +48,14 @@ from checkin_storm import (
     BIN,
     Phone,
     Tally,
+    Watcher,
     World,
+    cpu_watcher,
     explain_errors,
     grow_school,
+    pg_activity_watcher,
+    print_profile,
+    py_spy_watcher,
     quiet_reads,
     row,
     start_lockdown,
@@ -137,13 +147,15 @@ def all_clear(base: str, event_id: uuid.UUID, token: str) -> None:
 
 
 def run(base: str, school_id: uuid.UUID, sro: str, principal: str, phones: list[Phone],
-        args: argparse.Namespace, name: str) -> tuple[uuid.UUID, Tally, Tally, Tally, dict]:
-    """A lockdown, the storm with a dashboard polling, then quiet reads."""
+        args: argparse.Namespace, name: str, watchers: list[Watcher]
+        ) -> tuple[uuid.UUID, Tally, Tally, Tally, dict]:
+    """A lockdown, the storm with a dashboard polling (`watchers` observing it), then
+    quiet reads."""
     event_id = start_lockdown(base, school_id, sro)
     path = f"/v1/events/{event_id}/accountability"
     ours, polled, last = asyncio.run(storm(
         base, f"/v1/events/{event_id}/checkins", phones, args.warmup, args.seconds, name,
-        poll=(path, principal, 0.1)))
+        poll=(path, principal, 0.1), watchers=watchers))
     assert polled is not None
     polled.name = f"accountability, {name}"
     quiet = asyncio.run(quiet_reads(base, path, principal, 30))
@@ -159,6 +171,8 @@ def main() -> int:
     parser.add_argument("--phones", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=15, help="measured window per storm")
     parser.add_argument("--warmup", type=float, default=2)
+    parser.add_argument("--profile", type=Path, help="py-spy's raw stacks of the server "
+                        "during the roll-call storm, written here")
     args = parser.parse_args()
 
     world = World(pool_size=10)
@@ -179,17 +193,24 @@ def main() -> int:
         print(f"machine: {len(os.sched_getaffinity(0))} cores, Python "
               f"{platform.python_version()}, PostgreSQL {pg_version} "
               f"({'external' if world.external else 'embedded'}), one uvicorn worker")
-        base, _ = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready")
+        base, pid = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready")
+        cpu: dict[str, dict[str, float]] = {"counts only": {}, "roll call": {}}
+        activity: Counter = Counter()
+        profiling = [py_spy_watcher(pid, args.profile),
+                     pg_activity_watcher(world.dsn, activity)] if args.profile else []
 
         def phones(expected: dict | None) -> list[Phone]:
             return [Phone(u.access_token, bodies(rooms, expected, i, len(staff)))
                     for i, u in enumerate(staff)]
 
         first, *counts_only = run(base, school.id, sro, principal, phones(None), args,
-                                  "counts only")
+                                  "counts only", [cpu_watcher(pid, world.postmaster_pid,
+                                                              cpu["counts only"])])
         all_clear(base, first, sro)
         expected = asyncio.run(enroll(world.dsn, school.id, rooms, args.students))
-        _, *named = run(base, school.id, sro, principal, phones(expected), args, "roll call")
+        _, *named = run(base, school.id, sro, principal, phones(expected), args, "roll call",
+                        [cpu_watcher(pid, world.postmaster_pid, cpu["roll call"]),
+                         *profiling])
         world.stop_servers()
 
         print()
@@ -202,6 +223,9 @@ def main() -> int:
         for ours, polled, quiet, _ in (counts_only, named):
             for t in (ours, polled, quiet):
                 explain_errors(t)
+        for name, used in cpu.items():
+            print(f"CPU seconds in the {name} storm ({len(os.sched_getaffinity(0))} cores x "
+                  f"{args.seconds:g} s): " + ", ".join(f"{k} {v:.1f}" for k, v in used.items()))
         call = named[3].get("roll_call", {})
         print(f"roll call at the end: {call.get('expected', '?')} expected, "
               f"{call.get('accounted', '?')} accounted, {len(call.get('missing', []))} missing "
@@ -215,6 +239,8 @@ def main() -> int:
               f"{args.students}-student school during the storm: p50 < {MAX_P50_MS:.0f} ms "
               f"({with_:.1f} ms; p99 {named[1].percentile_ms(0.99):.1f} ms)")
         print(f"  {verdict(errors == 0)}  0 errors ({errors})")
+        if args.profile:
+            print_profile(args.profile, activity)
     finally:
         world.down_and_report(started)
     return 0
