@@ -56,8 +56,10 @@ class CheckInReport(Value, kw_only=True):
     students: Marks = ()
 
 
-class CheckIn(Value, kw_only=True):
-    """One room's report during one event, as stored; `client_id` makes replays harmless."""
+class CheckIn(Value, kw_only=True, gc=False):
+    """One room's report during one event, as stored; `client_id` makes replays harmless.
+    Not tracked by the garbage collector: frozen, it holds only values and a tuple of
+    marks, so it can be in no cycle."""
 
     id: uuid.UUID
     event_id: uuid.UUID

@@ -37,8 +37,9 @@ class StudentStatus(StrEnum):
 SEEN = frozenset({StudentStatus.PRESENT, StudentStatus.INJURED, StudentStatus.EXTRA})
 
 
-class StudentMark(Value):
-    """One student's status in one room's report."""
+class StudentMark(Value, gc=False):
+    """One student's status in one room's report. Not tracked by the garbage collector
+    (it holds no container, so it can be in no cycle): a dashboard's read makes 2,000."""
 
     student_id: uuid.UUID
     status: StudentStatus
