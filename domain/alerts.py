@@ -98,7 +98,8 @@ def recipients_for(
     merged: dict[uuid.UUID, Recipient] = {}
     for person in [*members, *(() if event.drill else district_admins)]:
         seen = merged.setdefault(person.user_id, person)
-        merged[person.user_id] = replace(seen, role=strongest((seen.role, person.role)))
+        if seen is not person:
+            merged[person.user_id] = replace(seen, role=strongest((seen.role, person.role)))
     return list(merged.values())
 
 
