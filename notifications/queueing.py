@@ -15,8 +15,9 @@ Nothing is sent here.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
+from typing import TypeVar
 
 import asyncpg
 
@@ -34,6 +35,7 @@ from notifications.contact_calls import call_contacts, tell_contacts
 
 # People an event change may alert from inside its request; beyond, it goes as a wave.
 INLINE_RECIPIENTS = 500
+T = TypeVar("T")
 
 
 async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: datetime,
@@ -62,8 +64,7 @@ async def queue_ending(conn: Connection, event: Event, kind: MessageKind) -> Non
     if await _as_wave(conn, event, ended_at):
         await waves.add_wave(conn, event, kind, ended_at)
         return
-    notified = await audience.notified(conn, event.id)
-    await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, notified))
+    await _write_ending(conn, event, kind)
 
 
 async def queue_update(conn: Connection, event: Event, update: Update, links: Links) -> None:
@@ -77,9 +78,23 @@ async def queue_update(conn: Connection, event: Event, update: Update, links: Li
 
 
 async def _write_update(conn: Connection, event: Event, update: Update, links: Links) -> None:
-    notified = await audience.notified(conn, event.id)
-    urls = {user_id: links.url(links.token(event.id, user_id)) for user_id, _, _ in notified}
-    await outbox.enqueue(conn, event.id, plan_update(event, update, notified, urls))
+    for some in _parts(await audience.notified(conn, event.id)):
+        urls = {user_id: links.url(links.token(event.id, user_id)) for user_id, _, _ in some}
+        await outbox.enqueue(conn, event.id, plan_update(event, update, some, urls))
+
+
+async def _write_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
+    for some in _parts(await audience.notified(conn, event.id)):
+        await outbox.enqueue(conn, event.id, alerts.plan_ending(event, kind, some))
+
+
+def _parts(people: Sequence[T]) -> Iterator[Sequence[T]]:
+    """`people` INLINE_RECIPIENTS at a time: a change's messages are planned and written a
+    part at a time (in its one transaction). A district's 10,000 took half a second of
+    CPU in one stretch, and the requests this process serves (another school's lockdown
+    among them) waited for all of it; by parts, the longest stretch is a twentieth."""
+    for start in range(0, len(people), INLINE_RECIPIENTS):
+        yield people[start:start + INLINE_RECIPIENTS]
 
 
 async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
@@ -104,9 +119,7 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: 
                 await _write_update(conn, wave.event,
                                     await updates.get_update(conn, wave.update_id), links)
             else:
-                notified = await audience.notified(conn, wave.event.id)
-                await outbox.enqueue(conn, wave.event.id,
-                                     alerts.plan_ending(wave.event, wave.kind, notified))
+                await _write_ending(conn, wave.event, wave.kind)
             await waves.mark_expanded(conn, wave.id, clock())
         written += 1
 
@@ -114,16 +127,13 @@ async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: 
 async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
                        now: datetime, links: Links, repeats: RepeatWindows) -> None:
     """The alert's messages, and the links they carry (their digests), in one transaction:
-    a link that was sent always opens. Planned and written INLINE_RECIPIENTS people at a
-    time: a district's 10,000 took half a second of CPU in one stretch, and the requests
-    this process serves (another school's lockdown among them) waited for all of it."""
+    a link that was sent always opens."""
     await _drop_earlier_repeats(conn, event, kind, now)
     people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
     recipients = alerts.recipients_for(event, members, admins)
-    for start in range(0, len(recipients), INLINE_RECIPIENTS):
-        some = recipients[start:start + INLINE_RECIPIENTS]
+    for some in _parts(recipients):
         tokens = {p.user_id: links.token(event.id, p.user_id) for p in some}
         await db_links.add_links(conn, event.id, {u: digest(t) for u, t in tokens.items()})
         plan = alerts.plan_alert(event, kind, some, now=now, repeats=repeats,
