@@ -49,8 +49,8 @@ def _checkin(row: asyncpg.Record, prefix: str = "") -> CheckIn:
 # again under the event's lock because the caller's copy of the event may be a second
 # old); each room's current report if the newest of the batch is newer than it (the
 # domain's `supersedes` order); timeline entries numbered in arrival order, and their
-# notifications; the students each stored report names (from its detail, the check-in as
-# JSON), so a report and its roll call are one commit. One row per report, in arrival
+# notifications; each stored report with the students it names (from its detail, the
+# check-in as JSON), so a report and its roll call are one row. One row per report, in arrival
 # order, tells what happened to it: its seq if stored, and whether it asks for help (it
 # needs help, or its room's help is open: one probe of a small index, for a stored report
 # only); else the report stored before with its client_id and its students (this
@@ -91,11 +91,6 @@ with event as (
             received_at = excluded.received_at, client_id = excluded.client_id
         where (excluded.observed_at, excluded.received_at, excluded.client_id)
             > (room_reports.observed_at, room_reports.received_at, room_reports.client_id)
-), marks as (
-    insert into checkin_students (checkin_id, event_id, school_id, student_id, status)
-    select n.id, $1, $2, m.student_id, m.status
-    from new n join input i on i.id = n.id
-    cross join json_to_recordset(i.detail::json -> 'students') as m(student_id uuid, status text)
 ), counted as (
     update events set last_seq = last_seq + (select count(*) from new)
     where id = $1 and exists (select 1 from new) returning last_seq

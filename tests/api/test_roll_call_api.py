@@ -51,8 +51,9 @@ async def roll(client, world) -> dict:
 
 
 async def stored_marks(db, event) -> set[tuple[uuid.UUID, str]]:
-    rows = await db.fetch("select student_id, status from checkin_students where event_id = $1",
-                          uuid.UUID(event))
+    rows = await db.fetch("select m.student_id, m.status from checkins c cross join "
+                          "json_to_recordset(c.students) as m(student_id uuid, status text) "
+                          "where c.event_id = $1", uuid.UUID(event))
     return {(r["student_id"], r["status"]) for r in rows}
 
 

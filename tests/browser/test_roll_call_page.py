@@ -17,7 +17,8 @@ from tests.waiting import eventually
 
 
 async def _marks(db) -> dict[uuid.UUID, str]:
-    rows = await db.fetch("select student_id, status from checkin_students")
+    rows = await db.fetch("select m.student_id, m.status from checkins c cross join "
+                          "json_to_recordset(c.students) as m(student_id uuid, status text)")
     return {r["student_id"]: r["status"] for r in rows}
 
 
