@@ -79,7 +79,7 @@ def read(status: int, body: bytes) -> Answer:
     if fcm_code in _BY_FCM_CODE:
         return Answer(*_BY_FCM_CODE[fcm_code], status)
     platform = error.get("status") or _BY_HTTP_STATUS.get(status)
-    if platform not in _PLATFORM_CODES:
+    if not isinstance(platform, str) or platform not in _PLATFORM_CODES:
         platform = "UNKNOWN"
     if platform == "INVALID_ARGUMENT":
         if _about_token(details):

@@ -11,6 +11,7 @@ all fail with it (the next send starts another).
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -30,16 +31,13 @@ class TokenRefused(Exception):
 
 def credentials_of(service_account_info: str | Path | Mapping[str, Any]
                    ) -> service_account.Credentials:
-    """The service account's credentials from its JSON file or the parsed JSON."""
-    if isinstance(service_account_info, Mapping):
-        info = dict(service_account_info)
-        if info.get("type") != "service_account":
-            raise ValueError("FCM credentials must be a service account's JSON key")
-        credentials: service_account.Credentials = (
-            service_account.Credentials.from_service_account_info(info, scopes=[SCOPE]))
-    else:
-        credentials = service_account.Credentials.from_service_account_file(
-            str(Path(service_account_info).expanduser()), scopes=[SCOPE])
+    """The service account's credentials, from its JSON key file or the parsed JSON."""
+    info = (dict(service_account_info) if isinstance(service_account_info, Mapping)
+            else json.loads(Path(service_account_info).expanduser().read_text()))
+    if not isinstance(info, dict) or info.get("type") != "service_account":
+        raise ValueError("FCM credentials must be a service account's JSON key")
+    credentials: service_account.Credentials = (
+        service_account.Credentials.from_service_account_info(info, scopes=[SCOPE]))
     return credentials
 
 

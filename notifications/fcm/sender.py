@@ -3,9 +3,9 @@
 A message goes to each of the person's working device tokens, one request per token,
 concurrently, over one pool of keep-alive connections (aiohttp): firebase-admin's
 `send_each_async` cost ~4 ms of CPU a push (httpx, which also reconnected most of the
-time), this ~0.3 ms. One accepted token makes the message sent; the dead tokens come
-back in `SendResult.dead_tokens` either way, for the caller to disable (see answers.py
-for how FCM's answers are read).
+time), this ~0.2-0.3 ms (bench/push_transport.py). One accepted token makes the
+message sent; the dead tokens come back in `SendResult.dead_tokens` either way, for
+the caller to disable (see answers.py for how FCM's answers are read).
 
 A send that FCM answers 429, 500 or 503, or that could not reach it, is tried again
 here a few times (after FCM's Retry-After, or 0.5, 1, 2 s) as long as the whole send
@@ -31,7 +31,7 @@ from notifications.fcm.oauth import AccessTokens, TokenRefused, credentials_of
 from notifications.senders import SendResult
 
 FCM_URL = "https://fcm.googleapis.com/v1/projects/{0}/messages:send"
-_MOST_TOKENS = 500  # FCM's own limit per multicast; nobody has 500 phones
+_MOST_TOKENS = 500  # a bound on one person's devices (the SDK's per call): nobody has 500
 TRIES = 4  # firebase-admin made 5, with 7 s of backoff: the dispatcher retries too
 _BACKOFF_S = 0.5  # then doubled, and jittered so that 300 failed sends do not return at once
 _TRY_AGAIN = frozenset({429, 500, 503})

@@ -141,6 +141,12 @@ async def test_sender_from_a_credentials_file(fake, tmp_path):
     assert [r.project for r in fake.sends] == ["from-file"]
 
 
+def test_only_a_service_account_will_do(fake):
+    """A credential that is not a service account's key is refused when the sender is made."""
+    with pytest.raises(ValueError, match="service account"):
+        FcmSender(fake.service_account() | {"type": "authorized_user"}, fcm_url=fake.fcm_url)
+
+
 async def test_no_device_fails_without_calling_fcm(fake, sender):
     """A person without a working device fails as no-device, and FCM hears nothing."""
     result = await send(sender, outbox_message([]))
