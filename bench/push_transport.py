@@ -49,19 +49,25 @@ DATA = {"event_id": str(uuid.uuid4()), "school_id": str(uuid.uuid4()), "action":
 
 
 class Figures(msgspec.Struct):
+    """One target's measured sends (and its unmeasured warm-up)."""
+
     name: str
     pushes: int
     wall_s: float
     cpu_s: float
     responder_cpu_s: float
     answers: Counter[str]
+    warm_up: tuple[int, float, float]  # pushes, wall s, CPU s of this process
 
     def line(self) -> str:
         per = 1000 / self.pushes
         answers = ", ".join(f"{k} {v}" for k, v in sorted(self.answers.items()))
+        pushes, wall_s, cpu_s = self.warm_up
         return (f"{self.name:<7} {self.pushes / self.wall_s:8.0f} pushes/s  {self.wall_s:6.2f} s"
                 f"  CPU/push: this process {self.cpu_s * per:5.3f} ms,"
-                f" responder {self.responder_cpu_s * per:5.3f} ms  ({answers})")
+                f" responder {self.responder_cpu_s * per:5.3f} ms  ({answers})\n"
+                f"{'':<8}warm-up, opening the pool: {pushes} pushes in {wall_s:.2f} s,"
+                f" {cpu_s * 1000 / pushes:5.3f} ms CPU/push")
 
 
 def push(n: int, prefix: str) -> OutboxMessage:
@@ -84,14 +90,16 @@ async def drive(name: str, send: Callable[[int], Awaitable[str]], count: int,
 
         await asyncio.gather(*(worker() for _ in range(in_flight)))
 
+    cpu, wall = time.process_time(), time.perf_counter()
     await workers(range(in_flight), Counter())
+    warm_up = in_flight, time.perf_counter() - wall, time.process_time() - cpu
     answers: Counter[str] = Counter()
     theirs, cpu, wall = responder.cpu_times(), time.process_time(), time.perf_counter()
     await workers(range(in_flight, in_flight + count), answers)
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     after = responder.cpu_times()
     return Figures(name, count, wall, cpu, after.user + after.system - theirs.user - theirs.system,
-                   answers)
+                   answers, warm_up)
 
 
 async def bare(base_url: str, count: int, in_flight: int, responder: psutil.Process) -> Figures:
