@@ -89,7 +89,7 @@ async def test_a_claim_is_most_urgent_first_whatever_plan_the_database_picks(db,
     async with db.transaction():
         await db.execute("set local enable_nestloop = off")
         await db.execute("set local enable_hashjoin = off")
-        claimed = await claim(db, clock.now, 10, timedelta(seconds=30))
+        claimed = (await claim(db, clock.now, 10, timedelta(seconds=30))).messages
     assert [m.user_id for m in claimed] == [sro, staff, teacher]
 
 
@@ -127,7 +127,7 @@ async def test_retry_later_then_expired_lease_is_reclaimed(db, pool, database_ur
     assert await db.fetchval("select state from notification_outbox") == "queued"
     clock.advance(seconds=5)
     async with pool.acquire() as conn:  # a dispatcher claims it, then dies
-        assert len(await claim(conn, clock.now, 10, timedelta(seconds=30))) == 1
+        assert len((await claim(conn, clock.now, 10, timedelta(seconds=30))).messages) == 1
     sender = Recorder()
     assert await dispatcher(pool, database_url, clock, sender).run_once() == 0
     clock.advance(seconds=31)
@@ -340,10 +340,10 @@ def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
     """At 1 SMS/s a dispatcher claims 15 messages per 30 s lease, never more than 100;
     calls, at their own rate, likewise."""
     from notifications.dispatcher import LEASE
-    from notifications.providers import Providers
+    from notifications.providers import PUSHES_AT_ONCE, Providers
 
     assert Providers(sms_rate_per_s=rate).batches(LEASE) == {
-        "push": 100, "sms": batch, "voice": 15}
+        "push": PUSHES_AT_ONCE, "sms": batch, "voice": 15}
     assert Providers(voice_rate_per_s=rate).batches(LEASE)["voice"] == batch
 
 
