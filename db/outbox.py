@@ -30,7 +30,8 @@ where event_id = $1 and kind = 'repeat' and state = 'queued'
 """
 
 # claim -- a lane's due rows, most urgent first, leased to this dispatcher; first the
-# rows whose lease ran out (their dispatcher died), then the queued ones. A queued row
+# rows whose lease ran out (their dispatcher died), then the queued ones (those locked
+# beyond `limit` are left as they were). A queued row
 # that must not go any more is skipped instead, as the claim meets it (so a claim costs
 # what it looks at, never a scan of the queue or of an event):
 # - an alert, action, reminder, repeat or update of an event that has ended: a stale
@@ -44,31 +45,35 @@ where event_id = $1 and kind = 'repeat' and state = 'queued'
 # in table order), so the rows are sorted again.
 _CLAIM = """
 with expired as (
-    select id, false as skip from notification_outbox
+    select id from notification_outbox
     where state = 'sending' and channel = $4 and lease_until < $1
     order by lease_until
     for update skip locked
     limit $2
 ), due as (
-    select o.id,
-           (o.kind in ('alert', 'action', 'reminder', 'repeat', 'update')
-            and exists (select 1 from events e where e.id = o.event_id and e.status <> 'active'))
-           or o.confirmed_at is not null
-           or (o.unless_acknowledged and (
-               exists (select 1 from acknowledgements a
-                       where a.event_id = o.event_id and a.user_id = o.user_id)
-               or exists (select 1 from checkins c
-                          where c.reported_by = o.user_id and c.event_id = o.event_id)
-               or exists (select 1 from notification_outbox v
-                          where v.event_id = o.event_id and v.user_id = o.user_id
-                            and v.confirmed_at is not null))) as skip
-    from notification_outbox o
-    where o.state = 'queued' and o.channel = $4 and o.not_before <= $1
-    order by o.priority desc, o.id
+    select id, event_id, user_id, kind, confirmed_at, unless_acknowledged
+    from notification_outbox
+    where state = 'queued' and channel = $4 and not_before <= $1
+    order by priority desc, id
     for update skip locked
-    limit $2 - (select count(*) from expired)
+    limit $2
 ), looked_at as (
-    select * from expired union all select * from due
+    select id, false as skip from expired
+    union all
+    select d.id,
+           (d.kind in ('alert', 'action', 'reminder', 'repeat', 'update')
+            and exists (select 1 from events e where e.id = d.event_id and e.status <> 'active'))
+           or d.confirmed_at is not null
+           or (d.unless_acknowledged and (
+               exists (select 1 from acknowledgements a
+                       where a.event_id = d.event_id and a.user_id = d.user_id)
+               or exists (select 1 from checkins c
+                          where c.reported_by = d.user_id and c.event_id = d.event_id)
+               or exists (select 1 from notification_outbox v
+                          where v.event_id = d.event_id and v.user_id = d.user_id
+                            and v.confirmed_at is not null)))
+    from due d
+    limit $2
 ), changed as (
     update notification_outbox o
     set state = case when l.skip then 'skipped' else 'sending' end,

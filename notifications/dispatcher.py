@@ -246,6 +246,7 @@ class _Lane:
         self.capacity, self.chunk = capacity, max(1, capacity // 4)
         self.held = 0
         self.room = asyncio.Event()
+        self.room.set()
 
     def room_left(self) -> int:
         return self.capacity - self.held
