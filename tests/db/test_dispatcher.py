@@ -500,3 +500,41 @@ async def test_each_outcome_is_written_once_when_a_lease_runs_out_mid_send(
     assert await db.fetchval("select count(distinct outbox_id) from deliveries") == 20
     assert await db.fetchval("select count(*) from notification_outbox "
                              "where provider_id like 'p-%' and attempts = 2") == 20
+
+
+class SameReceipt(Gate):
+    """Answers every message with one provider id (a provider's bug): the database takes
+    only one of them (provider ids are unique)."""
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        await super().send(message)
+        return SendResult(outcome="sent", provider_id="p-same")
+
+
+async def test_an_outcome_that_cannot_be_written_holds_back_no_other(db, pool, database_url,
+                                                                     clock, lockdown, caplog):
+    """Outcomes written together that the database refuses (two messages with one
+    provider id) are written one at a time: one is recorded, and the other stays leased
+    (sent again after its lease) without holding back a third message's outcome."""
+    teacher, sro, staff = lockdown["people"]
+    for user in (teacher, sro):
+        await enqueue(db, lockdown, user, channel="push")
+    other = await enqueue(db, lockdown, staff)
+    push, sms = SameReceipt(), Gate()
+
+    async def three_sent() -> bool:
+        return len(push.started) + len(sms.started) == 3
+
+    async def settled() -> list[str]:
+        found = sorted((await states(db)).values())
+        return found if found.count("sent") == 2 else []
+
+    async with Dispatcher(pool, database_url, {"push": push, "sms": sms}, clock, poll_s=3600,
+                          links=LINKS):
+        await eventually(three_sent)
+        push.release.set()
+        sms.release.set()
+        assert await eventually(settled) == ["sending", "sent", "sent"]
+    assert (await states(db))[other] == "sent"
+    assert await db.fetchval("select count(*) from deliveries") == 2
+    assert any("recording outbox message" in r.getMessage() for r in caplog.records)
