@@ -175,8 +175,8 @@ class Dispatcher:
 
     async def _note_handoffs(self, settled: Settled, now: datetime) -> None:
         """The hand-off milestone of the events whose alert messages were settled (a
-        reminder's changes nothing: reminders are not counted). Its outcomes are written
-        whatever happens here: a milestone missed now is noted with the next outcome."""
+        reminder's changes nothing: reminders are not counted). The outcomes are written
+        whatever happens here: a milestone missed now is noted with the event's next."""
         events = dict.fromkeys(m.event_id for m, _ in settled
                                if m.event_id and m.kind != MessageKind.REMINDER)
         if not events:
@@ -186,9 +186,10 @@ class Dispatcher:
                 for event_id in events:
                     await receipts.record_handoff(conn, event_id, now)
         except Exception as exc:
-            if not unavailable(exc):
-                raise
-            log.warning("noting hand-offs: database unavailable (%s)", type(exc).__name__)
+            if unavailable(exc):
+                log.warning("noting hand-offs: database unavailable (%s)", type(exc).__name__)
+            else:
+                log.exception("noting hand-offs failed")
 
     async def _lane(self, channel: str) -> None:
         lane, wake = self._lanes[channel], self._wakes[channel]
