@@ -31,9 +31,9 @@ where event_id = $1 and kind = 'repeat' and state = 'queued'
 
 # claim -- a lane's due rows, most urgent first, leased to this dispatcher; first the
 # rows whose lease ran out (their dispatcher died), then the queued ones (those locked
-# beyond `limit` are left as they were). A queued row
-# that must not go any more is skipped instead, as the claim meets it (so a claim costs
-# what it looks at, never a scan of the queue or of an event):
+# beyond `limit` are left as they were). A queued row that must not go any more is
+# skipped instead, as the claim meets it (so a claim costs what it looks at, never a
+# scan of the queue or of an event; a row not yet due waits until it is):
 # - an alert, action, reminder, repeat or update of an event that has ended: a stale
 #   LOCKDOWN or "Threat: gym" arriving after (or instead of) its all-clear would only
 #   mislead;
