@@ -11,13 +11,13 @@ all fail with it (the next send starts another).
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from firebase_admin import credentials as firebase_credentials
 from google.auth.transport import requests as google_requests
 from google.oauth2 import service_account
 
@@ -31,13 +31,14 @@ class TokenRefused(Exception):
 
 def credentials_of(service_account_info: str | Path | Mapping[str, Any]
                    ) -> service_account.Credentials:
-    """The service account's credentials, from its JSON key file or the parsed JSON."""
-    info = (dict(service_account_info) if isinstance(service_account_info, Mapping)
-            else json.loads(Path(service_account_info).expanduser().read_text()))
-    if not isinstance(info, dict) or info.get("type") != "service_account":
-        raise ValueError("FCM credentials must be a service account's JSON key")
+    """The service account's credentials, from its JSON key file or the parsed JSON, as
+    firebase-admin reads and checks them (ValueError if it is not a service account's
+    key), narrowed to sending messages."""
+    certificate = firebase_credentials.Certificate(
+        dict(service_account_info) if isinstance(service_account_info, Mapping)
+        else str(Path(service_account_info).expanduser()))
     credentials: service_account.Credentials = (
-        service_account.Credentials.from_service_account_info(info, scopes=[SCOPE]))
+        certificate.get_credential().with_scopes([SCOPE]))
     return credentials
 
 
