@@ -9,6 +9,7 @@ from datetime import timedelta
 
 from domain.alerts import Channel
 from domain.values import Value
+from notifications.dispatcher import IN_FLIGHT
 from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
@@ -54,7 +55,10 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
     async with contextlib.AsyncExitStack() as stack:
         push: Sender = ConsoleSender(Channel.PUSH)
         if providers.fcm_credentials:
-            push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
+            # a connection for each send the dispatcher has at FCM at once (a person's
+            # second device waits for one): more would stay idle, fewer would queue sends
+            push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url,
+                             connections=IN_FLIGHT[Channel.PUSH])
             stack.push_async_callback(push.aclose)
         sms: Sender = ConsoleSender(Channel.SMS)
         voice: Sender = ConsoleSender(Channel.VOICE)

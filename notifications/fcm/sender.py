@@ -81,6 +81,11 @@ class FcmSender:
             return SendResult(outcome=DeliveryOutcome.RETRY, error_code="deadline")
         return _result(tokens, answers)
 
+    @property
+    def connections(self) -> int:
+        """The pool's size: requests to FCM at once, beyond which sends wait."""
+        return self._connections
+
     async def aclose(self) -> None:
         """Close the pool's connections."""
         if self._session is not None:

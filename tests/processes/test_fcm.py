@@ -17,10 +17,12 @@ import pytest
 from firebase_admin import exceptions, messaging
 
 from db.outbox import OutboxMessage
+from notifications.dispatcher import IN_FLIGHT
 from notifications.fcm import FcmSender
 from notifications.fcm.answers import Answer, Kind, read
 from notifications.fcm.message import send_bodies, title
 from notifications.fcm.sender import TRIES
+from notifications.providers import Providers, open_senders
 from notifications.senders import SendResult
 from tests.fakes.fcm import FakeFcm
 from tests.waiting import WAIT, eventually
@@ -139,6 +141,17 @@ async def test_sender_from_a_credentials_file(fake, tmp_path):
     finally:
         await sender.aclose()
     assert [r.project for r in fake.sends] == ["from-file"]
+
+
+async def test_the_pool_holds_what_the_dispatcher_sends_at_once(fake, tmp_path):
+    """The configured sender has a connection for each push the dispatcher has at FCM at
+    once: the two are one figure, not two that drift apart."""
+    path = tmp_path / "service-account.json"
+    path.write_text(json.dumps(fake.service_account()))
+    async with open_senders(Providers(fcm_credentials=str(path), fcm_url=fake.fcm_url)) as senders:
+        push = senders["push"]
+        assert isinstance(push, FcmSender)
+        assert push.connections == IN_FLIGHT["push"]
 
 
 def test_only_a_service_account_will_do(fake):
