@@ -13,8 +13,12 @@ milliseconds a request; this one checks little and costs ~0.05 ms.
   a seeded hash picks (the same tokens every time); else 200 `{"name": ...}`.
 - `GET /stats` answers the counts as JSON, and SIGTERM prints them on stdout before
   exiting: `received` (sends), `answered` (per HTTP status), `token_requests`,
-  `accepted_twice` (device tokens accepted more than once) and `tokens`, each device
-  token's `[received, accepted]` (`GET /stats?brief` leaves that out).
+  `accepted_twice` (device tokens accepted more than once), `settled` (device tokens
+  answered 200 or 404 at least once: FCM has them, for good), and, unless
+  `GET /stats?brief`, `tokens`, each device token's `[received, accepted, settled_at]`
+  (settled_at: `time.monotonic()` when its first 200 or 404 was answered, 0 if none;
+  CLOCK_MONOTONIC is the machine's, so other processes can compare) and `unregistered`,
+  the device tokens answered 404.
 
 On start it prints `listening on http://127.0.0.1:PORT` (`--port 0` picks a free port).
 `service_account(base_url)` gives a credential for `FcmSender` whose `token_uri` is
@@ -31,6 +35,7 @@ import itertools
 import random
 import signal
 import sys
+import time
 import typing
 import zlib
 from typing import Any
@@ -83,7 +88,9 @@ class Responder:
         self._issued: set[bytes] = set()
         self.token_requests = 0
         self.answered: collections.Counter[int] = collections.Counter()
-        self.tokens: dict[str, list[int]] = {}
+        self.tokens: dict[str, list[float]] = {}
+        self.unregistered: set[str] = set()
+        self.settled = 0
 
     def token(self) -> bytes:
         self.token_requests += 1
@@ -98,7 +105,7 @@ class Responder:
             token = _read_send(body).message.token or ""
         except msgspec.DecodeError:
             token = ""
-        counts = self.tokens.setdefault(token, [0, 0])
+        counts = self.tokens.setdefault(token, [0, 0, 0.0])
         counts[0] += 1
         if authorization not in self._issued:
             status = 401
@@ -106,10 +113,14 @@ class Responder:
             status = 503
         elif zlib.crc32(self._seed + token.encode()) < self._unregistered_below:
             status = 404
+            self.unregistered.add(token)
         else:
             status = 200
             counts[1] += 1
         self.answered[status] += 1
+        if status in (200, 404) and not counts[2]:
+            counts[2] = time.monotonic() + self.latency_s  # when it is answered
+            self.settled += 1
         if status != 200:
             return response(status, _ANSWERS[status])
         project = path.removeprefix(b"/v1/projects/").removesuffix(_SEND_PATH)
@@ -120,9 +131,11 @@ class Responder:
             "received": sum(self.answered.values()),
             "answered": {str(k): v for k, v in sorted(self.answered.items())},
             "token_requests": self.token_requests,
-            "accepted_twice": sum(1 for _, accepted in self.tokens.values() if accepted > 1)}
+            "accepted_twice": sum(1 for _, accepted, _ in self.tokens.values() if accepted > 1),
+            "settled": self.settled}
         if not brief:
             figures["tokens"] = self.tokens
+            figures["unregistered"] = sorted(self.unregistered)
         return figures
 
 

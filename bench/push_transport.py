@@ -146,10 +146,13 @@ def stats(base_url: str) -> dict[str, int]:
     return asyncio.run(get())
 
 
-def start_responder(latency_ms: float, error_rate: float) -> tuple[subprocess.Popen[str], str]:
+def start_responder(latency_ms: float, error_rate: float = 0.0, unregistered_rate: float = 0.0
+                    ) -> tuple[subprocess.Popen[str], str]:
+    """fcm_responder.py in a process of its own; the process and its base URL."""
     process = subprocess.Popen(
         [sys.executable, str(HERE / "fcm_responder.py"), "--port", "0", "--latency-ms",
-         str(latency_ms), "--error-rate", str(error_rate)], stdout=subprocess.PIPE, text=True)
+         str(latency_ms), "--error-rate", str(error_rate), "--unregistered-rate",
+         str(unregistered_rate)], stdout=subprocess.PIPE, text=True)
     assert process.stdout is not None
     line = process.stdout.readline()  # "listening on http://127.0.0.1:PORT"
     if not line.startswith("listening on "):
