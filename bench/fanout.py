@@ -175,12 +175,15 @@ class Responder:
         self._knobs = latency_ms, error_rate, unregistered_rate
         self.base_url = ""
         self.process: subprocess.Popen[str] | None = None
+        self._client: httpx.Client | None = None
 
     def __enter__(self) -> Responder:
         self.process, self.base_url = start_responder(*self._knobs)
         return self
 
     def __exit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            self._client.close()
         if self.process is not None:
             self.process.terminate()
             self.process.communicate(timeout=10)
@@ -194,8 +197,9 @@ class Responder:
 
     def stats(self, brief: bool = True) -> dict[str, Any]:
         """Its counts (see fcm_responder.py); with each token's, unless `brief`."""
-        answer = httpx.get(f"{self.base_url}/stats" + ("?brief" if brief else ""),
-                           trust_env=False, timeout=30)
+        if self._client is None:  # one keep-alive connection: polled every 50 ms
+            self._client = httpx.Client(base_url=self.base_url, trust_env=False, timeout=30)
+        answer = self._client.get("/stats" + ("?brief" if brief else ""))
         answer.raise_for_status()
         return answer.json()
 
@@ -326,6 +330,7 @@ class Pushes:
     disabled: set[str]  # device tokens disabled in the database
     sends: int  # requests for the event's tokens (retries included)
     answers: Counter  # HTTP status -> answers, the whole responder's (bare included)
+    connections: int  # connections opened to the fake FCM since the POST
 
     @property
     def all_s(self) -> float | None:
@@ -343,7 +348,9 @@ class Pushes:
         return (len(at) - 1) / (at[-1] - at[0]) if len(at) > 1 and at[-1] > at[0] else math.nan
 
 
-def observe_pushes(fcm: Responder, dsn: str, event_id: uuid.UUID, t0: float) -> Pushes:
+def observe_pushes(fcm: Responder, dsn: str, event_id: uuid.UUID, t0: float,
+                   before: dict[str, Any]) -> Pushes:
+    """`before`: the responder's brief stats just before the POST."""
     stats = fcm.stats(brief=False)
     tokens = {r["push_token"] for r in asyncio.run(query(
         dsn, "select d.push_token from notification_outbox o join devices d using (user_id) "
@@ -361,7 +368,8 @@ def observe_pushes(fcm: Responder, dsn: str, event_id: uuid.UUID, t0: float) -> 
                  if not accepted and t not in unregistered),
         unregistered=unregistered, disabled=disabled,
         sends=sum(int(received) for received, _, _ in seen.values()),
-        answers=Counter(stats["answered"]))
+        answers=Counter(stats["answered"]),
+        connections=stats["connections"] - before["connections"])
 
 
 @dataclass
@@ -506,8 +514,9 @@ def report(run: Run) -> None:
     print(f"  CPU in the {span} ({run.cores} cores), ms per push: " + ", ".join(
         f"{k} {v * per:.3f} ({v:.2f} s)" for k, v in run.push_cpu.items()
         if k != "workers" or run.dispatchers > 1))
-    print(f"  FCM: {p.sends:,} sends for the event's tokens; responder's answers by status "
-          f"(bare's too): {', '.join(f'{s}: {n}' for s, n in sorted(p.answers.items()))}")
+    print(f"  FCM: {p.sends:,} sends for the event's tokens over {p.connections} connections "
+          f"opened since the POST; the responder's answers by status (bare's too): "
+          f"{', '.join(f'{s}: {n}' for s, n in sorted(p.answers.items()))}")
     differ = len(p.disabled ^ p.unregistered)
     print(f"  accepted once: {p.accepted - p.accepted_twice:,}; accepted twice or more: "
           f"{p.accepted_twice}; lost (never accepted, not UNREGISTERED): {p.lost}; "
@@ -690,7 +699,7 @@ def main() -> int:
 
                 # the main lockdown: its pushes until all are answered, its SMS in the window
                 activity: Counter = Counter()
-                settled_before = fcm.stats()["settled"]
+                fcm_before = fcm.stats()
                 loads.append(load())
                 t0, p0 = time.monotonic(), time.perf_counter()
                 watching = (watch_in_background([py_spy_watcher(pid, args.profile),
@@ -707,8 +716,8 @@ def main() -> int:
                       "the lockdown's messages were written by the POST itself")
                 queued = outbox_states(world.dsn, event_id)
                 window = Window(args.window, sum(queued.get("sms", Counter()).values()))
-                until_settled(fcm, settled_before, sum(queued.get("push", Counter()).values()),
-                              t0 + args.window)
+                pushes_queued = sum(queued.get("push", Counter()).values())
+                until_settled(fcm, fcm_before["settled"], pushes_queued, t0 + args.window)
                 push_cpu_s = time.monotonic() - t0
                 push_cpu = cpu_used(cpu_at_post, groups.sample())
                 time.sleep(max(0.0, t0 + args.window - time.monotonic()))
@@ -718,7 +727,7 @@ def main() -> int:
                     watching.join()
                 observe_sms(window, t0, twilio)
                 recorded = until_recorded(world.dsn, event_id, timeout=60)
-                pushes = observe_pushes(fcm, world.dsn, event_id, t0)
+                pushes = observe_pushes(fcm, world.dsn, event_id, t0, fcm_before)
                 if not recorded:
                     print("note: some of the lockdown's pushes were still queued or leased "
                           "60 s after the window")

@@ -14,7 +14,8 @@ milliseconds a request; this one checks little and costs ~0.05 ms.
 - `GET /stats` answers the counts as JSON, and SIGTERM prints them on stdout before
   exiting: `received` (sends), `answered` (per HTTP status), `token_requests`,
   `accepted_twice` (device tokens accepted more than once), `settled` (device tokens
-  answered 200 or 404 at least once: FCM has them, for good), and, unless
+  answered 200 or 404 at least once: FCM has them, for good), `connections` (opened
+  by clients, all told), and, unless
   `GET /stats?brief`, `tokens`, each device token's `[received, accepted, settled_at]`
   (settled_at: `time.monotonic()` when its first 200 or 404 was answered, 0 if none;
   CLOCK_MONOTONIC is the machine's, so other processes can compare) and `unregistered`,
@@ -91,6 +92,7 @@ class Responder:
         self.tokens: dict[str, list[float]] = {}
         self.unregistered: set[str] = set()
         self.settled = 0
+        self.connections = 0
 
     def token(self) -> bytes:
         self.token_requests += 1
@@ -132,7 +134,7 @@ class Responder:
             "answered": {str(k): v for k, v in sorted(self.answered.items())},
             "token_requests": self.token_requests,
             "accepted_twice": sum(1 for _, accepted, _ in self.tokens.values() if accepted > 1),
-            "settled": self.settled}
+            "settled": self.settled, "connections": self.connections}
         if not brief:
             figures["tokens"] = self.tokens
             figures["unregistered"] = sorted(self.unregistered)
@@ -150,6 +152,7 @@ class Connection(asyncio.Protocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         self.transport = typing.cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.responder.connections += 1
 
     def connection_lost(self, exc: Exception | None) -> None:
         self.transport = None
