@@ -337,6 +337,11 @@ class Pushes:
         """Seconds from the POST until the last device token was answered for good."""
         return self.answered_at[-1] if len(self.answered_at) >= self.expected else None
 
+    def share_s(self, share: float) -> float:
+        """Seconds from the POST until `share` of the pushes were answered for good."""
+        n = math.ceil(share * self.expected)
+        return self.answered_at[n - 1] if 0 < n <= len(self.answered_at) else math.nan
+
     @property
     def rate(self) -> float:
         """Pushes handed off per second, from the POST to the last."""
@@ -498,7 +503,8 @@ def report(run: Run) -> None:
     bare_rate = run.bare.pushes / run.bare.wall_s
     print(f"push: {p.expected:,} device tokens; answered for good (200 or UNREGISTERED) "
           f"{len(p.answered_at):,}, first {p.answered_at[0] if p.answered_at else math.nan:.2f} s"
-          f", last {p.answered_at[-1] if p.answered_at else math.nan:.2f} s after the POST")
+          f", half {p.share_s(0.5):.2f} s, 99 % {p.share_s(0.99):.2f} s, last "
+          f"{p.answered_at[-1] if p.answered_at else math.nan:.2f} s after the POST")
     print(f"  per second after the POST: "
           f"{' '.join(map(str, per_second(p.answered_at, 0, (p.all_s or w.seconds) + 1)))}")
     print(f"  Muster: {p.rate:,.0f} pushes/s from the POST to the last "
@@ -546,10 +552,11 @@ def report(run: Run) -> None:
 
     print()
     cpu = run.push_cpu
-    print("summary: dispatchers, POST ms, pushes handed off s, pushes/s, bare/s, ratio, "
+    print("summary: dispatchers, POST ms, pushes handed off s (99 %), pushes/s, bare/s, ratio, "
           "CPU ms/push server(+workers) | postgres backends | postgres all")
     print(f"  {run.dispatchers} | {lockdowns[0]:.0f} | "
-          f"{p.all_s if p.all_s is not None else math.nan:.2f} | {p.rate:,.0f} | "
+          f"{p.all_s if p.all_s is not None else math.nan:.2f} ({p.share_s(0.99):.2f}) | "
+          f"{p.rate:,.0f} | "
           f"{bare_rate:,.0f} | {p.rate / bare_rate:.2f} | "
           f"{(cpu['server'] + cpu['workers']) * per:.3f} | {cpu['postgres'] * per:.3f} | "
           f"{cpu['postgres, all'] * per:.3f}")
