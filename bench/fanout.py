@@ -68,6 +68,7 @@ from notifications.dispatcher import IN_FLIGHT
 MAX_POST_MS = 300.0  # POST /events answers in < 300 ms whatever the size
 MAX_PUSH_S = 5.0  # every push handed to FCM within 5 s of the POST
 MIN_RATIO = 0.5  # Muster's push rate against a bare aiohttp pool's (aim: 0.8)
+RIVERBEND_LOCKDOWN = "real lockdown, Riverbend High"
 SMS_RATE_TOLERANCE = 0.10  # SMS handed off at the configured rate, within 10 %
 SKIP_FIRST_SMS = 10  # the SMS rate is measured from the 10th SMS to the last one seen
 TWILIO_FROM = "+15005550006"  # Twilio's magic test sender
@@ -423,6 +424,44 @@ def timed_post(client: httpx.Client, path: str, token: str, body: dict[str, obje
 LOCKDOWN = {"action": "lockdown", "drill": False}
 
 
+@dataclass
+class Posts:
+    """The phone's POSTs in order: name, path, milliseconds as the phone saw it, and (once
+    read from the access log) as the server did, from the request's arrival in the app to
+    its answer: the difference is time spent before the app saw it (the event loop busy)."""
+
+    made: list[tuple[str, str, float]] = field(default_factory=list)
+    in_server: list[float] = field(default_factory=list)
+
+    def add(self, name: str, path: str, ms: float) -> None:
+        self.made.append((name, path, ms))
+
+    def phone(self, name: str) -> list[float]:
+        return [ms for n, _, ms in self.made if n == name]
+
+    def read_server_times(self, log: Path) -> None:
+        """Each POST's duration in the access log, matched to ours in order by path."""
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        logged = [(m[1], float(m[2])) for m in map(_ACCESS_POST.search, lines) if m]
+        at = 0
+        for _, path, _ in self.made:
+            while at < len(logged) and logged[at][0] != path:
+                at += 1
+            self.in_server.append(logged[at][1] if at < len(logged) else math.nan)
+            at += 1
+
+    def lines(self) -> list[str]:
+        names = dict.fromkeys(n for n, _, _ in self.made)
+        server = self.in_server or [math.nan] * len(self.made)
+        return [f"  {name:<40} " + ", ".join(
+            f"{ms:.0f} ({in_app:.0f})" for (n, _, ms), in_app in zip(self.made, server,
+                                                                     strict=True) if n == name)
+            for name in names]
+
+
+_ACCESS_POST = re.compile(r"muster\.access: POST (\S+) \d{3} ([\d.]+) ms")
+
+
 # ---------------------------------------------------------------- the server's log
 
 _PROBLEM = re.compile(r" (ERROR|CRITICAL) |Traceback")
@@ -476,7 +515,7 @@ class Run:
 
     staff: int
     dispatchers: int
-    posts: dict[str, list[float]]
+    posts: Posts
     pushes: Pushes
     bare: Figures
     window: Window
@@ -492,12 +531,12 @@ class Run:
 
 def report(run: Run) -> None:
     w, p = run.window, run.pushes
-    lockdowns = run.posts["real lockdown, Riverbend High"]
+    lockdowns = run.posts.phone(RIVERBEND_LOCKDOWN)
     print()
-    print("POST timings (ms, as the phone sees them; the first lockdown on an idle dispatcher, "
-          "the others while it works through the backlog)")
-    for name, values in run.posts.items():
-        print(f"  {name:<48} {ms(values)}")
+    print("POST timings in ms as the phone sees them (in the server's access log); the first "
+          "lockdown on an idle dispatcher, the others while it works through the backlog")
+    for line in run.posts.lines():
+        print(line)
 
     print()
     bare_rate = run.bare.pushes / run.bare.wall_s
@@ -698,8 +737,7 @@ def main() -> int:
             sro = next(u for u in school.users if u.role == "sro")
             small_sro = next(u for u in small.users if u.role == "sro")
             cedar = f"real lockdown, Cedar ({len(small.users)} staff)"
-            posts: dict[str, list[float]] = {"real lockdown, Riverbend High": [],
-                                              "all-clear, Riverbend High": [], cedar: []}
+            posts = Posts()
             with httpx.Client(base_url=base, trust_env=False, timeout=30) as phone:
                 phone.get("/v1/schools", headers={"authorization": f"Bearer {sro.access_token}"}
                           ).raise_for_status()  # a warm connection, a warm server
@@ -713,9 +751,9 @@ def main() -> int:
                                                  pg_activity_watcher(world.dsn, activity)],
                                                 p0, p0 + args.window) if args.profile else None)
                 cpu_at_post = groups.sample()
-                elapsed, event = timed_post(phone, f"/v1/schools/{school.id}/events",
-                                            sro.access_token, LOCKDOWN, 201)
-                posts["real lockdown, Riverbend High"].append(elapsed)
+                path = f"/v1/schools/{school.id}/events"
+                elapsed, event = timed_post(phone, path, sro.access_token, LOCKDOWN, 201)
+                posts.add(RIVERBEND_LOCKDOWN, path, elapsed)
                 event_id = uuid.UUID(event["id"])
                 written_s = wave_written(world.dsn, event_id, t0)
                 print(f"the lockdown's messages were in the outbox {written_s:.2f} s after the "
@@ -741,22 +779,20 @@ def main() -> int:
 
                 # more lockdowns, each after an all-clear, while the backlog goes out
                 for _ in range(args.lockdowns - 1):
-                    elapsed, _ended = timed_post(phone, f"/v1/events/{event_id}/all-clear",
-                                                 sro.access_token, {}, 200)
-                    posts["all-clear, Riverbend High"].append(elapsed)
-                    elapsed, event = timed_post(phone, f"/v1/schools/{school.id}/events",
-                                                sro.access_token, LOCKDOWN, 201)
-                    posts["real lockdown, Riverbend High"].append(elapsed)
+                    ending = f"/v1/events/{event_id}/all-clear"
+                    elapsed, _ended = timed_post(phone, ending, sro.access_token, {}, 200)
+                    posts.add("all-clear, Riverbend High", ending, elapsed)
+                    elapsed, event = timed_post(phone, path, sro.access_token, LOCKDOWN, 201)
+                    posts.add(RIVERBEND_LOCKDOWN, path, elapsed)
                     event_id = uuid.UUID(event["id"])
-                elapsed, _ = timed_post(phone, f"/v1/schools/{small.id}/events",
-                                        small_sro.access_token, LOCKDOWN, 201)
-                posts[cedar].append(elapsed)
-            if not posts["all-clear, Riverbend High"]:
-                del posts["all-clear, Riverbend High"]
+                cedar_path = f"/v1/schools/{small.id}/events"
+                elapsed, _ = timed_post(phone, cedar_path, small_sro.access_token, LOCKDOWN, 201)
+                posts.add(cedar, cedar_path, elapsed)
 
             outbox_end = outbox_states(world.dsn)
             world.stop_servers()
             problems = log_problems(world.dir / "muster.log")
+            posts.read_server_times(world.dir / "muster.log")
             loads.append(load())
         report(Run(args.staff, args.dispatchers, posts, pushes, bare_figures, window,
                    args.sms_rate, push_cpu, push_cpu_s, window_cpu, outbox_end, problems,
