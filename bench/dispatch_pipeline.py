@@ -30,6 +30,7 @@ import random
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -37,11 +38,15 @@ import asyncpg
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fcm_responder import service_account
+from push_transport import push, start_responder
+
 from db import migrate
 from db.pool import create_pool, identifier
 from domain.delivery import DeliveryOutcome, OutboxMessage
 from domain.links import Links
-from notifications.dispatcher import LEASE, Dispatcher
+from notifications.dispatcher import IN_FLIGHT, LEASE, Dispatcher
+from notifications.fcm import FcmSender
 from notifications.providers import Providers
 from notifications.senders import SendResult
 
@@ -116,8 +121,27 @@ async def backends(admin: asyncpg.Connection, database: str) -> dict[int, float]
     return {r["pid"]: cpu_s(r["pid"]) for r in pids}
 
 
+@contextlib.asynccontextmanager
+async def real_fcm(latency_s: float, faulty: bool) -> AsyncIterator[FcmSender]:
+    """`FcmSender` against fcm_responder.py in a process of its own (503 to 10 % of the
+    sends and UNREGISTERED to 1 % of the tokens when faulty), its pool sized as `muster
+    serve` sizes it and opened before the clock starts (300 sends to other tokens)."""
+    process, base_url = start_responder(1000 * latency_s, 0.1 if faulty else 0.0,
+                                        0.01 if faulty else 0.0)
+    sender = FcmSender(service_account(base_url), connections=IN_FLIGHT["push"],
+                       fcm_url=f"{base_url}/v1/projects/{{0}}/messages:send")
+    try:
+        await asyncio.gather(*(sender.send(push(n, "warm-up"))
+                               for n in range(IN_FLIGHT["push"])))
+        yield sender
+    finally:
+        await sender.aclose()
+        process.terminate()
+        process.communicate(timeout=10)
+
+
 async def run(server: str, staff: int, dispatchers: int, latency_s: float,
-              faulty: bool) -> None:
+              faulty: bool, fcm: bool) -> None:
     name = f"muster_bench_{os.getpid()}"
     admin = await asyncpg.connect(server)
     await admin.execute(f"create database {identifier(name)}")
@@ -142,13 +166,15 @@ async def run(server: str, staff: int, dispatchers: int, latency_s: float,
             if outcomes >= staff:
                 done.set()
 
-        provider = Provider(latency_s, faulty)
-        runs = [Dispatcher(pool, dsn, {"push": provider}, lambda: datetime.now(UTC),
-                           links=LINKS, batch=Providers().batches(LEASE), on_outcome=count)
-                for pool in pools]
-        pg_before = await backends(admin, name)
-        cpu_before, t0 = time.process_time(), time.perf_counter()
         async with contextlib.AsyncExitStack() as stack:
+            provider = (await stack.enter_async_context(real_fcm(latency_s, faulty)) if fcm
+                        else Provider(latency_s, faulty))
+            runs = [Dispatcher(pool, dsn, {"push": provider}, lambda: datetime.now(UTC),
+                               links=LINKS, batch=Providers().batches(LEASE),
+                               on_outcome=count)
+                    for pool in pools]
+            pg_before = await backends(admin, name)
+            cpu_before, t0 = time.process_time(), time.perf_counter()
             for dispatcher in runs:
                 await stack.enter_async_context(dispatcher)
             await asyncio.wait_for(done.wait(), 120)
@@ -185,16 +211,25 @@ async def main() -> None:
     parser.add_argument("--staff", type=int, default=10_000)
     parser.add_argument("--dispatchers", type=int, nargs="+", default=[1, 2, 4])
     parser.add_argument("--latency-ms", type=float, default=50.0)
+    parser.add_argument("--fcm", action="store_true",
+                        help="send through FcmSender to fcm_responder.py (HTTP, in a process "
+                             "of its own) instead of the in-process provider")
     args = parser.parse_args()
     server = os.environ.get("MUSTER_DATABASE_URL")
     if not server:
         sys.exit("set MUSTER_DATABASE_URL to a PostgreSQL server (CREATEDB needed)")
-    print(f"provider latency {args.latency_ms:g} ms; "
+    print(f"provider: {'FcmSender to fcm_responder.py' if args.fcm else 'in-process'}, "
+          f"{type(asyncio.get_running_loop()).__module__} loop; latency {args.latency_ms:g} ms; "
           f"load before: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     for faulty in (False, True):
         for n in args.dispatchers:
-            await run(server, args.staff, n, args.latency_ms / 1000, faulty)
+            await run(server, args.staff, n, args.latency_ms / 1000, faulty, args.fcm)
 
 
 if __name__ == "__main__":
+    if "--uvloop" in sys.argv:  # muster serve's loop (uvicorn's); `muster worker` runs asyncio's
+        sys.argv.remove("--uvloop")
+        import uvloop
+
+        uvloop.install()
     asyncio.run(main())
