@@ -7,6 +7,9 @@ first). Then 1, 2 or 4 dispatchers (each with its own pool and listener, all in 
 process) send the pushes through an in-process provider that answers after
 `--latency-ms`, either always "sent" or, in the faulty variant, 10 % "try again" and 1 %
 "every token dead" (failed, the device disabled, the SMS reminder brought forward).
+With `--fcm` they send through `FcmSender` over HTTP to bench/fcm_responder.py instead
+(faulty: 503 to 10 % of the sends, UNREGISTERED to 1 % of the tokens); `--uvloop` runs
+this process on uvloop, as `muster serve` runs.
 
 Printed, never asserted: the time until every push's first outcome was recorded (and
 the hand-off milestone on the timeline, for the all-sent variant), pushes a second, and
@@ -14,7 +17,8 @@ the CPU ms a push of this process and of PostgreSQL's backends for the bench dat
 (from /proc/<pid>/stat), with the machine's load.
 
     MUSTER_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres \\
-        .venv/bin/python bench/dispatch_pipeline.py [--staff 10000] [--dispatchers 1 2 4]
+        .venv/bin/python bench/dispatch_pipeline.py [--staff 10000] [--dispatchers 1 2 4] \\
+            [--fcm] [--uvloop]
 
 It needs CREATEDB on that server: each run works in a temporary database, dropped at
 the end. PostgreSQL must run on this machine (its backends' CPU is read from /proc).
