@@ -3,12 +3,15 @@
 Builds its world as `checkin_storm.py` does (a temporary data dir with an embedded
 PostgreSQL, or a temporary database on the server named by MUSTER_DATABASE_URL;
 `muster demo --json`), adds N generated staff to Riverbend High (each with a phone and
-one Android device), starts the test suite's fake FCM and fake Twilio in this process
-(each answering after `--latency-ms`), and `muster serve` pointed at them. An SRO then
-starts a real lockdown, and the fakes' records say when each push and each SMS was
-handed over.
+one Android device), starts `fcm_responder.py` (a fake FCM in a process of its own) and
+the test suite's fake Twilio in this process (each answering after `--latency-ms`),
+measures a bare aiohttp pool against the responder (`push_transport.py`'s), then starts
+`muster serve` (and `--dispatchers` - 1 `muster worker`) pointed at them. An SRO starts a
+real lockdown; the responder says when each device token was answered, the fake Twilio
+when each SMS was.
 
-    .venv/bin/python bench/fanout.py [--staff 10000] [--sms-rate 50] [--latency-ms 50]
+    .venv/bin/python bench/fanout.py [--staff 10000] [--sms-rate 50] [--latency-ms 50] \\
+        [--dispatchers 1] [--error-rate 0.1 --unregistered-rate 0.01]
 
 Figures are printed, never asserted; the exit status is 0 whenever the run completed.
 """
@@ -20,16 +23,19 @@ import asyncio
 import contextlib
 import json
 import math
+import multiprocessing as mp
 import os
 import platform
 import re
 import socket
+import subprocess
 import sys
 import threading
 import time
 import uuid
 from collections import Counter
 from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -37,13 +43,13 @@ from typing import Any
 import asyncpg
 import httpx
 import msgspec
+import psutil
 from checkin_storm import (
     BIN,
     HOST,
     ROOT,
     Watcher,
     World,
-    cpu_watcher,
     free_port,
     pg_activity_watcher,
     print_profile,
@@ -52,12 +58,17 @@ from checkin_storm import (
     tally_stacks,
     verdict,
 )
+from fcm_responder import service_account
+from push_transport import Figures, bare, start_responder
 
 from api.cli.demo import DemoReport, DemoSchoolReport
+from notifications.dispatcher import IN_FLIGHT
 
 # Targets from the issue
 MAX_POST_MS = 300.0  # POST /events answers in < 300 ms whatever the size
 MAX_PUSH_S = 5.0  # every push handed to FCM within 5 s of the POST
+MIN_RATIO = 0.5  # Muster's push rate against a bare aiohttp pool's (aim: 0.8)
+RIVERBEND_LOCKDOWN = "real lockdown, Riverbend High"
 SMS_RATE_TOLERANCE = 0.10  # SMS handed off at the configured rate, within 10 %
 SKIP_FIRST_SMS = 10  # the SMS rate is measured from the 10th SMS to the last one seen
 TWILIO_FROM = "+15005550006"  # Twilio's magic test sender
@@ -154,11 +165,116 @@ def show_states(states: dict[str, Counter]) -> str:
         for channel, counts in sorted(states.items()))
 
 
+# ---------------------------------------------------------------- the fake FCM
+
+class Responder:
+    """bench/fcm_responder.py in a process of its own: never the bottleneck (~0.05 ms a
+    request, where the test suite's threaded fake tops out near 1,000 a second). It has
+    what `point_at_fakes` reads of a fake FCM: `fcm_url` and `service_account()`."""
+
+    def __init__(self, latency_ms: float, error_rate: float, unregistered_rate: float) -> None:
+        self._knobs = latency_ms, error_rate, unregistered_rate
+        self.base_url = ""
+        self.process: subprocess.Popen[str] | None = None
+        self._client: httpx.Client | None = None
+
+    def __enter__(self) -> Responder:
+        self.process, self.base_url = start_responder(*self._knobs)
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        if self._client is not None:
+            self._client.close()
+        if self.process is not None:
+            self.process.terminate()
+            self.process.communicate(timeout=10)
+
+    @property
+    def fcm_url(self) -> str:
+        return f"{self.base_url}/v1/projects/{{0}}/messages:send"
+
+    def service_account(self) -> dict[str, str]:
+        return service_account(self.base_url)
+
+    def stats(self, brief: bool = True) -> dict[str, Any]:
+        """Its counts (see fcm_responder.py); with each token's, unless `brief`."""
+        if self._client is None:  # one keep-alive connection: polled every 50 ms
+            self._client = httpx.Client(base_url=self.base_url, trust_env=False, timeout=30)
+        answer = self._client.get("/stats" + ("?brief" if brief else ""))
+        answer.raise_for_status()
+        return answer.json()
+
+
+def measure_bare(base_url: str, count: int, in_flight: int, responder_pid: int) -> Figures:
+    """push_transport.py's bare aiohttp pool against the responder, in a process of its own
+    on uvloop (as `muster serve`'s loop): the rate any sender on aiohttp could reach here."""
+    import uvloop
+
+    return uvloop.run(bare(base_url, count, in_flight, psutil.Process(responder_pid)))
+
+
+def bare_elsewhere(base_url: str, count: int, in_flight: int, responder_pid: int) -> Figures:
+    with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
+        return pool.submit(measure_bare, base_url, count, in_flight, responder_pid).result()
+
+
+# ---------------------------------------------------------------- CPU
+
+def cpu_of(p: psutil.Process) -> float:
+    with contextlib.suppress(psutil.Error):
+        t = p.cpu_times()
+        return t.user + t.system
+    return 0.0
+
+
+@dataclass
+class CpuGroups:
+    """The processes whose CPU is counted. PostgreSQL's backends of the bench's database
+    are found by name (processes called `postgres` whose command line names it: a backend's
+    is `postgres: USER DATABASE HOST(PORT) STATE`), so that an external server's, whose
+    postmaster is not ours, are counted too; `postgres, all` is every process called
+    `postgres` on the machine (the WAL writer, the checkpointer, and on a shared machine
+    other sessions' backends)."""
+
+    server: int
+    workers: list[int]
+    responder: int
+    database: str
+
+    def sample(self) -> dict[str, dict[int, float]]:
+        groups: dict[str, dict[int, float]] = {"server": {}, "workers": {}, "postgres": {},
+                                               "postgres, all": {}}
+        for pid in (self.server, *self.workers):
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(pid)
+                group = groups["server" if pid == self.server else "workers"]
+                for p in (process, *process.children(recursive=True)):
+                    group[p.pid] = cpu_of(p)
+        backend = f" {self.database} "
+        for p in psutil.process_iter(["name", "cmdline"]):
+            if p.info["name"] == "postgres":
+                used = cpu_of(p)
+                groups["postgres, all"][p.pid] = used
+                if backend in " ".join(p.info["cmdline"] or []) + " ":
+                    groups["postgres"][p.pid] = used
+        groups["fake FCM"] = {self.responder: cpu_of(psutil.Process(self.responder))}
+        groups["bench (fake Twilio)"] = {os.getpid(): cpu_of(psutil.Process())}
+        return groups
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]
+             ) -> dict[str, float]:
+    """CPU seconds per group between two samples; a process that started in between
+    counts from 0, one that ended in between is lost (the pools' are long-lived)."""
+    return {group: sum(used - before.get(group, {}).get(pid, 0.0) for pid, used in pids.items())
+            for group, pids in after.items()}
+
+
 # ---------------------------------------------------------------- observing the fakes
 
 def watch_in_background(watchers: Sequence[Watcher], measure_from: float,
                         until: float) -> threading.Thread:
-    """Run checkin_storm's watchers (CPU, py-spy, pg_stat_activity) in a thread of their own
+    """Run checkin_storm's watchers (py-spy, pg_stat_activity) in a thread of their own
     for the window [measure_from, until) (time.perf_counter)."""
 
     async def run() -> None:
@@ -177,38 +293,100 @@ def per_second(stamps: Sequence[float], t0: float, seconds: float) -> list[int]:
     return counts
 
 
+def until_settled(fcm: Responder, before: int, expected: int, deadline: float) -> bool:
+    """Until the responder has answered `expected` more device tokens for good (200 or
+    404) than `before`, or the monotonic `deadline`; whether it has."""
+    while time.monotonic() < deadline:
+        if fcm.stats()["settled"] - before >= expected:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+def until_recorded(dsn: str, event_id: uuid.UUID, timeout: float) -> bool:
+    """Until none of the event's pushes is queued or leased (all outcomes written, the
+    retries too), or `timeout` seconds; whether that happened."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        pending = asyncio.run(query(
+            dsn, "select count(*) from notification_outbox where event_id = $1 "
+                 "and channel = 'push' and state in ('queued', 'sending')", event_id))[0][0]
+        if not pending:
+            return True
+        time.sleep(0.2)
+    return False
+
+
+@dataclass
+class Pushes:
+    """The main lockdown's pushes as the fake FCM and the database saw them, once all
+    were answered for good or the run gave up waiting."""
+
+    expected: int
+    answered_at: list[float]  # seconds after the POST that each token was answered for good
+    accepted: int  # device tokens accepted
+    accepted_twice: int  # device tokens of the event accepted more than once
+    lost: int  # device tokens of the event never accepted, and not UNREGISTERED
+    unregistered: set[str]  # device tokens of the event FCM answered UNREGISTERED
+    disabled: set[str]  # device tokens disabled in the database
+    sends: int  # requests for the event's tokens (retries included)
+    answers: Counter  # HTTP status -> answers, the whole responder's (bare included)
+    connections: int  # connections opened to the fake FCM since the POST
+
+    @property
+    def all_s(self) -> float | None:
+        """Seconds from the POST until the last device token was answered for good."""
+        return self.answered_at[-1] if len(self.answered_at) >= self.expected else None
+
+    def share_s(self, share: float) -> float:
+        """Seconds from the POST until `share` of the pushes were answered for good."""
+        n = math.ceil(share * self.expected)
+        return self.answered_at[n - 1] if 0 < n <= len(self.answered_at) else math.nan
+
+    @property
+    def rate(self) -> float:
+        """Pushes handed off per second, from the POST to the last."""
+        return self.expected / self.all_s if self.all_s else math.nan
+
+    @property
+    def rate_first_to_last(self) -> float:
+        at = self.answered_at
+        return (len(at) - 1) / (at[-1] - at[0]) if len(at) > 1 and at[-1] > at[0] else math.nan
+
+
+def observe_pushes(fcm: Responder, dsn: str, event_id: uuid.UUID, t0: float,
+                   before: dict[str, Any]) -> Pushes:
+    """`before`: the responder's brief stats just before the POST."""
+    stats = fcm.stats(brief=False)
+    tokens = {r["push_token"] for r in asyncio.run(query(
+        dsn, "select d.push_token from notification_outbox o join devices d using (user_id) "
+             "where o.event_id = $1 and o.channel = 'push'", event_id))}
+    disabled = {r["push_token"] for r in asyncio.run(query(
+        dsn, "select push_token from devices where disabled_at is not null"))}
+    seen = {t: stats["tokens"].get(t, [0, 0, 0.0]) for t in tokens}
+    unregistered = tokens & set(stats["unregistered"])
+    return Pushes(
+        expected=len(tokens),
+        answered_at=sorted(at - t0 for _, _, at in seen.values() if at),
+        accepted=sum(1 for _, accepted, _ in seen.values() if accepted),
+        accepted_twice=sum(1 for _, accepted, _ in seen.values() if accepted > 1),
+        lost=sum(1 for t, (_, accepted, _) in seen.items()
+                 if not accepted and t not in unregistered),
+        unregistered=unregistered, disabled=disabled,
+        sends=sum(int(received) for received, _, _ in seen.values()),
+        answers=Counter(stats["answered"]),
+        connections=stats["connections"] - before["connections"])
+
+
 @dataclass
 class Window:
-    """What the fakes saw of the main lockdown, from its POST for `seconds`."""
+    """What the fake Twilio saw of the main lockdown, from its POST for `seconds`."""
 
     seconds: float
-    push_expected: int
     sms_expected: int
-    push: list[float] = field(default_factory=list)  # arrival, seconds after the POST
-    push_order: list[str] = field(default_factory=list)  # their tokens, in that order
-    push_tokens: Counter = field(default_factory=Counter)
-    push_statuses: Counter = field(default_factory=Counter)
     sms: list[float] = field(default_factory=list)
     sms_numbers: Counter = field(default_factory=Counter)
     outbox: dict[str, Counter] = field(default_factory=dict)
-    cpu: dict[str, float] = field(default_factory=dict)
-
-    @property
-    def push_all_s(self) -> float | None:
-        """Seconds from the POST until the last expected push arrived (None: not in the window)."""
-        seen: set[str] = set()
-        for at, token in zip(self.push, self.push_order, strict=True):
-            seen.add(token)
-            if len(seen) >= self.push_expected:
-                return at
-        return None
-
-    @property
-    def push_rate(self) -> float:
-        """Pushes per second from the first to the last one seen."""
-        if len(self.push) < 2 or self.push[-1] == self.push[0]:
-            return math.nan
-        return (len(self.push) - 1) / (self.push[-1] - self.push[0])
 
     @property
     def sms_rate(self) -> float:
@@ -220,16 +398,9 @@ class Window:
         return (len(self.sms) - SKIP_FIRST_SMS) / span if span > 0 else math.nan
 
 
-def observe(window: Window, t0: float, fcm: Any, twilio: Any, event_id: uuid.UUID) -> None:
-    """Fill `window` from the fakes' records (stamped with time.monotonic() as each request
-    is answered): this event's pushes and every SMS."""
-    for send in sorted(fcm.sends, key=lambda s: s.received_at):
-        at = send.received_at - t0
-        if send.data.get("event_id") == str(event_id) and 0 <= at <= window.seconds:
-            window.push.append(at)
-            window.push_order.append(send.token)
-            window.push_tokens[send.token] += 1
-            window.push_statuses[send.answered] += 1
+def observe_sms(window: Window, t0: float, twilio: Any) -> None:
+    """Fill `window` from the fake Twilio's records (stamped with time.monotonic() as each
+    request is answered)."""
     for sms in list(twilio.messages):
         if 0 <= sms.received_at - t0 <= window.seconds:
             window.sms.append(sms.received_at - t0)
@@ -251,6 +422,44 @@ def timed_post(client: httpx.Client, path: str, token: str, body: dict[str, obje
 
 
 LOCKDOWN = {"action": "lockdown", "drill": False}
+
+
+@dataclass
+class Posts:
+    """The phone's POSTs in order: name, path, milliseconds as the phone saw it, and (once
+    read from the access log) as the server did, from the request's arrival in the app to
+    its answer: the difference is time spent before the app saw it (the event loop busy)."""
+
+    made: list[tuple[str, str, float]] = field(default_factory=list)
+    in_server: list[float] = field(default_factory=list)
+
+    def add(self, name: str, path: str, ms: float) -> None:
+        self.made.append((name, path, ms))
+
+    def phone(self, name: str) -> list[float]:
+        return [ms for n, _, ms in self.made if n == name]
+
+    def read_server_times(self, log: Path) -> None:
+        """Each POST's duration in the access log, matched to ours in order by path."""
+        lines = log.read_text(errors="replace").splitlines() if log.exists() else []
+        logged = [(m[1], float(m[2])) for m in map(_ACCESS_POST.search, lines) if m]
+        at = 0
+        for _, path, _ in self.made:
+            while at < len(logged) and logged[at][0] != path:
+                at += 1
+            self.in_server.append(logged[at][1] if at < len(logged) else math.nan)
+            at += 1
+
+    def lines(self) -> list[str]:
+        names = dict.fromkeys(n for n, _, _ in self.made)
+        server = self.in_server or [math.nan] * len(self.made)
+        return [f"  {name:<40} " + ", ".join(
+            f"{ms:.0f} ({in_app:.0f})" for (n, _, ms), in_app in zip(self.made, server,
+                                                                     strict=True) if n == name)
+            for name in names]
+
+
+_ACCESS_POST = re.compile(r"muster\.access: POST (\S+) \d{3} ([\d.]+) ms")
 
 
 # ---------------------------------------------------------------- the server's log
@@ -296,66 +505,122 @@ def ms(values: Sequence[float]) -> str:
     return ", ".join(f"{v:.0f}" for v in values)
 
 
-def report(n_staff: int, posts: dict[str, list[float]], window: Window, sms_rate: float,
-           outbox_end: dict[str, Counter], problems: tuple[int, Counter], cores: int) -> None:
-    w = window
-    lockdowns = posts["real lockdown, Riverbend High"]
+def load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
+
+
+@dataclass
+class Run:
+    """Everything one run measured, for the report."""
+
+    staff: int
+    dispatchers: int
+    posts: Posts
+    pushes: Pushes
+    bare: Figures
+    window: Window
+    sms_rate: float
+    push_cpu: dict[str, float]  # CPU seconds from the POST to the last push answered
+    push_cpu_s: float  # that span, seconds
+    window_cpu: dict[str, float]
+    outbox_end: dict[str, Counter]
+    problems: tuple[int, Counter]
+    cores: int
+    loads: list[str]
+
+
+def report(run: Run) -> None:
+    w, p = run.window, run.pushes
+    lockdowns = run.posts.phone(RIVERBEND_LOCKDOWN)
     print()
-    print("POST timings (ms, as the phone sees them; the first lockdown on an idle dispatcher, "
-          "the others while it works through the backlog)")
-    for name, values in posts.items():
-        print(f"  {name:<48} {ms(values)}")
+    print("POST timings in ms as the phone sees them (in the server's access log); the first "
+          "lockdown on an idle dispatcher, the others while it works through the backlog")
+    for line in run.posts.lines():
+        print(line)
 
     print()
-    print(f"{'channel':<8}{'expected':>10}{'in window':>11}{'distinct':>10}{'rate/s':>9}"
-          f"{'first s':>9}{'all s':>9}   outbox at the end of the window")
-    push_first = w.push[0] if w.push else math.nan
-    sms_first = w.sms[0] if w.sms else math.nan
-    push_all = w.push_all_s
-    print(f"{'push':<8}{w.push_expected:>10}{len(w.push):>11}{len(w.push_tokens):>10}"
-          f"{w.push_rate:>9.1f}{push_first:>9.2f}"
-          f"{push_all if push_all is not None else math.nan:>9.2f}   "
-          f"{show_states({'push': w.outbox.get('push', Counter())})}")
+    bare_rate = run.bare.pushes / run.bare.wall_s
+    print(f"push: {p.expected:,} device tokens; answered for good (200 or UNREGISTERED) "
+          f"{len(p.answered_at):,}, first {p.answered_at[0] if p.answered_at else math.nan:.2f} s"
+          f", half {p.share_s(0.5):.2f} s, 99 % {p.share_s(0.99):.2f} s, last "
+          f"{p.answered_at[-1] if p.answered_at else math.nan:.2f} s after the POST")
+    print(f"  per second after the POST: "
+          f"{' '.join(map(str, per_second(p.answered_at, 0, (p.all_s or w.seconds) + 1)))}")
+    print(f"  Muster: {p.rate:,.0f} pushes/s from the POST to the last "
+          f"({p.rate_first_to_last:,.0f}/s from the first to the last)")
+    print(f"  bare aiohttp pool, same responder, {run.bare.pushes:,} pushes, "
+          f"{IN_FLIGHT['push']} in flight: {bare_rate:,.0f} pushes/s, CPU "
+          f"{1000 * run.bare.cpu_s / run.bare.pushes:.3f} ms/push (its process), fake FCM "
+          f"{1000 * run.bare.responder_cpu_s / run.bare.pushes:.3f} ms/push")
+    print(f"  ratio Muster/bare: {p.rate / bare_rate:.2f} from the POST, "
+          f"{p.rate_first_to_last / bare_rate:.2f} first to last")
+    per = 1000 / p.expected
+    span = f"{run.push_cpu_s:.2f} s from the POST to the last push answered"
+    print(f"  CPU in the {span} ({run.cores} cores), ms per push: " + ", ".join(
+        f"{k} {v * per:.3f} ({v:.2f} s)" for k, v in run.push_cpu.items()
+        if k != "workers" or run.dispatchers > 1))
+    print(f"  FCM: {p.sends:,} sends for the event's tokens over {p.connections} connections "
+          f"opened since the POST; the responder's answers by status (bare's too): "
+          f"{', '.join(f'{s}: {n}' for s, n in sorted(p.answers.items()))}")
+    differ = len(p.disabled ^ p.unregistered)
+    print(f"  accepted once: {p.accepted - p.accepted_twice:,}; accepted twice or more: "
+          f"{p.accepted_twice}; lost (never accepted, not UNREGISTERED): {p.lost}; "
+          f"UNREGISTERED {len(p.unregistered)}, devices disabled {len(p.disabled)} "
+          f"({f'NOT the same tokens: {differ} differ' if differ else 'exactly those'})")
+
+    print()
     sms_done = len(w.sms_numbers) >= w.sms_expected
-    print(f"{'sms':<8}{w.sms_expected:>10}{len(w.sms):>11}{len(w.sms_numbers):>10}"
-          f"{w.sms_rate:>9.1f}{sms_first:>9.2f}"
-          f"{w.sms[-1] if sms_done else math.nan:>9.2f}   "
+    print(f"sms: {w.sms_expected:,} expected, {len(w.sms):,} in the {w.seconds:g} s window "
+          f"({len(w.sms_numbers):,} distinct), {w.sms_rate:.1f}/s, first "
+          f"{w.sms[0] if w.sms else math.nan:.2f} s, all "
+          f"{w.sms[-1] if sms_done else math.nan:.2f} s; outbox at the end of the window: "
           f"{show_states({'sms': w.outbox.get('sms', Counter())})}")
-    for name, stamps in (("push", w.push), ("SMS ", w.sms)):
-        counts = " ".join(map(str, per_second(stamps, 0, w.seconds)))
-        print(f"  {name} per second of the window: {counts}")
-    dup_push = sum(n - 1 for n in w.push_tokens.values() if n > 1)
+    print(f"  SMS per second of the window: {' '.join(map(str, per_second(w.sms, 0, w.seconds)))}")
     dup_sms = sum(n - 1 for n in w.sms_numbers.values() if n > 1)
-    statuses = ", ".join(f"{s}: {n}" for s, n in sorted(w.push_statuses.items()))
-    print(f"  duplicates in the window: {dup_push} pushes, {dup_sms} SMS; "
-          f"fake FCM answered {statuses or 'nothing'}")
-    if w.cpu:
-        cpu = ", ".join(f"{'bench (the fakes)' if k == 'load generator' else k} {v:.1f}"
-                        for k, v in w.cpu.items() if k != "postgres" or v)
-        print(f"  CPU seconds in the window ({cores} cores x {w.seconds:.0f} s): {cpu}")
-    print(f"outbox at the end, every event: {show_states(outbox_end)}")
-    count, lines = problems
+    print(f"  duplicate SMS in the window: {dup_sms}")
+    print(f"  CPU seconds in the window ({run.cores} cores x {w.seconds:.0f} s): " + ", ".join(
+        f"{k} {v:.1f}" for k, v in run.window_cpu.items()
+        if k != "workers" or run.dispatchers > 1))
+    print(f"outbox at the end, every event: {show_states(run.outbox_end)}")
+    count, lines = run.problems
     print(f"server log: {count} ERROR/CRITICAL lines or tracebacks")
     for line, n in lines.most_common(5):
         print(f"  {n:>5} x {line}")
+    print(f"load average (1, 5, 15 min) at the start, at the POST, at the end: "
+          f"{' | '.join(run.loads)}")
+
+    print()
+    cpu = run.push_cpu
+    print("summary: dispatchers, POST ms, pushes handed off s (99 %), pushes/s, bare/s, ratio, "
+          "CPU ms/push server(+workers) | postgres backends | postgres all")
+    print(f"  {run.dispatchers} | {lockdowns[0]:.0f} | "
+          f"{p.all_s if p.all_s is not None else math.nan:.2f} ({p.share_s(0.99):.2f}) | "
+          f"{p.rate:,.0f} | "
+          f"{bare_rate:,.0f} | {p.rate / bare_rate:.2f} | "
+          f"{(cpu['server'] + cpu['workers']) * per:.3f} | {cpu['postgres'] * per:.3f} | "
+          f"{cpu['postgres, all'] * per:.3f}")
 
     print()
     worst = max(lockdowns)
-    print(f"  {verdict(worst < MAX_POST_MS)}  POST /events (real lockdown, {n_staff:,} generated "
-          f"staff) < {MAX_POST_MS:.0f} ms: worst {worst:.0f} ms of {len(lockdowns)} "
+    print(f"  {verdict(worst < MAX_POST_MS)}  POST /events (real lockdown, {run.staff:,} "
+          f"generated staff) < {MAX_POST_MS:.0f} ms: worst {worst:.0f} ms of {len(lockdowns)} "
           f"({ms(lockdowns)})")
-    if push_all is not None:
-        push_text = f"all {w.push_expected:,} in {push_all:.2f} s"
+    if p.all_s is not None:
+        push_text = f"all {p.expected:,} in {p.all_s:.2f} s"
     else:
-        eta = w.push_expected / w.push_rate if w.push_rate > 0 else math.nan
-        push_text = (f"{len(w.push_tokens):,} of {w.push_expected:,} in the {w.seconds:.0f} s "
-                     f"window; all at {w.push_rate:.0f}/s would take ~{eta:.0f} s")
-    print(f"  {verdict(push_all is not None and push_all < MAX_PUSH_S)}  every push handed to "
+        push_text = f"{len(p.answered_at):,} of {p.expected:,} answered"
+    print(f"  {verdict(p.all_s is not None and p.all_s < MAX_PUSH_S)}  every push handed to "
           f"FCM < {MAX_PUSH_S:.0f} s after the POST: {push_text}")
-    off = w.sms_rate / sms_rate - 1
+    print(f"  {verdict(p.rate / bare_rate >= MIN_RATIO)}  Muster's push rate >= "
+          f"{MIN_RATIO}x the bare pool's: {p.rate / bare_rate:.2f}x")
+    print(f"  {verdict(p.lost == 0 and p.accepted_twice == 0 and p.disabled == p.unregistered)}"
+          f"  nothing lost, nothing accepted twice, exactly the UNREGISTERED tokens disabled")
+    target = run.sms_rate * run.dispatchers
+    off = w.sms_rate / target - 1
     print(f"  {verdict(abs(off) <= SMS_RATE_TOLERANCE)}  SMS handed off at the configured "
-          f"{sms_rate:g}/s within {100 * SMS_RATE_TOLERANCE:.0f} %: {w.sms_rate:.1f}/s "
-          f"({100 * off:+.1f} %, SMS {SKIP_FIRST_SMS} to {len(w.sms)} of the window)")
+          f"{run.sms_rate:g}/s per dispatcher ({target:g}/s) within "
+          f"{100 * SMS_RATE_TOLERANCE:.0f} %: {w.sms_rate:.1f}/s ({100 * off:+.1f} %, SMS "
+          f"{SKIP_FIRST_SMS} to {len(w.sms)} of the window)")
 
 
 # ---------------------------------------------------------------- main
@@ -401,25 +666,30 @@ def main() -> int:
     parser.add_argument("--latency-ms", type=float, default=50,
                         help="each fake's delay before it answers a request")
     parser.add_argument("--window", type=float, default=20,
-                        help="seconds the fakes are observed after the main lockdown's POST")
+                        help="seconds the fake Twilio is observed after the main lockdown's POST")
     parser.add_argument("--lockdowns", type=int, default=3,
                         help="real lockdowns timed (an all-clear between two)")
     parser.add_argument("--pool-size", type=int, default=10, help="MUSTER_DB_POOL_SIZE")
-    parser.add_argument("--workers", type=int, default=0,
-                        help="`muster worker` processes dispatching beside the server's own")
+    parser.add_argument("--dispatchers", type=int, default=1,
+                        help="dispatchers: muster serve's own, and `muster worker` for the rest")
+    parser.add_argument("--error-rate", type=float, default=0.0,
+                        help="share of FCM sends the fake answers 503 (the sender retries)")
+    parser.add_argument("--unregistered-rate", type=float, default=0.0,
+                        help="share of device tokens the fake answers 404 UNREGISTERED")
     parser.add_argument("--profile", type=Path, metavar="FILE",
                         help="also record muster serve with py-spy during the window (raw "
                              "stacks to FILE) and sample pg_stat_activity; the figures of such "
                              "a run are disturbed by the profiler")
     args = parser.parse_args()
-    if args.lockdowns < 1 or args.staff < 1:
-        parser.error("--staff and --lockdowns must be at least 1")
+    if args.lockdowns < 1 or args.staff < 1 or args.dispatchers < 1:
+        parser.error("--staff, --lockdowns and --dispatchers must be at least 1")
 
-    FakeFcm, FakeTwilio = fakes()
+    _, FakeTwilio = fakes()
     world = World(args.pool_size)
     started = time.monotonic()
+    loads = [load()]
     cores = len(os.sched_getaffinity(0))
-    fcm = FakeFcm(latency_s=args.latency_ms / 1000)
+    fcm = Responder(args.latency_ms, args.error_rate, args.unregistered_rate)
     twilio = FakeTwilio()
     twilio.latency_s = args.latency_ms / 1000
     listening: list[tuple[str, str]] = []  # the fakes' addresses, checked at the end
@@ -432,81 +702,101 @@ def main() -> int:
             t = time.monotonic()
             asyncio.run(add_staff(world.dsn, demo.district_id, school.id, args.staff))
             seeded_s = time.monotonic() - t
-            pg_version = asyncio.run(query(world.dsn, "show server_version"))[0][0]
+            [[pg_version, database_name]] = asyncio.run(query(
+                world.dsn, "select current_setting('server_version'), current_database()"))
 
             providers.enter_context(fcm)
             providers.enter_context(twilio)
             listening += [("fake FCM", fcm.base_url), ("fake Twilio", twilio.base_url)]
+            assert fcm.process is not None
+            bare_figures = bare_elsewhere(fcm.base_url, args.staff, IN_FLIGHT["push"],
+                                          fcm.process.pid)
+
             port = free_port()
             point_at_fakes(world, fcm, twilio, port)
             world.env["MUSTER_SMS_RATE"] = f"{args.sms_rate:g}"
             base, pid = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready", port)
-            start_workers(world, args.workers)
+            start_workers(world, args.dispatchers - 1)
+            groups = CpuGroups(pid, [p.pid for n, p in world.procs.items()
+                                     if n.startswith("worker-")], fcm.process.pid, database_name)
             database = "external, temporary database" if world.external else "embedded"
             print(f"alert fan-out: a real lockdown at {school.name}, {args.staff:,} generated "
                   f"staff (one Android device each; seeded with COPY in {seeded_s:.1f} s) + "
                   f"{len(school.users)} demo staff + the district admin")
-            print(f"fakes in this process, {args.latency_ms:g} ms latency each; "
-                  f"MUSTER_SMS_RATE={args.sms_rate:g}; window {args.window:g} s")
+            print(f"fake FCM: fcm_responder.py in its own process; fake Twilio in this one; "
+                  f"{args.latency_ms:g} ms latency each; FCM answers 503 to "
+                  f"{100 * args.error_rate:g} % of sends, UNREGISTERED to "
+                  f"{100 * args.unregistered_rate:g} % of tokens; MUSTER_SMS_RATE="
+                  f"{args.sms_rate:g}; window {args.window:g} s")
             print(f"machine: {cores} cores, Python {platform.python_version()}, PostgreSQL "
-                  f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker"
-                  + (f"; {args.workers} `muster worker` dispatching too (their CPU is not "
-                     "in the figures below)" if args.workers else ""))
+                  f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker; "
+                  f"{args.dispatchers} dispatcher(s): muster serve's"
+                  + (f" and {args.dispatchers - 1} `muster worker`" if args.dispatchers > 1
+                     else ""))
 
             sro = next(u for u in school.users if u.role == "sro")
             small_sro = next(u for u in small.users if u.role == "sro")
             cedar = f"real lockdown, Cedar ({len(small.users)} staff)"
-            posts: dict[str, list[float]] = {"real lockdown, Riverbend High": [],
-                                              "all-clear, Riverbend High": [], cedar: []}
+            posts = Posts()
             with httpx.Client(base_url=base, trust_env=False, timeout=30) as phone:
                 phone.get("/v1/schools", headers={"authorization": f"Bearer {sro.access_token}"}
                           ).raise_for_status()  # a warm connection, a warm server
 
-                # the main lockdown, and the window in which the fakes are watched
-                cpu: dict[str, float] = {}
+                # the main lockdown: its pushes until all are answered, its SMS in the window
                 activity: Counter = Counter()
-                watchers = [cpu_watcher(pid, world.postmaster_pid, cpu)]
-                if args.profile:
-                    watchers += [py_spy_watcher(pid, args.profile),
-                                 pg_activity_watcher(world.dsn, activity)]
+                fcm_before = fcm.stats()
+                loads.append(load())
                 t0, p0 = time.monotonic(), time.perf_counter()
-                watching = watch_in_background(watchers, p0, p0 + args.window)
-                elapsed, event = timed_post(phone, f"/v1/schools/{school.id}/events",
-                                            sro.access_token, LOCKDOWN, 201)
-                posts["real lockdown, Riverbend High"].append(elapsed)
+                watching = (watch_in_background([py_spy_watcher(pid, args.profile),
+                                                 pg_activity_watcher(world.dsn, activity)],
+                                                p0, p0 + args.window) if args.profile else None)
+                cpu_at_post = groups.sample()
+                path = f"/v1/schools/{school.id}/events"
+                elapsed, event = timed_post(phone, path, sro.access_token, LOCKDOWN, 201)
+                posts.add(RIVERBEND_LOCKDOWN, path, elapsed)
                 event_id = uuid.UUID(event["id"])
                 written_s = wave_written(world.dsn, event_id, t0)
                 print(f"the lockdown's messages were in the outbox {written_s:.2f} s after the "
                       f"POST (a wave, written by the dispatcher)" if written_s else
                       "the lockdown's messages were written by the POST itself")
                 queued = outbox_states(world.dsn, event_id)
-                window = Window(args.window, sum(queued.get("push", Counter()).values()),
-                                sum(queued.get("sms", Counter()).values()))
+                window = Window(args.window, sum(queued.get("sms", Counter()).values()))
+                pushes_queued = sum(queued.get("push", Counter()).values())
+                until_settled(fcm, fcm_before["settled"], pushes_queued, t0 + args.window)
+                push_cpu_s = time.monotonic() - t0
+                push_cpu = cpu_used(cpu_at_post, groups.sample())
                 time.sleep(max(0.0, t0 + args.window - time.monotonic()))
                 window.outbox = outbox_states(world.dsn, event_id)
-                watching.join()
-                window.cpu = cpu
-                observe(window, t0, fcm, twilio, event_id)
+                window_cpu = cpu_used(cpu_at_post, groups.sample())
+                if watching:
+                    watching.join()
+                observe_sms(window, t0, twilio)
+                recorded = until_recorded(world.dsn, event_id, timeout=60)
+                pushes = observe_pushes(fcm, world.dsn, event_id, t0, fcm_before)
+                if not recorded:
+                    print("note: some of the lockdown's pushes were still queued or leased "
+                          "60 s after the window")
 
                 # more lockdowns, each after an all-clear, while the backlog goes out
                 for _ in range(args.lockdowns - 1):
-                    elapsed, _ended = timed_post(phone, f"/v1/events/{event_id}/all-clear",
-                                                 sro.access_token, {}, 200)
-                    posts["all-clear, Riverbend High"].append(elapsed)
-                    elapsed, event = timed_post(phone, f"/v1/schools/{school.id}/events",
-                                                sro.access_token, LOCKDOWN, 201)
-                    posts["real lockdown, Riverbend High"].append(elapsed)
+                    ending = f"/v1/events/{event_id}/all-clear"
+                    elapsed, _ended = timed_post(phone, ending, sro.access_token, {}, 200)
+                    posts.add("all-clear, Riverbend High", ending, elapsed)
+                    elapsed, event = timed_post(phone, path, sro.access_token, LOCKDOWN, 201)
+                    posts.add(RIVERBEND_LOCKDOWN, path, elapsed)
                     event_id = uuid.UUID(event["id"])
-                elapsed, _ = timed_post(phone, f"/v1/schools/{small.id}/events",
-                                        small_sro.access_token, LOCKDOWN, 201)
-                posts[cedar].append(elapsed)
-            if not posts["all-clear, Riverbend High"]:
-                del posts["all-clear, Riverbend High"]
+                cedar_path = f"/v1/schools/{small.id}/events"
+                elapsed, _ = timed_post(phone, cedar_path, small_sro.access_token, LOCKDOWN, 201)
+                posts.add(cedar, cedar_path, elapsed)
 
             outbox_end = outbox_states(world.dsn)
             world.stop_servers()
             problems = log_problems(world.dir / "muster.log")
-        report(args.staff, posts, window, args.sms_rate, outbox_end, problems, cores)
+            posts.read_server_times(world.dir / "muster.log")
+            loads.append(load())
+        report(Run(args.staff, args.dispatchers, posts, pushes, bare_figures, window,
+                   args.sms_rate, push_cpu, push_cpu_s, window_cpu, outbox_end, problems,
+                   cores, loads))
         if args.profile:
             print_profile(args.profile, activity,
                           own_dirs=tuple(f"{d}/" for d in MUSTER_DIRS))

@@ -19,7 +19,7 @@ class QueuedMessages(Value, kw_only=True):
 
 
 # queued_messages -- per channel, the queued rows, through the partial index on them
-# (notification_outbox_ready): the cost grows with the backlog, not with the history
+# (notification_outbox_due): the cost grows with the backlog, not with the history
 # of sent messages, so a scrape stays cheap on a table of millions of rows
 _QUEUED = """
 select channel,

@@ -34,6 +34,18 @@ async def record_receipt(conn: Connection, provider_id: str, outcome: str,
     return True
 
 
+# still_due -- an alert message of the event due and not yet handed to a provider, if
+# any: mid-wave the first one found. In the order of the index on pending rows, as an
+# EXISTS would let the planner pick a scan of the table that stops at the first match,
+# which mid-wave is behind every row already sent
+_STILL_DUE = """
+select id from notification_outbox
+where event_id = $1 and state in ('queued', 'sending') and not_before <= $2
+  and kind <> 'reminder'
+order by not_before
+limit 1
+"""
+
 # handoff -- an event's alert messages: due but not handed to a provider, and handled
 _HANDOFF = """
 select count(*) filter (where state in ('queued', 'sending') and not_before <= $2) as pending,
@@ -51,7 +63,11 @@ where event_id = $1 and kind = 'delivery' order by seq desc limit 1
 
 async def record_handoff(conn: Connection, event_id: uuid.UUID, at: datetime) -> bool:
     """Put "every message handed to a provider" on the event's timeline (and stream) once
-    per wave of messages (the alert, each action change, the ending)."""
+    per wave of messages (the alert, each action change, the ending). Asked whenever
+    some of its messages are settled, mostly mid-wave: the event's messages are only
+    counted once none is still due."""
+    if await conn.fetchval(_STILL_DUE, event_id, at) is not None:
+        return False
     async with conn.transaction():
         await conn.execute("select pg_advisory_xact_lock(hashtextextended($1, 0))",
                            f"handoff:{event_id}")

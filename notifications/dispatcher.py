@@ -1,11 +1,16 @@
-"""The dispatcher: claims due outbox rows, sends them, records each outcome.
+"""The dispatcher: claims due outbox rows, sends them, records their outcomes.
 
-One lane per channel, so that push never waits behind the SMS rate limit. Each
-lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent when rows are written; the
-supervised listener of db/listen.py also wakes them when it reconnects, as
-notifications may have been missed) and polls every `poll_s` as a safety net (a
-lost notification, a drill reminder coming due, a lease running out). Several
-dispatchers on one database share the work through `FOR UPDATE SKIP LOCKED`.
+One lane per channel, so that push never waits behind the SMS rate limit. A lane is a
+pipeline, not a batch: it holds up to its `batch` messages leased (being sent, or their
+outcome being written) and claims more, most urgent first, as soon as a quarter of them
+are settled, without waiting for the slowest send. Outcomes are written together: one
+statement writes all those waiting, and while it runs the next ones gather (no timer:
+a lone outcome is written at once). Each lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent
+when rows are written; the supervised listener of db/listen.py also wakes them when it
+reconnects, as notifications may have been missed), when it has room again, and polls
+every `poll_s` as a safety net (a lost notification, a drill reminder coming due, a
+lease running out). Several dispatchers on one database share the work through
+`FOR UPDATE SKIP LOCKED`.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ import contextlib
 import logging
 import math
 import random
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
 
 import asyncpg
@@ -23,7 +28,7 @@ import asyncpg
 from db import devices, outbox, receipts
 from db.listen import Listener
 from db.pool import Connection, unavailable, while_unavailable
-from domain.alerts import Channel
+from domain.alerts import Channel, MessageKind
 from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
 from domain.links import Links
 from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
@@ -33,16 +38,19 @@ from notifications.senders import Sender, SendResult
 log = logging.getLogger("muster.notifications")
 
 LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settled by then
-# Sends in flight per channel (an FCM call carries one person's devices): push is
-# bounded by the provider's latency, SMS by its rate limit anyway.
-IN_FLIGHT: dict[str, int] = {Channel.PUSH: 100, Channel.SMS: 32, Channel.VOICE: 32}
+# Provider calls at once per channel (an FCM call carries one person's devices): push is
+# bounded by the provider's latency (300 at FCM's ~50 ms: 6,000 a second), SMS by its rate
+# limit anyway. A lane holds more than it calls for (its `batch`): those claimed ahead,
+# so that the calls go on while a claim or the writing of outcomes takes its time.
+IN_FLIGHT: dict[str, int] = {Channel.PUSH: 300, Channel.SMS: 32, Channel.VOICE: 32}
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
+Settled = list[tuple[OutboxMessage, SendResult]]
 
 
 class Dispatcher:
-    """`batch` is how many messages one pass of a lane claims (per channel, or one for
+    """`batch` is how many messages a lane holds leased at once (per channel, or one for
     all): keep SMS within what it hands off in a lease (Providers.batches). `on_outcome`
     hears of each outcome once it is recorded (the metrics count them). `links` makes the
     links that the alerts of the waves it writes out carry, `repeats` times their repeats."""
@@ -60,8 +68,11 @@ class Dispatcher:
         self._lease, self._poll_s, self._jitter = lease, poll_s, jitter
         self._batch = dict(batch) if isinstance(batch, Mapping) else dict.fromkeys(senders, batch)
         self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
+        self._lanes = {ch: _Lane(self._batch[ch]) for ch in senders}
+        self._outcomes = _Outcomes(self._write_outcomes)
         self._wakes = {channel: asyncio.Event() for channel in senders}
         self._tasks: list[asyncio.Task[None]] = []
+        self._sending: set[asyncio.Task[None]] = set()
         self._listener = Listener(dsn, outbox.CHANNEL, self._wake_all, self._wake_all,
                                   what="outbox listener", application_name="muster-outbox",
                                   log=log)
@@ -78,42 +89,35 @@ class Dispatcher:
         await self.stop()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        """Stop claiming and sending; what is still leased is claimed again after its
+        lease (by another dispatcher, or this one started again)."""
+        tasks = [*self._tasks, *self._sending]
+        for task in tasks:
             task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
+        if tasks:
+            await asyncio.wait(tasks)
         self._tasks = []
+        await self._outcomes.stop()
         await self._listener.stop()
 
     async def run_once(self, channel: str | None = None) -> int:
-        """Write out waiting alert waves, then claim and send one batch (of one channel,
-        if given); how many were handled. Each outcome is recorded as soon as its send
-        returns, so a rate-limited lane keeps handing off while earlier outcomes are
-        written."""
-        limit = self._batch[channel] if channel else max(self._batch.values())
-        await write_waves(self._pool, self._clock, self._links, self._repeats)
-        async with self._pool.acquire() as conn:
-            claimed = await outbox.claim(conn, self._clock(), limit, self._lease, channel)
+        """Write out waiting alert waves, then claim as many messages as a lane holds at
+        once (of one channel, if given, else of each), send them and record their
+        outcomes; how many were claimed. For tests and tools: a running dispatcher's lanes
+        claim again as their messages settle, without waiting for the slowest."""
+        claimed: list[OutboxMessage] = []
+        for lane in [channel] if channel else list(self._senders):
+            claimed += (await self._claim(lane, self._batch[lane])).messages
         await asyncio.gather(*(self._send_and_record(m) for m in claimed))
-        async with self._pool.acquire() as conn:
-            for event_id in dict.fromkeys(m.event_id for m in claimed if m.event_id):
-                await receipts.record_handoff(conn, event_id, self._clock())
         return len(claimed)
 
-    async def _send_and_record(self, message: OutboxMessage) -> None:
-        result = await self._send(message)
-        await self._record_until_written(message, result)
+    async def _claim(self, channel: str, limit: int) -> outbox.Claim:
+        await write_waves(self._pool, self._clock, self._links, self._repeats)
+        async with self._pool.acquire() as conn:
+            return await outbox.claim(conn, self._clock(), limit, self._lease, channel)
 
-    async def _record_until_written(self, message: OutboxMessage,
-                                    result: SendResult) -> None:
-        """A message handed off whose outcome is not written (the database is restarting)
-        stays leased, and is sent again once its lease has run out: keep trying to write
-        the outcome for as long as the dispatcher runs, however long the database is away.
-        Giving up would send it again from this very process, which knows it went out;
-        meanwhile the lane claims nothing more, which it could not anyway."""
-        await while_unavailable(self._pool, lambda conn: self._record(conn, message, result),
-                                patience_s=math.inf,
-                                what=f"recording outbox message {message.id}")
+    async def _send_and_record(self, message: OutboxMessage) -> None:
+        await self._outcomes.record(message, await self._send(message))
 
     async def _send(self, message: OutboxMessage) -> SendResult:
         try:
@@ -124,43 +128,193 @@ class Dispatcher:
                           extra={"event_id": str(message.event_id), "channel": message.channel})
             return SendResult(outcome=DeliveryOutcome.RETRY, error_code="exception")
 
-    async def _record(self, conn: Connection, message: OutboxMessage,
-                      result: SendResult) -> None:
+    async def _write_outcomes(self, settled: Settled) -> None:
+        """Record the outcomes, then tell the observer and note the events whose messages
+        have all been handed off."""
         now = self._clock()
+        outcomes = [self._outcome(message, result, now) for message, result in settled]
+        await self._record_until_written(settled, outcomes, now)
+        for (message, result), outcome in zip(settled, outcomes, strict=True):
+            self._on_outcome(message.channel, outcome.outcome, result.error_code)
+        await self._note_handoffs(settled, now)
+
+    async def _record_until_written(self, settled: Settled, outcomes: list[outbox.Outcome],
+                                    now: datetime) -> None:
+        """A message handed off whose outcome is not written (the database is restarting)
+        stays leased, and is sent again once its lease has run out: keep trying to write
+        the outcome for as long as the dispatcher runs, however long the database is away.
+        Giving up would send it again from this very process, which knows it went out;
+        meanwhile the lane holds it, and claims no more than it has room for."""
+
+        async def record(conn: Connection) -> None:
+            # each statement is whole by itself, and doing it again changes nothing
+            await outbox.record_outcomes(conn, now, outcomes)
+            fallbacks = [(m.event_id, m.user_id) for (m, _), o in zip(settled, outcomes,
+                                                                       strict=True)
+                         if falls_back_to_sms(m.channel, m.kind, o.outcome)
+                         and m.event_id and m.user_id]
+            if fallbacks:
+                await outbox.bring_reminders_forward(conn, fallbacks, now)
+            dead = tuple(token for _, result in settled for token in result.dead_tokens)
+            if dead:
+                await devices.disable_devices(conn, dead, "push token rejected", now)
+
+        await while_unavailable(self._pool, record, patience_s=math.inf,
+                                what=f"recording {len(settled)} outbox outcome(s)")
+
+    def _outcome(self, message: OutboxMessage, result: SendResult,
+                 now: datetime) -> outbox.Outcome:
         outcome, retry_at = result.outcome, None
         if outcome == DeliveryOutcome.RETRY:
             retry_at = next_attempt(message.attempts, now, self._jitter())
             # gave up: it shows as failed
             outcome = DeliveryOutcome.RETRY if retry_at else DeliveryOutcome.FAILED
-        await outbox.record_outcome(conn, message.id, now, outcome=outcome,
-                                    provider_id=result.provider_id,
-                                    error_code=result.error_code, retry_at=retry_at)
-        self._on_outcome(message.channel, outcome, result.error_code)
-        if (falls_back_to_sms(message.channel, message.kind, outcome)
-                and message.event_id and message.user_id):
-            await outbox.bring_reminder_forward(conn, message.event_id, message.user_id, now)
-        if result.dead_tokens:
-            await devices.disable_devices(conn, result.dead_tokens, "push token rejected", now)
+        return outbox.Outcome(message_id=message.id, outcome=outcome,
+                              provider_id=result.provider_id, error_code=result.error_code,
+                              retry_at=retry_at)
+
+    async def _note_handoffs(self, settled: Settled, now: datetime) -> None:
+        """The hand-off milestone of the events whose alert messages were settled (a
+        reminder's changes nothing: reminders are not counted). The outcomes are written
+        whatever happens here: a milestone missed now is noted with the event's next."""
+        events = dict.fromkeys(m.event_id for m, _ in settled
+                               if m.event_id and m.kind != MessageKind.REMINDER)
+        if not events:
+            return
+        try:
+            async with self._pool.acquire() as conn:
+                for event_id in events:
+                    await receipts.record_handoff(conn, event_id, now)
+        except Exception as exc:
+            if unavailable(exc):
+                log.warning("noting hand-offs: database unavailable (%s)", type(exc).__name__)
+            else:
+                log.exception("noting hand-offs failed")
 
     async def _lane(self, channel: str) -> None:
-        wake = self._wakes[channel]
+        lane, wake = self._lanes[channel], self._wakes[channel]
         while True:
+            wake.clear()  # a notification from now on is seen
+            more = False
             try:
-                while await self.run_once(channel) == self._batch[channel]:
-                    pass  # a full batch: there may be more
+                more = await self._fill(channel, lane)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # keep dispatching whatever happens; the poll retries
                 if unavailable(exc):  # it is restarting
-                    log.warning("outbox dispatcher pass (%s): database unavailable (%s)",
+                    log.warning("outbox dispatcher claim (%s): database unavailable (%s)",
                                 channel, type(exc).__name__)
                 else:
-                    log.exception("outbox dispatcher pass (%s) failed", channel)
-            wake.clear()
+                    log.exception("outbox dispatcher claim (%s) failed", channel)
+            if more:
+                await lane.room.wait()
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
+
+    async def _fill(self, channel: str, lane: _Lane) -> bool:
+        """Claim what the lane has room for and start sending it; whether more may be due
+        (it took all it had room for, or it is full)."""
+        room = lane.room_left()
+        if room < lane.chunk:
+            return True
+        claim = await self._claim(channel, room)
+        lane.hold(len(claim.messages))
+        for message in claim.messages:
+            task = asyncio.create_task(self._send_and_settle(message, lane))
+            self._sending.add(task)
+            task.add_done_callback(self._sending.discard)
+        return claim.looked_at == room
+
+    async def _send_and_settle(self, message: OutboxMessage, lane: _Lane) -> None:
+        try:
+            await self._send_and_record(message)
+        except Exception:  # a bug: the message stays leased, and is sent again after it
+            log.exception("recording outbox message %s failed", message.id)
+        finally:
+            lane.settle()
 
     def _wake_all(self, *_: object) -> None:
         for wake in self._wakes.values():
             wake.set()
 
+
+class _Lane:
+    """The messages a lane holds leased (claimed and not yet recorded), and whether it
+    has room to claim more: a quarter of what it may hold, so that claims are few."""
+
+    def __init__(self, capacity: int) -> None:
+        self.capacity, self.chunk = capacity, max(1, capacity // 4)
+        self.held = 0
+        self.room = asyncio.Event()
+        self.room.set()
+
+    def room_left(self) -> int:
+        return self.capacity - self.held
+
+    def hold(self, count: int) -> None:
+        self.held += count
+        if self.room_left() < self.chunk:
+            self.room.clear()
+
+    def settle(self) -> None:
+        self.held -= 1
+        if self.room_left() >= self.chunk:
+            self.room.set()
+
+
+class _Outcomes:
+    """Outcomes waiting to be written, written together by one task: whatever gathered
+    while the previous write ran. A write that fails for a reason other than the
+    database being away (a bug, a constraint) is done again one outcome at a time, so
+    that one bad outcome holds back no other."""
+
+    def __init__(self, write: Callable[[Settled], Awaitable[None]]) -> None:
+        self._write = write
+        self._waiting: list[tuple[OutboxMessage, SendResult, asyncio.Future[None]]] = []
+        self._writer: asyncio.Task[None] | None = None
+
+    async def record(self, message: OutboxMessage, result: SendResult) -> None:
+        """Return once the outcome is written."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((message, result, written))
+        if self._writer is None:
+            self._writer = asyncio.create_task(self._write_waiting(), name="outbox-outcomes")
+        await written
+
+    async def stop(self) -> None:
+        if self._writer is not None:
+            self._writer.cancel()
+            await asyncio.wait([self._writer])
+
+    async def _write_waiting(self) -> None:
+        try:
+            while self._waiting:
+                batch, self._waiting = self._waiting, []
+                try:
+                    await self._write([(m, r) for m, r, _ in batch])
+                except Exception as exc:
+                    if len(batch) == 1:
+                        _settle(batch[0][2], exc)
+                        continue
+                    for message, result, written in batch:
+                        try:
+                            await self._write([(message, result)])
+                        except Exception as alone:
+                            _settle(written, alone)
+                        else:
+                            _settle(written)
+                else:
+                    for *_, written in batch:
+                        _settle(written)
+        finally:
+            self._writer = None
+
+
+def _settle(written: asyncio.Future[None], failure: Exception | None = None) -> None:
+    if written.done():  # its sender was cancelled (the dispatcher stops)
+        return
+    if failure is None:
+        written.set_result(None)
+    else:
+        written.set_exception(failure)

@@ -9,10 +9,16 @@ from datetime import timedelta
 
 from domain.alerts import Channel
 from domain.values import Value
+from notifications.dispatcher import IN_FLIGHT
 from notifications.fcm import FcmSender
 from notifications.senders import ConsoleSender, Sender
 from notifications.twilio_sms import TwilioSmsSender
 from notifications.twilio_voice import TwilioVoiceSender
+
+# Pushes a dispatcher's lane holds leased at once: a push has no rate to keep within its
+# lease. 300 at FCM at once (notifications.dispatcher.IN_FLIGHT), the rest claimed ahead
+# or having their outcome written: at FCM's ~50 ms, 10,000 in about 2 s.
+PUSHES_AT_ONCE = 500
 
 
 class Providers(Value, kw_only=True):
@@ -33,13 +39,13 @@ class Providers(Value, kw_only=True):
     twilio_api_url: str | None = None  # Twilio's API base URL
 
     def batches(self, lease: timedelta, most: int = 100) -> dict[str, int]:
-        """Messages a dispatcher's lane may claim at once: for SMS and calls no more than
-        can be handed off at their rate in half a lease, or waiting messages would outlive
-        it and be sent twice."""
+        """Messages a dispatcher's lane may hold leased at once: for SMS and calls no more
+        than can be handed off at their rate in half a lease, or waiting messages would
+        outlive it and be sent twice."""
         def within(rate_per_s: float) -> int:
             return max(1, min(most, int(rate_per_s * lease.total_seconds() / 2)))
 
-        return {Channel.PUSH: most, Channel.SMS: within(self.sms_rate_per_s),
+        return {Channel.PUSH: PUSHES_AT_ONCE, Channel.SMS: within(self.sms_rate_per_s),
                 Channel.VOICE: within(self.voice_rate_per_s)}
 
 
@@ -49,7 +55,10 @@ async def open_senders(providers: Providers) -> AsyncIterator[dict[str, Sender]]
     async with contextlib.AsyncExitStack() as stack:
         push: Sender = ConsoleSender(Channel.PUSH)
         if providers.fcm_credentials:
-            push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url)
+            # a connection for each send the dispatcher has at FCM at once (a person's
+            # second device waits for one): more would stay idle, fewer would queue sends
+            push = FcmSender(providers.fcm_credentials, fcm_url=providers.fcm_url,
+                             connections=IN_FLIGHT[Channel.PUSH])
             stack.push_async_callback(push.aclose)
         sms: Sender = ConsoleSender(Channel.SMS)
         voice: Sender = ConsoleSender(Channel.VOICE)

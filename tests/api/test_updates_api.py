@@ -146,7 +146,7 @@ async def test_an_update_not_yet_sent_when_the_event_ends_is_dropped(client, db,
     assert (await _post(client, school)).status_code == 201
     await client.post(f"/v1/events/{school['event']}/all-clear", json={},
                       headers=bearer(school["sro"]))
-    claimed = await claim(db, clock.now, 1000, timedelta(seconds=30))
+    claimed = (await claim(db, clock.now, 1000, timedelta(seconds=30))).messages
     assert {m.kind for m in claimed} == {"all_clear"}
     assert await db.fetchval("select count(*) from notification_outbox where kind = 'update' "
                              "and state <> 'skipped'") == 0

@@ -89,7 +89,7 @@ async def test_a_claim_is_most_urgent_first_whatever_plan_the_database_picks(db,
     async with db.transaction():
         await db.execute("set local enable_nestloop = off")
         await db.execute("set local enable_hashjoin = off")
-        claimed = await claim(db, clock.now, 10, timedelta(seconds=30))
+        claimed = (await claim(db, clock.now, 10, timedelta(seconds=30))).messages
     assert [m.user_id for m in claimed] == [sro, staff, teacher]
 
 
@@ -127,7 +127,7 @@ async def test_retry_later_then_expired_lease_is_reclaimed(db, pool, database_ur
     assert await db.fetchval("select state from notification_outbox") == "queued"
     clock.advance(seconds=5)
     async with pool.acquire() as conn:  # a dispatcher claims it, then dies
-        assert len(await claim(conn, clock.now, 10, timedelta(seconds=30))) == 1
+        assert len((await claim(conn, clock.now, 10, timedelta(seconds=30))).messages) == 1
     sender = Recorder()
     assert await dispatcher(pool, database_url, clock, sender).run_once() == 0
     clock.advance(seconds=31)
@@ -340,10 +340,10 @@ def test_batch_stays_within_what_sms_can_hand_off_in_half_a_lease(rate, batch):
     """At 1 SMS/s a dispatcher claims 15 messages per 30 s lease, never more than 100;
     calls, at their own rate, likewise."""
     from notifications.dispatcher import LEASE
-    from notifications.providers import Providers
+    from notifications.providers import PUSHES_AT_ONCE, Providers
 
     assert Providers(sms_rate_per_s=rate).batches(LEASE) == {
-        "push": 100, "sms": batch, "voice": 15}
+        "push": PUSHES_AT_ONCE, "sms": batch, "voice": 15}
     assert Providers(voice_rate_per_s=rate).batches(LEASE)["voice"] == batch
 
 
@@ -390,3 +390,151 @@ async def test_push_lane_does_not_wait_for_a_slow_sms_lane(db, pool, database_ur
         await eventually(lambda: push_states_are(["sent", "sent"]))
     assert await push_states() == ["sent", "sent"]
     assert sms.sent == []
+
+
+class Gate:
+    """A sender whose sends wait until let through: those of `held` messages (all, if
+    None) until `release` is set; it records when each send started and ended."""
+
+    def __init__(self, held: set[int] | None = None) -> None:
+        self.held, self.release = held, asyncio.Event()
+        self.started: list[OutboxMessage] = []
+        self.sent: list[OutboxMessage] = []
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        self.started.append(message)
+        if self.held is None or message.id in self.held:
+            await self.release.wait()
+        self.sent.append(message)
+        return SendResult(outcome="sent", provider_id=f"p-{message.id}")
+
+
+async def states(db) -> dict[int, str]:
+    return dict(await db.fetch("select id, state from notification_outbox"))
+
+
+async def test_a_lane_goes_on_past_a_message_whose_send_hangs(db, pool, database_url, clock,
+                                                              lockdown):
+    """No batch waits for its slowest send: with a lane holding 4 at once and the first
+    message's provider call hanging, the 11 others are claimed, sent and recorded while
+    it hangs; it stays leased."""
+    teacher, sro, _ = lockdown["people"]
+    stuck = await enqueue(db, lockdown, sro, channel="push", priority=9)
+    for _ in range(11):
+        await enqueue(db, lockdown, teacher, channel="push")
+    push = Gate(held={stuck})
+
+    async def all_but_one_sent() -> bool:
+        return sorted((await states(db)).values()) == ["sending"] + ["sent"] * 11
+
+    async with Dispatcher(pool, database_url, {"push": push}, clock, batch=4, poll_s=3600,
+                          links=LINKS):
+        await eventually(all_but_one_sent)
+        assert (await states(db))[stuck] == "sending"
+        assert await db.fetchval("select count(*) from deliveries") == 11
+    assert push.started[0].id == stuck
+
+
+async def test_leads_go_first_through_a_running_lane(db, pool, database_url, clock, lockdown):
+    """However the lane's room frees up, each claim takes the most urgent due: the SRO's
+    messages (priority 9), written last, start before every teacher's."""
+    teacher, sro, _ = lockdown["people"]
+    for _ in range(6):
+        await enqueue(db, lockdown, teacher, channel="push", priority=8)
+    leads = {await enqueue(db, lockdown, sro, channel="push", priority=9) for _ in range(3)}
+    push = Recorder()
+
+    async def all_sent() -> bool:
+        return set((await states(db)).values()) == {"sent"}
+
+    async with Dispatcher(pool, database_url, {"push": push}, clock, batch=2, poll_s=3600,
+                          links=LINKS):
+        await eventually(all_sent)
+    assert {m.id for m in push.sent[:3]} == leads
+
+
+async def test_a_claim_that_meets_only_skipped_rows_claims_on(db, pool, database_url, clock,
+                                                              lockdown):
+    """A claim skips (and marks skipped) the acknowledged reminders it meets instead of
+    sending them; the lane claims again at once, so the message behind them goes without
+    waiting for the poll."""
+    teacher, sro, _ = lockdown["people"]
+    for _ in range(8):
+        await enqueue(db, lockdown, teacher, priority=6, unless_acknowledged=True)
+    behind = await enqueue(db, lockdown, sro, priority=4)
+    await db.execute("insert into acknowledgements (event_id, user_id, at) values ($1, $2, $3)",
+                     lockdown["event"], teacher, T0)
+    sms = Recorder()
+
+    async def settled() -> dict[int, str]:
+        found = await states(db)
+        return found if "queued" not in found.values() else {}
+
+    async with Dispatcher(pool, database_url, {"sms": sms}, clock, batch=4, poll_s=3600,
+                          links=LINKS):
+        found = await eventually(settled)
+    assert [m.id for m in sms.sent] == [behind]
+    assert sorted(found.values()) == ["sent"] + ["skipped"] * 8
+
+
+async def test_each_outcome_is_written_once_when_a_lease_runs_out_mid_send(
+        db, pool, database_url, clock, lockdown):
+    """A dispatcher's sends hang past their lease; a second dispatcher claims the messages
+    again and records them; when the first one's sends return, their outcomes change
+    nothing: every message is sent, with one delivery each."""
+    for n in range(20):
+        await enqueue(db, lockdown, lockdown["people"][n % 3], priority=n % 10)
+    slow, quick = Gate(), Recorder()
+    first = asyncio.create_task(dispatcher(pool, database_url, clock, slow).run_once())
+
+    async def all_leased() -> bool:
+        return set((await states(db)).values()) == {"sending"} and len(slow.started) == 20
+
+    await eventually(all_leased)
+    clock.advance(seconds=31)
+    assert await dispatcher(pool, database_url, clock, quick).run_once() == 20
+    slow.release.set()
+    assert await first == 20
+    assert set((await states(db)).values()) == {"sent"}
+    assert await db.fetchval("select count(*) from deliveries") == 20
+    assert await db.fetchval("select count(distinct outbox_id) from deliveries") == 20
+    assert await db.fetchval("select count(*) from notification_outbox "
+                             "where provider_id like 'p-%' and attempts = 2") == 20
+
+
+class SameReceipt(Gate):
+    """Answers every message with one provider id (a provider's bug): the database takes
+    only one of them (provider ids are unique)."""
+
+    async def send(self, message: OutboxMessage) -> SendResult:
+        await super().send(message)
+        return SendResult(outcome="sent", provider_id="p-same")
+
+
+async def test_an_outcome_that_cannot_be_written_holds_back_no_other(db, pool, database_url,
+                                                                     clock, lockdown, caplog):
+    """Outcomes written together that the database refuses (two messages with one
+    provider id) are written one at a time: one is recorded, and the other stays leased
+    (sent again after its lease) without holding back a third message's outcome."""
+    teacher, sro, staff = lockdown["people"]
+    for user in (teacher, sro):
+        await enqueue(db, lockdown, user, channel="push")
+    other = await enqueue(db, lockdown, staff)
+    push, sms = SameReceipt(), Gate()
+
+    async def three_sent() -> bool:
+        return len(push.started) + len(sms.started) == 3
+
+    async def settled() -> list[str]:
+        found = sorted((await states(db)).values())
+        return found if found.count("sent") == 2 else []
+
+    async with Dispatcher(pool, database_url, {"push": push, "sms": sms}, clock, poll_s=3600,
+                          links=LINKS):
+        await eventually(three_sent)
+        push.release.set()
+        sms.release.set()
+        assert await eventually(settled) == ["sending", "sent", "sent"]
+    assert (await states(db))[other] == "sent"
+    assert await db.fetchval("select count(*) from deliveries") == 2
+    assert any("recording outbox message" in r.getMessage() for r in caplog.records)

@@ -1,9 +1,10 @@
 """A fake of Google's OAuth token endpoint and the FCM v1 send API, on 127.0.0.1.
 
-firebase-admin talks to it unchanged: `service_account()` gives a credential dict
-whose `token_uri` is this server, and `fcm_url` is the URL to hand to `FcmSender`.
+The sender (and google-auth under it) talks to it unchanged: `service_account()`
+gives a credential dict whose `token_uri` is this server, and `fcm_url` is the URL
+to hand to `FcmSender`.
 The server runs in a thread (`ThreadingHTTPServer`), so it answers while the test's
-event loop is busy, and a blocking client (the SDK fetches OAuth tokens with
+event loop is busy, and a blocking client (google-auth fetches OAuth tokens with
 `requests`) cannot deadlock it.
 
 What it checks, like Google would: the OAuth assertion is a JWT signed by the
@@ -12,9 +13,12 @@ target, string data, and a payload of at most 4 kB. What it records: every token
 request and every send, as plain data. Knobs (set the attributes at any time):
 `latency_s` (seconds before each send is answered), `unregistered` (tokens
 answered 404 UNREGISTERED), `invalid` (tokens answered 400 INVALID_ARGUMENT on
-`message.token`), `error_rate` and `error_status` (a share of sends answered 503
-or 429, drawn from a seeded random), `oauth_fails` (the token endpoint answers
-400 invalid_grant).
+`message.token`), `error_rate` and `error_status` (a share of sends answered 503,
+500 or 429, drawn from a seeded random), `fail_next` (that many next sends answered
+`error_status` whatever the rate), `retry_after` (the Retry-After header of those
+answers), `oauth_fails` (the token endpoint answers 400 invalid_grant),
+`expires_in` (the lifetime of the tokens it issues, in seconds); `revoke()` makes
+every token issued so far answered 401.
 
     with FakeFcm() as fake:
         sender = FcmSender(fake.service_account(), fcm_url=fake.fcm_url)
@@ -44,7 +48,7 @@ _BAD_REQUEST = "type.googleapis.com/google.rpc.BadRequest"
 # google-auth signs the assertion for Google's endpoint whatever `token_uri` says
 _GOOGLE_TOKEN_AUDIENCE = "https://oauth2.googleapis.com/token"
 _STATUS = {400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 404: "NOT_FOUND",
-           429: "RESOURCE_EXHAUSTED", 503: "UNAVAILABLE"}
+           429: "RESOURCE_EXHAUSTED", 500: "INTERNAL", 503: "UNAVAILABLE"}
 
 
 @dataclass(frozen=True)
@@ -89,7 +93,10 @@ class FakeFcm:
     invalid: set[str] = field(default_factory=set)
     error_rate: float = 0.0
     error_status: int = 503
+    fail_next: int = 0
+    retry_after: str | None = None
     oauth_fails: bool = False
+    expires_in: int = 3599
     seed: int = 0
     sends: list[FcmSend] = field(default_factory=list)
     token_requests: int = 0
@@ -110,7 +117,7 @@ class FakeFcm:
 
     @property
     def fcm_url(self) -> str:
-        """The send URL in firebase-admin's form: `{0}` stands for the project id."""
+        """The send URL in `FcmSender`'s form: `{0}` stands for the project id."""
         return f"{self.base_url}/v1/projects/{{0}}/messages:send"
 
     def service_account(self, project_id: str = "muster-test") -> dict[str, str]:
@@ -136,6 +143,11 @@ class FakeFcm:
         self._server.server_close()
         self._thread.join(timeout=5)
 
+    def revoke(self) -> None:
+        """Every access token issued so far is answered 401 from now on."""
+        with self._lock:
+            self._issued.clear()
+
     # -- the two endpoints, called from the server's threads --
 
     def _token(self, form: dict[str, list[str]]) -> tuple[int, dict[str, Any]]:
@@ -152,7 +164,8 @@ class FakeFcm:
         access_token = f"fake-access-{next(self._ids)}-{claims['iss']}"
         with self._lock:
             self._issued.add(access_token)
-        return 200, {"access_token": access_token, "expires_in": 3599, "token_type": "Bearer"}
+        return 200, {"access_token": access_token, "expires_in": self.expires_in,
+                     "token_type": "Bearer"}
 
     def _send(self, project: str, authorization: str,
               body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -162,7 +175,8 @@ class FakeFcm:
         message = body.get("message", {})
         token = message.get("token")
         with self._lock:
-            failing = self._random.random() < self.error_rate
+            failing = self.fail_next > 0 or self._random.random() < self.error_rate
+            self.fail_next = max(0, self.fail_next - 1)
         if access_token not in self._issued:
             status, answer = 401, _error(401, "Request had invalid authentication credentials.")
         elif sum(k in message for k in ("token", "fid", "topic", "condition")) != 1 or not all(
@@ -205,7 +219,7 @@ def _invalid_token() -> dict[str, Any]:
 
 def _handler_for(fake: FakeFcm) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"  # keep-alive, as the SDK's httpx client expects
+        protocol_version = "HTTP/1.1"  # keep-alive, as the sender's pool expects
 
         def do_POST(self) -> None:
             raw = self.rfile.read(int(self.headers.get("Content-Length", 0)))
@@ -222,6 +236,8 @@ def _handler_for(fake: FakeFcm) -> type[BaseHTTPRequestHandler]:
             self.send_response(status)
             self.send_header("Content-Type", "application/json; charset=UTF-8")
             self.send_header("Content-Length", str(len(payload)))
+            if status in (429, 500, 503) and fake.retry_after is not None:
+                self.send_header("Retry-After", fake.retry_after)
             self.end_headers()
             with contextlib.suppress(ConnectionError):  # a client that gave up waiting
                 self.wfile.write(payload)

@@ -362,7 +362,7 @@ async def test_the_claim_never_calls_a_confirmed_message(db, world, clock, pool)
 
     clock.advance(seconds=30)
     async with pool.acquire() as conn:
-        assert await outbox.claim(conn, clock.now, 10, LEASE, Channel.VOICE) == []
+        assert (await outbox.claim(conn, clock.now, 10, LEASE, Channel.VOICE)).messages == []
     assert (await row(db))["state"] == "skipped"
     assert len(world.fake.calls) == 1
 
