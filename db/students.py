@@ -60,7 +60,7 @@ async def expected_students(conn: Connection, school_id: uuid.UUID, period: str 
     return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
 
 
-# freeze_expected -- the students the event ($3) rooms expect, fixed at its start: each
+# freeze_expected -- the students the rooms of event $3 expect, fixed at its start: each
 # active student's expected room at the period then ($2; null: homerooms)
 _FREEZE = f"""
 insert into event_students (event_id, school_id, student_id, room_id)
