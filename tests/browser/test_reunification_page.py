@@ -14,7 +14,9 @@ from tests.browser.conftest import sign_in
 from tests.conftest import bearer
 
 
-async def test_a_student_arrives_and_her_mother_takes_her(db, live, phone, shoot):
+async def _site(db, live) -> tuple[dict, uuid.UUID, uuid.UUID, str]:
+    """Cedar's reunification open at a gym; Ana Diaz (her mother listed, a no-contact
+    order naming Jorge Diaz) and Ben Cole (nobody listed): the school, Ana, Ben, its id."""
     school = await factories.staffed_school(db, "principal", "teacher")
     await db.execute("update schools set name = 'Cedar Elementary' where id = $1", school["id"])
     ana, ben = await factories.students(db, school["id"], 2)
@@ -29,7 +31,11 @@ async def test_a_student_arrives_and_her_mother_takes_her(db, live, phone, shoot
                            json={"site": "Cedar Middle gym", "address": "12 Oak St"},
                            headers=bearer(school["principal"]))
     assert r.status_code == 201, r.text
-    rid = r.json()["id"]
+    return school, ana, ben, r.json()["id"]
+
+
+async def test_a_student_arrives_and_her_mother_takes_her(db, live, phone, shoot):
+    school, _, _, rid = await _site(db, live)
     await sign_in(phone, live, db, school["principal"])
     page = await phone.new_page()
     await page.goto(f"/reunifications/{rid}")
@@ -69,3 +75,34 @@ async def test_a_student_arrives_and_her_mother_takes_her(db, live, phone, shoot
     await expect(table).to_contain_text("listed")
     releases = await db.fetch("select verification from releases")
     assert [r["verification"] for r in releases] == ["listed"]
+
+
+async def test_an_adult_not_listed_is_approved_from_the_waiting_list_after_a_reload(
+        db, live, phone):
+    """Ben's uncle, on nobody's list, checked in; the page reloaded: his release from the
+    waiting list is refused for want of an approval, which the principal gives there,
+    and the release that follows is recorded as approved."""
+    school, _, ben, rid = await _site(db, live)
+    await sign_in(phone, live, db, school["principal"])
+    page = await phone.new_page()
+    await page.goto(f"/reunifications/{rid}")
+    await page.fill("#student-search", "ben")
+    await page.locator("#student-matches").get_by_role("button", name="Arrived").tap()
+    await expect(page.locator("#count-arrived")).to_have_text("1")
+    await page.fill("#adult-name", "Rob Cole")
+    await page.check("#adult-id-seen")
+    await page.fill("#adult-student-search", "ben")
+    await page.locator("#adult-student-matches").get_by_role("button", name="Add").tap()
+    await page.get_by_role("button", name="Check the adult in").tap()
+    await expect(page.locator("#adult-result")).to_contain_text("NOT on the list")
+
+    await page.reload()
+    waiting = page.locator("#waiting")
+    await waiting.get_by_role("button", name="Release Ben Cole").tap()
+    await expect(page.locator("#status")).to_contain_text("approval is needed")
+    await waiting.get_by_role("button", name="Approve Ben Cole (principal)").tap()
+    await expect(page.locator("#status")).to_contain_text("Approved")
+    await waiting.get_by_role("button", name="Release Ben Cole").tap()
+    await expect(page.locator("#count-released")).to_have_text("1")
+    releases = await db.fetch("select verification from releases")
+    assert [r["verification"] for r in releases] == ["approved"]

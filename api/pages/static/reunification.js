@@ -13,6 +13,10 @@
   const $ = (id) => document.getElementById(id);
   let view = null;
   let roster = []; // the school's active students not checked in, as last read
+  // releases from the waiting list refused for want of a principal's approval ("adult
+  // student"): the list offers the approval in their place, across its refreshes
+  const wantsApproval = new Set();
+  const NEEDS_APPROVAL = /:release-(not-listed|id-not-seen)$/;
   let polls = 0;
   const chosen = new Map(); // student id -> name, for the adult being checked in
 
@@ -101,8 +105,20 @@
                                    `${a.id_seen ? " · ID seen" : " · ID NOT seen"}` })),
       ...a.for_students.map((id) => {
         const student = known.get(id);
-        return el("button", { type: "button", textContent: `Release ${student ? student.name : "student"}`,
-                              onclick: () => release(id, a.id, a.name) });
+        const name = student ? student.name : "student";
+        const pair = `${a.id} ${id}`;
+        if (wantsApproval.has(pair)) {
+          return el("button", { type: "button", textContent: `Approve ${name} (principal)`,
+            onclick: async () => { if (await approve(id, a.id)) { wantsApproval.delete(pair); renderWaiting(); } } });
+        }
+        return el("button", { type: "button", textContent: `Release ${name}`,
+          onclick: async () => {
+            const done = await release(id, a.id, a.name);
+            if (done !== true && page.can_approve && NEEDS_APPROVAL.test(done)) {
+              wantsApproval.add(pair);
+              renderWaiting();
+            }
+          } });
       }))));
   }
 
@@ -145,6 +161,7 @@
     }
   }
 
+  // true once released; else the refusal's problem type ("" if it had none)
   async function release(studentId, adultId, adultName) {
     try {
       const done = await Muster.api(`${api}/releases`, {
@@ -155,7 +172,7 @@
       return true;
     } catch (error) {
       say(error.message, true);
-      return false;
+      return (error.problem && error.problem.type) || "";
     }
   }
 
@@ -183,7 +200,7 @@
     const actions = el("div", { className: "row" });
     const releaseButton = () => el("button", { type: "button", className: "safe",
       textContent: `Release ${m.student}`,
-      onclick: async (event) => { if (await release(m.student_id, adult.id, adult.name)) event.target.disabled = true; } });
+      onclick: async (event) => { if (await release(m.student_id, adult.id, adult.name) === true) event.target.disabled = true; } });
     if (m.needs === "nothing") actions.append(releaseButton());
     else if (m.needs === "approval" && page.can_approve) {
       actions.append(el("button", { type: "button", textContent: "Approve (principal)",
