@@ -82,7 +82,7 @@ async def test_an_adult_not_listed_is_approved_from_the_waiting_list_after_a_rel
     """Ben's uncle, on nobody's list, checked in; the page reloaded: his release from the
     waiting list is refused for want of an approval, which the principal gives there,
     and the release that follows is recorded as approved."""
-    school, _, ben, rid = await _site(db, live)
+    school, _, _, rid = await _site(db, live)
     await sign_in(phone, live, db, school["principal"])
     page = await phone.new_page()
     await page.goto(f"/reunifications/{rid}")
