@@ -34,15 +34,18 @@ async def record_receipt(conn: Connection, provider_id: str, outcome: str,
     return True
 
 
-# still_due -- an alert message of the event due and not yet handed to a provider, if
-# any: mid-wave the first one found. In the order of the index on pending rows, as an
-# EXISTS would let the planner pick a scan of the table that stops at the first match,
-# which mid-wave is behind every row already sent
+# still_due -- an alert message of the event due and not yet handed to a provider, or a
+# wave of it still being written, if any: mid-wave the first one found. In the order of
+# the index on pending rows, as an EXISTS would let the planner pick a scan of the table
+# that stops at the first match, which mid-wave is behind every row already sent
 _STILL_DUE = """
-select id from notification_outbox
-where event_id = $1 and state in ('queued', 'sending') and not_before <= $2
-  and kind <> 'reminder'
-order by not_before
+(select id from notification_outbox
+ where event_id = $1 and state in ('queued', 'sending') and not_before <= $2
+   and kind <> 'reminder'
+ order by not_before
+ limit 1)
+union all
+(select id from alert_waves where event_id = $1 and expanded_at is null limit 1)
 limit 1
 """
 

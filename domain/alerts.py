@@ -138,6 +138,27 @@ def priority_of(drill: bool, lead: bool, kind: MessageKind) -> int:
     return _PRIORITY[(drill, lead)] - (_REMINDER_DROP if kind in _FOLLOW_UPS else 0)
 
 
+def leads_first(recipients: Sequence[Recipient]) -> list[Recipient]:
+    """The order a large alert is written out in, a part at a time: the safety leads'
+    messages are written, and so sent, first (as they are claimed first once written)."""
+    return sorted(recipients, key=lambda person: person.role not in _LEADS)
+
+
+def by_urgency(plan: Sequence[PlannedMessage],
+               now: datetime) -> tuple[list[PlannedMessage], ...]:
+    """A large alert's messages in the order they are written out, everyone's first before
+    anyone's next: the pushes due `now` (sent hundreds at a time), the other messages due
+    now (SMS, sent at the provider's rate: a few dozen a second), those due later (a
+    drill's SMS reminders, a real alert's repeats)."""
+    phases: tuple[list[PlannedMessage], ...] = ([], [], [])
+    for message in plan:
+        if message.not_before > now:
+            phases[2].append(message)
+        else:
+            phases[0 if message.channel is Channel.PUSH else 1].append(message)
+    return phases
+
+
 def alert_body(event: Event, language: Language) -> str:
     """An event's alert in one language: the SRP's words in it (srp.directive_in), and what
     somebody typed as they typed it."""

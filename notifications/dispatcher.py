@@ -5,7 +5,9 @@ pipeline, not a batch: it holds up to its `batch` messages leased (being sent, o
 outcome being written) and claims more, most urgent first, as soon as a quarter of them
 are settled, without waiting for the slowest send. Outcomes are written together: one
 statement writes all those waiting, and while it runs the next ones gather (no timer:
-a lone outcome is written at once). Each lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent
+a lone outcome is written at once). Alert waves (notifications/waves.py) are written
+out by a task of their own, so that a lane sends a wave's first part while the rest is
+still being written. Each lane wakes on NOTIFY (`db.outbox.CHANNEL`, sent
 when rows are written; the supervised listener of db/listen.py also wakes them when it
 reconnects, as notifications may have been missed), when it has room again, and polls
 every `poll_s` as a safety net (a lost notification, a drill reminder coming due, a
@@ -32,8 +34,8 @@ from domain.alerts import Channel, MessageKind
 from domain.delivery import DeliveryOutcome, OutboxMessage, falls_back_to_sms, next_attempt
 from domain.links import Links
 from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
-from notifications.queueing import write_waves
 from notifications.senders import Sender, SendResult
+from notifications.waves import write_waves
 
 log = logging.getLogger("muster.notifications")
 
@@ -43,6 +45,8 @@ LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settl
 # limit anyway. A lane holds more than it calls for (its `batch`): those claimed ahead,
 # so that the calls go on while a claim or the writing of outcomes takes its time.
 IN_FLIGHT: dict[str, int] = {Channel.PUSH: 300, Channel.SMS: 32, Channel.VOICE: 32}
+
+_WAVES = "waves"  # the wake of the task writing out alert waves
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
@@ -70,7 +74,7 @@ class Dispatcher:
         self._in_flight = {ch: asyncio.Semaphore(IN_FLIGHT.get(ch, 32)) for ch in senders}
         self._lanes = {ch: _Lane(self._batch[ch]) for ch in senders}
         self._outcomes = _Outcomes(self._write_outcomes)
-        self._wakes = {channel: asyncio.Event() for channel in senders}
+        self._wakes = {channel: asyncio.Event() for channel in [*senders, _WAVES]}
         self._tasks: list[asyncio.Task[None]] = []
         self._sending: set[asyncio.Task[None]] = set()
         self._listener = Listener(dsn, outbox.CHANNEL, self._wake_all, self._wake_all,
@@ -83,6 +87,7 @@ class Dispatcher:
         self._listener.start_soon()
         self._tasks = [asyncio.create_task(self._lane(ch), name=f"outbox-{ch}")
                        for ch in self._senders]
+        self._tasks.append(asyncio.create_task(self._waves(), name="outbox-waves"))
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
@@ -105,6 +110,7 @@ class Dispatcher:
         once (of one channel, if given, else of each), send them and record their
         outcomes; how many were claimed. For tests and tools: a running dispatcher's lanes
         claim again as their messages settle, without waiting for the slowest."""
+        await write_waves(self._pool, self._clock, self._links, self._repeats)
         claimed: list[OutboxMessage] = []
         for lane in [channel] if channel else list(self._senders):
             claimed += (await self._claim(lane, self._batch[lane])).messages
@@ -112,7 +118,6 @@ class Dispatcher:
         return len(claimed)
 
     async def _claim(self, channel: str, limit: int) -> outbox.Claim:
-        await write_waves(self._pool, self._clock, self._links, self._repeats)
         async with self._pool.acquire() as conn:
             return await outbox.claim(conn, self._clock(), limit, self._lease, channel)
 
@@ -209,6 +214,25 @@ class Dispatcher:
             if more:
                 await lane.room.wait()
                 continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(wake.wait(), self._poll_s)
+
+    async def _waves(self) -> None:
+        """Write out the alert waves requests leave, apart from the lanes: they send a
+        wave's first part while its next is written (notifications/waves.py)."""
+        wake = self._wakes[_WAVES]
+        while True:
+            wake.clear()
+            try:
+                await write_waves(self._pool, self._clock, self._links, self._repeats)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # keep going whatever happens; the poll retries
+                if unavailable(exc):
+                    log.warning("writing alert waves: database unavailable (%s)",
+                                type(exc).__name__)
+                else:
+                    log.exception("writing alert waves failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
 

@@ -4,10 +4,11 @@ transaction of that change.
 The domain plans who gets what on which channel (domain/alerts.py); this reads the
 people it needs and writes the plan to the outbox. A school-sized plan is written
 inside the request (a few hundred rows, milliseconds). A larger one (a district's
-10,000 staff: 20,000 rows, most of a second) would hold the SRO's phone waiting,
-so the request stores an alert wave instead, with the event as it was, and a
-dispatcher writes its messages moments later; once an event has a wave waiting,
-its later changes wait behind it, so that an all-clear never overtakes its alert.
+10,000 staff: 40,000 rows, seconds) would hold the SRO's phone waiting, so the
+request stores an alert wave instead, with the event as it was, and a dispatcher
+writes its messages moments later (notifications/waves.py); once an event has a wave
+waiting, its later changes wait behind it, so that an all-clear never overtakes its
+alert.
 A real alert's repeats (domain/repeats.py) are written with it; an action change drops
 the repeats still queued of the alert before it, which would say the old action.
 Nothing is sent here.
@@ -15,13 +16,11 @@ Nothing is sent here.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
 
-import asyncpg
-
-from db import audience, outbox, updates, waves
+from db import audience, outbox, waves
 from db import links as db_links
 from db.pool import Connection
 from domain import alerts
@@ -46,7 +45,7 @@ async def queue_alert(conn: Connection, event: Event, kind: MessageKind, now: da
     request: notifications/contact_calls.py)."""
     await call_contacts(conn, event, kind, now, links)
     if await _as_wave(conn, event, now):
-        await _drop_earlier_repeats(conn, event, kind, now)  # now, not once the wave is out
+        await drop_earlier_repeats(conn, event, kind, now)  # now, not once the wave is out
         await waves.add_wave(conn, event, kind, now)
         return
     await _write_alert(conn, event, kind, now, links, repeats)
@@ -102,33 +101,11 @@ async def _as_wave(conn: Connection, event: Event, now: datetime) -> bool:
     return await audience.goes_as_wave(conn, event.id, event.school_id, now, INLINE_RECIPIENTS)
 
 
-async def write_waves(pool: asyncpg.Pool, clock: Callable[[], datetime], links: Links,
-                      repeats: RepeatWindows = DEFAULT_WINDOWS) -> int:
-    """Write out the waves waiting (each in its own transaction, an event's in order);
-    how many were written. Several dispatchers may call this at once."""
-    written = 0
-    while True:
-        async with pool.acquire() as conn, conn.transaction():
-            wave = await waves.next_wave(conn)
-            if wave is None:
-                return written
-            if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
-                await _write_alert(conn, wave.event, wave.kind, wave.planned_at, links,
-                                   repeats)
-            elif wave.update_id is not None:
-                await _write_update(conn, wave.event,
-                                    await updates.get_update(conn, wave.update_id), links)
-            else:
-                await _write_ending(conn, wave.event, wave.kind)
-            await waves.mark_expanded(conn, wave.id, clock())
-        written += 1
-
-
 async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
                        now: datetime, links: Links, repeats: RepeatWindows) -> None:
     """The alert's messages, and the links they carry (their digests), in one transaction:
     a link that was sent always opens."""
-    await _drop_earlier_repeats(conn, event, kind, now)
+    await drop_earlier_repeats(conn, event, kind, now)
     people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
@@ -141,7 +118,7 @@ async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
         await outbox.enqueue(conn, event.id, plan)
 
 
-async def _drop_earlier_repeats(conn: Connection, event: Event, kind: MessageKind,
+async def drop_earlier_repeats(conn: Connection, event: Event, kind: MessageKind,
                                 now: datetime) -> None:
     """An action change replaces the alert before it, repeats and all. (A wave of an
     action change drops them again when it is written out: the alert's own wave, written

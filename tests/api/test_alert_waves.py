@@ -9,7 +9,8 @@ from datetime import timedelta
 
 import pytest
 
-from notifications.queueing import INLINE_RECIPIENTS, write_waves
+from notifications.queueing import INLINE_RECIPIENTS
+from notifications.waves import write_waves
 from tests import factories
 from tests.conftest import LINKS, T0, bearer
 
@@ -158,3 +159,78 @@ async def test_an_update_to_a_big_school_is_a_wave_behind_its_alert(client, db, 
     sro = await db.fetchval("select body from notification_outbox where kind = 'update' "
                             "and user_id = $1", school["sro"])
     assert sro.startswith("ACTUALIZACION: Police inside.\n")
+
+
+async def _written(db, event_id: str) -> list[tuple]:
+    """The event's messages, in the order they were written."""
+    rows = await db.fetch("select user_id, channel, kind, not_before from notification_outbox "
+                          "where event_id = $1 order by id", uuid.UUID(event_id))
+    return [tuple(r) for r in rows]
+
+
+async def test_a_wave_writes_everyones_pushes_first_leads_first(client, db, pool, clock):
+    """Parts commit one by one, so the order they are written in is the order they can be
+    sent in: every push before any SMS, every SMS before what is due later, and within
+    each the SRO first."""
+    school = await _school(db, BIG)
+    await db.execute("insert into devices (id, user_id, platform, push_token) "
+                     "values ($1, $2, 'android', 'tok-sro')", uuid.uuid4(), school["sro"])
+    event_id = await factories.start(client, school)
+    await write_waves(pool, clock, LINKS)
+    written = await _written(db, event_id)
+    phases = [0 if channel == "push" else 1 if when == T0 else 2
+              for _, channel, _, when in written]
+    assert phases == sorted(phases)
+    assert phases.count(0) == BIG // 2 + 1
+    firsts = [written[phases.index(phase)][0] for phase in (0, 1, 2)]
+    assert firsts == [school["sro"]] * 3
+    parts = await db.fetchval("select parts_written from alert_waves")
+    assert parts == 3 * 2  # two chunks of people, three phases
+
+
+async def test_a_wave_left_mid_way_is_written_on_for_the_same_people(client, db, pool, clock):
+    """A dispatcher that stopped after some parts leaves the wave to the next, which
+    writes the rest exactly once, for the people the wave started with: one who joined
+    since gets nothing from it, one who left gets nothing more."""
+    school = await _school(db, BIG)
+    event_id = await factories.start(client, school)
+    await write_waves(pool, clock, LINKS)
+    whole = await _written(db, event_id)
+    people = await db.fetchval("select people from alert_waves")
+    # as if it stopped after the pushes and the first chunk's SMS (3 parts of 6)
+    later = people[INLINE_RECIPIENTS:]
+    await db.execute("delete from notification_outbox where event_id = $1 and "
+                     "(not_before > $2 or (channel = 'sms' and user_id = any($3)))",
+                     uuid.UUID(event_id), T0, later)
+    await db.execute("update alert_waves set parts_written = 3, expanded_at = null")
+    left, joined = later[-1], uuid.uuid4()
+    await db.execute("delete from memberships where user_id = $1", left)
+    await db.execute("insert into users (id, name, phone) values ($1, 'New', '+12015550100')",
+                     joined)
+    await db.execute("insert into memberships (id, user_id, district_id, school_id, role, "
+                     "name) values ($1, $2, $3, $4, 'teacher', 'New')", uuid.uuid4(), joined,
+                     school["district"], school["id"])
+
+    assert await write_waves(pool, clock, LINKS) == 1
+    again = await _written(db, event_id)
+    assert sorted(again) == sorted(m for m in whole
+                                   if m[0] != left or (m[1] == "push" and m[3] == T0))
+    assert await db.fetchval("select parts_written from alert_waves where expanded_at "
+                             "is not null") == 6
+
+
+async def test_an_event_is_not_handed_off_while_its_wave_is_being_written(client, db, pool,
+                                                                           clock):
+    """Mid-wave, every message written may be sent before the next part is in: the
+    hand-off milestone waits for the wave."""
+    from db import receipts
+
+    school = await _school(db, BIG)
+    event_id = await factories.start(client, school)
+    await write_waves(pool, clock, LINKS)
+    await db.execute("update notification_outbox set state = 'sent' where not_before <= $1",
+                     T0)
+    await db.execute("update alert_waves set expanded_at = null")
+    assert not await receipts.record_handoff(db, uuid.UUID(event_id), T0)
+    await db.execute("update alert_waves set expanded_at = $1", T0)
+    assert await receipts.record_handoff(db, uuid.UUID(event_id), T0)

@@ -10,7 +10,7 @@ from datetime import timedelta
 from api.pages.links import WORDS as PAGE_WORDS
 from domain.language import Language
 from domain.links import OFFLINE_REPLAY_WINDOW
-from notifications.queueing import write_waves
+from notifications.waves import write_waves
 from tests import factories
 from tests.conftest import LINKS, T0, bearer
 

@@ -15,6 +15,8 @@ from domain.alerts import (
     PlannedMessage,
     Recipient,
     _sms_words,
+    by_urgency,
+    leads_first,
     plan_alert,
     plan_ending,
     recipients_for,
@@ -505,3 +507,22 @@ def test_endings_go_in_each_persons_language(drill: bool, expected: str) -> None
                       policy=POLICY, now=ENDED_AT)
     [push] = plan_ending(ended, MessageKind.ALL_CLEAR, [(TEACHER.user_id, Channel.PUSH, ES)])
     assert (push.body, push.data["language"]) == ("SIMULACRO — FIN DE LA ALERTA", "es")
+
+
+def test_a_large_alert_is_written_leads_first() -> None:
+    people = [person(1), person(2, Role.SRO), person(3), person(4, Role.DISTRICT_ADMIN)]
+    assert [p.user_id for p in leads_first(people)] == [
+        people[1].user_id, people[3].user_id, people[0].user_id, people[2].user_id]
+
+
+@pytest.mark.parametrize("drill", [True, False])
+def test_by_urgency_pushes_due_now_then_the_rest_due_now_then_what_is_due_later(
+        drill: bool) -> None:
+    people = [person(1), person(2, devices=0), person(3, phone=False)]
+    plan = plan_alert(event(drill=drill), MessageKind.ALERT, people, links=LINKS, now=NOW)
+    pushes, others, later = by_urgency(plan, NOW)
+    assert sorted([*pushes, *others, *later], key=id) == sorted(plan, key=id)
+    assert {(m.channel, m.not_before) for m in pushes} == {(Channel.PUSH, NOW)}
+    assert {m.not_before for m in others} == {NOW}
+    assert Channel.PUSH not in {m.channel for m in others}
+    assert later and all(m.not_before > NOW for m in later)
