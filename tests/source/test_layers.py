@@ -25,8 +25,9 @@ DOMAIN_MAY_IMPORT = frozenset({
 NOTIFICATIONS_USE_OF_DB = {  # the senders (fcm, twilio_sms, senders) use none of it
     "notifications.dispatcher": {"db.devices", "db.listen", "db.outbox", "db.pool",
                                  "db.receipts"},
-    "notifications.queueing": {"db.audience", "db.links", "db.outbox", "db.pool", "db.updates",
-                               "db.waves"},
+    "notifications.queueing": {"db.audience", "db.links", "db.outbox", "db.pool", "db.waves"},
+    "notifications.waves": {"db.audience", "db.links", "db.outbox", "db.pool", "db.updates",
+                            "db.waves"},
     "notifications.contact_calls": {"db.contacts", "db.outbox", "db.pool"},
 }
 
