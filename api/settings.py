@@ -65,6 +65,9 @@ class Settings(Value, kw_only=True, forbid_unknown_fields=True):
     # Other web origins whose scripts may call the API (comma-separated); none by default
     cors_origins: str | None = None
     db_pool_size: Annotated[int, msgspec.Meta(ge=2, le=200)] = 10
+    # Whether `muster serve` sends queued notifications from its own processes; false when
+    # `muster worker` processes do, so that the API never waits behind a district's alerts
+    dispatch: bool = True
     log_level: LogLevel = LogLevel.INFO
     log_format: LogFormat = LogFormat.AUTO
     metrics_token: Annotated[str, msgspec.Meta(min_length=16)] | None = None  # for /metrics

@@ -6,12 +6,13 @@ PostgreSQL, or a temporary database on the server named by MUSTER_DATABASE_URL;
 one Android device), starts `fcm_responder.py` (a fake FCM in a process of its own) and
 the test suite's fake Twilio in this process (each answering after `--latency-ms`),
 measures a bare aiohttp pool against the responder (`push_transport.py`'s), then starts
-`muster serve` (and `--dispatchers` - 1 `muster worker`) pointed at them. An SRO starts a
+`muster serve` (and `--dispatchers` - 1 `muster worker`; with `--apart`, `muster serve
+--no-dispatch` and `--dispatchers` `muster worker`) pointed at them. An SRO starts a
 real lockdown; the responder says when each device token was answered, the fake Twilio
 when each SMS was.
 
     .venv/bin/python bench/fanout.py [--staff 10000] [--sms-rate 50] [--latency-ms 50] \\
-        [--dispatchers 1] [--error-rate 0.1 --unregistered-rate 0.01]
+        [--dispatchers 1] [--apart] [--error-rate 0.1 --unregistered-rate 0.01]
 
 Figures are printed, never asserted; the exit status is 0 whenever the run completed.
 """
@@ -558,7 +559,7 @@ def report(run: Run) -> None:
     span = f"{run.push_cpu_s:.2f} s from the POST to the last push answered"
     print(f"  CPU in the {span} ({run.cores} cores), ms per push: " + ", ".join(
         f"{k} {v * per:.3f} ({v:.2f} s)" for k, v in run.push_cpu.items()
-        if k != "workers" or run.dispatchers > 1))
+        if k != "workers" or v > 0))
     print(f"  FCM: {p.sends:,} sends for the event's tokens over {p.connections} connections "
           f"opened since the POST; the responder's answers by status (bare's too): "
           f"{', '.join(f'{s}: {n}' for s, n in sorted(p.answers.items()))}")
@@ -580,7 +581,7 @@ def report(run: Run) -> None:
     print(f"  duplicate SMS in the window: {dup_sms}")
     print(f"  CPU seconds in the window ({run.cores} cores x {w.seconds:.0f} s): " + ", ".join(
         f"{k} {v:.1f}" for k, v in run.window_cpu.items()
-        if k != "workers" or run.dispatchers > 1))
+        if k != "workers" or v > 0))
     print(f"outbox at the end, every event: {show_states(run.outbox_end)}")
     count, lines = run.problems
     print(f"server log: {count} ERROR/CRITICAL lines or tracebacks")
@@ -672,6 +673,8 @@ def main() -> int:
     parser.add_argument("--pool-size", type=int, default=10, help="MUSTER_DB_POOL_SIZE")
     parser.add_argument("--dispatchers", type=int, default=1,
                         help="dispatchers: muster serve's own, and `muster worker` for the rest")
+    parser.add_argument("--apart", action="store_true",
+                        help="muster serve --no-dispatch: every dispatcher a `muster worker`")
     parser.add_argument("--error-rate", type=float, default=0.0,
                         help="share of FCM sends the fake answers 503 (the sender retries)")
     parser.add_argument("--unregistered-rate", type=float, default=0.0,
@@ -715,8 +718,10 @@ def main() -> int:
             port = free_port()
             point_at_fakes(world, fcm, twilio, port)
             world.env["MUSTER_SMS_RATE"] = f"{args.sms_rate:g}"
-            base, pid = world.serve("muster", [str(BIN / "muster"), "serve"], "/ready", port)
-            start_workers(world, args.dispatchers - 1)
+            base, pid = world.serve("muster", [str(BIN / "muster"), "serve",
+                                               *(["--no-dispatch"] if args.apart else [])],
+                                    "/ready", port)
+            start_workers(world, args.dispatchers - (0 if args.apart else 1))
             groups = CpuGroups(pid, [p.pid for n, p in world.procs.items()
                                      if n.startswith("worker-")], fcm.process.pid, database_name)
             database = "external, temporary database" if world.external else "embedded"
@@ -730,9 +735,10 @@ def main() -> int:
                   f"{args.sms_rate:g}; window {args.window:g} s")
             print(f"machine: {cores} cores, Python {platform.python_version()}, PostgreSQL "
                   f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker; "
-                  f"{args.dispatchers} dispatcher(s): muster serve's"
-                  + (f" and {args.dispatchers - 1} `muster worker`" if args.dispatchers > 1
-                     else ""))
+                  + (f"muster serve --no-dispatch and {args.dispatchers} `muster worker`"
+                     if args.apart else f"{args.dispatchers} dispatcher(s): muster serve's"
+                     + (f" and {args.dispatchers - 1} `muster worker`"
+                        if args.dispatchers > 1 else "")))
 
             sro = next(u for u in school.users if u.role == "sro")
             small_sro = next(u for u in small.users if u.role == "sro")

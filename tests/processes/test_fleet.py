@@ -144,3 +144,37 @@ def test_every_dashboard_sees_every_checkin_whichever_process_serves_it(fleet):
     for w in watchers:
         w.join(timeout=WAIT)
     assert received == [posted] * 4
+
+
+def test_a_serve_that_does_not_dispatch_leaves_the_alerts_to_a_worker(fresh_database,
+                                                                       tmp_path):
+    """`muster serve --no-dispatch`: the API process sends nothing; the lockdown's SMS
+    wait for the `muster worker` started after it, and all go out from the worker."""
+    url = fresh_database
+    variables = {"MUSTER_DATABASE_URL": url, "MUSTER_JWT_SECRET": SECRET,
+                 "MUSTER_DATA_DIR": str(tmp_path)}
+    port = free_port()
+    serve = _start(["serve", "--port", str(port), "--no-dispatch"], tmp_path / "serve.log",
+                   variables)
+    worker = None
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, serve)
+        demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
+                                   type=DemoReport)
+        school = demo.schools[0]
+        sro = next(u for u in school.users if u.role == "sro")
+        r = httpx.post(f"{base}/v1/schools/{school.id}/events",
+                       json={"action": "lockdown", "drill": False},
+                       headers={"Authorization": f"Bearer {sro.access_token}"})
+        assert r.status_code == 201, r.text
+        worker = _start(["worker"], tmp_path / "worker.log", variables)
+        eventually_blocking(lambda: asyncio.run(outbox_settled(url, uuid.UUID(r.json()["id"]))))
+        text = "LOCKDOWN: Locks, lights, out of sight."
+        assert _sms_lines(tmp_path, text)
+        assert not [line for line in (tmp_path / "serve.log").read_text().splitlines()
+                    if "SMS to" in line]
+    finally:
+        for proc in (serve, worker):
+            if proc is not None:
+                stop(proc)
