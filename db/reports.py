@@ -20,14 +20,18 @@ from domain.timing import Acknowledgement, ActionTaken, SentMessage, TimingFacts
 # rooms_of -- the school's rooms by code (as accountability lists them)
 _ROOMS = "select id, code, name from rooms where school_id = $1 order by code, id"
 
-# messages_of -- each outbox message of the event and when a provider first took it (a
-# message whose lease ran out may be sent twice; the first hand-off counts)
+# messages_of -- each alert message of the event (the start's, which the timing counts;
+# a district's repeats are as many again) and when a provider first took it: a message
+# claimed more than once may have been sent twice (its lease ran out), and the first
+# hand-off counts; one claimed once was handed off at its sent_at, if at all
 _MESSAGES = """
 select o.user_id, o.kind, o.state = 'failed' as failed,
-       coalesce((select min(d.at) from deliveries d
-                 where d.outbox_id = o.id and d.outcome = 'sent'), o.sent_at) as handed_off_at
+       case when o.attempts > 1
+            then coalesce((select min(d.at) from deliveries d
+                           where d.outbox_id = o.id and d.outcome = 'sent'), o.sent_at)
+            else o.sent_at end as handed_off_at
 from notification_outbox o
-where o.event_id = $1
+where o.event_id = $1 and o.kind = 'alert'
 """
 
 # acknowledgements_of -- who acknowledged the event's alert, and when

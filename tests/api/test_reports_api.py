@@ -12,7 +12,7 @@ import pytest
 
 from db.outbox import Outcome, claim, record_outcomes
 from tests import factories
-from tests.conftest import bearer
+from tests.conftest import T0, bearer
 
 
 @pytest.fixture
@@ -121,6 +121,23 @@ async def test_a_late_offline_report_recomputes_the_record(client, db, school, d
     assert (t["rooms_reported"], t["rooms_90_s"]) == (3, None)
     room = t["rooms"][2]
     assert (room["time_to_report_s"], room["arrived_after_end"]) == (120.0, True)
+
+
+async def test_a_message_sent_twice_counts_from_its_first_hand_off(client, db, school, clock):
+    """A message whose lease ran out mid-send is claimed and sent again: its sent_at is
+    the second hand-off, and the record counts the first (the deliveries keep both)."""
+    event_id = await factories.start(client, school, "principal", drill=True)
+    clock.advance(seconds=2)
+    assert await hand_off(db, clock) > 0
+    first = clock.now
+    some = await db.fetchval("select min(id) from notification_outbox where kind = 'alert'")
+    await db.execute("update notification_outbox set state = 'queued' where id = $1", some)
+    clock.advance(seconds=40)
+    assert await hand_off(db, clock) == 1
+    assert await db.fetchval("select (attempts, sent_at) = (2, $2) from notification_outbox "
+                             "where id = $1", some, clock.now)
+    t = (await get_report(client, school, event_id)).json()["timing"]
+    assert t["notified_all_s"] == (first - T0).total_seconds()
 
 
 async def test_reading_the_record_does_not_change_it(client, db, school, drill, clock):
