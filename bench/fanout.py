@@ -7,7 +7,7 @@ one Android device), starts `fcm_responder.py` (a fake FCM in a process of its o
 the test suite's fake Twilio in this process (each answering after `--latency-ms`),
 measures a bare aiohttp pool against the responder (`push_transport.py`'s), then starts
 `muster serve` (and `--dispatchers` - 1 `muster worker`; with `--apart`, `muster serve
---no-dispatch` and `--dispatchers` `muster worker`) pointed at them. An SRO starts a
+--dispatchers N`: its N dispatcher processes, the API none) pointed at them. An SRO starts a
 real lockdown; the responder says when each device token was answered, the fake Twilio
 when each SMS was.
 
@@ -133,6 +133,19 @@ def start_workers(world: World, count: int, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
+def serve_dispatchers(serve_pid: int, count: int, timeout: float = 30) -> list[int]:
+    """The pids of `muster serve --dispatchers`' processes, once each is dispatching (its
+    listener connected, as `application_name` says)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        children = [p for p in psutil.Process(serve_pid).children() if "worker" in p.cmdline()]
+        if len(children) == count:
+            return [p.pid for p in children]
+        if time.monotonic() > deadline:
+            raise RuntimeError("muster serve did not start its dispatchers")
+        time.sleep(0.1)
+
+
 def wave_written(dsn: str, event_id: uuid.UUID, t0: float, timeout: float = 30) -> float | None:
     """Seconds from the POST (monotonic `t0`) until the event's alert wave was written
     out by a dispatcher; None if the POST wrote the messages itself."""
@@ -250,7 +263,8 @@ class CpuGroups:
                 process = psutil.Process(pid)
                 group = groups["server" if pid == self.server else "workers"]
                 for p in (process, *process.children(recursive=True)):
-                    group[p.pid] = cpu_of(p)
+                    if p.pid == pid or p.pid not in self.workers:  # serve's dispatchers
+                        group[p.pid] = cpu_of(p)
         backend = f" {self.database} "
         for p in psutil.process_iter(["name", "cmdline"]):
             if p.info["name"] == "postgres":
@@ -516,6 +530,7 @@ class Run:
 
     staff: int
     dispatchers: int
+    apart: bool  # muster serve --dispatchers: they share the configured SMS rate
     posts: Posts
     pushes: Pushes
     bare: Figures
@@ -616,10 +631,11 @@ def report(run: Run) -> None:
           f"{MIN_RATIO}x the bare pool's: {p.rate / bare_rate:.2f}x")
     print(f"  {verdict(p.lost == 0 and p.accepted_twice == 0 and p.disabled == p.unregistered)}"
           f"  nothing lost, nothing accepted twice, exactly the UNREGISTERED tokens disabled")
-    target = run.sms_rate * run.dispatchers
+    target = run.sms_rate * (1 if run.apart else run.dispatchers)  # serve's share it
     off = w.sms_rate / target - 1
     print(f"  {verdict(abs(off) <= SMS_RATE_TOLERANCE)}  SMS handed off at the configured "
-          f"{run.sms_rate:g}/s per dispatcher ({target:g}/s) within "
+          f"{run.sms_rate:g}/s {'in all' if run.apart else 'per dispatcher'} ({target:g}/s) "
+          f"within "
           f"{100 * SMS_RATE_TOLERANCE:.0f} %: {w.sms_rate:.1f}/s ({100 * off:+.1f} %, SMS "
           f"{SKIP_FIRST_SMS} to {len(w.sms)} of the window)")
 
@@ -674,7 +690,8 @@ def main() -> int:
     parser.add_argument("--dispatchers", type=int, default=1,
                         help="dispatchers: muster serve's own, and `muster worker` for the rest")
     parser.add_argument("--apart", action="store_true",
-                        help="muster serve --no-dispatch: every dispatcher a `muster worker`")
+                        help="muster serve --dispatchers N: the dispatchers in processes of "
+                             "their own")
     parser.add_argument("--error-rate", type=float, default=0.0,
                         help="share of FCM sends the fake answers 503 (the sender retries)")
     parser.add_argument("--unregistered-rate", type=float, default=0.0,
@@ -718,12 +735,15 @@ def main() -> int:
             port = free_port()
             point_at_fakes(world, fcm, twilio, port)
             world.env["MUSTER_SMS_RATE"] = f"{args.sms_rate:g}"
-            base, pid = world.serve("muster", [str(BIN / "muster"), "serve",
-                                               *(["--no-dispatch"] if args.apart else [])],
-                                    "/ready", port)
-            start_workers(world, args.dispatchers - (0 if args.apart else 1))
-            groups = CpuGroups(pid, [p.pid for n, p in world.procs.items()
-                                     if n.startswith("worker-")], fcm.process.pid, database_name)
+            apart = ["--dispatchers", str(args.dispatchers)] if args.apart else []
+            base, pid = world.serve("muster", [str(BIN / "muster"), "serve", *apart], "/ready",
+                                    port)
+            if args.apart:
+                workers = serve_dispatchers(pid, args.dispatchers)
+            else:
+                start_workers(world, args.dispatchers - 1)
+                workers = [p.pid for n, p in world.procs.items() if n.startswith("worker-")]
+            groups = CpuGroups(pid, workers, fcm.process.pid, database_name)
             database = "external, temporary database" if world.external else "embedded"
             print(f"alert fan-out: a real lockdown at {school.name}, {args.staff:,} generated "
                   f"staff (one Android device each; seeded with COPY in {seeded_s:.1f} s) + "
@@ -735,7 +755,7 @@ def main() -> int:
                   f"{args.sms_rate:g}; window {args.window:g} s")
             print(f"machine: {cores} cores, Python {platform.python_version()}, PostgreSQL "
                   f"{pg_version} ({database}), pool {args.pool_size}, 1 uvicorn worker; "
-                  + (f"muster serve --no-dispatch and {args.dispatchers} `muster worker`"
+                  + (f"muster serve --dispatchers {args.dispatchers} (processes of its own)"
                      if args.apart else f"{args.dispatchers} dispatcher(s): muster serve's"
                      + (f" and {args.dispatchers - 1} `muster worker`"
                         if args.dispatchers > 1 else "")))
@@ -800,7 +820,7 @@ def main() -> int:
             problems = log_problems(world.dir / "muster.log")
             posts.read_server_times(world.dir / "muster.log")
             loads.append(load())
-        report(Run(args.staff, args.dispatchers, posts, pushes, bare_figures, window,
+        report(Run(args.staff, args.dispatchers, args.apart, posts, pushes, bare_figures, window,
                    args.sms_rate, push_cpu, push_cpu_s, window_cpu, outbox_end, problems,
                    cores, loads))
         if args.profile:

@@ -85,21 +85,34 @@ def cli() -> None:
 @click.option("--no-dispatch", is_flag=True,
               help="Send no notifications from the API's processes: `muster worker` "
                    "processes do (MUSTER_DISPATCH=false).")
+@click.option("--dispatchers", type=click.IntRange(0, 16), default=0, show_default=True,
+              help="Dispatcher processes to run beside the API, which then sends nothing "
+                   "itself; they share MUSTER_SMS_RATE and MUSTER_VOICE_RATE (0: the API's "
+                   "processes dispatch).")
 def serve(host: str | None, port: int | None, demo: bool, workers: int,
-          no_dispatch: bool) -> None:
+          no_dispatch: bool, dispatchers: int) -> None:
     """Serve the API (embedded PostgreSQL unless MUSTER_DATABASE_URL is set)."""
-    import uvicorn
+    from api.cli.dispatchers import dispatcher_processes, environ_for_dispatchers
 
-    from api.http.serving import collect_less, uvicorn_options
-
-    settings = _settings(host=host, port=port, dispatch=False if no_dispatch else None)
+    settings = _settings(host=host, port=port,
+                         dispatch=False if no_dispatch or dispatchers else None)
     _configure_logging(settings)
     url = _database_url(settings)
     if demo:
         _seed_and_report(settings, url, as_json=False)
     else:
         _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
-    secret = jwt_secret(settings)  # generated (once) before any worker reads it
+    secret = jwt_secret(settings)  # generated (once) before any other process reads it
+    with dispatcher_processes(dispatchers,
+                              environ_for_dispatchers(settings, url, dispatchers)):
+        _serve(settings, url, secret, workers)
+
+
+def _serve(settings: Settings, url: str, secret: str, workers: int) -> None:
+    import uvicorn
+
+    from api.http.serving import collect_less, uvicorn_options
+
     serving = uvicorn_options(settings)
     click.echo(f"Muster: open {settings.base_url}/ in a browser (API docs at /schema)")
     if workers == 1:
@@ -240,7 +253,9 @@ def report(event_id: uuid.UUID, html_file: Path | None) -> None:
 
 
 @cli.command()
-def worker() -> None:
+@click.option("--stop-with", "parent", type=int, hidden=True,
+              help="Stop when the process with this pid (muster serve) is gone.")
+def worker(parent: int | None) -> None:
     """Send queued notifications without serving the API (run several to scale out)."""
     import uvloop
 
@@ -251,7 +266,7 @@ def worker() -> None:
     url = _database_url(settings)
     _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
     collect_less()  # as `muster serve`: asyncio and the collector's defaults cost a third more
-    uvloop.run(_dispatch_until_stopped(settings, url))
+    uvloop.run(_dispatch_until_stopped(settings, url, parent))
 
 
 @cli.command("import")
@@ -327,7 +342,7 @@ async def _nothing(conn: object) -> None:
     """For `_with_connection` when only its migration is wanted."""
 
 
-async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
+async def _dispatch_until_stopped(settings: Settings, url: str, parent: int | None) -> None:
     from api.app import utc_now
     from db.pool import create_pool
     from domain.links import Links
@@ -337,6 +352,7 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
         asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+    watching = [] if parent is None else [asyncio.create_task(_stop_when_gone(parent, stop))]
     pool = await create_pool(url, max_size=settings.db_pool_size)
     try:
         providers = settings.providers()
@@ -348,7 +364,17 @@ async def _dispatch_until_stopped(settings: Settings, url: str) -> None:
             logging.getLogger("muster.notifications").info("worker dispatching; ^C to stop")
             await stop.wait()
     finally:
+        for task in watching:
+            task.cancel()
         await pool.close()
+
+
+async def _stop_when_gone(parent: int, stop: asyncio.Event) -> None:
+    """A dispatcher of `muster serve --dispatchers`: stop once the server is gone (it was
+    killed before it could stop us: we are someone else's child now)."""
+    while os.getppid() == parent:
+        await asyncio.sleep(1)
+    stop.set()
 
 
 def _exit_on_sigterm(signum: int, frame: object) -> None:

@@ -90,11 +90,12 @@ def wait_ready(base: str, proc: subprocess.Popen) -> None:
     eventually_blocking(ready)
 
 
-def serve(port: int, log: Path, **variables: str) -> subprocess.Popen:
-    """`muster serve --port PORT` with these MUSTER_* variables, logging to `log`."""
+def serve(port: int, log: Path, *args: str, **variables: str) -> subprocess.Popen:
+    """`muster serve --port PORT ARGS` with these MUSTER_* variables, logging to `log`."""
     with log.open("a") as out:
-        return subprocess.Popen([MUSTER, "serve", "--port", str(port)], env=env(**variables),
-                                cwd=ROOT, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen([MUSTER, "serve", "--port", str(port), *args],
+                                env=env(**variables), cwd=ROOT, stdout=out,
+                                stderr=subprocess.STDOUT)
 
 
 def stop(proc: subprocess.Popen) -> None:

@@ -7,14 +7,17 @@ import re
 import asyncpg
 import httpx
 import msgspec
+import psutil
 
 from api.cli.demo import DemoReport
 from tests.processes import ROOT, env, free_port, postgres_serving, run, serve, stop, wait_ready
+from tests.waiting import eventually_blocking
 
 
 def test_serve_on_embedded_postgres_end_to_end(tmp_path, pg_home):
     """serve starts an embedded server, shares it with `demo`, keeps data across
-    restarts, and leaves no PostgreSQL behind when stopped."""
+    restarts (the second time with a dispatcher process), and leaves no PostgreSQL behind
+    when stopped."""
     data, port = pg_home / "data", free_port()
     base = f"http://127.0.0.1:{port}"
     proc = serve(port, tmp_path / "serve.log", MUSTER_DATA_DIR=str(data))
@@ -31,9 +34,12 @@ def test_serve_on_embedded_postgres_end_to_end(tmp_path, pg_home):
         stop(proc)
     assert postgres_serving(data / "pgdata") == []
 
-    proc = serve(port, tmp_path / "serve.log", MUSTER_DATA_DIR=str(data))
+    # again, with a dispatcher process: it is stopped before the PostgreSQL it uses
+    proc = serve(port, tmp_path / "serve.log", "--dispatchers", "1", MUSTER_DATA_DIR=str(data))
     try:
         wait_ready(base, proc)
+        eventually_blocking(lambda: any("worker" in p.cmdline()
+                                        for p in psutil.Process(proc.pid).children()))
         token = run("token", "--phone", admin.phone, env=env(MUSTER_DATA_DIR=str(data)))
         r = httpx.get(f"{base}/v1/schools",
                       headers={"Authorization": f"Bearer {token.stdout.strip()}"})
@@ -116,3 +122,17 @@ def test_openapi_check_passes_on_the_committed_file_and_fails_on_drift(tmp_path)
     drifted.write_text((ROOT / "openapi" / "openapi.json").read_text().replace("rooms", "r00ms"))
     r = run("openapi", "--check", "--output", str(drifted), env=muster_env, check=False)
     assert r.returncode == 1 and "out of date" in r.stderr
+
+
+def test_serves_dispatchers_share_its_sms_and_call_rates():
+    """Each of `muster serve --dispatchers 4` sends at a quarter of the rates the server
+    is configured with (the provider's limit is the account's, not a process's), to the
+    server's database and address."""
+    from api.cli.dispatchers import environ_for_dispatchers
+    from api.settings import load_settings
+
+    settings = load_settings({"MUSTER_SMS_RATE": "50", "MUSTER_VOICE_RATE": "2"},
+                             host="0.0.0.0", port=9000)
+    theirs = load_settings(environ_for_dispatchers(settings, "postgresql://db/muster", 4))
+    assert (theirs.sms_rate, theirs.voice_rate, theirs.host, theirs.port,
+            theirs.database_url) == (12.5, 0.5, "0.0.0.0", 9000, "postgresql://db/muster")

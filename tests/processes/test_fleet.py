@@ -13,6 +13,7 @@ from pathlib import Path
 import asyncpg
 import httpx
 import msgspec
+import psutil
 import pytest
 
 from api.cli.demo import DemoReport
@@ -178,3 +179,52 @@ def test_a_serve_that_does_not_dispatch_leaves_the_alerts_to_a_worker(fresh_data
         for proc in (serve, worker):
             if proc is not None:
                 stop(proc)
+
+
+def _dispatchers_of(serve: subprocess.Popen) -> list[psutil.Process]:
+    return [p for p in psutil.Process(serve.pid).children() if "worker" in p.cmdline()]
+
+
+def test_serve_keeps_its_dispatcher_processes_running_and_stops_them(fresh_database,
+                                                                     tmp_path):
+    """`muster serve --dispatchers 2`: two `muster worker` beside the API; one that dies is
+    started again and the alerts still go; stopping the server stops them, and a server
+    killed outright leaves none behind."""
+    variables = {"MUSTER_DATABASE_URL": fresh_database, "MUSTER_JWT_SECRET": SECRET,
+                 "MUSTER_DATA_DIR": str(tmp_path)}
+    port = free_port()
+    serve = _start(["serve", "--port", str(port), "--dispatchers", "2"], tmp_path / "serve.log",
+                   variables)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, serve)
+        eventually_blocking(lambda: len(_dispatchers_of(serve)) == 2)
+        gone = _dispatchers_of(serve)[0]
+        gone.kill()
+        eventually_blocking(lambda: len(_dispatchers_of(serve)) == 2
+                            and gone.pid not in [p.pid for p in _dispatchers_of(serve)])
+        demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
+                                   type=DemoReport)
+        school = demo.schools[0]
+        sro = next(u for u in school.users if u.role == "sro")
+        r = httpx.post(f"{base}/v1/schools/{school.id}/events",
+                       json={"action": "lockdown", "drill": False},
+                       headers={"Authorization": f"Bearer {sro.access_token}"})
+        assert r.status_code == 201, r.text
+        eventually_blocking(
+            lambda: asyncio.run(outbox_settled(fresh_database, uuid.UUID(r.json()["id"]))))
+        dispatchers = _dispatchers_of(serve)
+    finally:
+        stop(serve)
+    assert not [p for p in dispatchers if p.is_running()]
+
+    serve = _start(["serve", "--port", str(port), "--dispatchers", "1"], tmp_path / "serve.log",
+                   variables)
+    try:
+        wait_ready(base, serve)
+        eventually_blocking(lambda: len(_dispatchers_of(serve)) == 1)
+        orphan = _dispatchers_of(serve)[0]
+    finally:
+        serve.kill()
+        serve.wait()
+    eventually_blocking(lambda: not orphan.is_running() or orphan.status() == "zombie")
