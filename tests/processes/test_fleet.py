@@ -16,7 +16,7 @@ import msgspec
 import psutil
 import pytest
 
-from api.cli.demo import DemoReport
+from api.cli.demo import DemoReport, DemoSchoolReport
 from db.migrate import available
 from tests.conftest import new_database
 from tests.processes import (
@@ -89,17 +89,13 @@ def test_a_lockdown_is_sent_once_by_four_dispatchers(fleet):
     once, wherever it was claimed."""
     base, demo, url, logs = fleet
     school = demo.schools[1]
-    sro = next(u for u in school.users if u.role == "sro")
-    r = httpx.post(f"{base}/v1/schools/{school.id}/events",
-                   json={"action": "lockdown", "drill": False},
-                   headers={"Authorization": f"Bearer {sro.access_token}"})
-    assert r.status_code == 201, r.text
+    event_id = _real_lockdown(base, school)
     expected = ({u.phone for u in school.users} | {demo.district_admin.phone}
                 | demo_contact_phones(school.name))
     text = "LOCKDOWN: Locks, lights, out of sight."
     eventually_blocking(lambda: len(_sms_lines(logs, text)) >= len(expected))
     # every outcome recorded: nothing is left to send, so a double send would show now
-    eventually_blocking(lambda: asyncio.run(outbox_settled(url, uuid.UUID(r.json()["id"]))))
+    eventually_blocking(lambda: asyncio.run(outbox_settled(url, event_id)))
     sent = Counter(line.split("SMS to ")[1].split()[1].strip("():") for line in
                    _sms_lines(logs, text))
     assert set(sent) == expected and set(sent.values()) == {1}, sent
@@ -147,13 +143,34 @@ def test_every_dashboard_sees_every_checkin_whichever_process_serves_it(fleet):
     assert received == [posted] * 4
 
 
+def _real_lockdown(base: str, school: DemoSchoolReport) -> uuid.UUID:
+    """The school's SRO starts a real lockdown."""
+    sro = next(u for u in school.users if u.role == "sro")
+    r = httpx.post(f"{base}/v1/schools/{school.id}/events",
+                   json={"action": "lockdown", "drill": False},
+                   headers={"Authorization": f"Bearer {sro.access_token}"})
+    assert r.status_code == 201, r.text
+    return uuid.UUID(r.json()["id"])
+
+
+def _demo_lockdown(base: str, variables: dict[str, str]) -> uuid.UUID:
+    """Seed the demo district; its first school's SRO starts a real lockdown."""
+    demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
+                               type=DemoReport)
+    return _real_lockdown(base, demo.schools[0])
+
+
+def _variables(url: str, data: Path) -> dict[str, str]:
+    return {"MUSTER_DATABASE_URL": url, "MUSTER_JWT_SECRET": SECRET,
+            "MUSTER_DATA_DIR": str(data)}
+
+
 def test_a_serve_that_does_not_dispatch_leaves_the_alerts_to_a_worker(fresh_database,
                                                                        tmp_path):
     """`muster serve --no-dispatch`: the API process sends nothing; the lockdown's SMS
     wait for the `muster worker` started after it, and all go out from the worker."""
     url = fresh_database
-    variables = {"MUSTER_DATABASE_URL": url, "MUSTER_JWT_SECRET": SECRET,
-                 "MUSTER_DATA_DIR": str(tmp_path)}
+    variables = _variables(url, tmp_path)
     port = free_port()
     serve = _start(["serve", "--port", str(port), "--no-dispatch"], tmp_path / "serve.log",
                    variables)
@@ -161,16 +178,9 @@ def test_a_serve_that_does_not_dispatch_leaves_the_alerts_to_a_worker(fresh_data
     try:
         base = f"http://127.0.0.1:{port}"
         wait_ready(base, serve)
-        demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
-                                   type=DemoReport)
-        school = demo.schools[0]
-        sro = next(u for u in school.users if u.role == "sro")
-        r = httpx.post(f"{base}/v1/schools/{school.id}/events",
-                       json={"action": "lockdown", "drill": False},
-                       headers={"Authorization": f"Bearer {sro.access_token}"})
-        assert r.status_code == 201, r.text
+        event_id = _demo_lockdown(base, variables)
         worker = _start(["worker"], tmp_path / "worker.log", variables)
-        eventually_blocking(lambda: asyncio.run(outbox_settled(url, uuid.UUID(r.json()["id"]))))
+        eventually_blocking(lambda: asyncio.run(outbox_settled(url, event_id)))
         text = "LOCKDOWN: Locks, lights, out of sight."
         assert _sms_lines(tmp_path, text)
         assert not [line for line in (tmp_path / "serve.log").read_text().splitlines()
@@ -190,8 +200,7 @@ def test_serve_keeps_its_dispatcher_processes_running_and_stops_them(fresh_datab
     """`muster serve --dispatchers 2`: two `muster worker` beside the API; one that dies is
     started again and the alerts still go; stopping the server stops them, and a server
     killed outright leaves none behind."""
-    variables = {"MUSTER_DATABASE_URL": fresh_database, "MUSTER_JWT_SECRET": SECRET,
-                 "MUSTER_DATA_DIR": str(tmp_path)}
+    variables = _variables(fresh_database, tmp_path)
     port = free_port()
     serve = _start(["serve", "--port", str(port), "--dispatchers", "2"], tmp_path / "serve.log",
                    variables)
@@ -203,16 +212,8 @@ def test_serve_keeps_its_dispatcher_processes_running_and_stops_them(fresh_datab
         gone.kill()
         eventually_blocking(lambda: len(_dispatchers_of(serve)) == 2
                             and gone.pid not in [p.pid for p in _dispatchers_of(serve)])
-        demo = msgspec.json.decode(run("demo", "--json", env=env(**variables)).stdout,
-                                   type=DemoReport)
-        school = demo.schools[0]
-        sro = next(u for u in school.users if u.role == "sro")
-        r = httpx.post(f"{base}/v1/schools/{school.id}/events",
-                       json={"action": "lockdown", "drill": False},
-                       headers={"Authorization": f"Bearer {sro.access_token}"})
-        assert r.status_code == 201, r.text
-        eventually_blocking(
-            lambda: asyncio.run(outbox_settled(fresh_database, uuid.UUID(r.json()["id"]))))
+        event_id = _demo_lockdown(base, variables)
+        eventually_blocking(lambda: asyncio.run(outbox_settled(fresh_database, event_id)))
         dispatchers = _dispatchers_of(serve)
     finally:
         stop(serve)
