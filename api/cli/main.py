@@ -81,7 +81,8 @@ def cli() -> None:
 @click.option("--port", type=int, help="Listen port (MUSTER_PORT).")
 @click.option("--demo", is_flag=True, help="Seed the demo district first (idempotent).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
-              help="API processes on this host, each with its own dispatcher.")
+              help="API processes on this host, each with its own dispatcher (unless "
+                   "--dispatchers or --no-dispatch).")
 @click.option("--no-dispatch", is_flag=True,
               help="Send no notifications from the API's processes: `muster worker` "
                    "processes do (MUSTER_DISPATCH=false).")
@@ -265,7 +266,7 @@ def worker(parent: int | None) -> None:
     _configure_logging(settings)
     url = _database_url(settings)
     _with_connection(url, _nothing)  # migrate now: a problem is one line, not a trace
-    collect_less()  # as `muster serve`: asyncio and the collector's defaults cost a third more
+    collect_less()  # as `muster serve`: with the collector's defaults a push cost 0.66 ms, not 0.46
     uvloop.run(_dispatch_until_stopped(settings, url, parent))
 
 
