@@ -133,13 +133,13 @@ def start_workers(world: World, count: int, timeout: float = 30) -> None:
         time.sleep(0.1)
 
 
-def serve_dispatchers(serve_pid: int, count: int, timeout: float = 30) -> list[int]:
-    """The pids of `muster serve --dispatchers`' processes, once each is dispatching (its
-    listener connected, as `application_name` says)."""
+def serve_dispatchers(serve_pid: int, count: int, log: Path, timeout: float = 30) -> list[int]:
+    """The pids of `muster serve --dispatchers`' processes, once each says in the server's
+    log (their output is the server's) that it is dispatching."""
     deadline = time.monotonic() + timeout
     while True:
         children = [p for p in psutil.Process(serve_pid).children() if "worker" in p.cmdline()]
-        if len(children) == count:
+        if len(children) == count and log.read_text().count("worker dispatching") >= count:
             return [p.pid for p in children]
         if time.monotonic() > deadline:
             raise RuntimeError("muster serve did not start its dispatchers")
@@ -739,7 +739,7 @@ def main() -> int:
             base, pid = world.serve("muster", [str(BIN / "muster"), "serve", *apart], "/ready",
                                     port)
             if args.apart:
-                workers = serve_dispatchers(pid, args.dispatchers)
+                workers = serve_dispatchers(pid, args.dispatchers, world.dir / "muster.log")
             else:
                 start_workers(world, args.dispatchers - 1)
                 workers = [p.pid for n, p in world.procs.items() if n.startswith("worker-")]
