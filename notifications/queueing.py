@@ -16,6 +16,7 @@ Nothing is sent here.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import TypeVar
@@ -24,8 +25,9 @@ from db import audience, outbox, waves
 from db import links as db_links
 from db.pool import Connection
 from domain import alerts
-from domain.alerts import MessageKind
+from domain.alerts import MessageKind, PlannedMessage, Recipient
 from domain.events import Event
+from domain.language import Language
 from domain.links import Links, digest
 from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
 from domain.roles import Role
@@ -78,8 +80,15 @@ async def queue_update(conn: Connection, event: Event, update: Update, links: Li
 
 async def _write_update(conn: Connection, event: Event, update: Update, links: Links) -> None:
     for some in _parts(await audience.notified(conn, event.id)):
-        urls = {user_id: links.url(links.token(event.id, user_id)) for user_id, _, _ in some}
-        await outbox.enqueue(conn, event.id, plan_update(event, update, some, urls))
+        await outbox.enqueue(conn, event.id, plan_update_part(event, update, some, links))
+
+
+def plan_update_part(event: Event, update: Update,
+                     some: Sequence[tuple[uuid.UUID, str, Language]],
+                     links: Links) -> list[PlannedMessage]:
+    """An update's messages to some of those the event alerted, each with their link."""
+    urls = {user_id: links.url(links.token(event.id, user_id)) for user_id, _, _ in some}
+    return plan_update(event, update, some, urls)
 
 
 async def _write_ending(conn: Connection, event: Event, kind: MessageKind) -> None:
@@ -106,16 +115,30 @@ async def _write_alert(conn: Connection, event: Event, kind: MessageKind,
     """The alert's messages, and the links they carry (their digests), in one transaction:
     a link that was sent always opens."""
     await drop_earlier_repeats(conn, event, kind, now)
+    for some in _parts(await alert_recipients(conn, event, now)):
+        digests, plan = plan_alert_part(event, kind, some, now, links, repeats)
+        await db_links.add_links(conn, event.id, digests)
+        await outbox.enqueue(conn, event.id, plan)
+
+
+async def alert_recipients(conn: Connection, event: Event, now: datetime) -> list[Recipient]:
+    """Everyone the event's alert reaches now, the safety leads first (a large alert is
+    written, and so sent, in this order)."""
     people = await audience.recipients(conn, event.school_id, now)
     members = [p for p in people if p.role is not Role.DISTRICT_ADMIN]
     admins = [p for p in people if p.role is Role.DISTRICT_ADMIN]
-    recipients = alerts.recipients_for(event, members, admins)
-    for some in _parts(recipients):
-        tokens = {p.user_id: links.token(event.id, p.user_id) for p in some}
-        await db_links.add_links(conn, event.id, {u: digest(t) for u, t in tokens.items()})
-        plan = alerts.plan_alert(event, kind, some, now=now, repeats=repeats,
-                                 links={u: links.url(t) for u, t in tokens.items()})
-        await outbox.enqueue(conn, event.id, plan)
+    return alerts.leads_first(alerts.recipients_for(event, members, admins))
+
+
+def plan_alert_part(event: Event, kind: MessageKind, some: Sequence[Recipient],
+                    now: datetime, links: Links, repeats: RepeatWindows
+                    ) -> tuple[dict[uuid.UUID, bytes], list[PlannedMessage]]:
+    """Some recipients' alert messages, and the digests of the links they carry (to be
+    stored with them)."""
+    tokens = {p.user_id: links.token(event.id, p.user_id) for p in some}
+    plan = alerts.plan_alert(event, kind, some, now=now, repeats=repeats,
+                             links={u: links.url(t) for u, t in tokens.items()})
+    return {u: digest(t) for u, t in tokens.items()}, plan
 
 
 async def drop_earlier_repeats(conn: Connection, event: Event, kind: MessageKind,

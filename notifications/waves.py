@@ -25,11 +25,15 @@ from db.pool import Connection
 from domain import alerts
 from domain.alerts import MessageKind, PlannedMessage
 from domain.language import Language
-from domain.links import Links, digest
+from domain.links import Links
 from domain.repeats import DEFAULT_WINDOWS, RepeatWindows
-from domain.roles import Role
-from domain.updates import plan_update
-from notifications.queueing import INLINE_RECIPIENTS, drop_earlier_repeats
+from notifications.queueing import (
+    INLINE_RECIPIENTS,
+    alert_recipients,
+    drop_earlier_repeats,
+    plan_alert_part,
+    plan_update_part,
+)
 
 PHASES = 3  # pushes due now, the rest due now, what is due later (alerts.by_urgency)
 # A part's people -> the digests of the links they need, and their messages
@@ -84,19 +88,12 @@ async def _audience(conn: Connection, wave: waves.Wave, links: Links,
     """The wave's people now, in writing order, and how to plan a part of them."""
     event, now = wave.event, wave.planned_at
     if wave.kind in (MessageKind.ALERT, MessageKind.ACTION):
-        everyone = await audience.recipients(conn, event.school_id, now)
-        members = [p for p in everyone if p.role is not Role.DISTRICT_ADMIN]
-        admins = [p for p in everyone if p.role is Role.DISTRICT_ADMIN]
-        recipients = {p.user_id: p for p in
-                      alerts.leads_first(alerts.recipients_for(event, members, admins))}
+        recipients = {p.user_id: p for p in await alert_recipients(conn, event, now)}
 
         def plan_alert(part: Sequence[uuid.UUID]) -> tuple[dict[uuid.UUID, bytes],
                                                           list[PlannedMessage]]:
-            tokens = {u: links.token(event.id, u) for u in part}
-            return ({u: digest(t) for u, t in tokens.items()},
-                    alerts.plan_alert(event, wave.kind, [recipients[u] for u in part],
-                                      now=now, repeats=repeats,
-                                      links={u: links.url(t) for u, t in tokens.items()}))
+            return plan_alert_part(event, wave.kind, [recipients[u] for u in part], now, links,
+                                   repeats)
 
         return list(recipients), plan_alert
     notified: dict[uuid.UUID, list[tuple[uuid.UUID, str, Language]]] = {}
@@ -109,7 +106,6 @@ async def _audience(conn: Connection, wave: waves.Wave, links: Links,
         some = [p for u in part for p in notified[u]]
         if update is None:
             return {}, alerts.plan_ending(event, wave.kind, some)
-        return {}, plan_update(event, update, some,
-                               {u: links.url(links.token(event.id, u)) for u in part})
+        return {}, plan_update_part(event, update, some, links)
 
     return list(notified), plan_ending
