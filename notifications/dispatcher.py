@@ -24,6 +24,7 @@ import math
 import random
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 import asyncpg
 
@@ -47,6 +48,7 @@ LEASE = timedelta(seconds=30)  # a claimed message is claimed again if not settl
 IN_FLIGHT: dict[str, int] = {Channel.PUSH: 300, Channel.SMS: 32, Channel.VOICE: 32}
 
 _WAVES = "waves"  # the wake of the task writing out alert waves
+T = TypeVar("T")
 
 # Told of each outcome recorded: channel, outcome (sent, failed, retry), provider's reason.
 OutcomeObserver = Callable[[str, str, str | None], None]
@@ -197,42 +199,36 @@ class Dispatcher:
                 log.exception("noting hand-offs failed")
 
     async def _lane(self, channel: str) -> None:
-        lane, wake = self._lanes[channel], self._wakes[channel]
-        while True:
-            wake.clear()  # a notification from now on is seen
-            more = False
-            try:
-                more = await self._fill(channel, lane)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep dispatching whatever happens; the poll retries
-                if unavailable(exc):  # it is restarting
-                    log.warning("outbox dispatcher claim (%s): database unavailable (%s)",
-                                channel, type(exc).__name__)
-                else:
-                    log.exception("outbox dispatcher claim (%s) failed", channel)
+        lane = self._lanes[channel]
+
+        async def fill() -> bool:
+            more = await _whatever_happens(self._fill(channel, lane),
+                                           f"outbox dispatcher claim ({channel})")
             if more:
                 await lane.room.wait()
-                continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wake.wait(), self._poll_s)
+            return bool(more)
+
+        await self._on_each_wake(self._wakes[channel], fill)
 
     async def _waves(self) -> None:
         """Write out the alert waves requests leave, apart from the lanes: they send a
         wave's first part while its next is written (notifications/waves.py)."""
-        wake = self._wakes[_WAVES]
+
+        async def write() -> bool:
+            await _whatever_happens(write_waves(self._pool, self._clock, self._links,
+                                                self._repeats), "writing alert waves")
+            return False
+
+        await self._on_each_wake(self._wakes[_WAVES], write)
+
+    async def _on_each_wake(self, wake: asyncio.Event, step: Callable[[], Awaitable[bool]]
+                            ) -> None:
+        """Run `step` again and again: at once while it says there may be more, else when
+        woken (a notification from its start on counts) or after `poll_s`."""
         while True:
             wake.clear()
-            try:
-                await write_waves(self._pool, self._clock, self._links, self._repeats)
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:  # keep going whatever happens; the poll retries
-                if unavailable(exc):
-                    log.warning("writing alert waves: database unavailable (%s)",
-                                type(exc).__name__)
-                else:
-                    log.exception("writing alert waves failed")
+            if await step():
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wake.wait(), self._poll_s)
 
@@ -333,6 +329,21 @@ class _Outcomes:
                         _settle(written)
         finally:
             self._writer = None
+
+
+async def _whatever_happens(work: Awaitable[T], what: str) -> T | None:
+    """`work`'s result, or None once it failed and was logged: a dispatcher keeps going
+    whatever happens (the database restarting, a bug), and its poll tries again."""
+    try:
+        return await work
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        if unavailable(exc):
+            log.warning("%s: database unavailable (%s)", what, type(exc).__name__)
+        else:
+            log.exception("%s failed", what)
+        return None
 
 
 def _settle(written: asyncio.Future[None], failure: Exception | None = None) -> None:
