@@ -94,11 +94,17 @@ class _Worker:
 
 
 def environ_for_dispatchers(settings: Settings, url: str, count: int) -> dict[str, str]:
-    """This process's environment for its `count` dispatchers: the database it serves
-    (the embedded server's, if any: the server holds it, and stops it once they have
-    stopped), its address (the links the alerts carry default to it), command-line flags
-    included, and a share each of the SMS and call rates, which are the server's."""
-    return {**os.environ, "MUSTER_DATABASE_URL": url, "MUSTER_HOST": settings.host,
-            "MUSTER_PORT": str(settings.port),
+    """This process's environment for its `count` dispatchers: its own (`serving_environ`),
+    and a share each of the SMS and call rates, which are the server's."""
+    return {**os.environ, **serving_environ(settings, url),
             "MUSTER_SMS_RATE": repr(settings.sms_rate / max(count, 1)),
             "MUSTER_VOICE_RATE": repr(settings.voice_rate / max(count, 1))}
+
+
+def serving_environ(settings: Settings, url: str) -> dict[str, str]:
+    """What the processes this server starts (API workers, dispatchers) read from their
+    environment to serve as it does: the database (the embedded server's, if any: this
+    process holds it, and stops it once they have stopped) and the address (the links
+    the alerts carry default to it), command-line flags included."""
+    return {"MUSTER_DATABASE_URL": url, "MUSTER_HOST": settings.host,
+            "MUSTER_PORT": str(settings.port)}

@@ -112,6 +112,7 @@ def serve(host: str | None, port: int | None, demo: bool, workers: int,
 def _serve(settings: Settings, url: str, secret: str, workers: int) -> None:
     import uvicorn
 
+    from api.cli.dispatchers import serving_environ
     from api.http.serving import collect_less, uvicorn_options
 
     serving = uvicorn_options(settings)
@@ -123,11 +124,9 @@ def _serve(settings: Settings, url: str, secret: str, workers: int) -> None:
         collect_less()
         uvicorn.run(app, **serving)
         return
-    # Worker processes build their app from the environment: this process's database
-    # (it holds the embedded server, if any) and address (for MUSTER_PUBLIC_URL's default).
-    os.environ.update({"MUSTER_DATABASE_URL": url, "MUSTER_HOST": settings.host,
-                       "MUSTER_PORT": str(settings.port),
-                       "MUSTER_DISPATCH": str(settings.dispatch).lower()})
+    # Worker processes build their app from the environment
+    os.environ.update(serving_environ(settings, url)
+                      | {"MUSTER_DISPATCH": str(settings.dispatch).lower()})
     uvicorn.run("api.cli.main:worker_app", factory=True, workers=workers, **serving)
 
 
