@@ -144,13 +144,16 @@ def leads_first(recipients: Sequence[Recipient]) -> list[Recipient]:
     return sorted(recipients, key=lambda person: person.role not in _LEADS)
 
 
+URGENCIES = 3  # what by_urgency sorts a plan into
+
+
 def by_urgency(plan: Sequence[PlannedMessage],
                now: datetime) -> tuple[list[PlannedMessage], ...]:
     """A large alert's messages in the order they are written out, everyone's first before
     anyone's next: the pushes due `now` (sent hundreds at a time), the other messages due
     now (SMS, sent at the provider's rate: a few dozen a second), those due later (a
     drill's SMS reminders, a real alert's repeats)."""
-    phases: tuple[list[PlannedMessage], ...] = ([], [], [])
+    phases: tuple[list[PlannedMessage], ...] = tuple([] for _ in range(URGENCIES))
     for message in plan:
         if message.not_before > now:
             phases[2].append(message)

@@ -35,7 +35,6 @@ from notifications.queueing import (
     plan_update_part,
 )
 
-PHASES = 3  # pushes due now, the rest due now, what is due later (alerts.by_urgency)
 # A part's people -> the digests of the links they need, and their messages
 Planner = Callable[[Sequence[uuid.UUID]], tuple[dict[uuid.UUID, bytes], list[PlannedMessage]]]
 
@@ -65,7 +64,7 @@ async def _write_wave(conn: Connection, wave: waves.Wave, clock: Callable[[], da
     chunks = [[u for u in people[at:at + INLINE_RECIPIENTS] if u in still]
               for at in range(0, len(people), INLINE_RECIPIENTS)] or [[]]
     planned: dict[int, tuple[list[PlannedMessage], ...]] = {}
-    parts = PHASES * len(chunks)
+    parts = alerts.URGENCIES * len(chunks)
     for part in range(wave.parts_written, parts):
         phase, n = divmod(part, len(chunks))
         async with conn.transaction():
@@ -77,7 +76,7 @@ async def _write_wave(conn: Connection, wave: waves.Wave, clock: Callable[[], da
                     await db_links.add_links(conn, wave.event.id, digests)
                 planned[n] = alerts.by_urgency(messages, wave.planned_at)
             await outbox.enqueue(conn, wave.event.id, planned[n][phase])
-            if phase == PHASES - 1:
+            if phase == alerts.URGENCIES - 1:
                 del planned[n]
             await waves.part_written(conn, wave.id, part + 1, people if part == 0 else None,
                                      clock() if part + 1 == parts else None)
