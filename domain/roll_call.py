@@ -15,6 +15,7 @@ school expected there at the event's start (its class then, else its homeroom).
 
 from __future__ import annotations
 
+import operator
 import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -29,15 +30,18 @@ Expecting = Mapping[uuid.UUID, uuid.UUID | None]  # student -> the room expectin
 
 class Expected(Value):
     """The students an event's rooms expect, each with their room (None: no room), and how
-    many each room expects: fixed at the event's start, so worked out once per event."""
+    many each room expects: fixed at the event's start, so worked out once per event.
+    `students` is the same students as a set, which keeps each id's hash: counting those
+    not yet reported against it hashes none of them again."""
 
     rooms: dict[uuid.UUID, uuid.UUID | None]
     per_room: dict[uuid.UUID, int]
+    students: frozenset[uuid.UUID]
 
 
 def expect(rooms: Expecting) -> Expected:
     """The event's expectation from each expected student's room."""
-    return Expected(dict(rooms), dict(Counter(filter(None, rooms.values()))))
+    return Expected(dict(rooms), dict(Counter(filter(None, rooms.values()))), frozenset(rooms))
 
 
 class StudentState(Value, kw_only=True):
@@ -78,17 +82,25 @@ def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
 
 
 _Decided = tuple[CheckIn, StudentStatus]  # a student's deciding mark: the report, the status
+_status = operator.itemgetter(1)  # a deciding mark's status
+_MISSING, _INJURED = StudentStatus.MISSING, StudentStatus.INJURED  # read once, not per mark
 
 
-def _decide(current: Iterable[CheckIn]) -> dict[uuid.UUID, _Decided]:
-    """Each named student's deciding mark: a sighting over any other, then the newest.
-    The reports are taken oldest first, so that each mark replaces an older one of its
-    kind; a student's sighting, where there is one, then replaces what else they had."""
+def _marks(current: Iterable[CheckIn]) -> tuple[dict[uuid.UUID, _Decided],
+                                                  dict[uuid.UUID, _Decided]]:
+    """Each named student's newest sighting, and their newest other mark. The reports are
+    taken oldest first, so that each mark replaces an older one of its kind."""
     seen: dict[uuid.UUID, _Decided] = {}
     unseen: dict[uuid.UUID, _Decided] = {}
     for checkin in sorted(current, key=_order):
         for mark in checkin.students:
             (seen if mark.status in SEEN else unseen)[mark.student_id] = checkin, mark.status
+    return seen, unseen
+
+
+def _decide(current: Iterable[CheckIn]) -> dict[uuid.UUID, _Decided]:
+    """Each named student's deciding mark: a sighting over any other, then the newest."""
+    seen, unseen = _marks(current)
     return unseen | seen
 
 
@@ -116,24 +128,24 @@ def roll_call(expected: Expected, current: Iterable[CheckIn]) -> RollCall:
     """Add up the students: `expected` at the start, `current` each room's current report
     (one per room). Counted with the containers' own loops, and each student's id hashed
     as few times as may be (a UUID's hash is Python code): a 2,000-student school is added
-    up on every read of a dashboard that polls through a storm."""
+    up on every read of a dashboard that polls through a storm. Only the missing are
+    looked for among the other marks (a student seen anywhere is not missing), and only
+    the injured among the sightings."""
     reports = list(current)
-    deciding = _decide(reports)
-    tally = Counter(status for _, status in deciding.values())
-    expecting, rooms = expected.per_room, expected.rooms
+    seen, unseen = _marks(reports)
+    deciding = unseen | seen
+    tally = Counter(map(_status, deciding.values()))
+    rooms, expecting = expected.rooms, expected.per_room
     named = {c.room_id: len(c.students) for c in reports}
-    listed: dict[StudentStatus, list[StudentState]] = {StudentStatus.MISSING: [],
-                                                       StudentStatus.INJURED: []}
-    for student_id, decided in deciding.items():
-        if decided[1] in listed:
-            listed[decided[1]].append(_state(student_id, decided, rooms))
     return RollCall(
         expected=len(rooms),
         accounted=sum(tally[s] for s in SEEN),
         absent=tally[StudentStatus.ABSENT],
-        not_reported=len(rooms) - sum(map(rooms.__contains__, deciding)),
-        missing=tuple(listed[StudentStatus.MISSING]),
-        injured=tuple(listed[StudentStatus.INJURED]),
+        not_reported=len(expected.students.difference(deciding)),
+        missing=tuple(_state(s, d, rooms) for s, d in unseen.items()
+                      if d[1] is _MISSING and s not in seen),
+        injured=tuple(_state(s, d, rooms) for s, d in seen.items()
+                      if d[1] is _INJURED),
         rooms=tuple(RoomCall(room_id=r, expected=expecting.get(r, 0), named=named.get(r, 0))
                     for r in dict.fromkeys([*expecting, *named])),
     )

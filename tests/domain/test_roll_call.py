@@ -102,6 +102,24 @@ def test_the_school_wide_figures_and_each_rooms_roll() -> None:
         (ROOM_A, 2, 2), (ROOM_B, 1, 0), (ROOM_C, 0, 2)}
 
 
+@given(MARKS)
+def test_the_roll_call_adds_up_each_students_status(plan) -> None:
+    """The school-wide figures and the lists are each student's status (student_states)
+    counted: one current report per room, a stranger among the students named."""
+    stranger = uuid.UUID(int=99)
+    reports = latest_per_room(report(room, minute, *marks, (stranger, X), client=n + 1)
+                              for n, (room, minute, marks) in enumerate(plan)).values()
+    states = student_states(EXPECTED, reports).values()
+    call = roll_call(expect(EXPECTED), reversed(list(reports)))
+    expected = [s for s in states if s.student_id in EXPECTED]
+    assert (call.accounted, call.absent, call.not_reported) == (
+        sum(s.status in SEEN for s in states), sum(s.status is AB for s in states),
+        sum(s.status is None for s in expected))
+    for listed, status in ((call.missing, M), (call.injured, HURT)):
+        assert {s.student_id: s for s in listed} == {
+            s.student_id: s for s in states if s.status is status}
+
+
 def test_no_roster_no_reports_is_an_empty_roll() -> None:
     call = roll_call(expect({}), [])
     assert (call.expected, call.accounted, call.not_reported, call.rooms) == (0, 0, 0, ())
