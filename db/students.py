@@ -109,20 +109,24 @@ async def students_of_school(conn: Connection, school_id: uuid.UUID,
     return {r["id"] for r in await conn.fetch(_OF_SCHOOL, school_id, list(ids))}
 
 
-def _like(words: str) -> str:
-    """A LIKE pattern finding `words` anywhere, taken literally (no wildcards of theirs)."""
-    escaped = words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
+def _name_has(words: str) -> str:
+    """SQL: student `s`'s name, as "Given Family" or "Family, Given", has the text of
+    parameter `words` (case aside, taken literally: no wildcards)."""
+    return (f"(strpos(lower(s.given_name || ' ' || s.family_name), lower({words})) > 0 "
+            f"or strpos(lower(s.family_name || ', ' || s.given_name), lower({words})) > 0)")
 
 
-# search_students -- the school's active students whose name ("Given Family" or "Family,
-# Given") has the words, or whose SIS id is them, by name; at most $3
-_SEARCH = """
-select id, given_name || ' ' || family_name as name, grade from students
-where school_id = $1 and active
-  and (given_name || ' ' || family_name ilike $2 or family_name || ', ' || given_name ilike $2
-       or source_id = $4)
-order by family_name, given_name, id
+def _words(text: str) -> str:
+    """What a person typed, runs of spaces as one (names are stored that way)."""
+    return " ".join(text.split())
+
+
+# search_students -- the school's active students whose name has the words ($2), or whose
+# SIS id is them, by name; at most $3
+_SEARCH = f"""
+select s.id, s.given_name || ' ' || s.family_name as name, s.grade from students s
+where s.school_id = $1 and s.active and ({_name_has("$2")} or s.source_id = $2)
+order by s.family_name, s.given_name, s.id
 limit $3
 """
 
@@ -150,8 +154,7 @@ async def students_named(conn: Connection, school_id: uuid.UUID,
 
 async def search_students(conn: Connection, school_id: uuid.UUID, words: str,
                           most: int) -> list[FoundStudent]:
-    words = " ".join(words.split())
-    rows = await conn.fetch(_SEARCH, school_id, _like(words), most, words)
+    rows = await conn.fetch(_SEARCH, school_id, _words(words), most)
     return [FoundStudent(id=r["id"], name=r["name"], grade=r["grade"]) for r in rows]
 
 
@@ -197,14 +200,12 @@ def _student(row: asyncpg.Record) -> StudentItem:
 # list_students -- a page of the school's students by (family name, given name, id) after
 # the keyset, filtered. `q` is found anywhere in "given family" or "family, given" (case
 # aside): the school's index bounds the scan to its own students, a few thousand rows.
-_LIST = _STUDENT + """
+_LIST = _STUDENT + f"""
 where s.school_id = $1
   and ($2 or s.active)
   and ($3::text is null or s.grade = $3)
   and ($4::uuid is null or s.homeroom_id = $4)
-  and ($5::text is null
-       or strpos(lower(s.given_name || ' ' || s.family_name), lower($5)) > 0
-       or strpos(lower(s.family_name || ', ' || s.given_name), lower($5)) > 0)
+  and ($5::text is null or {_name_has("$5::text")})
   and ($6::text is null or (s.family_name, s.given_name, s.id) > ($6, $7::text, $8::uuid))
 order by s.family_name, s.given_name, s.id
 limit $9
@@ -216,7 +217,8 @@ async def list_students(conn: Connection, school_id: uuid.UUID, which: StudentFi
                         limit: int) -> list[StudentItem]:
     family, given, last_id = after or (None, None, None)
     rows = await conn.fetch(_LIST, school_id, which.include_inactive, which.grade,
-                            which.room_id, which.q, family, given, last_id, limit)
+                            which.room_id, which.q and _words(which.q), family, given, last_id,
+                            limit)
     return [_student(r) for r in rows]
 
 

@@ -203,11 +203,14 @@ async def test_a_room_of_another_school_is_404_as_none(client, db, world):
 
 async def test_students_are_found_by_part_of_their_name(client, db, world):
     """By link and signed in: the school's active students, at most 20, never another
-    school's; LIKE's wildcards are taken literally."""
+    school's, or by their SIS id; LIKE's wildcards are taken literally."""
     [named] = await factories.students(db, world["id"], 1)
     given = await db.fetchval("select given_name from students where id = $1", named)
     r = await client.get(f"{world['link']}/students", params={"q": given.lower()})
     assert r.status_code == 200 and [s["id"] for s in r.json()] == [str(named)]
+    sis_id = await db.fetchval("select source_id from students where id = $1", named)
+    r = await client.get(f"{world['link']}/students", params={"q": sis_id})
+    assert [s["id"] for s in r.json()] == [str(named)]  # by the SIS's id, exactly
     r = await client.get(f"/v1/events/{world['event']}/students", params={"q": "Given"},
                          headers=bearer(world["teacher"]))
     assert r.status_code == 200 and len(r.json()) == 6  # not the other school's

@@ -71,6 +71,7 @@ async def test_search_grade_homeroom_and_inactive_filters(client, db):
         "Dev Alvarez", "Emma alvarado"]
     assert _names(await _list(client, school, q="okafor, al")) == ["Alice Okafor"]
     assert _names(await _list(client, school, q="ben oka")) == ["Ben Okafor"]
+    assert _names(await _list(client, school, q=" ben   oka ")) == ["Ben Okafor"]  # as typed
     assert _names(await _list(client, school, q="%")) == []  # no pattern: text as typed
     assert _names(await _list(client, school, grade="10")) == ["Dev Alvarez"]
     r = await _list(client, school, room_id=str(school["rooms"][0]))
