@@ -121,7 +121,7 @@ class Export(Value, kw_only=True):
     users: list[User]
     classes: list[Class] | None
     enrollments: list[Enrollment] | None
-    sessions: list[Session] | None = None
+    sessions: list[Session] | None
 
 
 class _Problems:
@@ -263,12 +263,12 @@ class _Cells:
         if not cell:
             return None
         try:
-            if DATE.fullmatch(cell):
-                return date.fromisoformat(cell)
+            if not DATE.fullmatch(cell):  # fromisoformat takes other ISO forms too
+                raise ValueError(cell)
+            return date.fromisoformat(cell)
         except ValueError:
-            pass
-        self.bad(column, f"{cell!r} is not a date written YYYY-MM-DD")
-        return None
+            self.bad(column, f"{cell!r} is not a date written YYYY-MM-DD")
+            return None
 
     def active(self) -> bool:
         """Not `tobedeleted` (an empty status is active: bulk files often leave it empty)."""
@@ -515,13 +515,13 @@ def room_finder(rooms: Sequence[Room]) -> Callable[[str], uuid.UUID | None]:
     return find
 
 
-def _terms(c: Class, sessions: Sequence[Session] | None) -> tuple[Term, ...] | None:
-    """The days the class meets: those of the active sessions it names; None (every day)
-    when it names none or the export has no academicSessions.csv to say when they are."""
-    if sessions is None or not c.terms:
+def _terms(c: Class, days: Mapping[str, Term] | None) -> tuple[Term, ...] | None:
+    """The days the class meets: those of the active sessions it names (`days`, by
+    sourcedId); None (every day) when it names none or the export has no
+    academicSessions.csv to say when they are."""
+    if days is None or not c.terms:
         return None
-    return merged_terms(Term(s.starts, s.ends) for s in sessions
-                        if s.sourced_id in c.terms and s.active)
+    return merged_terms(days[t] for t in c.terms if t in days)
 
 
 def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolRoster:
@@ -530,6 +530,8 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
     role), classes and enrollments; a homeroom class gives its students their homeroom."""
     find = room_finder(rooms)
     users = {u.sourced_id: u for u in export.users}
+    days = (None if export.sessions is None else
+            {s.sourced_id: Term(s.starts, s.ends) for s in export.sessions if s.active})
     students = [u for u in export.users if u.role == "student" and org_id in u.orgs]
     classes: list[ClassIn] | None = None
     unmapped = []
@@ -546,7 +548,7 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
             class_of[c.sourced_id] = ClassIn(source_id=c.sourced_id, title=c.title,
                                              room_id=room, periods=c.periods,
                                              homeroom=c.homeroom, active=c.active,
-                                             terms=_terms(c, export.sessions))
+                                             terms=_terms(c, days))
             classes.append(class_of[c.sourced_id])
     enrolled: dict[str, set[str]] = {}
     for e in export.enrollments or ():

@@ -1,7 +1,7 @@
 """Who is expected where at a moment: the school's date and the bell schedule's period
-then (in the school's time zone), and each active student's room at that period, among
-the classes meeting that day (db/students.py). An event's
-rooms expect the students they had when it started: fixed then, and read back after."""
+then (in the school's time zone), and each active student's room at that period among
+the classes meeting that day (db/students.py). An event's rooms expect the students they
+had when it started: fixed then, and read back after."""
 
 from __future__ import annotations
 
