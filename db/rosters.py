@@ -7,14 +7,14 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import date, datetime
 
 import msgspec
 
 from db.pool import Connection
 from domain.oneroster import SchoolRef
 from domain.schools import Room
-from domain.student_roster import RosterPlan, SchoolClass, StoredRoster
+from domain.student_roster import RosterPlan, SchoolClass, StoredRoster, Term
 from domain.students import Guardian, Restriction, Student
 
 # district_schools -- a district's schools as matching orgs needs them, locked (no key
@@ -53,9 +53,13 @@ _GUARDIANS = """
 select id, school_id, source_id, name, phone, email, language from guardians
 where school_id = $1
 """
+# (a class's terms as [first day, last day] pairs: a date range's upper bound is the day
+# after its last)
 _CLASSES = """
-select id, source_id, title, room_id, periods, homeroom, active from classes
-where school_id = $1
+select id, source_id, title, room_id, periods, homeroom, active,
+       case when terms is not null
+            then array(select array[lower(t), upper(t) - 1] from unnest(terms) t) end as terms
+from classes where school_id = $1
 """
 _LINKS = """
 select student_id, guardian_id, relationship from student_guardians where school_id = $1
@@ -67,13 +71,25 @@ where school_id = $1
 _ENROLLMENTS = "select student_id, class_id from enrollments where school_id = $1"
 
 
+def _terms(days: list[list[date]] | None) -> tuple[Term, ...] | None:
+    return None if days is None else tuple(Term(first, last) for first, last in days)
+
+
+def _multirange(terms: Sequence[Term] | None) -> str | None:
+    """The terms as a datemultirange literal (days both included), or null: arrays of
+    multiranges do not travel as parameters, so each class's goes as one text."""
+    if terms is None:
+        return None
+    return "{" + ",".join(f"[{t.starts},{t.ends}]" for t in terms) + "}"
+
+
 async def stored_roster(conn: Connection, school_id: uuid.UUID) -> StoredRoster:
     return StoredRoster(
         students=[msgspec.convert(dict(r), Student)
                   for r in await conn.fetch(_STUDENTS, school_id)],
         guardians=[msgspec.convert(dict(r), Guardian)
                    for r in await conn.fetch(_GUARDIANS, school_id)],
-        classes=[msgspec.convert(dict(r), SchoolClass)
+        classes=[msgspec.convert(dict(r) | {"terms": _terms(r["terms"])}, SchoolClass)
                  for r in await conn.fetch(_CLASSES, school_id)],
         links=[tuple(r) for r in await conn.fetch(_LINKS, school_id)],
         restrictions=[msgspec.convert(dict(r), Restriction)
@@ -111,19 +127,21 @@ where guardians.school_id = excluded.school_id
 """
 
 # upsert_classes -- new classes and changed ones, by id (periods as one text per class:
-# arrays of arrays must be rectangular, so each travels joined by a line break)
+# arrays of arrays must be rectangular, so each travels joined by a line break; terms as
+# one multirange literal per class, null when it meets every day)
 _UPSERT_CLASSES = """
 insert into classes (id, school_id, source_id, title, room_id, periods, homeroom, active,
-                     updated_at)
+                     terms, updated_at)
 select u.id, $1, u.source_id, u.title, u.room_id,
        case when u.periods = '' then '{}'::text[] else string_to_array(u.periods, E'\\n') end,
-       u.homeroom, u.active, $9
+       u.homeroom, u.active, u.terms::datemultirange, $10
 from unnest($2::uuid[], $3::text[], $4::text[], $5::uuid[], $6::text[], $7::bool[],
-            $8::bool[]) as u(id, source_id, title, room_id, periods, homeroom, active)
+            $8::bool[], $9::text[])
+    as u(id, source_id, title, room_id, periods, homeroom, active, terms)
 on conflict (id) do update set
     source_id = excluded.source_id, title = excluded.title, room_id = excluded.room_id,
     periods = excluded.periods, homeroom = excluded.homeroom, active = excluded.active,
-    updated_at = excluded.updated_at
+    terms = excluded.terms, updated_at = excluded.updated_at
 where classes.school_id = excluded.school_id
 """
 
@@ -167,8 +185,8 @@ async def apply_plan(conn: Connection, school_id: uuid.UUID, plan: RosterPlan,
         [(g.id, g.source_id, g.name, g.phone, g.email, str(g.language))
          for g in plan.guardians], 6), now)
     await conn.execute(_UPSERT_CLASSES, school_id, *_columns(
-        [(c.id, c.source_id, c.title, c.room_id, "\n".join(c.periods), c.homeroom, c.active)
-         for c in plan.classes], 7), now)
+        [(c.id, c.source_id, c.title, c.room_id, "\n".join(c.periods), c.homeroom, c.active,
+          _multirange(c.terms)) for c in plan.classes], 8), now)
     await conn.execute(_UPSERT_STUDENTS, school_id, *_columns(
         [(s.id, s.source_id, s.given_name, s.family_name, s.grade, s.homeroom_id, s.active)
          for s in plan.students], 7), now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Collection
+from datetime import date
 
 import asyncpg
 import msgspec
@@ -27,7 +28,8 @@ class ExpectedStudent(Value, kw_only=True):
 
 
 # The room each active student of school $1 is expected in at period $2
-# (domain/schedule.py): the room of their class meeting in it, the first by the class's
+# (domain/schedule.py) on date $3 (the school's): the room of their class meeting in it
+# that day (in one of its terms, or every day when it has none), the first by the class's
 # source id when two are (co-taught sections), else their homeroom; no period: their
 # homeroom. Set-based (the period's classes joined once to their enrollments), not a probe
 # of the classes per student: a 2,000-student school answers in milliseconds.
@@ -36,7 +38,7 @@ with in_class as (
     select distinct on (e.student_id) e.student_id, c.room_id
     from classes c join enrollments e on e.class_id = c.id
     where c.school_id = $1 and c.active and c.room_id is not null
-      and $2::text = any(c.periods)
+      and $2::text = any(c.periods) and (c.terms is null or c.terms @> $3::date)
     order by e.student_id, c.source_id
 )
 select s.id, s.given_name, s.family_name, s.grade,
@@ -45,32 +47,33 @@ from students s left join in_class k on k.student_id = s.id
 where s.school_id = $1 and s.active
 """
 
-# expected_students -- each active student with their expected room at a period, by
-# name; one room's, or every room's when $3 is null
+# expected_students -- each active student with their expected room at a period of a
+# day, by name; one room's, or every room's when $4 is null
 _EXPECTED = f"""
 select * from ({_EXPECTED_ROOMS}) expected
-where $3::uuid is null or room_id = $3
+where $4::uuid is null or room_id = $4
 order by family_name, given_name, id
 """
 
 
 async def expected_students(conn: Connection, school_id: uuid.UUID, period: str | None,
-                            room_id: uuid.UUID | None = None) -> list[ExpectedStudent]:
-    rows = await conn.fetch(_EXPECTED, school_id, period, room_id)
+                            day: date, room_id: uuid.UUID | None = None
+                            ) -> list[ExpectedStudent]:
+    rows = await conn.fetch(_EXPECTED, school_id, period, day, room_id)
     return [msgspec.convert(dict(r), ExpectedStudent) for r in rows]
 
 
-# freeze_expected -- the students the rooms of event $3 expect, fixed at its start: each
-# active student's expected room at the period then ($2; null: homerooms)
+# freeze_expected -- the students the rooms of event $4 expect, fixed at its start: each
+# active student's expected room at the period then ($2; null: homerooms) on that day ($3)
 _FREEZE = f"""
 insert into event_students (event_id, school_id, student_id, room_id)
-select $3, $1, id, room_id from ({_EXPECTED_ROOMS}) expected
+select $4, $1, id, room_id from ({_EXPECTED_ROOMS}) expected
 """
 
 
 async def freeze_expected(conn: Connection, school_id: uuid.UUID, period: str | None,
-                          event_id: uuid.UUID) -> None:
-    await conn.execute(_FREEZE, school_id, period, event_id)
+                          day: date, event_id: uuid.UUID) -> None:
+    await conn.execute(_FREEZE, school_id, period, day, event_id)
 
 
 # expected_in_event -- the students the event's rooms expect (one room's, or every room's

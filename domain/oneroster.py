@@ -4,7 +4,8 @@ write), read into each school's roster (domain/student_roster.py).
 The export is a set of CSV files named by its `manifest.csv` (`propertyName,value` rows:
 `file.users` is `bulk`, `delta` or `absent`). Muster reads `orgs.csv` and `users.csv`
 (both must be bulk), `classes.csv` and `enrollments.csv` (absent: the schools' classes
-stay as they are) and checks `academicSessions.csv` when present; other files are not
+stay as they are) and `academicSessions.csv` when present: a class meets only on the days
+of the sessions its `termSourcedIds` name (without them, every day); other files are not
 read. Headers are matched case aside, extension columns (`metadata.*`, or any other) are
 ignored except `metadata.language`, every cell may be quoted. Whatever contradicts itself
 is named (file, row, column, why) and nothing is imported; docs/roster.md has the rules.
@@ -12,8 +13,10 @@ is named (file, row, column, why) and nothing is imported; docs/roster.md has th
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from datetime import date
 
 import msgspec
 
@@ -29,6 +32,8 @@ from domain.student_roster import (
     GuardianIn,
     RosterIn,
     StudentIn,
+    Term,
+    merged_terms,
     room_key,
 )
 from domain.values import Value
@@ -41,7 +46,7 @@ COLUMNS = {"orgs": ("sourcedId", "name", "type"),
            "users": ("sourcedId", "role", "givenName", "familyName"),
            "classes": ("sourcedId", "title", "classType", "schoolSourcedId"),
            "enrollments": ("sourcedId", "classSourcedId", "userSourcedId", "role"),
-           "academicSessions": ("sourcedId",)}
+           "academicSessions": ("sourcedId", "startDate", "endDate")}
 MAX_ROWS = 200_000  # in one file: a large district's users
 GUARDIAN_ROLES = frozenset({"guardian", "parent", "relative"})
 STAFF_ROLES = frozenset({"teacher", "administrator", "aide", "proctor"})
@@ -50,6 +55,7 @@ ENROLLMENT_ROLES = frozenset({"student", "teacher", "administrator", "proctor", 
 ORG_TYPES = frozenset({"department", "school", "district", "local", "state", "national"})
 CLASS_TYPES = frozenset({"homeroom", "scheduled"})
 TITLE_MAX = 200
+DATE = re.compile(r"\d{4}-\d{2}-\d{2}")  # the only date form OneRoster's CSV binding has
 
 Row = tuple[int, dict[str, str]]
 
@@ -85,6 +91,17 @@ class Class(Value, kw_only=True):
     school: str
     location: str | None
     periods: tuple[str, ...]
+    terms: tuple[str, ...]
+    active: bool
+
+
+class Session(Value, kw_only=True):
+    """An academic session (a term, a semester, a school year): its days, both included."""
+
+    row: int
+    sourced_id: str
+    starts: date
+    ends: date
     active: bool
 
 
@@ -97,12 +114,14 @@ class Enrollment(Value, kw_only=True):
 
 
 class Export(Value, kw_only=True):
-    """The export as read and checked; `classes` and `enrollments` None when absent."""
+    """The export as read and checked; `classes`, `enrollments` and `sessions` None when
+    absent."""
 
     orgs: list[Org]
     users: list[User]
     classes: list[Class] | None
     enrollments: list[Enrollment] | None
+    sessions: list[Session] | None
 
 
 class _Problems:
@@ -133,10 +152,11 @@ def read_export(files: Mapping[str, bytes], phone: Callable[[str], str]) -> Expo
     classes = _classes(tables["classes"], problems) if "classes" in tables else None
     enrollments = (_enrollments(tables["enrollments"], problems)
                    if "enrollments" in tables else None)
-    if "academicSessions" in tables:
-        _sourced_ids("academicSessions.csv", tables["academicSessions"], problems)
+    sessions = (_sessions(tables["academicSessions"], problems)
+                if "academicSessions" in tables else None)
     problems.check()
-    export = Export(orgs=orgs, users=users, classes=classes, enrollments=enrollments)
+    export = Export(orgs=orgs, users=users, classes=classes, enrollments=enrollments,
+                    sessions=sessions)
     _cross_check(export, problems)
     problems.check()
     return export
@@ -237,6 +257,19 @@ class _Cells:
             self.bad(column, f"{cell!r} is not one of {', '.join(sorted(allowed))}")
         return cell.lower()
 
+    def day(self, column: str) -> date | None:
+        """A required `YYYY-MM-DD` date; None when it is not one."""
+        cell = self.get(column, required=True)
+        if not cell:
+            return None
+        try:
+            if not DATE.fullmatch(cell):  # fromisoformat takes other ISO forms too
+                raise ValueError(cell)
+            return date.fromisoformat(cell)
+        except ValueError:
+            self.bad(column, f"{cell!r} is not a date written YYYY-MM-DD")
+            return None
+
     def active(self) -> bool:
         """Not `tobedeleted` (an empty status is active: bulk files often leave it empty)."""
         status = self.one_of("status", frozenset({"active", "tobedeleted"}), required=False)
@@ -245,7 +278,8 @@ class _Cells:
 
 _SPELLING = {n.lower(): n for n in (
     "sourcedId", "givenName", "familyName", "enabledUser", "orgSourcedIds", "agentSourcedIds",
-    "classType", "schoolSourcedId", "classSourcedId", "userSourcedId", "metadata.language")}
+    "classType", "schoolSourcedId", "classSourcedId", "userSourcedId", "metadata.language",
+    "termSourcedIds", "startDate", "endDate")}
 
 
 def _rows(file: str, rows: list[Row], problems: _Problems) -> list[_Cells]:
@@ -322,8 +356,24 @@ def _classes(rows: list[Row], problems: _Problems) -> list[Class]:
                   homeroom=c.one_of("classtype", CLASS_TYPES) == "homeroom",
                   school=c.get("schoolsourcedid", required=True),
                   location=c.get("location", TITLE_MAX) or None,
-                  periods=c.listed("periods"), active=c.active())
+                  periods=c.listed("periods"), terms=c.listed("termsourcedids"),
+                  active=c.active())
             for i, c in zip(ids, _rows("classes.csv", rows, problems), strict=True)]
+
+
+def _sessions(rows: list[Row], problems: _Problems) -> list[Session]:
+    """The sessions whose dates are sound (the others are named, and refuse the export)."""
+    ids = _sourced_ids("academicSessions.csv", rows, problems)
+    sessions = []
+    for sourced_id, c in zip(ids, _rows("academicSessions.csv", rows, problems), strict=True):
+        starts, ends, active = c.day("startdate"), c.day("enddate"), c.active()
+        if starts is None or ends is None:
+            continue
+        if ends < starts:
+            c.bad("enddate", f"{ends} is before the startDate {starts}")
+        sessions.append(Session(row=c.number, sourced_id=sourced_id, starts=starts,
+                                ends=ends, active=active))
+    return sessions
 
 
 def _enrollments(rows: list[Row], problems: _Problems) -> list[Enrollment]:
@@ -347,10 +397,15 @@ def _cross_check(export: Export, problems: _Problems) -> None:
                 problems.add("users.csv", u.row, "agentSourcedIds",
                              f"{agent} is not in users.csv")
     classes = {c.sourced_id: c for c in export.classes or ()}
+    sessions = {s.sourced_id for s in export.sessions or ()}
     for c in export.classes or ():
         if c.school not in orgs:
             problems.add("classes.csv", c.row, "schoolSourcedId", f"{c.school} is not in "
                          "orgs.csv")
+        for term in c.terms:
+            if export.sessions is not None and term not in sessions:
+                problems.add("classes.csv", c.row, "termSourcedIds", f"{term} is not in "
+                             "academicSessions.csv")
     for e in export.enrollments or ():
         user = users.get(e.user_id)
         if e.class_id not in classes:
@@ -460,12 +515,23 @@ def room_finder(rooms: Sequence[Room]) -> Callable[[str], uuid.UUID | None]:
     return find
 
 
+def _terms(c: Class, days: Mapping[str, Term] | None) -> tuple[Term, ...] | None:
+    """The days the class meets: those of the active sessions it names (`days`, by
+    sourcedId); None (every day) when it names none or the export has no
+    academicSessions.csv to say when they are."""
+    if days is None or not c.terms:
+        return None
+    return merged_terms(days[t] for t in c.terms if t in days)
+
+
 def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolRoster:
     """The students of the org (all roles but students are only checked), their
     guardians (linked by agentSourcedIds either way; the relationship is the guardian's
     role), classes and enrollments; a homeroom class gives its students their homeroom."""
     find = room_finder(rooms)
     users = {u.sourced_id: u for u in export.users}
+    days = (None if export.sessions is None else
+            {s.sourced_id: Term(s.starts, s.ends) for s in export.sessions if s.active})
     students = [u for u in export.users if u.role == "student" and org_id in u.orgs]
     classes: list[ClassIn] | None = None
     unmapped = []
@@ -481,7 +547,8 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
                                                  location=c.location))
             class_of[c.sourced_id] = ClassIn(source_id=c.sourced_id, title=c.title,
                                              room_id=room, periods=c.periods,
-                                             homeroom=c.homeroom, active=c.active)
+                                             homeroom=c.homeroom, active=c.active,
+                                             terms=_terms(c, days))
             classes.append(class_of[c.sourced_id])
     enrolled: dict[str, set[str]] = {}
     for e in export.enrollments or ():

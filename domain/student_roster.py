@@ -13,6 +13,7 @@ from __future__ import annotations
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 import msgspec
@@ -74,8 +75,29 @@ class StudentIn(Value, kw_only=True):
     classes: tuple[str, ...] | None = None
 
 
+class Term(Value):
+    """Days a class meets: from `starts` to `ends`, both included."""
+
+    starts: date
+    ends: date
+
+
+def merged_terms(terms: Iterable[Term]) -> tuple[Term, ...]:
+    """The same days as `terms`, in order, overlapping or touching terms made one: the
+    form the database keeps them in (a multirange), so that a class read back compares
+    equal to the one planned and a re-import of the same terms changes nothing."""
+    merged: list[Term] = []
+    for term in sorted(terms, key=lambda t: t.starts):
+        if merged and term.starts <= merged[-1].ends + timedelta(days=1):
+            merged[-1] = Term(merged[-1].starts, max(merged[-1].ends, term.ends))
+        else:
+            merged.append(term)
+    return tuple(merged)
+
+
 class ClassIn(Value, kw_only=True):
-    """A class as the roster gives it: where it meets (None: in no known room) and when."""
+    """A class as the roster gives it: where it meets (None: in no known room) and when:
+    its periods, on the days of its `terms` (merged_terms; None: every day, () none)."""
 
     source_id: str
     title: str
@@ -83,6 +105,7 @@ class ClassIn(Value, kw_only=True):
     periods: tuple[str, ...] = ()
     homeroom: bool = False
     active: bool = True
+    terms: tuple[Term, ...] | None = None
 
 
 class SchoolClass(ClassIn, kw_only=True):

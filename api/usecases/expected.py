@@ -1,13 +1,14 @@
-"""Who is expected where at a moment: the bell schedule's period then (in the school's
-time zone), and each active student's room at that period (db/students.py). An event's
-rooms expect the students they had when it started: fixed then, and read back after."""
+"""Who is expected where at a moment: the school's date and the bell schedule's period
+then (in the school's time zone), and each active student's room at that period among
+the classes meeting that day (db/students.py). An event's rooms expect the students they
+had when it started: fixed then, and read back after."""
 
 from __future__ import annotations
 
 import uuid
 import zoneinfo
 from collections import OrderedDict
-from datetime import datetime
+from datetime import date, datetime
 
 from db import schedules, students
 from db.pool import Connection
@@ -17,23 +18,25 @@ from domain.roll_call import Expected, expect
 from domain.schedule import BellSchedule, period_at
 
 
-def _period(schedule: BellSchedule | None, timezone: str, at: datetime) -> str | None:
+def _school_time(schedule: BellSchedule | None, timezone: str,
+                 at: datetime) -> tuple[date, str | None]:
     local = at.astimezone(zoneinfo.ZoneInfo(timezone))
-    return period_at(schedule, local) if schedule is not None else None
+    return local.date(), period_at(schedule, local) if schedule is not None else None
 
 
-async def period_then(conn: Connection, school_id: uuid.UUID, timezone: str,
-                      at: datetime) -> str | None:
-    """The bell schedule's period at `at` in the school's time zone; None: homerooms."""
-    return _period(await schedules.bell_schedule(conn, school_id), timezone, at)
+async def school_time(conn: Connection, school_id: uuid.UUID, timezone: str,
+                      at: datetime) -> tuple[date, str | None]:
+    """The school's date at `at` (which of its classes meet: those in a term then) and
+    the bell schedule's period, both in its time zone; period None: homerooms."""
+    return _school_time(await schedules.bell_schedule(conn, school_id), timezone, at)
 
 
 async def freeze_expected(conn: Connection, event: Event) -> None:
     """Fix the students the event's rooms expect, as the school expects them at its start
     (inside the transaction that stores the start)."""
     timezone, schedule = await schedules.school_clock(conn, event.school_id)
-    period = _period(schedule, timezone, event.started_at)
-    await students.freeze_expected(conn, event.school_id, period, event.id)
+    day, period = _school_time(schedule, timezone, event.started_at)
+    await students.freeze_expected(conn, event.school_id, period, day, event.id)
 
 
 async def expected_in_event(conn: Connection, event: Event,

@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 
 from api.usecases.callers import Caller
-from api.usecases.expected import period_then
+from api.usecases.expected import school_time
 from api.usecases.schools import school_as
 from api.usecases.unit_of_work import UnitOfWork
 from db import audit, erasure
@@ -102,8 +102,8 @@ async def expected(conn: asyncpg.Connection, caller: Caller, school_id: uuid.UUI
     codes = await db.room_codes(conn, school_id)
     if room_id is not None and room_id not in codes:
         raise NotFound(f"no room {room_id}")
-    period = await period_then(conn, school_id, school.timezone, at)
-    found = await db.expected_students(conn, school_id, period, room_id)
+    day, period = await school_time(conn, school_id, school.timezone, at)
+    found = await db.expected_students(conn, school_id, period, day, room_id)
     # a stable sort: each room's students stay in the query's order, by name
     by_room = {room: list(students) for room, students in itertools.groupby(
         sorted(found, key=lambda s: _room_order(s.room_id, codes)), key=lambda s: s.room_id)}

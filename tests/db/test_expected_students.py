@@ -1,6 +1,9 @@
-"""Who a room expects at a period: their class's room then, else their homeroom."""
+"""Who a room expects at a period of a day: their class's room then, else their homeroom;
+a class with terms meets only on their days."""
 
 from __future__ import annotations
+
+from datetime import date
 
 from db.students import expected_students
 from tests import factories
@@ -15,11 +18,34 @@ async def test_a_student_is_expected_in_their_class_at_its_period_else_their_hom
     await factories.school_class(db, school["id"], None, ["2"], [bob])  # no room: homeroom
     await db.execute("update students set active = false where id = $1", bob)
 
-    def rooms(found):
-        return {s.id: s.room_id for s in found}
+    day = date(2026, 11, 30)
 
-    assert rooms(await expected_students(db, school["id"], "1")) == {alice: lab, carol: lab}
-    assert rooms(await expected_students(db, school["id"], "2")) == {alice: home, carol: None}
-    assert rooms(await expected_students(db, school["id"], None)) == {alice: home, carol: None}
-    assert [s.id for s in await expected_students(db, school["id"], "3", lab)] == [alice, carol]
-    assert await expected_students(db, school["id"], "3", gym) == []
+    async def rooms(period, room=None):
+        return {s.id: s.room_id for s in await expected_students(db, school["id"], period,
+                                                                 day, room)}
+
+    assert await rooms("1") == {alice: lab, carol: lab}
+    assert await rooms("2") == {alice: home, carol: None}
+    assert await rooms(None) == {alice: home, carol: None}
+    assert [s.id for s in await expected_students(db, school["id"], "3", day, lab)] == [
+        alice, carol]
+    assert await rooms("3", gym) == {}
+
+
+async def test_a_class_with_terms_meets_only_on_their_days(db):
+    """Both ends of a term are its days; an empty set of terms is no day."""
+    school = await factories.staffed_school(db, room_count=2)
+    home, lab = school["rooms"]
+    alice, bob = await factories.students(db, school["id"], 2, homeroom_id=home)
+    fall = await factories.school_class(db, school["id"], lab, ["1"], [alice])
+    never = await factories.school_class(db, school["id"], lab, ["1"], [bob])
+    await db.execute("update classes set terms = '{[2026-08-01,2026-12-18]}' where id = $1",
+                     fall)
+    await db.execute("update classes set terms = '{}' where id = $1", never)
+
+    async def rooms(day):
+        return {s.id: s.room_id for s in await expected_students(db, school["id"], "1", day)}
+
+    assert await rooms(date(2026, 8, 1)) == {alice: lab, bob: home}
+    assert await rooms(date(2026, 12, 18)) == {alice: lab, bob: home}
+    assert await rooms(date(2026, 12, 19)) == {alice: home, bob: home}

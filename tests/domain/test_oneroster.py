@@ -5,6 +5,7 @@ locations to rooms by the stated rules (docs/roster.md)."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pytest
 
@@ -13,6 +14,7 @@ from domain.language import Language
 from domain.oneroster import SchoolRef, match_orgs, read_export, school_roster
 from domain.roster import InvalidRows
 from domain.schools import Room
+from domain.student_roster import Term
 from tests import oneroster_files as files
 
 ROOMS = [Room(id=uuid.uuid4(), code="R-001", name="Room 1"),
@@ -85,6 +87,18 @@ def test_a_messy_export_is_still_sound():
     (lambda t: t["orgs"][1].update(type="campus"), ("orgs.csv", 3, "type")),
     (lambda t: t["academicSessions"][0].update(sourcedId=""),
      ("academicSessions.csv", 2, "sourcedId")),
+    (lambda t: t["academicSessions"][0].update(startDate=""),
+     ("academicSessions.csv", 2, "startDate")),
+    (lambda t: t["academicSessions"][0].update(endDate="06/01/2027"),
+     ("academicSessions.csv", 2, "endDate")),
+    (lambda t: t["academicSessions"][0].update(startDate="20260801"),
+     ("academicSessions.csv", 2, "startDate")),  # ISO, but not the binding's form
+    (lambda t: t["academicSessions"][0].update(endDate="2027-02-30"),
+     ("academicSessions.csv", 2, "endDate")),
+    (lambda t: t["academicSessions"][0].update(endDate="2026-07-31"),
+     ("academicSessions.csv", 2, "endDate")),  # before it starts
+    (lambda t: t["classes"][1].update(termSourcedIds="Y1,NOPE"),
+     ("classes.csv", 3, "termSourcedIds")),
 ])
 def test_each_contradiction_is_named(change, where):
     tables = files.clean()
@@ -185,3 +199,48 @@ def test_a_class_in_an_unknown_room_keeps_its_students_homeroom():
     assert [(u.class_sourced_id, u.location) for u in found.unmapped_locations] == [
         ("C-ALG", "Annex 4")]
     assert found.roster.students[0].homeroom_id == ROOMS[0].id
+
+
+def with_semesters() -> files.Tables:
+    """The clean export with a fall and a spring semester (and a spring one withdrawn)."""
+    tables = files.clean()
+    tables["academicSessions"] += [
+        {"sourcedId": "FALL", "type": "semester", "startDate": "2026-08-01",
+         "endDate": "2026-12-18", "parentSourcedId": "Y1"},
+        {"sourcedId": "SPRING", "type": "semester", "startDate": "2027-01-04",
+         "endDate": "2027-05-28", "parentSourcedId": "Y1"},
+        {"sourcedId": "OLD", "status": "tobedeleted", "type": "semester",
+         "startDate": "2026-01-05", "endDate": "2026-05-29"}]
+    return tables
+
+
+def class_terms(tables: files.Tables) -> dict[str, tuple[Term, ...] | None]:
+    roster = school_roster(read_export(files.export(tables), phone), "O-HIGH", ROOMS).roster
+    return {c.source_id: c.terms for c in roster.classes or ()}
+
+
+def test_a_class_meets_on_the_days_of_the_sessions_it_names():
+    """The sessions' dates, both included, merged where they touch; a withdrawn session
+    is no day; a class naming no session meets every day."""
+    tables = with_semesters()
+    tables["classes"][1]["termSourcedIds"] = "SPRING, FALL,OLD"
+    tables["classes"].append({"sourcedId": "C-GONE", "title": "Gone", "classType":
+                              "scheduled", "schoolSourcedId": "O-HIGH",
+                              "termSourcedIds": "OLD"})
+    tables["classes"].append({"sourcedId": "C-YEAR", "title": "Choir", "classType":
+                              "scheduled", "schoolSourcedId": "O-HIGH",
+                              "termSourcedIds": "FALL,Y1"})
+    assert class_terms(tables) == {
+        "C-HR": None,
+        "C-ALG": (Term(date(2026, 8, 1), date(2026, 12, 18)),
+                  Term(date(2027, 1, 4), date(2027, 5, 28))),
+        "C-GONE": (),
+        "C-YEAR": (Term(date(2026, 8, 1), date(2027, 6, 1)),)}
+
+
+def test_without_academic_sessions_every_class_meets_every_day():
+    """Terms named with no academicSessions.csv to date them are no contradiction."""
+    tables = with_semesters()
+    tables["classes"][1]["termSourcedIds"] = "FALL"
+    del tables["academicSessions"]
+    assert class_terms(tables) == {"C-HR": None, "C-ALG": None}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
+from datetime import date, timedelta
 
 import msgspec
 import pytest
@@ -20,6 +21,8 @@ from domain.student_roster import (
     SchoolClass,
     StoredRoster,
     StudentIn,
+    Term,
+    merged_terms,
     plain_roster,
     plan_roster,
     student_columns,
@@ -117,6 +120,17 @@ def test_stored_types_compare_as_the_database_gives_them():
     assert msgspec.convert(msgspec.to_builtins(cls) | {"periods": ["1", "2"]},
                            SchoolClass) == cls
     assert Student and Guardian and Restriction  # the stored shapes are the domain's
+
+
+def test_terms_merge_as_the_database_keeps_them():
+    """In order, overlapping and touching terms as one, a term inside another gone."""
+    day = date(2026, 8, 1)
+    spring = Term(day + timedelta(days=160), day + timedelta(days=300))
+    assert merged_terms([spring, Term(day, day + timedelta(days=100)),
+                         Term(day + timedelta(days=101), day + timedelta(days=140)),
+                         Term(day + timedelta(days=10), day + timedelta(days=20))]) == (
+        Term(day, day + timedelta(days=140)), spring)
+    assert merged_terms([]) == ()
 
 
 # -- the plain students CSV ----------------------------------------------------------------
