@@ -6,9 +6,10 @@ PostgreSQL, or a temporary database on the server named by MUSTER_DATABASE_URL),
 the demo district (`muster demo`: Riverbend High has 60 rooms), and generates a OneRoster
 1.1 CSV export for Riverbend High: `--students` students with one or two guardians each
 (one in twenty without a phone), a homeroom class per room, `--periods` periods of
-scheduled classes (a class per room per period, one room in ten an unknown location), and
-every student enrolled in their homeroom and one class a period, zipped. Then, in this
-process, through the same use case as the API and `muster import` (one transaction):
+scheduled classes (a class per room per period, one room in ten an unknown location, each
+in one of two semesters), and every student enrolled in their homeroom and one class a
+period, zipped. Then, in this process, through the same use case as the API and `muster
+import` (one transaction):
 
     the first import (everything added)
     a re-import of the same export (nothing changes, nothing is written)
@@ -63,6 +64,15 @@ def zipped(files: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+# the school year, and the two semesters its scheduled classes meet in (homerooms: all year)
+SESSIONS = [{"sourcedId": "Y-1", "title": "2026-27", "type": "schoolYear",
+             "startDate": "2026-08-17", "endDate": "2027-05-28"},
+            {"sourcedId": "T-1", "title": "Fall", "type": "semester",
+             "startDate": "2026-08-17", "endDate": "2026-12-18", "parentSourcedId": "Y-1"},
+            {"sourcedId": "T-2", "title": "Spring", "type": "semester",
+             "startDate": "2027-01-05", "endDate": "2027-05-28", "parentSourcedId": "Y-1"}]
+
+
 def generate(school: str, codes: list[str], students: int, periods: int,
              renamed: float = 0.0, gone: float = 0.0) -> dict[str, bytes]:
     """The export's files; `renamed` and `gone` the shares of students changed and left out."""
@@ -71,12 +81,13 @@ def generate(school: str, codes: list[str], students: int, periods: int,
     enrollments: list[dict[str, str]] = []
     for r, code in enumerate(codes):
         classes.append({"sourcedId": f"HR-{r}", "title": f"Homeroom {code}",
-                        "classType": "homeroom", "location": code, "schoolSourcedId": "O-1"})
+                        "classType": "homeroom", "location": code, "schoolSourcedId": "O-1",
+                        "termSourcedIds": "Y-1"})
         for p in range(1, periods + 1):
             classes.append({"sourcedId": f"C-{r}-{p}", "title": f"Class {r} period {p}",
                             "classType": "scheduled", "schoolSourcedId": "O-1",
                             "location": code if r % 10 else f"Portable {r}",
-                            "periods": str(p)})
+                            "periods": str(p), "termSourcedIds": f"T-{1 + p % 2}"})
     left_out = int(students * gone)
     for n in range(left_out, students):
         sid, given = f"S{n}", ("Renamed" if n < left_out + students * renamed else "Given")
@@ -98,7 +109,8 @@ def generate(school: str, codes: list[str], students: int, periods: int,
                                 "schoolSourcedId": "O-1", "userSourcedId": sid,
                                 "role": "student"})
     tables = {"orgs": [{"sourcedId": "O-1", "name": school, "type": "school"}],
-              "users": users, "classes": classes, "enrollments": enrollments}
+              "users": users, "classes": classes, "enrollments": enrollments,
+              "academicSessions": SESSIONS}
     manifest = [{"propertyName": "manifest.version", "value": "1.0"},
                 {"propertyName": "oneroster.version", "value": "1.1"},
                 *({"propertyName": f"file.{name}", "value": "bulk"} for name in tables)]
