@@ -15,7 +15,6 @@ school expected there at the event's start (its class then, else its homeroom).
 
 from __future__ import annotations
 
-import operator
 import uuid
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -56,11 +55,19 @@ class StudentState(Value, kw_only=True):
 
 
 class RoomCall(Value, kw_only=True):
-    """A room's roll: how many students it expects, how many its current report names."""
+    """A room's roll: how many students it expects, how many its current report names;
+    of the students whose status its report decided (each student counts in one room),
+    how many it saw (`accounted`: present, injured or extra), reported missing or absent,
+    and saw injured; `not_reported` the students it expects that no report names yet."""
 
     room_id: uuid.UUID
     expected: int
     named: int
+    accounted: int = 0
+    missing: int = 0
+    absent: int = 0
+    injured: int = 0
+    not_reported: int = 0
 
 
 class RollCall(Value, kw_only=True):
@@ -81,8 +88,8 @@ def _order(checkin: CheckIn) -> tuple[datetime, datetime, uuid.UUID]:
     return checkin.observed_at, checkin.received_at, checkin.client_id
 
 
-_Decided = tuple[CheckIn, StudentStatus]  # a student's deciding mark: the report, the status
-_status = operator.itemgetter(1)  # a deciding mark's status
+# a student's deciding mark: the room whose report decided it, and the status
+_Decided = tuple[uuid.UUID, StudentStatus]
 _MISSING, _INJURED = StudentStatus.MISSING, StudentStatus.INJURED  # read once, not per mark
 
 
@@ -94,7 +101,8 @@ def _marks(current: Iterable[CheckIn]) -> tuple[dict[uuid.UUID, _Decided],
     unseen: dict[uuid.UUID, _Decided] = {}
     for checkin in sorted(current, key=_order):
         for mark in checkin.students:
-            (seen if mark.status in SEEN else unseen)[mark.student_id] = checkin, mark.status
+            (seen if mark.status in SEEN else unseen)[mark.student_id] = (checkin.room_id,
+                                                                           mark.status)
     return seen, unseen
 
 
@@ -110,8 +118,8 @@ def _state(student_id: uuid.UUID, decided: _Decided | None,
     if decided is None:
         return StudentState(student_id=student_id, status=None, room_id=room,
                             expected_room_id=room)
-    checkin, status = decided
-    return StudentState(student_id=student_id, status=status, room_id=checkin.room_id,
+    decided_in, status = decided
+    return StudentState(student_id=student_id, status=status, room_id=decided_in,
                         expected_room_id=room)
 
 
@@ -134,21 +142,37 @@ def roll_call(expected: Expected, current: Iterable[CheckIn]) -> RollCall:
     reports = list(current)
     seen, unseen = _marks(reports)
     deciding = unseen | seen
-    tally = Counter(map(_status, deciding.values()))
-    rooms, expecting = expected.rooms, expected.per_room
+    by_room = Counter(deciding.values())  # (room, status) -> students
+    tally: Counter[StudentStatus] = Counter()
+    for (_, status), count in by_room.items():
+        tally[status] += count
+    rooms = expected.rooms
+    unreported = expected.students.difference(deciding)
+    unreported_in = Counter(map(rooms.__getitem__, unreported))
     named = {c.room_id: len(c.students) for c in reports}
     return RollCall(
         expected=len(rooms),
         accounted=sum(tally[s] for s in SEEN),
         absent=tally[StudentStatus.ABSENT],
-        not_reported=len(expected.students.difference(deciding)),
+        not_reported=len(unreported),
         missing=tuple(_state(s, d, rooms) for s, d in unseen.items()
                       if d[1] is _MISSING and s not in seen),
         injured=tuple(_state(s, d, rooms) for s, d in seen.items()
                       if d[1] is _INJURED),
-        rooms=tuple(RoomCall(room_id=r, expected=expecting.get(r, 0), named=named.get(r, 0))
-                    for r in dict.fromkeys([*expecting, *named])),
+        rooms=tuple(_room_call(r, expected.per_room.get(r, 0), named.get(r, 0), by_room,
+                               unreported_in[r])
+                    for r in dict.fromkeys([*expected.per_room, *named])),
     )
+
+
+def _room_call(room: uuid.UUID, expects: int, named: int,
+               by_room: Counter[_Decided], not_reported: int) -> RoomCall:
+    return RoomCall(room_id=room, expected=expects, named=named,
+                    accounted=sum(by_room[room, s] for s in SEEN),
+                    missing=by_room[room, StudentStatus.MISSING],
+                    absent=by_room[room, StudentStatus.ABSENT],
+                    injured=by_room[room, StudentStatus.INJURED],
+                    not_reported=not_reported)
 
 
 def full_accountability_at(expected: Collection[uuid.UUID],

@@ -84,6 +84,7 @@ async def dashboard(request: Request, conn: Conn, caller: CallerOf, now: Now, st
     return page("dashboard.html", csrf=csrf_of(request, caller), caller=caller, d=seen,
                 elapsed=duration(max(lasted.total_seconds(), 0)),
                 plan=plan(seen.rooms) if seen.rooms is not None else None,
+                rolls={r.room_id: r for r in seen.roll_call.rooms} if seen.roll_call else {},
                 tz=zone(seen.school.timezone), ends=ENDINGS, EventStatus=EventStatus,
                 threat_word=WORDS[Language.EN].threats[seen.event.drill],
                 CheckInStatus=CheckInStatus,

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import asyncpg
+import msgspec
 
 from api.usecases.expected import ExpectedCache
 from db import checkins as db
@@ -93,13 +94,21 @@ class StudentWhere(Value, kw_only=True):
 
 
 class RoomRoll(Value, kw_only=True):
-    """A room's roll: students expected there at the start, and named by its report."""
+    """A room's roll: students expected there at the start, and named by its report; of
+    the students whose status its report decided (each student counts in one room), those
+    it saw (`accounted`), reported missing or absent, and saw injured; `not_reported`
+    those it expects that no report names yet."""
 
     room_id: uuid.UUID
     code: str
     name: str
     expected: int
     named: int
+    accounted: int
+    missing: int
+    absent: int
+    injured: int
+    not_reported: int
 
 
 class RollCallOut(Value, kw_only=True):
@@ -202,7 +211,7 @@ async def roll_call_of(conn: asyncpg.Connection, ctx: EventContext, rooms: list[
         expected=call.expected, accounted=call.accounted, absent=call.absent,
         not_reported=call.not_reported,
         missing=by_name(call.missing), injured=by_name(call.injured),
-        rooms=[RoomRoll(room_id=r.room_id, code=by_id[r.room_id].code,
-                        name=by_id[r.room_id].name, expected=r.expected, named=r.named)
+        rooms=[RoomRoll(code=by_id[r.room_id].code, name=by_id[r.room_id].name,
+                        **msgspec.structs.asdict(r))
                for r in sorted(call.rooms, key=lambda r: order.get(r.room_id, 0))
                if r.room_id in by_id])

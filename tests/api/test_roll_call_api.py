@@ -117,8 +117,9 @@ async def test_too_many_students_in_one_report_is_refused(client, world):
 
 
 async def test_an_extra_student_elsewhere_is_not_missing(client, world, clock):
-    """Room A says its student is missing; room B has them as an extra: accounted, and
-    not on the missing list; the other missing student is listed with room A."""
+    """Room A says its student is missing; room B has them as an extra: accounted (in
+    B's roll), and not on the missing list; the other missing student is listed with room
+    A."""
     (one, two, three), (four, five) = world["in_a"], world["in_b"]
     a, b, _ = world["rooms"]
     await check_in(client, world, report(a, (one, "missing"), (two, "missing"),
@@ -133,6 +134,9 @@ async def test_an_extra_student_elsewhere_is_not_missing(client, world, clock):
     assert call["missing"][0]["name"].startswith("Given")
     assert [(r["code"], r["expected"], r["named"]) for r in call["rooms"]] == [
         ("R-001", 3, 3), ("R-002", 2, 2)]
+    # each student in the room that decided their status: the extra one in B, not in A
+    assert [[r[k] for k in ("accounted", "missing", "absent", "injured", "not_reported")]
+            for r in call["rooms"]] == [[0, 1, 1, 0, 0], [2, 0, 0, 0, 1]]
     assert five and call["injured"] == []
 
 
@@ -173,7 +177,8 @@ async def test_a_rooms_list_follows_the_bell_schedule_at_the_start(client, db, w
     event = await factories.start(client, world)
     assert await listed(event, c) == [str(one)] and str(one) not in await listed(event, a)
     assert (await roll(client, world | {"event": event}))["rooms"][-1] == {
-        "room_id": str(c), "code": "R-003", "name": "Room 3", "expected": 1, "named": 0}
+        "room_id": str(c), "code": "R-003", "name": "Room 3", "expected": 1, "named": 0,
+        "accounted": 0, "missing": 0, "absent": 0, "injured": 0, "not_reported": 1}
 
 
 async def test_a_rooms_list_by_link_shows_its_statuses_and_extras(client, world, clock):

@@ -26,7 +26,8 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
         phone, browser, live, db, shoot):
     """Three students in R-001, one of R-002 here as an extra: all present, one tapped to
     missing; the counts follow the marks, the report stores them, and the dashboard
-    (opened before) shows the missing student by name with R-001."""
+    (opened before) shows the missing student by name with R-001, and each room's roll on
+    its card."""
     school = await _school(db)
     principal = await factories.person(db, school["district"], school["id"], "principal")
     first, second, third = await factories.students(db, school["id"], 3,
@@ -42,6 +43,9 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
     await dashboard.goto(f"/events/{world['event']}")
     await expect(dashboard.locator("#live")).to_have_text("Live")
     await expect(dashboard.locator("#s-not-reported")).to_have_text("4")
+    cards = [dashboard.locator(f"#room-{room} .room-roll") for room in school["rooms"][:2]]
+    await expect(cards[0]).to_have_text("Roll call: 0 seen · 3 not reported")
+    await expect(cards[1]).to_have_text("Roll call: 0 seen · 1 not reported")
 
     page = await phone.new_page()
     await page.goto(world["link"])
@@ -75,6 +79,9 @@ async def test_a_room_is_checked_in_by_name_and_the_dashboard_names_the_missing(
     await expect(missing).to_contain_text("R-001")
     await expect(dashboard.locator("#s-accounted")).to_have_text("3")
     await expect(dashboard.locator("#s-not-reported")).to_have_text("0")
+    # R-002's student is an extra in R-001: seen there, so R-002 has nobody to report
+    await expect(cards[0]).to_have_text("Roll call: 3 seen · 1 missing")
+    await expect(cards[1]).to_have_text("Roll call: 0 seen")
     await shoot(dashboard, "dashboard-missing-student")
     await laptop.close()
 

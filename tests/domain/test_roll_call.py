@@ -100,6 +100,11 @@ def test_the_school_wide_figures_and_each_rooms_roll() -> None:
     assert [(s.student_id, s.room_id) for s in call.injured] == [(ANA, ROOM_A)]
     assert {(r.room_id, r.expected, r.named) for r in call.rooms} == {
         (ROOM_A, 2, 2), (ROOM_B, 1, 0), (ROOM_C, 0, 2)}
+    rolls = {r.room_id: (r.accounted, r.missing, r.absent, r.injured, r.not_reported)
+             for r in call.rooms}
+    # B expects Cal, whom C reported missing: Cal counts in C, not as unreported in B
+    assert rolls == {ROOM_A: (1, 0, 1, 1, 0), ROOM_B: (0, 0, 0, 0, 0),
+                     ROOM_C: (1, 1, 0, 0, 0)}
 
 
 @given(MARKS)
@@ -118,6 +123,15 @@ def test_the_roll_call_adds_up_each_students_status(plan) -> None:
     for listed, status in ((call.missing, M), (call.injured, HURT)):
         assert {s.student_id: s for s in listed} == {
             s.student_id: s for s in states if s.status is status}
+    for room in call.rooms:  # each student counted in the room that decided their status
+        here = [s for s in states if s.status is not None and s.room_id == room.room_id]
+        assert (room.accounted, room.missing, room.absent, room.injured) == (
+            sum(s.status in SEEN for s in here), sum(s.status is M for s in here),
+            sum(s.status is AB for s in here), sum(s.status is HURT for s in here))
+        assert room.not_reported == sum(s.status is None and s.room_id == room.room_id
+                                        for s in expected)
+    assert sum(r.accounted for r in call.rooms) == call.accounted
+    assert sum(r.missing for r in call.rooms) == len(call.missing)
 
 
 def test_no_roster_no_reports_is_an_empty_roll() -> None:

@@ -208,7 +208,15 @@
   }
 
   // --- students by name: missing ones with their last known room, read again with the
-  // staff's figures after each report ---
+  // staff's figures after each report; each room's roll on its card ---
+  function roll(x) {
+    if (!x || !(x.expected || x.named)) return "";
+    const parts = [`Roll call: ${x.accounted} seen`];
+    for (const [n, word] of [[x.missing, "missing"], [x.absent, "absent"], [x.injured, "injured"],
+      [x.not_reported, "not reported"]]) if (n) parts.push(`${n} ${word}`);
+    return parts.join(" · ");
+  }
+
   function drawRollCall(call) {
     if (!$("students-section")) return;
     const where = (m) => (m.last_room ? `${m.last_room.code} ${m.last_room.name}` : "unknown");
@@ -228,6 +236,10 @@
       return li;
     }));
     $("none-missing").hidden = call.missing.length > 0;
+    const rolls = new Map(call.rooms.map((x) => [x.room_id, x]));
+    for (const li of document.querySelectorAll("li.room")) {
+      li.querySelector(".room-roll").textContent = roll(rolls.get(li.id.slice("room-".length)));
+    }
     $("injured-title").hidden = call.injured.length === 0;
     $("injured-students").replaceChildren(...call.injured.map((m) => {
       const li = el("li");
