@@ -15,8 +15,7 @@ USECASES = ROOT / "api" / "usecases"
 # and msgspec for its structs. A new one is a decision, made here on purpose.
 DOMAIN_MAY_IMPORT = frozenset({
     "__future__", "base64", "calendar", "collections", "csv", "datetime", "enum", "functools",
-    "hashlib", "hmac", "importlib", "io", "ipaddress", "itertools", "operator", "re", "tomllib",
-    "typing",
+    "hashlib", "hmac", "importlib", "io", "ipaddress", "itertools", "re", "tomllib", "typing",
     "unicodedata", "uuid",
     "msgspec",
 })
