@@ -68,7 +68,9 @@ _RESTRICTIONS = """
 select id, student_id, kind, adult_name, guardian_id, note from student_restrictions
 where school_id = $1
 """
-_ENROLLMENTS = "select student_id, class_id from enrollments where school_id = $1"
+_ENROLLMENTS = """
+select student_id, class_id, begins, ends from enrollments where school_id = $1
+"""
 
 
 def _terms(days: list[list[date]] | None) -> tuple[Term, ...] | None:
@@ -165,11 +167,13 @@ from unnest($2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::uuid[], $7::text
     as u(id, student_id, kind, adult_name, guardian_id, note)
 """
 
-# replace_enrollments -- these students' classes, replaced whole
+# replace_enrollments -- these students' enrollments (class and dates), replaced whole
 _DELETE_ENROLLMENTS = "delete from enrollments where school_id = $1 and student_id = any($2)"
 _INSERT_ENROLLMENTS = """
-insert into enrollments (class_id, student_id, school_id)
-select u.class_id, u.student_id, $1 from unnest($2::uuid[], $3::uuid[]) as u(class_id, student_id)
+insert into enrollments (class_id, student_id, school_id, begins, ends)
+select u.class_id, u.student_id, $1, u.begins, u.ends
+from unnest($2::uuid[], $3::uuid[], $4::date[], $5::date[]) as u(class_id, student_id, begins,
+                                                                 ends)
 """
 
 
@@ -199,7 +203,8 @@ async def apply_plan(conn: Connection, school_id: uuid.UUID, plan: RosterPlan,
          for rs in plan.restrictions.values() for r in rs], 6))
     await conn.execute(_DELETE_ENROLLMENTS, school_id, list(plan.enrollments))
     await conn.execute(_INSERT_ENROLLMENTS, school_id, *_columns(
-        [(c, s) for s, classes in plan.enrollments.items() for c in classes], 2))
+        [(c, s, begins, ends) for s, enrolled in plan.enrollments.items()
+         for c, begins, ends in enrolled], 4))
 
 
 # school_rooms -- every room of the school, to map class locations and homerooms to

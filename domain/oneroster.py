@@ -4,9 +4,10 @@ write), read into each school's roster (domain/student_roster.py).
 The export is a set of CSV files named by its `manifest.csv` (`propertyName,value` rows:
 `file.users` is `bulk`, `delta` or `absent`). Muster reads `orgs.csv` and `users.csv`
 (both must be bulk), `classes.csv` and `enrollments.csv` (absent: the schools' classes
-stay as they are) and `academicSessions.csv` when present: a class meets only on the days
-of the sessions its `termSourcedIds` name (without them, every day); other files are not
-read. Headers are matched case aside, extension columns (`metadata.*`, or any other) are
+stay as they are; an enrollment counts from its `beginDate` to its `endDate`, each
+optional) and `academicSessions.csv` when present: a class meets only on the days of the
+sessions its `termSourcedIds` name (without them, every day); other files are not read.
+Headers are matched case aside, extension columns (`metadata.*`, or any other) are
 ignored except `metadata.language`, every cell may be quoted. Whatever contradicts itself
 is named (file, row, column, why) and nothing is imported; docs/roster.md has the rules.
 """
@@ -29,6 +30,7 @@ from domain.student_roster import (
     PERSON_NAME_MAX,
     SOURCE_ID_MAX,
     ClassIn,
+    EnrollmentIn,
     GuardianIn,
     RosterIn,
     StudentIn,
@@ -106,11 +108,15 @@ class Session(Value, kw_only=True):
 
 
 class Enrollment(Value, kw_only=True):
+    """A user in a class, from `begins` to `ends` (both included; None: open)."""
+
     row: int
     class_id: str
     user_id: str
     role: str
     active: bool
+    begins: date | None
+    ends: date | None
 
 
 class Export(Value, kw_only=True):
@@ -257,9 +263,9 @@ class _Cells:
             self.bad(column, f"{cell!r} is not one of {', '.join(sorted(allowed))}")
         return cell.lower()
 
-    def day(self, column: str) -> date | None:
-        """A required `YYYY-MM-DD` date; None when it is not one."""
-        cell = self.get(column, required=True)
+    def day(self, column: str, *, required: bool) -> date | None:
+        """A `YYYY-MM-DD` date; None when it is empty or not one."""
+        cell = self.get(column, required=required)
         if not cell:
             return None
         try:
@@ -270,6 +276,15 @@ class _Cells:
             self.bad(column, f"{cell!r} is not a date written YYYY-MM-DD")
             return None
 
+    def days(self, first: str, last: str, *, required: bool
+             ) -> tuple[date | None, date | None]:
+        """The dates in columns `first` and `last` (see `day`), the last not before the
+        first: a session's, an enrollment's."""
+        starts, ends = self.day(first, required=required), self.day(last, required=required)
+        if starts is not None and ends is not None and ends < starts:
+            self.bad(last, f"{ends} is before the {self.names[first]} {starts}")
+        return starts, ends
+
     def active(self) -> bool:
         """Not `tobedeleted` (an empty status is active: bulk files often leave it empty)."""
         status = self.one_of("status", frozenset({"active", "tobedeleted"}), required=False)
@@ -279,7 +294,7 @@ class _Cells:
 _SPELLING = {n.lower(): n for n in (
     "sourcedId", "givenName", "familyName", "enabledUser", "orgSourcedIds", "agentSourcedIds",
     "classType", "schoolSourcedId", "classSourcedId", "userSourcedId", "metadata.language",
-    "termSourcedIds", "startDate", "endDate")}
+    "termSourcedIds", "startDate", "endDate", "beginDate")}
 
 
 def _rows(file: str, rows: list[Row], problems: _Problems) -> list[_Cells]:
@@ -366,11 +381,9 @@ def _sessions(rows: list[Row], problems: _Problems) -> list[Session]:
     ids = _sourced_ids("academicSessions.csv", rows, problems)
     sessions = []
     for sourced_id, c in zip(ids, _rows("academicSessions.csv", rows, problems), strict=True):
-        starts, ends, active = c.day("startdate"), c.day("enddate"), c.active()
+        (starts, ends), active = c.days("startdate", "enddate", required=True), c.active()
         if starts is None or ends is None:
             continue
-        if ends < starts:
-            c.bad("enddate", f"{ends} is before the startDate {starts}")
         sessions.append(Session(row=c.number, sourced_id=sourced_id, starts=starts,
                                 ends=ends, active=active))
     return sessions
@@ -378,10 +391,15 @@ def _sessions(rows: list[Row], problems: _Problems) -> list[Session]:
 
 def _enrollments(rows: list[Row], problems: _Problems) -> list[Enrollment]:
     _sourced_ids("enrollments.csv", rows, problems)
-    return [Enrollment(row=c.number, class_id=c.get("classsourcedid", required=True),
-                       user_id=c.get("usersourcedid", required=True),
-                       role=c.one_of("role", ENROLLMENT_ROLES), active=c.active())
-            for c in _rows("enrollments.csv", rows, problems)]
+    enrollments = []
+    for c in _rows("enrollments.csv", rows, problems):
+        begins, ends = c.days("begindate", "enddate", required=False)
+        enrollments.append(Enrollment(
+            row=c.number, class_id=c.get("classsourcedid", required=True),
+            user_id=c.get("usersourcedid", required=True),
+            role=c.one_of("role", ENROLLMENT_ROLES), active=c.active(), begins=begins,
+            ends=ends))
+    return enrollments
 
 
 def _cross_check(export: Export, problems: _Problems) -> None:
@@ -524,6 +542,15 @@ def _terms(c: Class, days: Mapping[str, Term] | None) -> tuple[Term, ...] | None
     return merged_terms(days[t] for t in c.terms if t in days)
 
 
+def _spanning(a: EnrollmentIn, b: EnrollmentIn) -> EnrollmentIn:
+    """One enrollment for a student's two in one class (they left it and came back):
+    from the earlier beginning to the later end, an open end staying open. The days
+    between count too: a school keeps one enrollment per student and class."""
+    begins = None if a.begins is None or b.begins is None else min(a.begins, b.begins)
+    ends = None if a.ends is None or b.ends is None else max(a.ends, b.ends)
+    return EnrollmentIn(a.class_id, begins, ends)
+
+
 def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolRoster:
     """The students of the org (all roles but students are only checked), their
     guardians (linked by agentSourcedIds either way; the relationship is the guardian's
@@ -550,10 +577,13 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
                                              homeroom=c.homeroom, active=c.active,
                                              terms=_terms(c, days))
             classes.append(class_of[c.sourced_id])
-    enrolled: dict[str, set[str]] = {}
+    enrolled: dict[str, dict[str, EnrollmentIn]] = {}
     for e in export.enrollments or ():
         if e.active and e.role == "student" and e.class_id in class_of:
-            enrolled.setdefault(e.user_id, set()).add(e.class_id)
+            theirs = enrolled.setdefault(e.user_id, {})
+            new = EnrollmentIn(e.class_id, e.begins, e.ends)
+            theirs[e.class_id] = _spanning(theirs[e.class_id], new) if e.class_id in theirs \
+                else new
     guardians_of: dict[str, dict[str, str]] = {}
     for u in export.users:
         for agent in u.agents:
@@ -565,7 +595,8 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
     wanted: list[StudentIn] = []
     linked: dict[str, User] = {}
     for s in students:
-        mine = sorted(enrolled.get(s.sourced_id, ()))
+        theirs = enrolled.get(s.sourced_id, {})
+        mine = sorted(theirs)
         homeroom = next((class_of[c].room_id for c in mine if class_of[c].homeroom
                          and class_of[c].active and class_of[c].room_id), None)
         links = guardians_of.get(s.sourced_id, {})
@@ -574,7 +605,7 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
             source_id=s.sourced_id, given_name=s.given_name, family_name=s.family_name,
             grade=s.grade, homeroom_id=homeroom, active=s.active,
             guardians=tuple(sorted(links.items())),
-            classes=tuple(mine) if classes is not None else None))
+            classes=tuple(theirs[c] for c in mine) if classes is not None else None))
     guardians = [GuardianIn(source_id=g.sourced_id,
                             name=f"{g.given_name} {g.family_name}"[:NAME_MAX],
                             phone=g.phone, email=g.email, language=g.language)

@@ -59,9 +59,24 @@ class RestrictionIn(Value, kw_only=True):
     note: str | None = None
 
 
+class EnrollmentIn(Value):
+    """A student in a class (its source id) as the roster gives it: it counts from the
+    day it `begins` to the day it `ends`, both included; None: an open end. A student
+    who changes section mid-term has the old class's enrollment ending and the new one's
+    beginning, so that each day they are expected in one class."""
+
+    class_id: str
+    begins: date | None = None
+    ends: date | None = None
+
+
+# A student's enrollment as planned and stored: (class id, begins, ends).
+Enrolled = tuple[uuid.UUID, date | None, date | None]
+
+
 class StudentIn(Value, kw_only=True):
     """A student as the roster gives them: `guardians` as (guardian source id,
-    relationship); `restrictions` and `classes` (class source ids) None when the roster
+    relationship); `restrictions` and `classes` (their enrollments) None when the roster
     says nothing of them, so that the school's stay as they are."""
 
     source_id: str
@@ -72,7 +87,7 @@ class StudentIn(Value, kw_only=True):
     active: bool = True
     guardians: tuple[tuple[str, str], ...] = ()
     restrictions: tuple[RestrictionIn, ...] | None = None
-    classes: tuple[str, ...] | None = None
+    classes: tuple[EnrollmentIn, ...] | None = None
 
 
 class Term(Value):
@@ -125,27 +140,28 @@ class RosterIn(Value, kw_only=True):
 
 class StoredRoster(Value, kw_only=True):
     """What the school has: its students, guardians and classes, and who is linked to
-    whom (student id, guardian id, relationship), restricted, enrolled (student, class)."""
+    whom (student id, guardian id, relationship), restricted, enrolled (student id, class
+    id, begins, ends)."""
 
     students: list[Student]
     guardians: list[Guardian]
     classes: list[SchoolClass]
     links: list[tuple[uuid.UUID, uuid.UUID, str]]
     restrictions: list[Restriction]
-    enrollments: list[tuple[uuid.UUID, uuid.UUID]]
+    enrollments: list[tuple[uuid.UUID, uuid.UUID, date | None, date | None]]
 
 
 class RosterPlan(Value, kw_only=True):
     """What importing a roster writes: students, guardians and classes to insert or
     update (by id), and for some students their whole list of guardians (guardian id,
-    relationship), restrictions or classes, replaced."""
+    relationship), restrictions or enrollments, replaced."""
 
     students: list[Student]
     guardians: list[Guardian]
     classes: list[SchoolClass]
     links: dict[uuid.UUID, list[tuple[uuid.UUID, str]]]
     restrictions: dict[uuid.UUID, list[Restriction]]
-    enrollments: dict[uuid.UUID, list[uuid.UUID]]
+    enrollments: dict[uuid.UUID, list[Enrolled]]
     added: int
     updated: int
     deactivated: int
@@ -189,7 +205,8 @@ def plan_roster(school_id: uuid.UUID, stored: StoredRoster, wanted: RosterIn,
     links_of = _grouped((s, (g, r)) for s, g, r in stored.links)
     restrictions_of = _grouped((r.student_id, _restriction_facts(r))
                                for r in stored.restrictions)
-    classes_of = _grouped(stored.enrollments)
+    enrollments_of = _grouped((s, (c, begins, ends))
+                              for s, c, begins, ends in stored.enrollments)
     known = {s.source_id: s for s in stored.students}
     plan = RosterPlan(students=[], guardians=guardians, classes=classes, links={},
                       restrictions={}, enrollments={}, added=0, updated=0, deactivated=0,
@@ -218,10 +235,10 @@ def plan_roster(school_id: uuid.UUID, stored: StoredRoster, wanted: RosterIn,
                     student.id, set()):
                 plan.restrictions[student.id] = restrictions
                 changed = True
-        if w.classes is not None:
-            enrolled = {class_ids[c] for c in w.classes}
-            if enrolled != classes_of.get(student.id, set()):
-                plan.enrollments[student.id] = sorted(enrolled)
+        if w.classes is not None:  # their dates compared too: a new endDate is a change
+            enrolled = {(class_ids[e.class_id], e.begins, e.ends) for e in w.classes}
+            if enrolled != enrollments_of.get(student.id, set()):
+                plan.enrollments[student.id] = sorted(enrolled, key=lambda e: e[0])
                 changed = True
         counts[_outcome(was, student, changed)] += 1
     listed = {w.source_id for w in wanted.students}

@@ -14,7 +14,7 @@ from domain.language import Language
 from domain.oneroster import SchoolRef, match_orgs, read_export, school_roster
 from domain.roster import InvalidRows
 from domain.schools import Room
-from domain.student_roster import Term
+from domain.student_roster import EnrollmentIn, Term
 from tests import oneroster_files as files
 
 ROOMS = [Room(id=uuid.uuid4(), code="R-001", name="Room 1"),
@@ -99,6 +99,12 @@ def test_a_messy_export_is_still_sound():
      ("academicSessions.csv", 2, "endDate")),  # before it starts
     (lambda t: t["classes"][1].update(termSourcedIds="Y1,NOPE"),
      ("classes.csv", 3, "termSourcedIds")),
+    (lambda t: t["enrollments"][2].update(beginDate="10/16/2026"),
+     ("enrollments.csv", 4, "beginDate")),
+    (lambda t: t["enrollments"][2].update(endDate="2026-02-30"),
+     ("enrollments.csv", 4, "endDate")),
+    (lambda t: t["enrollments"][2].update(beginDate="2026-10-16", endDate="2026-10-15"),
+     ("enrollments.csv", 4, "endDate")),  # ends before it begins
 ])
 def test_each_contradiction_is_named(change, where):
     tables = files.clean()
@@ -186,7 +192,7 @@ def test_a_school_roster_maps_locations_homerooms_and_guardians():
     assert [u.location for u in found.unmapped_locations] == ["Gym"]
     ana, ben = found.roster.students
     assert (ana.homeroom_id, ana.guardians, ana.classes) == (
-        ROOMS[0].id, (("P1", "parent"),), ("C-ALG", "C-HR"))
+        ROOMS[0].id, (("P1", "parent"),), (EnrollmentIn("C-ALG"), EnrollmentIn("C-HR")))
     assert (ben.active, ben.guardians) == (False, (("P2", "guardian"),))
     assert [g.name for g in found.guardians_without_phone] == ["Gil Brown"]
     assert all(u.source_id not in ("T1", "S3") for u in found.roster.students)
@@ -244,3 +250,41 @@ def test_without_academic_sessions_every_class_meets_every_day():
     tables["classes"][1]["termSourcedIds"] = "FALL"
     del tables["academicSessions"]
     assert class_terms(tables) == {"C-HR": None, "C-ALG": None}
+
+
+def test_an_enrollment_counts_between_its_dates():
+    """Ana left Algebra on 15 October and joined Biology the next day, both dates kept;
+    without dates an enrollment counts every day (the homeroom); a day alone is enough."""
+    tables = files.clean()
+    tables["enrollments"][2]["endDate"] = "2026-10-15"
+    tables["classes"].append({"sourcedId": "C-BIO", "title": "Biology", "classType":
+                              "scheduled", "location": "Room 2", "schoolSourcedId": "O-HIGH",
+                              "periods": "1"})
+    tables["enrollments"].append({"sourcedId": "E6", "classSourcedId": "C-BIO",
+                                  "userSourcedId": "S1", "role": "student",
+                                  "beginDate": "2026-10-16"})
+    export = read_export(files.export(tables), phone)
+    assert export.enrollments is not None
+    assert (export.enrollments[2].begins, export.enrollments[2].ends) == (
+        None, date(2026, 10, 15))
+    ana = school_roster(export, "O-HIGH", ROOMS).roster.students[0]
+    assert ana.classes == (EnrollmentIn("C-ALG", None, date(2026, 10, 15)),
+                           EnrollmentIn("C-BIO", date(2026, 10, 16), None),
+                           EnrollmentIn("C-HR"))
+
+
+def test_two_enrollments_in_one_class_span_both():
+    """Left in October and back in January: one enrollment from the first beginning to
+    the last end; an open end stays open."""
+    tables = files.clean()
+    tables["enrollments"][2].update(beginDate="2026-08-17", endDate="2026-10-15")
+    tables["enrollments"].append({"sourcedId": "E6", "classSourcedId": "C-ALG",
+                                  "userSourcedId": "S1", "role": "student",
+                                  "beginDate": "2027-01-05", "endDate": "2027-05-28"})
+    tables["enrollments"].append({"sourcedId": "E7", "classSourcedId": "C-HR",
+                                  "userSourcedId": "S1", "role": "student",
+                                  "beginDate": "2026-08-17"})
+    ana = school_roster(read_export(files.export(tables), phone), "O-HIGH",
+                        ROOMS).roster.students[0]
+    assert ana.classes == (EnrollmentIn("C-ALG", date(2026, 8, 17), date(2027, 5, 28)),
+                           EnrollmentIn("C-HR"))

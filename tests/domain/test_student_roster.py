@@ -15,6 +15,7 @@ from domain.roster import InvalidRows
 from domain.schools import Room
 from domain.student_roster import (
     ClassIn,
+    EnrollmentIn,
     GuardianIn,
     RestrictionIn,
     RosterIn,
@@ -50,7 +51,7 @@ def stored_after(plan, before: StoredRoster = EMPTY) -> StoredRoster:
     restrictions = [r for r in before.restrictions if r.student_id not in plan.restrictions] + [
         r for rs in plan.restrictions.values() for r in rs]
     enrollments = [x for x in before.enrollments if x[0] not in plan.enrollments] + [
-        (s, c) for s, cs in plan.enrollments.items() for c in cs]
+        (s, *e) for s, es in plan.enrollments.items() for e in es]
     return StoredRoster(students=list(by_id.values()), guardians=list(guardians.values()),
                         classes=list(classes.values()), links=links,
                         restrictions=restrictions, enrollments=enrollments)
@@ -58,7 +59,7 @@ def stored_after(plan, before: StoredRoster = EMPTY) -> StoredRoster:
 
 WANTED = RosterIn(
     students=[StudentIn(source_id="S1", given_name="Ana", family_name="Alvarez", grade="9",
-                        guardians=(("P1", "parent"),), classes=("C1",),
+                        guardians=(("P1", "parent"),), classes=(EnrollmentIn("C1"),),
                         restrictions=(RestrictionIn(kind=RestrictionKind.CUSTODY,
                                                     adult_name="pat  ALVAREZ"),)),
               StudentIn(source_id="S2", given_name="Ben", family_name="Brown", classes=())],
@@ -75,7 +76,7 @@ def test_a_first_import_adds_everything():
     assert plan.links == {ana: [(plan.guardians[0].id, "parent")]}
     [restriction] = plan.restrictions[ana]
     assert restriction.guardian_id == plan.guardians[0].id  # the same person, by name
-    assert plan.enrollments == {ana: [plan.classes[0].id]}
+    assert plan.enrollments == {ana: [(plan.classes[0].id, None, None)]}
 
 
 def test_the_same_roster_again_changes_nothing():
@@ -83,6 +84,22 @@ def test_the_same_roster_again_changes_nothing():
     again = plan_roster(SCHOOL, stored, WANTED, mint())
     assert not again.changes_anything
     assert (again.added, again.updated, again.unchanged) == (0, 0, 2)
+
+
+def test_a_change_of_an_enrollments_dates_alone_is_a_change():
+    """Ana's Algebra now ends on 15 October: her enrollments are replaced, dates and all;
+    the same dates again change nothing."""
+    first = plan_roster(SCHOOL, EMPTY, WANTED, mint())
+    ends = msgspec.structs.replace(WANTED, students=[
+        msgspec.structs.replace(WANTED.students[0],
+                                classes=(EnrollmentIn("C1", None, date(2026, 10, 15)),)),
+        WANTED.students[1]])
+    plan = plan_roster(SCHOOL, stored_after(first), ends, mint())
+    assert (plan.updated, plan.unchanged) == (1, 1)
+    assert plan.enrollments == {first.students[0].id: [
+        (first.classes[0].id, None, date(2026, 10, 15))]}
+    assert not plan_roster(SCHOOL, stored_after(plan, stored_after(first)), ends,
+                           mint()).changes_anything
 
 
 def test_changes_update_in_place_and_students_who_left_are_inactive():
