@@ -27,18 +27,28 @@ class ExpectedStudent(Value, kw_only=True):
     room_id: uuid.UUID | None
 
 
+def _enrolled_on(day: str) -> str:
+    """SQL: enrollment `e` counts on the date of parameter `day` (between its dates, both
+    included; an open end is no bound): one rule for who is expected where and for a
+    student's classes."""
+    return (f"(e.begins is null or e.begins <= {day}) "
+            f"and (e.ends is null or e.ends >= {day})")
+
+
 # The room each active student of school $1 is expected in at period $2
 # (domain/schedule.py) on date $3 (the school's): the room of their class meeting in it
-# that day (in one of its terms, or every day when it has none), the first by the class's
-# source id when two are (co-taught sections), else their homeroom; no period: their
-# homeroom. Set-based (the period's classes joined once to their enrollments), not a probe
-# of the classes per student: a 2,000-student school answers in milliseconds.
-_EXPECTED_ROOMS = """
+# that day (in one of its terms, or every day when it has none) while they are enrolled in
+# it (between the enrollment's dates), the first by the class's source id when two are
+# (co-taught sections), else their homeroom; no period: their homeroom. Set-based (the
+# period's classes joined once to their enrollments), not a probe of the classes per
+# student: a 2,000-student school answers in milliseconds.
+_EXPECTED_ROOMS = f"""
 with in_class as (
     select distinct on (e.student_id) e.student_id, c.room_id
     from classes c join enrollments e on e.class_id = c.id
     where c.school_id = $1 and c.active and c.room_id is not null
       and $2::text = any(c.periods) and (c.terms is null or c.terms @> $3::date)
+      and {_enrolled_on("$3::date")}
     order by e.student_id, c.source_id
 )
 select s.id, s.given_name, s.family_name, s.grade,

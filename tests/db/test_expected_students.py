@@ -49,3 +49,23 @@ async def test_a_class_with_terms_meets_only_on_their_days(db):
     assert await rooms(date(2026, 8, 1)) == {alice: lab, bob: home}
     assert await rooms(date(2026, 12, 18)) == {alice: lab, bob: home}
     assert await rooms(date(2026, 12, 19)) == {alice: home, bob: home}
+
+
+async def test_an_enrollment_counts_only_between_its_dates(db):
+    """Alice moved from the lab's period-1 class (last day 15 October) to the gym's (first
+    day 16 October); both days are hers. Bob's enrollment has no dates: every day."""
+    school = await factories.staffed_school(db, room_count=3)
+    home, lab, gym = school["rooms"]
+    alice, bob = await factories.students(db, school["id"], 2, homeroom_id=home)
+    left = await factories.school_class(db, school["id"], lab, ["1"], [alice, bob])
+    joined = await factories.school_class(db, school["id"], gym, ["1"], [alice])
+    await db.execute("update enrollments set ends = '2026-10-15' where class_id = $1 and "
+                     "student_id = $2", left, alice)
+    await db.execute("update enrollments set begins = '2026-10-16' where class_id = $1",
+                     joined)
+
+    async def rooms(day):
+        return {s.id: s.room_id for s in await expected_students(db, school["id"], "1", day)}
+
+    assert await rooms(date(2026, 10, 15)) == {alice: lab, bob: lab}
+    assert await rooms(date(2026, 10, 16)) == {alice: gym, bob: lab}
