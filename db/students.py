@@ -311,19 +311,20 @@ class ClassOut(Value, kw_only=True):
     homeroom: bool
 
 
-# classes_of -- a student's active classes, by title
-_CLASSES = """
+# classes_of -- a student's active classes they are enrolled in on date $3 (the school's
+# today: a class they left, or have yet to join, is not theirs now), by title
+_CLASSES = f"""
 select c.id, c.title, c.room_id, r.code as room_code, c.periods, c.homeroom
 from enrollments e join classes c on c.id = e.class_id
 left join rooms r on r.id = c.room_id
-where e.school_id = $1 and e.student_id = $2 and c.active
+where e.school_id = $1 and e.student_id = $2 and c.active and {_enrolled_on("$3::date")}
 order by c.title, c.id
 """
 
 
-async def classes_of(conn: Connection, school_id: uuid.UUID,
-                     student_id: uuid.UUID) -> list[ClassOut]:
-    rows = await conn.fetch(_CLASSES, school_id, student_id)
+async def classes_of(conn: Connection, school_id: uuid.UUID, student_id: uuid.UUID,
+                     day: date) -> list[ClassOut]:
+    rows = await conn.fetch(_CLASSES, school_id, student_id, day)
     return [ClassOut(id=r["id"], title=r["title"], periods=list(r["periods"]),
                      homeroom=r["homeroom"],
                      room=r["room_id"] and Homeroom(r["room_id"], r["room_code"]))

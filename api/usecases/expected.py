@@ -18,6 +18,11 @@ from domain.roll_call import Expected, expect
 from domain.schedule import BellSchedule, period_at
 
 
+def school_date(timezone: str, at: datetime) -> date:
+    """The school's date at `at`, in its time zone: the day enrollments are read on."""
+    return at.astimezone(zoneinfo.ZoneInfo(timezone)).date()
+
+
 def _school_time(schedule: BellSchedule | None, timezone: str,
                  at: datetime) -> tuple[date, str | None]:
     local = at.astimezone(zoneinfo.ZoneInfo(timezone))

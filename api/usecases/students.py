@@ -18,7 +18,7 @@ import asyncpg
 import msgspec
 
 from api.usecases.callers import Caller
-from api.usecases.expected import school_time
+from api.usecases.expected import school_date, school_time
 from api.usecases.schools import school_as
 from api.usecases.unit_of_work import UnitOfWork
 from db import audit, erasure
@@ -76,8 +76,9 @@ async def list_students(conn: asyncpg.Connection, caller: Caller, school_id: uui
 
 async def read_student(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                        student_id: uuid.UUID, now: datetime) -> StudentRecord:
-    """The student with their classes, and with their guardians and restrictions for those
-    who see them, that read audited."""
+    """The student with their classes today (the school's date at `now`: those they left
+    are not theirs any more), and with their guardians and restrictions for those who see
+    them, that read audited."""
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.READ_STUDENTS)
         student = await db.get_student(uow.conn, school_id, student_id)
@@ -90,7 +91,8 @@ async def read_student(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
             await audit.record(uow.conn, school, actor, AdminChange.STUDENT_READ,
                                {"student_id": str(student_id)}, now)
         return StudentRecord(**msgspec.structs.asdict(student),
-                             classes=await db.classes_of(uow.conn, school_id, student_id),
+                             classes=await db.classes_of(uow.conn, school_id, student_id,
+                                                         school_date(school.timezone, now)),
                              guardians=guardians, restrictions=restrictions)
 
 
