@@ -8,8 +8,9 @@ the demo district (`muster demo`: Riverbend High has 60 rooms), and generates a 
 (one in twenty without a phone), a homeroom class per room, `--periods` periods of
 scheduled classes (a class per room per period, one room in ten an unknown location, each
 in one of two semesters), and every student enrolled in their homeroom and one class a
-period, zipped. Then, in this process, through the same use case as the API and `muster
-import` (one transaction):
+period (one in twenty changed section at period 2 in October: the old enrollment has an
+endDate, the new one a beginDate, as real exports do), zipped. Then, in this process,
+through the same use case as the API and `muster import` (one transaction):
 
     the first import (everything added)
     a re-import of the same export (nothing changes, nothing is written)
@@ -108,6 +109,12 @@ def generate(school: str, codes: list[str], students: int, periods: int,
                                 "classSourcedId": f"C-{(n + p) % len(codes)}-{p}",
                                 "schoolSourcedId": "O-1", "userSourcedId": sid,
                                 "role": "student"})
+            if p == 2 and n % 20 == 1:
+                enrollments[-1]["endDate"] = "2026-10-15"
+                enrollments.append({"sourcedId": f"E{n}-{p}-moved",
+                                    "classSourcedId": f"C-{(n + p + 1) % len(codes)}-{p}",
+                                    "schoolSourcedId": "O-1", "userSourcedId": sid,
+                                    "role": "student", "beginDate": "2026-10-16"})
     tables = {"orgs": [{"sourcedId": "O-1", "name": school, "type": "school"}],
               "users": users, "classes": classes, "enrollments": enrollments,
               "academicSessions": SESSIONS}
