@@ -172,8 +172,8 @@ _DELETE_ENROLLMENTS = "delete from enrollments where school_id = $1 and student_
 _INSERT_ENROLLMENTS = """
 insert into enrollments (class_id, student_id, school_id, begins, ends)
 select u.class_id, u.student_id, $1, u.begins, u.ends
-from unnest($2::uuid[], $3::uuid[], $4::date[], $5::date[]) as u(class_id, student_id, begins,
-                                                                 ends)
+from unnest($2::uuid[], $3::uuid[], $4::date[], $5::date[])
+    as u(class_id, student_id, begins, ends)
 """
 
 

@@ -581,9 +581,8 @@ def school_roster(export: Export, org_id: str, rooms: Sequence[Room]) -> SchoolR
     for e in export.enrollments or ():
         if e.active and e.role == "student" and e.class_id in class_of:
             theirs = enrolled.setdefault(e.user_id, {})
-            new = EnrollmentIn(e.class_id, e.begins, e.ends)
-            theirs[e.class_id] = _spanning(theirs[e.class_id], new) if e.class_id in theirs \
-                else new
+            new, was = EnrollmentIn(e.class_id, e.begins, e.ends), theirs.get(e.class_id)
+            theirs[e.class_id] = new if was is None else _spanning(was, new)
     guardians_of: dict[str, dict[str, str]] = {}
     for u in export.users:
         for agent in u.agents:
