@@ -27,11 +27,13 @@ class ExpectedStudent(Value, kw_only=True):
     room_id: uuid.UUID | None
 
 
-def _enrolled_on(day: str) -> str:
-    """SQL: enrollment `e` counts on the date of parameter `day` (between its dates, both
+def _in_class_on(day: str) -> str:
+    """SQL: on the date of parameter `day`, class `c` meets (in one of its terms, or
+    every day when it has none) and enrollment `e` counts (between its dates, both
     included; an open end is no bound): one rule for who is expected where and for a
     student's classes."""
-    return (f"(e.begins is null or e.begins <= {day}) "
+    return (f"(c.terms is null or c.terms @> {day}) "
+            f"and (e.begins is null or e.begins <= {day}) "
             f"and (e.ends is null or e.ends >= {day})")
 
 
@@ -47,8 +49,7 @@ with in_class as (
     select distinct on (e.student_id) e.student_id, c.room_id
     from classes c join enrollments e on e.class_id = c.id
     where c.school_id = $1 and c.active and c.room_id is not null
-      and $2::text = any(c.periods) and (c.terms is null or c.terms @> $3::date)
-      and {_enrolled_on("$3::date")}
+      and $2::text = any(c.periods) and {_in_class_on("$3::date")}
     order by e.student_id, c.source_id
 )
 select s.id, s.given_name, s.family_name, s.grade,
@@ -311,13 +312,13 @@ class ClassOut(Value, kw_only=True):
     homeroom: bool
 
 
-# classes_of -- a student's active classes they are enrolled in on date $3 (the school's
-# today: a class they left, or have yet to join, is not theirs now), by title
+# classes_of -- a student's active classes on date $3 (the school's today: a class they
+# left or have yet to join, or one outside its terms, is not theirs now), by title
 _CLASSES = f"""
 select c.id, c.title, c.room_id, r.code as room_code, c.periods, c.homeroom
 from enrollments e join classes c on c.id = e.class_id
 left join rooms r on r.id = c.room_id
-where e.school_id = $1 and e.student_id = $2 and c.active and {_enrolled_on("$3::date")}
+where e.school_id = $1 and e.student_id = $2 and c.active and {_in_class_on("$3::date")}
 order by c.title, c.id
 """
 

@@ -76,9 +76,9 @@ async def list_students(conn: asyncpg.Connection, caller: Caller, school_id: uui
 
 async def read_student(uow: UnitOfWork, caller: Caller, school_id: uuid.UUID,
                        student_id: uuid.UUID, now: datetime) -> StudentRecord:
-    """The student with their classes today (the school's date at `now`: those they left
-    are not theirs any more), and with their guardians and restrictions for those who see
-    them, that read audited."""
+    """The student with their classes today (the school's date at `now`: those they left,
+    or that meet in another term, are not theirs now), and with their guardians and
+    restrictions for those who see them, that read audited."""
     async with uow:
         school, actor = await school_as(uow.conn, caller, school_id, Permission.READ_STUDENTS)
         student = await db.get_student(uow.conn, school_id, student_id)

@@ -115,3 +115,17 @@ async def test_a_reimport_changes_terms_in_place(client, db, world):
     await scheduled(client, world)
     assert await expected(client, world, FALL_DAY) == {"R-001": ["Ana", "Ben"]}
     assert await expected(client, world, SPRING_DAY) == {"R-002": ["Ana", "Ben"]}
+
+
+async def test_a_students_record_lists_only_the_classes_of_this_term(client, db, world):
+    """On the app's clock (the fall), Ana's record has Algebra and Ben's not Geometry,
+    which meets in the spring."""
+    await imported(client, world, semesters())
+    titles = {}
+    for given in ("Ana", "Ben"):
+        student = await db.fetchval("select id from students where given_name = $1", given)
+        r = await client.get(f"/v1/schools/{world['high']}/students/{student}",
+                             headers=bearer(world["principal"]))
+        assert r.status_code == 200, r.text
+        titles[given] = [c["title"] for c in r.json()["classes"]]
+    assert titles == {"Ana": ["Algebra", "Homeroom 1"], "Ben": ["Homeroom 1"]}
