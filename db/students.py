@@ -37,24 +37,33 @@ def _in_class_on(day: str) -> str:
             f"and (e.ends is null or e.ends >= {day})")
 
 
+def _room_of_class(which: str) -> str:
+    """SQL: each student of school $1 with the room of the first (by source id: co-taught
+    sections) of their active classes in a room that are `which` and that they are in on
+    date $3 (_in_class_on)."""
+    return f"""
+    select distinct on (e.student_id) e.student_id, c.room_id
+    from classes c join enrollments e on e.class_id = c.id
+    where c.school_id = $1 and c.active and c.room_id is not null and {which}
+      and {_in_class_on("$3::date")}
+    order by e.student_id, c.source_id"""
+
+
 # The room each active student of school $1 is expected in at period $2
 # (domain/schedule.py) on date $3 (the school's): the room of their class meeting in it
 # that day (in one of its terms, or every day when it has none) while they are enrolled in
-# it (between the enrollment's dates), the first by the class's source id when two are
-# (co-taught sections), else their homeroom; no period: their homeroom. Set-based (the
-# period's classes joined once to their enrollments), not a probe of the classes per
-# student: a 2,000-student school answers in milliseconds.
+# it (between the enrollment's dates); else their homeroom that day: the room of their
+# homeroom class then (a student who changed homeroom mid-year), else the homeroom the
+# roster gave them (a plain CSV's, or OneRoster's first homeroom class). No period: their
+# homeroom. Set-based (the classes joined once to their enrollments), not a probe of the
+# classes per student: a 2,000-student school answers in milliseconds.
 _EXPECTED_ROOMS = f"""
-with in_class as (
-    select distinct on (e.student_id) e.student_id, c.room_id
-    from classes c join enrollments e on e.class_id = c.id
-    where c.school_id = $1 and c.active and c.room_id is not null
-      and $2::text = any(c.periods) and {_in_class_on("$3::date")}
-    order by e.student_id, c.source_id
-)
+with in_class as ({_room_of_class("$2::text = any(c.periods)")}),
+     in_homeroom as ({_room_of_class("c.homeroom")})
 select s.id, s.given_name, s.family_name, s.grade,
-       coalesce(k.room_id, s.homeroom_id) as room_id
+       coalesce(k.room_id, h.room_id, s.homeroom_id) as room_id
 from students s left join in_class k on k.student_id = s.id
+left join in_homeroom h on h.student_id = s.id
 where s.school_id = $1 and s.active
 """
 

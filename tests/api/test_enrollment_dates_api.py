@@ -80,3 +80,22 @@ async def test_a_students_record_lists_the_classes_they_are_in_today(client, db,
     assert r.status_code == 200, r.text
     assert [(c["title"], c["room"]["code"]) for c in r.json()["classes"]] == [
         ("Biology", "R-003"), ("Homeroom 1", "R-001")]
+
+
+async def test_a_student_who_changed_homeroom_is_expected_in_the_new_one(client, db, world):
+    """Ana's homeroom class moves from R-001 to Room 3 on 16 October; at a period with no
+    class of hers, she is expected in the homeroom of the day. Her stored homeroom (the
+    first homeroom class) is what the roster said; the day's class decides."""
+    tables = files.clean()
+    tables["classes"][1]["periods"] = "2"  # Algebra: not at period 1
+    tables["classes"].append({"sourcedId": "C-HR3", "title": "Homeroom 3", "classType":
+                              "homeroom", "location": "Room 3", "schoolSourcedId": "O-HIGH"})
+    tables["enrollments"][0]["endDate"] = "2026-10-15"
+    tables["enrollments"].append({"sourcedId": "E6", "classSourcedId": "C-HR3",
+                                  "schoolSourcedId": "O-HIGH", "userSourcedId": "S1",
+                                  "role": "student", "beginDate": "2026-10-16"})
+    await imported(client, world, tables)
+    await scheduled(client, world)
+    assert await expected(client, world, BEFORE_THE_MOVE) == {"R-001": ["Ana", "Ben"]}
+    assert await expected(client, world, AFTER_THE_MOVE) == {"R-001": ["Ben"],
+                                                             "R-003": ["Ana"]}
