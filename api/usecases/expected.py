@@ -19,7 +19,8 @@ from domain.schedule import BellSchedule, period_at
 
 
 def school_date(timezone: str, at: datetime) -> date:
-    """The school's date at `at`, in its time zone: the day enrollments are read on."""
+    """The school's date at `at`, in its time zone: the day a student's classes are read
+    on (their terms, the enrollments' dates)."""
     return at.astimezone(zoneinfo.ZoneInfo(timezone)).date()
 
 

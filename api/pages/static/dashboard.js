@@ -212,8 +212,11 @@
   function roll(x) {
     if (!x || !(x.expected || x.named)) return "";
     const parts = [`Roll call: ${x.accounted} seen`];
-    for (const [n, word] of [[x.missing, "missing"], [x.absent, "absent"], [x.injured, "injured"],
-      [x.not_reported, "not reported"]]) if (n) parts.push(`${n} ${word}`);
+    const others = [[x.missing, "missing"], [x.absent, "absent"], [x.injured, "injured"],
+      [x.not_reported, "not reported"]];
+    for (const [n, word] of others) {
+      if (n) parts.push(`${n} ${word}`);
+    }
     return parts.join(" · ");
   }
 
