@@ -1,5 +1,6 @@
 """OneRoster 1.1 CSV exports the tests write themselves: a clean one, and ways to make it
-as messy as real exports are (every cell quoted, extension columns, empty statuses)."""
+as messy as real exports are (every cell quoted, extension columns, empty statuses); and
+one posted to a school's import route."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import csv
 import io
 import zipfile
 from collections.abc import Mapping, Sequence
+
+from tests.conftest import bearer
 
 # The 1.1 CSV tables' columns, in the specification's order.
 HEADERS = {
@@ -117,3 +120,10 @@ def zipped(files: Mapping[str, bytes], folder: str = "") -> bytes:
         for name, data in files.items():
             archive.writestr(folder + name, data)
     return out.getvalue()
+
+
+async def post_export(client, world, body: bytes, who: str = "principal",
+                      school: str = "high"):
+    """A zipped export posted to the import route of the admin world's `school`, by `who`."""
+    return await client.post(f"/v1/schools/{world[school]}/roster/oneroster", content=body,
+                             headers=bearer(world[who]) | {"content-type": "application/zip"})

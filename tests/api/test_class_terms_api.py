@@ -39,10 +39,7 @@ def semesters() -> files.Tables:
 
 
 async def imported(client, world, tables: files.Tables) -> dict:
-    r = await client.post(f"/v1/schools/{world['high']}/roster/oneroster",
-                          content=files.zipped(files.export(tables)),
-                          headers=bearer(world["principal"]) | {"content-type":
-                                                                 "application/zip"})
+    r = await files.post_export(client, world, files.zipped(files.export(tables)))
     assert r.status_code == 200, r.text
     return r.json()["schools"][0]
 

@@ -56,10 +56,7 @@ async def test_a_reimport_changes_dates_in_place(client, db, world):
     """The same export again changes nothing; an endDate alone moved earlier updates Ana,
     who is then in her homeroom between Algebra's new end and Biology's beginning."""
     assert (await imported(client, world, moved()))["added"] == 2
-    again = await client.post(f"/v1/schools/{world['high']}/roster/oneroster",
-                              content=files.zipped(files.export(moved())),
-                              headers=bearer(world["principal"]) | {"content-type":
-                                                                     "application/zip"})
+    again = await files.post_export(client, world, files.zipped(files.export(moved())))
     assert again.json()["changed"] is False, again.text
     tables = moved()
     tables["enrollments"][2]["endDate"] = "2026-09-15"

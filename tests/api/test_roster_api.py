@@ -29,11 +29,6 @@ async def roster_rows(db) -> list[list[tuple]]:
             for t in ROSTER_TABLES]
 
 
-async def post_zip(client, world, body: bytes, who: str = "principal", school: str = "high"):
-    return await client.post(SCHOOL.format(school=world[school]), content=body,
-                             headers=bearer(world[who]) | ZIP)
-
-
 async def students_of(db, school) -> dict[str, tuple]:
     rows = await db.fetch(
         """select s.source_id, s.given_name, s.grade, r.code, s.active from students s
@@ -44,7 +39,7 @@ async def students_of(db, school) -> dict[str, tuple]:
 async def test_a_school_imports_its_org(client, db, world):
     """Alpha High's org (matched by name, spacing and case aside) brings its students, their
     guardians, classes and enrollments; its sourcedId is stored on the school."""
-    r = await post_zip(client, world, files.zipped(files.export(files.clean())))
+    r = await files.post_export(client, world, files.zipped(files.export(files.clean())))
     assert r.status_code == 200, r.text
     done = r.json()
     assert (done["changed"], done["added"], done["updated"], done["deactivated"]) == (
@@ -71,16 +66,16 @@ async def test_a_school_imports_its_org(client, db, world):
 
 async def test_reimporting_the_same_export_writes_nothing(client, db, world):
     body = files.zipped(files.export(files.clean()))
-    assert (await post_zip(client, world, body)).status_code == 200
+    assert (await files.post_export(client, world, body)).status_code == 200
     before = await roster_rows(db)
-    r = await post_zip(client, world, body)
+    r = await files.post_export(client, world, body)
     assert r.status_code == 200
     assert (r.json()["changed"], r.json()["unchanged"], r.json()["added"]) == (False, 2, 0)
     assert await roster_rows(db) == before
 
 
 async def test_students_who_left_are_inactive_and_changes_update_in_place(client, db, world):
-    assert (await post_zip(client, world, files.zipped(files.export(files.clean())))
+    assert (await files.post_export(client, world, files.zipped(files.export(files.clean())))
             ).status_code == 200
     ids = dict(await db.fetch("select source_id, id from students"))
     tables = files.clean()
@@ -88,7 +83,7 @@ async def test_students_who_left_are_inactive_and_changes_update_in_place(client
     tables["users"][1]["givenName"] = "Anita"
     tables["users"][-1]["agentSourcedIds"] = "S3"
     tables["enrollments"] = [e for e in tables["enrollments"] if e["userSourcedId"] != "S2"]
-    r = await post_zip(client, world, files.zipped(files.export(tables)))
+    r = await files.post_export(client, world, files.zipped(files.export(tables)))
     assert r.status_code == 200, r.text
     assert (r.json()["updated"], r.json()["deactivated"]) == (1, 1)
     assert await students_of(db, world["high"]) == {
@@ -128,7 +123,7 @@ async def test_a_school_whose_org_is_not_in_the_export_is_refused(client, db, wo
     tables["users"][-1]["agentSourcedIds"] = "S2"
     tables["classes"] = tables["classes"][:2]
     tables["enrollments"] = tables["enrollments"][:4]
-    r = await post_zip(client, world, files.zipped(files.export(tables)), "elem_principal",
+    r = await files.post_export(client, world, files.zipped(files.export(tables)), "elem_principal",
                        "elem")
     assert r.status_code == 400, r.text
     assert [(e["file"], e["column"]) for e in r.json()["errors"]] == [("orgs.csv", "name")]
@@ -148,7 +143,7 @@ async def test_the_messy_export_names_each_contradiction_and_stores_nothing(clie
                                   "role": "student"})
     body = files.zipped(files.export(tables, quote_all=True, extra={
         "users": ["metadata.language", "metadata.district.homeroomTeacher"]}))
-    r = await post_zip(client, world, body)
+    r = await files.post_export(client, world, body)
     assert r.status_code == 400, r.text
     assert r.headers["content-type"].startswith("application/problem+json")
     assert [(e["file"], e["row"], e["column"]) for e in r.json()["errors"]] == [
@@ -161,7 +156,7 @@ async def test_the_messy_export_names_each_contradiction_and_stores_nothing(clie
 
 async def test_a_delta_manifest_is_refused_naming_its_row(client, world):
     body = files.zipped(files.export(files.clean(), manifest={"file.users": "delta"}))
-    r = await post_zip(client, world, body)
+    r = await files.post_export(client, world, body)
     assert r.status_code == 400
     [error] = r.json()["errors"]
     assert (error["file"], error["column"]) == ("manifest.csv", "value")
@@ -186,7 +181,7 @@ async def test_bad_archives_are_refused(client, world, body, detail):
             for _ in range(300):
                 entry.write(bytes(2**20))
         body = out.getvalue()
-    r = await post_zip(client, world, body)
+    r = await files.post_export(client, world, body)
     assert r.status_code == 400 and detail in r.json()["detail"]
 
 
@@ -198,7 +193,7 @@ async def test_a_zip_needs_its_content_type(client, world):
 
 async def test_another_schools_id_answers_404(client, db, world):
     body = files.zipped(files.export(files.clean()))
-    r = await post_zip(client, world, body, "other_admin")
+    r = await files.post_export(client, world, body, "other_admin")
     assert r.status_code == 404
     r = await client.post(DISTRICT.format(district=world["district"]), content=body,
                           headers=bearer(world["other_admin"]) | ZIP)
@@ -264,5 +259,5 @@ async def test_an_export_larger_than_other_bodies_is_accepted(client, world):
             archive.writestr(name, data)
         archive.writestr("demographics.txt", bytes(3 * 2**20))
     assert len(out.getvalue()) > 3 * 2**20
-    r = await post_zip(client, world, out.getvalue())
+    r = await files.post_export(client, world, out.getvalue())
     assert r.status_code == 200, r.text
